@@ -1,0 +1,24 @@
+"""The ``ticketpulse`` command: wires subcommands; each lives in its own module."""
+
+from __future__ import annotations
+
+import click
+
+from streams import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ticketpulse")
+def main() -> None:
+    """ticketpulse: real-time SLA and KPI monitor for customer support."""
+
+
+def _register() -> None:
+    from streams.replay import replay
+    from streams.stack.commands import stack
+
+    main.add_command(stack)
+    main.add_command(replay)
+
+
+_register()

@@ -1,0 +1,144 @@
+"""The event contract (spec section 1): types, their topics and their order.
+
+An ``Event`` is a validated event; decoding and validation live in ``decode``. Events of one
+ticket are processed in the order of ``sort_key``: (occurred_at, kind rank, event_id).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from streams.domain.instant import Instant, format_rfc3339
+
+
+class EventType(StrEnum):
+    TICKET_CREATED = "ticket.created"
+    TICKET_ASSIGNED = "ticket.assigned"
+    TICKET_PRIORITY_CHANGED = "ticket.priority_changed"
+    TICKET_STATUS_CHANGED = "ticket.status_changed"
+    CONTACT_INBOUND = "contact.inbound"
+    CONTACT_OUTBOUND = "contact.outbound"
+    SURVEY_CSAT = "survey.csat"
+    SURVEY_NPS = "survey.nps"
+
+
+class Topic(StrEnum):
+    """Logical topics; the Kafka names are configurable."""
+
+    TICKETS = "tickets"
+    CONTACTS = "contacts"
+    SURVEYS = "surveys"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    CHAT = "chat"
+    PHONE = "phone"
+    WEB = "web"
+    SOCIAL = "social"
+    API = "api"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class Status(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    ON_HOLD = "on_hold"
+    SOLVED = "solved"
+    CLOSED = "closed"
+
+
+BACKLOG_STATUSES = frozenset({Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD})
+
+TOPIC_OF: dict[EventType, Topic] = {
+    EventType.TICKET_CREATED: Topic.TICKETS,
+    EventType.TICKET_ASSIGNED: Topic.TICKETS,
+    EventType.TICKET_PRIORITY_CHANGED: Topic.TICKETS,
+    EventType.TICKET_STATUS_CHANGED: Topic.TICKETS,
+    EventType.CONTACT_INBOUND: Topic.CONTACTS,
+    EventType.CONTACT_OUTBOUND: Topic.CONTACTS,
+    EventType.SURVEY_CSAT: Topic.SURVEYS,
+    EventType.SURVEY_NPS: Topic.SURVEYS,
+}
+
+KIND_RANK: dict[EventType, int] = {
+    EventType.TICKET_CREATED: 0,
+    EventType.TICKET_ASSIGNED: 1,
+    EventType.TICKET_PRIORITY_CHANGED: 1,
+    EventType.CONTACT_INBOUND: 2,
+    EventType.CONTACT_OUTBOUND: 2,
+    EventType.TICKET_STATUS_CHANGED: 3,
+    EventType.SURVEY_CSAT: 4,
+    EventType.SURVEY_NPS: 4,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One validated event. Fields a type does not carry stay None.
+
+    ``extra`` keeps unknown fields so that an event re-encodes to what was sent.
+    """
+
+    event_id: str
+    type: EventType
+    occurred_at: Instant
+    ticket_id: str
+    channel: Channel | None = None
+    priority: Priority | None = None
+    team: str | None = None
+    agent_id: str | None = None
+    status: Status | None = None
+    public: bool = True
+    score: int | None = None
+    account_id: str | None = None
+    requester_id: str | None = None
+    duration_seconds: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def sort_key(self) -> tuple[Instant, int, str]:
+        return (self.occurred_at, KIND_RANK[self.type], self.event_id)
+
+    @property
+    def topic(self) -> Topic:
+        return TOPIC_OF[self.type]
+
+    @property
+    def is_touch(self) -> bool:
+        """A public outbound contact: a reply the customer sees."""
+        return self.type is EventType.CONTACT_OUTBOUND and self.public
+
+    def to_json(self) -> dict[str, Any]:
+        """The wire form (spec section 1): only the fields this type carries."""
+        out: dict[str, Any] = dict(self.extra)
+        out.update(
+            event_id=self.event_id,
+            type=self.type.value,
+            occurred_at=format_rfc3339(self.occurred_at),
+            ticket_id=self.ticket_id,
+        )
+        optional: dict[str, Any] = {
+            "channel": self.channel.value if self.channel else None,
+            "priority": self.priority.value if self.priority else None,
+            "team": self.team,
+            "agent_id": self.agent_id,
+            "status": self.status.value if self.status else None,
+            "score": self.score,
+            "account_id": self.account_id,
+            "requester_id": self.requester_id,
+            "duration_seconds": self.duration_seconds,
+        }
+        out.update({k: v for k, v in optional.items() if v is not None})
+        if self.type in (EventType.CONTACT_INBOUND, EventType.CONTACT_OUTBOUND):
+            out["public"] = self.public
+        return out

@@ -1,0 +1,69 @@
+"""Ticket facts: what a ticket's timeline yields, each at the instant it became true.
+
+A fact is a value with a time and the dimensions it is reported under (spec section 3).
+Facts are values: a ticket's facts are recomputed from its timeline, and the difference
+between the old and the new multiset is what windows retract and add.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from streams.domain.instant import Instant
+
+
+class FactKind(StrEnum):
+    CREATED = "created"  # value 0
+    FIRST_REPLY = "first_reply"  # value: microseconds created -> first touch
+    REPLY = "reply"  # value: microseconds of a first- or next-reply sample
+    RESOLUTION = "resolution"  # first solve; value: microseconds created -> first solve
+    TOUCHES_TO_CLOSE = "touches_to_close"  # at the first solve; value: touches
+    FULL_RESOLUTION = "full_resolution"  # closed; value: microseconds created -> closed
+    REOPEN = "reopen"  # value 0
+    CSAT = "csat"  # value: score 1..5
+    NPS = "nps"  # value: score 0..10
+    SLA_MET = "sla_met"  # target set; value 0
+    SLA_BREACHED = "sla_breached"  # target set; value 0
+
+
+class SlaTarget(StrEnum):
+    FIRST_REPLY = "first_reply"
+    NEXT_REPLY = "next_reply"
+    RESOLUTION = "resolution"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Fact:
+    """One fact. ``agent`` is None when the fact has no agent (left out of by_agent)."""
+
+    time: Instant
+    kind: FactKind
+    value: int
+    team: str
+    channel: str
+    priority: str
+    agent: str | None = None
+    target: SlaTarget | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FactDiff:
+    """What changed in a ticket's facts: windows subtract ``retracted`` and add ``added``."""
+
+    retracted: tuple[Fact, ...] = ()
+    added: tuple[Fact, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.retracted or self.added)
+
+
+def diff_facts(old: Iterable[Fact], new: Iterable[Fact]) -> FactDiff:
+    """The multiset difference between two fact lists."""
+    before, after = Counter(old), Counter(new)
+    return FactDiff(
+        retracted=tuple(sorted((before - after).elements())),
+        added=tuple(sorted((after - before).elements())),
+    )
