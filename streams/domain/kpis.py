@@ -1,0 +1,422 @@
+"""KPIs as integer counters: what one fact adds, and how counters read back as the spec's ``K``.
+
+This is the one place a KPI is defined. A fact contributes integer increments to named
+counters under each of its dimension keys; a window is a sum of such counters and a
+retraction is a subtraction, so everything stays exact and merges by addition (the Redis
+adapter keeps the same counters with HINCRBY, one hash per partition, and readers sum them).
+
+Counter names:
+- plain counts: ``created``, ``solved``, ``reopened``, ``one_touch``, ``zero_touch``,
+  ``csat.responses``, ``csat.satisfied``, ``nps.responses``, ``nps.promoters``,
+  ``nps.passives``, ``nps.detractors``, ``sla.<target>.met``, ``sla.<target>.breached``;
+- a distribution ``<metric>`` (``first_reply``, ``reply``, ``resolution``,
+  ``full_resolution``, ``touches``): ``<metric>:n`` and ``<metric>:s`` (count and exact sum
+  of the raw values), and per log bin ``<metric>:b<i>:n`` / ``<metric>:b<i>:s`` (count and
+  exact sum of the values in bin ``i``); zeros have their own bin ``<metric>:z:n`` (its sum
+  is always 0, so it has no ``:s`` counter).
+
+Bin ``i`` holds the integers in ``(GAMMA**(i-1), GAMMA**i]``. A percentile is the mean of the
+bin that holds the nearest-rank sample, so it lies in the same bin as that sample: with
+``GAMMA = 1.01`` the relative error is below 1%, the spec's bound, and it is exact when the
+bin holds equal values (every touches count up to 100 has a bin of its own).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from itertools import accumulate
+from typing import Any
+
+from streams.domain.facts import Fact, FactKind, SlaTarget
+from streams.domain.instant import MICROS_PER_SECOND
+
+DimKey = tuple[str, str]
+Increments = tuple[tuple[str, int], ...]
+
+OVERALL: DimKey = ("overall", "")
+DIMENSIONS = ("team", "channel", "priority", "agent")
+
+# The bin mean is within (GAMMA - 1) of any value in its bin; the DDSketch choice
+# alpha = 0.005 would give GAMMA = 1.01005 and a bound just above the spec's 1%.
+GAMMA = 1.01
+_INV_LOG_GAMMA = 1.0 / math.log(GAMMA)
+_ZERO_BIN = -1
+PERCENTILES = (50, 90, 99)
+
+CREATED = "created"
+SOLVED = "solved"
+REOPENED = "reopened"
+ONE_TOUCH = "one_touch"
+ZERO_TOUCH = "zero_touch"
+CSAT_RESPONSES = "csat.responses"
+CSAT_SATISFIED = "csat.satisfied"
+NPS_RESPONSES = "nps.responses"
+NPS_PROMOTERS = "nps.promoters"
+NPS_PASSIVES = "nps.passives"
+NPS_DETRACTORS = "nps.detractors"
+
+
+@dataclass(frozen=True, slots=True)
+class Distribution:
+    """A sampled KPI: its counter prefix, its name in ``K`` and the unit of a raw value."""
+
+    metric: str
+    output: str
+    per_unit: int  # raw values per reported unit (microseconds per second, or 1)
+
+
+DISTRIBUTIONS = (
+    Distribution("first_reply", "first_reply_seconds", MICROS_PER_SECOND),
+    Distribution("reply", "reply_seconds", MICROS_PER_SECOND),
+    Distribution("resolution", "resolution_seconds", MICROS_PER_SECOND),
+    Distribution("full_resolution", "full_resolution_seconds", MICROS_PER_SECOND),
+    Distribution("touches", "touches_to_close", 1),
+)
+_METRICS = frozenset(d.metric for d in DISTRIBUTIONS)
+
+
+def sla_counter(target: SlaTarget, outcome: str) -> str:
+    return f"sla.{target.value}.{outcome}"
+
+
+_SLA_MET = {t: sla_counter(t, "met") for t in SlaTarget}
+_SLA_BREACHED = {t: sla_counter(t, "breached") for t in SlaTarget}
+
+
+# --- counter names -------------------------------------------------------------------------
+
+# name -> (metric, bin, is_sum) for bin counters, None for every other counter. Names are
+# memoised so that the same str objects key every bucket (less memory, faster hashing).
+_NAME_INFO: dict[str, tuple[str, int, bool] | None] = {}
+_BIN_NAMES: dict[tuple[str, int], tuple[str, str]] = {}
+_TOTAL_NAMES = {m: (f"{m}:n", f"{m}:s") for m in _METRICS}
+
+
+def bin_index(value: int) -> int:
+    """The log bin of a non-negative raw value; zeros have a bin of their own."""
+    if value == 0:
+        return _ZERO_BIN
+    return math.ceil(math.log(value) * _INV_LOG_GAMMA)
+
+
+def bin_names(metric: str, index: int) -> tuple[str, str]:
+    """The count and sum counter names of one bin."""
+    names = _BIN_NAMES.get((metric, index))
+    if names is None:
+        label = "z" if index == _ZERO_BIN else f"b{index}"
+        names = (f"{metric}:{label}:n", f"{metric}:{label}:s")
+        _BIN_NAMES[(metric, index)] = names
+        _NAME_INFO[names[0]] = (metric, index, False)
+        _NAME_INFO[names[1]] = (metric, index, True)
+    return names
+
+
+def _parse(name: str) -> tuple[str, int, bool] | None:
+    parts = name.split(":")
+    if len(parts) != 3 or parts[0] not in _METRICS or parts[2] not in ("n", "s"):
+        return None
+    label = parts[1]
+    if label == "z":
+        index = _ZERO_BIN
+    elif label[:1] == "b" and label[1:].isdigit():
+        index = int(label[1:])
+    else:
+        return None
+    bin_names(parts[0], index)  # registers the canonical names of this bin
+    return (parts[0], index, parts[2] == "s")
+
+
+def _name_info(name: str) -> tuple[str, int, bool] | None:
+    try:
+        return _NAME_INFO[name]
+    except KeyError:
+        info = _NAME_INFO[name] = _parse(name)
+        return info
+
+
+# --- facts -> counters ---------------------------------------------------------------------
+
+
+def fact_dimensions(fact: Fact) -> tuple[DimKey, ...]:
+    """Every key a fact is counted under; ``agent`` only when the fact has one."""
+    dims: tuple[DimKey, ...] = (
+        OVERALL,
+        ("team", fact.team),
+        ("channel", fact.channel),
+        ("priority", fact.priority),
+    )
+    if fact.agent is not None:
+        dims += (("agent", fact.agent),)
+    return dims
+
+
+def _sample(metric: str, value: int) -> Increments:
+    count, total = _TOTAL_NAMES[metric]
+    bin_count, bin_sum = bin_names(metric, bin_index(value))
+    if value == 0:
+        return ((count, 1), (bin_count, 1))
+    return ((count, 1), (total, value), (bin_count, 1), (bin_sum, value))
+
+
+def _touches(fact: Fact) -> Increments:
+    extra: Increments = ()
+    if fact.value == 1:
+        extra = ((ONE_TOUCH, 1),)
+    elif fact.value == 0:
+        extra = ((ZERO_TOUCH, 1),)
+    return (*_sample("touches", fact.value), *extra)
+
+
+def _csat(fact: Fact) -> Increments:
+    if not 1 <= fact.value <= 5:
+        raise ValueError(f"csat fact with score {fact.value}, not 1..5")
+    if fact.value >= 4:
+        return ((CSAT_RESPONSES, 1), (CSAT_SATISFIED, 1))
+    return ((CSAT_RESPONSES, 1),)
+
+
+def _nps(fact: Fact) -> Increments:
+    if not 0 <= fact.value <= 10:
+        raise ValueError(f"nps fact with score {fact.value}, not 0..10")
+    if fact.value >= 9:
+        group = NPS_PROMOTERS
+    elif fact.value >= 7:
+        group = NPS_PASSIVES
+    else:
+        group = NPS_DETRACTORS
+    return ((NPS_RESPONSES, 1), (group, 1))
+
+
+def _sla(names: Mapping[SlaTarget, str]) -> Callable[[Fact], Increments]:
+    def increments(fact: Fact) -> Increments:
+        if fact.target is None:
+            raise ValueError(f"{fact.kind.value} fact without a target")
+        return ((names[fact.target], 1),)
+
+    return increments
+
+
+_COUNTERS: dict[FactKind, Callable[[Fact], Increments]] = {
+    FactKind.CREATED: lambda f: ((CREATED, 1),),
+    FactKind.FIRST_REPLY: lambda f: _sample("first_reply", f.value),
+    FactKind.REPLY: lambda f: _sample("reply", f.value),
+    FactKind.RESOLUTION: lambda f: (*_sample("resolution", f.value), (SOLVED, 1)),
+    FactKind.TOUCHES_TO_CLOSE: _touches,
+    FactKind.FULL_RESOLUTION: lambda f: _sample("full_resolution", f.value),
+    FactKind.REOPEN: lambda f: ((REOPENED, 1),),
+    FactKind.CSAT: _csat,
+    FactKind.NPS: _nps,
+    FactKind.SLA_MET: _sla(_SLA_MET),
+    FactKind.SLA_BREACHED: _sla(_SLA_BREACHED),
+}
+
+
+def fact_counters(fact: Fact) -> Increments:
+    """The counter increments of one fact (the same under each of its dimensions).
+
+    Retracting the fact is adding the same increments times -1.
+    """
+    if fact.value < 0:
+        raise ValueError(f"{fact.kind.value} fact with negative value {fact.value}")
+    return _COUNTERS[fact.kind](fact)
+
+
+# --- a bag of counters ---------------------------------------------------------------------
+
+
+class _Bins:
+    """The bins of one distribution, sorted by index, so percentiles need no parsing."""
+
+    __slots__ = ("counts", "indexes", "sums")
+
+    def __init__(self) -> None:
+        self.indexes: list[int] = []
+        self.counts: list[int] = []
+        self.sums: list[int] = []
+
+    def add(self, index: int, count: int, total: int) -> None:
+        indexes = self.indexes
+        i = bisect_left(indexes, index)
+        if i < len(indexes) and indexes[i] == index:
+            self.counts[i] += count
+            self.sums[i] += total
+            if not self.counts[i] and not self.sums[i]:
+                del indexes[i], self.counts[i], self.sums[i]
+        else:
+            indexes.insert(i, index)
+            self.counts.insert(i, count)
+            self.sums.insert(i, total)
+
+    def get(self, index: int) -> tuple[int, int]:
+        i = bisect_left(self.indexes, index)
+        if i < len(self.indexes) and self.indexes[i] == index:
+            return self.counts[i], self.sums[i]
+        return 0, 0
+
+    def percentiles(self, n: int) -> tuple[tuple[int, int], ...]:
+        """(sum, count) of the bin holding the nearest-rank sample for each percentile."""
+        counts = self.counts
+        cumulative = list(accumulate(counts))
+        if min(counts) < 0 or cumulative[-1] != n:
+            raise ValueError(f"inconsistent bins: {cumulative[-1]} samples in bins, count {n}")
+        picked = []
+        for p in PERCENTILES:
+            i = bisect_left(cumulative, -(-p * n // 100))
+            picked.append((self.sums[i], counts[i]))
+        return tuple(picked)
+
+
+class KpiCounters(Mapping[str, int]):
+    """A mutable sum of counters, read as a ``Mapping[str, int]`` of the non-zero ones.
+
+    Bin counters are kept as sorted per-distribution arrays rather than in the flat dict, so
+    that rendering a window does not parse thousands of names each time it is read.
+    """
+
+    __slots__ = ("_bins", "_plain")
+
+    def __init__(self, counters: Mapping[str, int] | None = None) -> None:
+        self._plain: dict[str, int] = {}
+        self._bins: dict[str, _Bins] = {}
+        if counters:
+            for name, delta in counters.items():
+                self.add(name, delta)
+
+    def add(self, name: str, delta: int) -> None:
+        if not delta:
+            return
+        info = _name_info(name)
+        if info is None:
+            value = self._plain.get(name, 0) + delta
+            if value:
+                self._plain[name] = value
+            else:
+                del self._plain[name]
+            return
+        metric, index, is_sum = info
+        bins = self._bins.get(metric)
+        if bins is None:
+            bins = self._bins[metric] = _Bins()
+        if is_sum:
+            bins.add(index, 0, delta)
+        else:
+            bins.add(index, delta, 0)
+        if not bins.indexes:
+            del self._bins[metric]
+
+    def update(self, counters: Mapping[str, int], sign: int = 1) -> None:
+        """Add (or, with ``sign=-1``, subtract) every counter of ``counters``."""
+        for name, delta in counters.items():
+            self.add(name, sign * delta)
+
+    def count(self, name: str) -> int:
+        """A plain counter's value, 0 when absent."""
+        return self._plain.get(name, 0)
+
+    def bins(self, metric: str) -> _Bins | None:
+        return self._bins.get(metric)
+
+    def __getitem__(self, name: str) -> int:
+        info = _name_info(name)
+        if info is None:
+            return self._plain[name]
+        metric, index, is_sum = info
+        bins = self._bins.get(metric)
+        count, total = bins.get(index) if bins else (0, 0)
+        value = total if is_sum else count
+        if not value:
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._plain
+        for metric, bins in self._bins.items():
+            for index, count, total in zip(bins.indexes, bins.counts, bins.sums, strict=True):
+                count_name, sum_name = bin_names(metric, index)
+                if count:
+                    yield count_name
+                if total:
+                    yield sum_name
+
+    def __len__(self) -> int:
+        binned = sum(
+            sum(1 for c in b.counts if c) + sum(1 for s in b.sums if s) for b in self._bins.values()
+        )
+        return len(self._plain) + binned
+
+    def __bool__(self) -> bool:
+        return bool(self._plain or self._bins)
+
+    def __repr__(self) -> str:
+        return f"KpiCounters({dict(self)!r})"
+
+
+# --- counters -> K -------------------------------------------------------------------------
+
+
+def _ratio(numerator: int, denominator: int, scale: int = 1) -> float | None:
+    return scale * numerator / denominator if denominator else None
+
+
+def _distribution(counters: KpiCounters, dist: Distribution) -> dict[str, Any]:
+    count_name, sum_name = _TOTAL_NAMES[dist.metric]
+    n = counters.count(count_name)
+    bins = counters.bins(dist.metric)
+    if n < 0:
+        raise ValueError(f"{count_name} is negative: {n}")
+    if not n or bins is None:
+        if n or bins is not None:
+            raise ValueError(f"{dist.metric}: {n} samples but bins disagree")
+        return {"count": 0, "mean": None, "p50": None, "p90": None, "p99": None}
+    unit = dist.per_unit
+    p50, p90, p99 = (total / (count * unit) for total, count in bins.percentiles(n))
+    return {
+        "count": n,
+        "mean": counters.count(sum_name) / (n * unit),
+        "p50": p50,
+        "p90": p90,
+        "p99": p99,
+    }
+
+
+def render_kpis(counters: Mapping[str, int]) -> dict[str, Any]:
+    """The spec's ``K`` object for one dimension key of one window."""
+    bag = counters if isinstance(counters, KpiCounters) else KpiCounters(counters)
+    get = bag.count
+    kpis: dict[str, Any] = {dist.output: _distribution(bag, dist) for dist in DISTRIBUTIONS}
+    touched = get("touches:n") - get(ZERO_TOUCH)
+    csat_n, satisfied = get(CSAT_RESPONSES), get(CSAT_SATISFIED)
+    nps_n, promoters, detractors = get(NPS_RESPONSES), get(NPS_PROMOTERS), get(NPS_DETRACTORS)
+    sla = {}
+    for target in SlaTarget:
+        met, breached = get(_SLA_MET[target]), get(_SLA_BREACHED[target])
+        sla[target.value] = {
+            "met": met,
+            "breached": breached,
+            "compliance": _ratio(met, met + breached),
+        }
+    kpis.update(
+        tickets_created=get(CREATED),
+        tickets_solved=get(SOLVED),
+        reopened=get(REOPENED),
+        one_touch=get(ONE_TOUCH),
+        zero_touch=get(ZERO_TOUCH),
+        fcr_rate=_ratio(get(ONE_TOUCH), touched),
+        csat={
+            "responses": csat_n,
+            "satisfied": satisfied,
+            "percent": _ratio(satisfied, csat_n, 100),
+        },
+        nps={
+            "responses": nps_n,
+            "promoters": promoters,
+            "passives": get(NPS_PASSIVES),
+            "detractors": detractors,
+            "score": _ratio(promoters - detractors, nps_n, 100),
+        },
+        sla=sla,
+    )
+    return kpis

@@ -1,0 +1,189 @@
+"""Rolling windows over minute buckets of KPI counters (spec section 5).
+
+A fact at time t is in a window of width W at ``as_of`` if ``as_of - W <= t < as_of``; as_of
+is a whole minute, so a window is exactly the sum of the minute buckets in that range.
+``bucket_deltas`` turns a ticket's fact difference into bucket increments; it is pure so the
+Redis adapter applies the very same increments. ``Windows`` is the in-memory store: it keeps a
+running sum per window for the last as_of it was read at and moves it bucket by bucket, so
+reading a window costs the minutes it moved, not the minutes it spans.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from streams.domain.facts import FactDiff
+from streams.domain.instant import MICROS_PER_MINUTE, Instant, Micros, floor_minute
+from streams.domain.kpis import DimKey, KpiCounters, fact_counters, fact_dimensions
+
+WINDOWS: dict[str, Micros] = {
+    "1h": 60 * MICROS_PER_MINUTE,
+    "24h": 24 * 60 * MICROS_PER_MINUTE,
+    "7d": 7 * 24 * 60 * MICROS_PER_MINUTE,
+}
+
+BucketKey = tuple[Instant, DimKey, str]
+Bucket = dict[DimKey, dict[str, int]]
+
+
+def bucket_deltas(diff: FactDiff) -> dict[BucketKey, int]:
+    """Counter increments per (minute start, dimension key, counter); zeros are dropped."""
+    deltas: defaultdict[BucketKey, int] = defaultdict(int)
+    for sign, facts in ((-1, diff.retracted), (1, diff.added)):
+        for fact in facts:
+            minute = floor_minute(fact.time)
+            increments = fact_counters(fact)
+            for dim in fact_dimensions(fact):
+                for name, value in increments:
+                    deltas[(minute, dim, name)] += sign * value
+    return {key: value for key, value in deltas.items() if value}
+
+
+def _whole_minute(instant: Instant, what: str) -> None:
+    if instant % MICROS_PER_MINUTE:
+        raise ValueError(f"{what} must be a whole UTC minute, got {instant}")
+
+
+@dataclass(slots=True)
+class _Running:
+    """The sum of the buckets in [as_of - width, as_of), or nothing yet (as_of None)."""
+
+    width: Micros
+    as_of: Instant | None = None
+    sums: dict[DimKey, KpiCounters] = field(default_factory=dict)
+
+    def holds(self, minute: Instant) -> bool:
+        return self.as_of is not None and self.as_of - self.width <= minute < self.as_of
+
+    def add(self, dim: DimKey, name: str, delta: int) -> None:
+        counters = self.sums.get(dim)
+        if counters is None:
+            counters = self.sums[dim] = KpiCounters()
+        counters.add(name, delta)
+        if not counters:
+            del self.sums[dim]
+
+    def add_bucket(self, bucket: Bucket, sign: int) -> None:
+        sums = self.sums
+        for dim, counters in bucket.items():
+            running = sums.get(dim)
+            if running is None:
+                running = sums[dim] = KpiCounters()
+            running.update(counters, sign)
+            if not running:
+                del sums[dim]
+
+
+class Windows:
+    """Minute buckets of counters and a running sum per named window.
+
+    ``window()`` returns a live read-only view: it stays valid until the next call that
+    changes the store, and must not be mutated.
+    """
+
+    def __init__(self, widths: Mapping[str, Micros] = WINDOWS) -> None:
+        for name, width in widths.items():
+            if width <= 0 or width % MICROS_PER_MINUTE:
+                raise ValueError(f"window {name!r}: width must be a positive whole minute")
+        self._buckets: dict[Instant, Bucket] = {}
+        self._running = {name: _Running(width) for name, width in widths.items()}
+        self._dims: dict[DimKey, DimKey] = {}
+
+    def apply(self, diff: FactDiff) -> None:
+        """Retract and add one ticket's changed facts."""
+        self.apply_deltas(bucket_deltas(diff))
+
+    def apply_deltas(self, deltas: Mapping[BucketKey, int]) -> None:
+        """Add counter increments to their buckets and to every window that holds them."""
+        running = tuple(self._running.values())
+        for (minute, dim, name), delta in deltas.items():
+            if not delta:
+                continue
+            dim = self._dims.setdefault(dim, dim)
+            bucket = self._buckets.get(minute)
+            if bucket is None:
+                bucket = self._buckets[minute] = {}
+            counters = bucket.get(dim)
+            if counters is None:
+                counters = bucket[dim] = {}
+            value = counters.get(name, 0) + delta
+            if value:
+                counters[name] = value
+            else:
+                del counters[name]
+                if not counters:
+                    del bucket[dim]
+                    if not bucket:
+                        del self._buckets[minute]
+            for window in running:
+                if window.holds(minute):
+                    window.add(dim, name, delta)
+
+    def window(self, name: str, as_of: Instant) -> Mapping[DimKey, Mapping[str, int]]:
+        """The non-zero counters per dimension key of the facts in [as_of - W, as_of)."""
+        _whole_minute(as_of, "as_of")
+        try:
+            running = self._running[name]
+        except KeyError:
+            raise ValueError(f"unknown window {name!r}") from None
+        if running.as_of != as_of:
+            self._move(running, as_of)
+        return MappingProxyType(running.sums)
+
+    def prune(self, before: Instant) -> None:
+        """Forget the buckets of minutes that start before ``before`` (a whole minute)."""
+        _whole_minute(before, "before")
+        for minute in [m for m in self._buckets if m < before]:
+            bucket = self._buckets.pop(minute)
+            for running in self._running.values():
+                if running.holds(minute):
+                    running.add_bucket(bucket, -1)
+
+    def buckets(self) -> Mapping[Instant, Mapping[DimKey, Mapping[str, int]]]:
+        """The stored minute buckets (read-only), e.g. to compare with another store."""
+        return MappingProxyType(self._buckets)
+
+    def _move(self, running: _Running, as_of: Instant) -> None:
+        old, width = running.as_of, running.width
+        if old is None or 2 * abs(as_of - old) >= width:
+            self._recompute(running, as_of)
+            return
+        # Minutes that enter the window are added and minutes that leave it subtracted,
+        # whichever way as_of moved.
+        if as_of > old:
+            self._add_range(running, old, as_of, 1)
+            self._add_range(running, old - width, as_of - width, -1)
+        else:
+            self._add_range(running, as_of, old, -1)
+            self._add_range(running, as_of - width, old - width, 1)
+        running.as_of = as_of
+
+    def _add_range(self, running: _Running, start: Instant, end: Instant, sign: int) -> None:
+        for minute in range(start, end, MICROS_PER_MINUTE):
+            bucket = self._buckets.get(minute)
+            if bucket is not None:
+                running.add_bucket(bucket, sign)
+
+    def _recompute(self, running: _Running, as_of: Instant) -> None:
+        # Sum into plain dicts first: far cheaper than maintaining the bins on every add.
+        totals: dict[DimKey, dict[str, int]] = {}
+        for minute in range(as_of - running.width, as_of, MICROS_PER_MINUTE):
+            bucket = self._buckets.get(minute)
+            if bucket is None:
+                continue
+            for dim, counters in bucket.items():
+                total = totals.get(dim)
+                if total is None:
+                    totals[dim] = dict(counters)
+                    continue
+                for counter, value in counters.items():
+                    total[counter] = total.get(counter, 0) + value
+        running.sums.clear()
+        for dim, total in totals.items():
+            bag = KpiCounters(total)
+            if bag:
+                running.sums[dim] = bag
+        running.as_of = as_of
