@@ -1,0 +1,428 @@
+"""The Docker stack's files agree with each other, with the repository and with the issue.
+
+No Docker engine runs in CI, so the stack is checked by reading it: the compose file against
+the Compose specification, and every name, port and path it shares with the Dockerfile, the
+Prometheus/Alertmanager configs and the Grafana provisioning files.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = REPO / "docker-compose.yml"
+COMPOSE_DIR = REPO / "deploy" / "compose"
+GRAFANA_PROVISIONING = REPO / "grafana" / "provisioning"
+
+NAMED_SERVICES = {"kafka", "redis", "prometheus", "alertmanager", "grafana", "worker"}
+PUBLISHED = {"grafana": 3000, "prometheus": 9090}
+ALERTMANAGER_PORT = 9093
+SECRET_KEY = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_KEY", re.IGNORECASE)
+INTERPOLATION = re.compile(r"\$\{(\w+)")
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@cache
+def compose() -> dict[str, Any]:
+    data = load_yaml(COMPOSE_FILE)
+    assert isinstance(data, dict)
+    return data
+
+
+def services() -> dict[str, dict[str, Any]]:
+    found = compose()["services"]
+    assert isinstance(found, dict)
+    return found
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    """A service's environment as a map, from either the map or the list form."""
+    env = service.get("environment", {})
+    if isinstance(env, list):
+        return dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {key: "" if value is None else str(value) for key, value in env.items()}
+
+
+def published_ports(service: dict[str, Any]) -> list[tuple[str, str]]:
+    """(host_ip, container_port) of each published port; host_ip "" means every interface."""
+    found = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            found.append((str(port.get("host_ip", "")), str(port["target"])))
+            continue
+        parts = str(port).split("/")[0].rsplit(":", 2)
+        host_ip = parts[0] if len(parts) == 3 else ""
+        found.append((host_ip.strip("[]"), parts[-1]))
+    return found
+
+
+def literal_secrets(document: dict[str, Any]) -> list[str]:
+    """Secret-looking variables whose value is written in the file rather than looked up."""
+    found = []
+    for name, service in document.get("services", {}).items():
+        for key, value in environment(service).items():
+            if not SECRET_KEY.search(key) or not value:
+                continue
+            from_file = key.endswith("_FILE") and value.startswith("/run/secrets/")
+            if not from_file and not value.startswith("${"):
+                found.append(f"{name}.{key}")
+    return found
+
+
+def volume_mounts(service: dict[str, Any]) -> list[tuple[str, str]]:
+    """(source, target) of each volume entry, short or long syntax."""
+    found = []
+    for volume in service.get("volumes", []):
+        if isinstance(volume, dict):
+            found.append((str(volume.get("source", "")), str(volume["target"])))
+        else:
+            source, target = str(volume).split(":")[:2]
+            found.append((source, target))
+    return found
+
+
+def is_host_path(source: str) -> bool:
+    return source.startswith((".", "/", "~"))
+
+
+def mount_target(service: str, host_path: str) -> str:
+    for source, target in volume_mounts(services()[service]):
+        if is_host_path(source) and (REPO / source).resolve() == (REPO / host_path).resolve():
+            return target
+    raise AssertionError(f"{service} does not mount {host_path}")
+
+
+def listener_ports(value: str) -> dict[str, int]:
+    """Listener name -> port, from a Kafka listeners value such as ``PLAINTEXT://:9092``."""
+    ports = {}
+    for listener in value.split(","):
+        name, _, address = listener.partition("://")
+        ports[name] = int(address.rsplit(":", 1)[1])
+    return ports
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(KEYWORD, arguments) of each instruction, continuation lines joined."""
+    text = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    found = []
+    for line in re.sub(r"\\\n", " ", text).splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            keyword, _, rest = stripped.partition(" ")
+            found.append((keyword.upper(), rest.strip()))
+    return found
+
+
+def dockerignored(path: str) -> bool:
+    """Whether the build context leaves ``path`` out: the last matching pattern wins."""
+    lines = (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    prefixes = ["/".join(path.split("/")[:i]) for i in range(1, path.count("/") + 2)]
+    ignored = False
+    for line in lines:
+        pattern = line.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        negated = pattern.startswith("!")
+        pattern = pattern.lstrip("!").strip("/")
+        if any(fnmatch.fnmatchcase(prefix, pattern) for prefix in prefixes):
+            ignored = not negated
+    return ignored
+
+
+def venv_tool(name: str) -> Path:
+    tool = Path(sys.executable).parent / name
+    assert tool.exists(), f"{name} is missing next to {sys.executable}: pip install -e '.[dev]'"
+    return tool
+
+
+# --- the compose file --------------------------------------------------------------------
+
+
+def test_compose_file_follows_the_compose_specification() -> None:
+    result = subprocess.run(
+        [
+            str(venv_tool("check-jsonschema")),
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(COMPOSE_FILE),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_service_the_issue_names_is_defined() -> None:
+    assert services().keys() >= NAMED_SERVICES
+    assert services()["simulator"]["profiles"] == ["demo"]
+
+
+def test_build_contexts_and_dockerfiles_exist() -> None:
+    builds = {name: svc["build"] for name, svc in services().items() if "build" in svc}
+    assert "worker" in builds
+    for name, build in builds.items():
+        context = REPO / (build if isinstance(build, str) else build.get("context", "."))
+        dockerfile = "Dockerfile" if isinstance(build, str) else build.get("dockerfile")
+        assert context.is_dir(), name
+        assert (context / (dockerfile or "Dockerfile")).is_file(), name
+
+
+def test_mounted_host_paths_exist_and_named_volumes_are_declared() -> None:
+    declared = set(compose().get("volumes") or {})
+    for name, service in services().items():
+        for source, target in volume_mounts(service):
+            if is_host_path(source):
+                assert (REPO / source).exists(), f"{name} mounts missing {source}"
+            else:
+                assert source in declared, f"{name} uses undeclared volume {source} ({target})"
+
+
+@pytest.mark.parametrize(
+    ("port", "expected"),
+    [
+        ("3000:3000", ("", "3000")),
+        ("0.0.0.0:9090:9090", ("0.0.0.0", "9090")),
+        ("127.0.0.1:3000:3000", ("127.0.0.1", "3000")),
+        ("127.0.0.1:8080:80/tcp", ("127.0.0.1", "80")),
+        ({"target": 9090, "published": "9090"}, ("", "9090")),
+        ({"target": 3000, "published": "3000", "host_ip": "127.0.0.1"}, ("127.0.0.1", "3000")),
+    ],
+)
+def test_port_reader_sees_the_bound_interface(port: object, expected: tuple[str, str]) -> None:
+    assert published_ports({"ports": [port]}) == [expected]
+
+
+def test_only_grafana_and_prometheus_publish_and_only_on_loopback() -> None:
+    publishing = {name: published_ports(svc) for name, svc in services().items()}
+    publishing = {name: ports for name, ports in publishing.items() if ports}
+    assert set(publishing) == set(PUBLISHED)
+    for name, ports in publishing.items():
+        assert ports == [("127.0.0.1", str(PUBLISHED[name]))], name
+
+
+def test_secret_reader_flags_a_written_password() -> None:
+    leaky = {
+        "services": {
+            "grafana": {"environment": {"GF_SECURITY_ADMIN_PASSWORD": "admin"}},
+            "db": {"environment": ["POSTGRES_PASSWORD=hunter2", "POSTGRES_USER=app"]},
+            "ok": {"environment": {"TOKEN_FILE": "/run/secrets/token", "PASSWORD": "${P:?}"}},
+        }
+    }
+    assert literal_secrets(leaky) == ["grafana.GF_SECURITY_ADMIN_PASSWORD", "db.POSTGRES_PASSWORD"]
+
+
+def test_no_password_is_written_in_the_compose_file() -> None:
+    assert literal_secrets(compose()) == []
+    grafana = environment(services()["grafana"])
+    assert "GF_SECURITY_ADMIN_PASSWORD" in grafana or "GF_SECURITY_ADMIN_PASSWORD__FILE" in grafana
+    for line in COMPOSE_FILE.read_text(encoding="utf-8").splitlines():
+        code = line.split("#", 1)[0]
+        match = re.search(r"(?i)passw(or)?d\w*\s*[:=]\s*(\S+)", code)
+        assert match is None or match.group(2).startswith(("${", "/run/secrets/")), line
+
+
+def test_kafka_controller_listens_beside_alertmanager_not_on_its_port() -> None:
+    env = environment(services()["kafka"])
+    listeners = listener_ports(env["KAFKA_LISTENERS"])
+    controllers = env["KAFKA_CONTROLLER_LISTENER_NAMES"].split(",")
+    controller_ports = {listeners[name] for name in controllers}
+    assert ALERTMANAGER_PORT not in controller_ports
+    assert ALERTMANAGER_PORT not in listeners.values()
+    voter_ports = {
+        int(v.rsplit(":", 1)[1]) for v in env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")
+    }
+    assert voter_ports == controller_ports
+    assert env["KAFKA_PROCESS_ROLES"].split(",") == ["broker", "controller"]
+    for key, value in env.items():
+        if key.endswith("REPLICATION_FACTOR"):
+            assert value == "1", key
+
+
+def test_worker_reaches_kafka_and_redis_through_their_service_names() -> None:
+    kafka = environment(services()["kafka"])
+    worker = environment(services()["worker"])
+    assert worker["TICKETPULSE_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    assert f"PLAINTEXT://{worker['TICKETPULSE_KAFKA_BOOTSTRAP']}" in kafka[
+        "KAFKA_ADVERTISED_LISTENERS"
+    ].split(",")
+    redis = urlsplit(worker["TICKETPULSE_REDIS_URL"])
+    assert (redis.scheme, redis.hostname, redis.port) == ("redis", "redis", 6379)
+    assert worker["TICKETPULSE_WEB_PORT"] == "6066"
+
+
+def test_long_running_services_have_healthchecks_and_wait_for_healthy_dependencies() -> None:
+    for name, service in services().items():
+        if name != "simulator":
+            assert "healthcheck" in service, name
+        for dependency, rule in service.get("depends_on", {}).items():
+            assert dependency in services(), f"{name} depends on unknown {dependency}"
+            assert rule["condition"] == "service_healthy", f"{name} -> {dependency}"
+            assert "healthcheck" in services()[dependency], dependency
+    assert set(services()["worker"]["depends_on"]) == {"kafka", "redis"}
+
+
+def test_every_compose_variable_is_in_the_env_example_without_a_value() -> None:
+    variables = set(INTERPOLATION.findall(COMPOSE_FILE.read_text(encoding="utf-8")))
+    assert "GRAFANA_ADMIN_PASSWORD" in variables
+    example = {}
+    for line in (COMPOSE_DIR / ".env.example").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            example[key.strip()] = value.strip()
+    assert variables <= example.keys()
+    assert example["GRAFANA_ADMIN_PASSWORD"] == ""
+
+
+def test_docs_name_every_variable_and_published_port() -> None:
+    docs = (REPO / "docs" / "docker.md").read_text(encoding="utf-8")
+    names = set(INTERPOLATION.findall(COMPOSE_FILE.read_text(encoding="utf-8")))
+    names |= set(environment(services()["worker"]))
+    for name in names:
+        assert name in docs, name
+    for port in PUBLISHED.values():
+        assert f"127.0.0.1:{port}" in docs
+
+
+# --- Prometheus and Alertmanager ---------------------------------------------------------
+
+
+def test_prometheus_scrapes_the_worker_and_alerts_through_alertmanager() -> None:
+    config = load_yaml(COMPOSE_DIR / "prometheus.yml")
+    assert mount_target("prometheus", "deploy/compose/prometheus.yml") == (
+        "/etc/prometheus/prometheus.yml"
+    )
+    targets = {
+        target
+        for job in config["scrape_configs"]
+        for static in job["static_configs"]
+        for target in static["targets"]
+    }
+    web_port = environment(services()["worker"])["TICKETPULSE_WEB_PORT"]
+    assert f"worker:{web_port}" in targets
+    for target in targets:
+        host = target.rsplit(":", 1)[0]
+        assert host == "localhost" or host in services(), target
+    alertmanagers = [
+        target
+        for manager in config["alerting"]["alertmanagers"]
+        for static in manager["static_configs"]
+        for target in static["targets"]
+    ]
+    assert alertmanagers == [f"alertmanager:{ALERTMANAGER_PORT}"]
+
+
+def test_alertmanager_routes_to_a_default_webhook_receiver() -> None:
+    config = load_yaml(COMPOSE_DIR / "alertmanager.yml")
+    assert mount_target("alertmanager", "deploy/compose/alertmanager.yml") == (
+        "/etc/alertmanager/alertmanager.yml"
+    )
+    receivers = {receiver["name"]: receiver for receiver in config["receivers"]}
+    default = receivers[config["route"]["receiver"]]
+    assert [hook["url"] for hook in default["webhook_configs"]]
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "path"),
+    [
+        ("promtool", ["check", "config"], "prometheus.yml"),
+        ("amtool", ["check-config"], "alertmanager.yml"),
+    ],
+)
+def test_config_passes_the_upstream_checker(tool: str, args: list[str], path: str) -> None:
+    binary = shutil.which(tool)
+    if binary is None:
+        pytest.skip(f"{tool} is not installed (it comes with the local Prometheus stack)")
+    result = subprocess.run(
+        [binary, *args, str(COMPOSE_DIR / path)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- Grafana provisioning ----------------------------------------------------------------
+
+
+def test_grafana_mounts_provisioning_and_dashboards_where_grafana_reads_them() -> None:
+    assert mount_target("grafana", "grafana/provisioning") == "/etc/grafana/provisioning"
+    assert mount_target("grafana", "grafana/dashboards") == "/var/lib/grafana/dashboards"
+
+
+def test_grafana_datasource_is_the_compose_prometheus_with_a_fixed_uid() -> None:
+    config = load_yaml(GRAFANA_PROVISIONING / "datasources" / "prometheus.yml")
+    assert config["apiVersion"] == 1
+    datasources = config["datasources"]
+    for datasource in datasources:
+        for field in ("name", "type", "uid", "url"):
+            assert datasource.get(field), field
+    assert [d["uid"] for d in datasources if d.get("isDefault")] == ["ticketpulse-prometheus"]
+    (prometheus,) = datasources
+    url = urlsplit(prometheus["url"])
+    assert prometheus["type"] == "prometheus"
+    assert (url.hostname, url.port) == ("prometheus", PUBLISHED["prometheus"])
+    assert "prometheus" in services()
+
+
+def test_grafana_dashboard_provider_reads_the_mounted_dashboards() -> None:
+    config = load_yaml(GRAFANA_PROVISIONING / "dashboards" / "provider.yml")
+    assert config["apiVersion"] == 1
+    for provider in config["providers"]:
+        assert provider["name"]
+        assert provider["type"] == "file"
+        assert provider["options"]["path"] == mount_target("grafana", "grafana/dashboards")
+    assert [provider["folder"] for provider in config["providers"]] == ["ticketpulse"]
+
+
+# --- Dockerfile and build context --------------------------------------------------------
+
+
+def test_dockerfile_installs_the_package_and_runs_it_as_a_non_root_user() -> None:
+    instructions = dockerfile_instructions()
+    bases = [rest.split()[0] for keyword, rest in instructions if keyword == "FROM"]
+    assert bases and set(bases) == {"python:3.11-slim"}
+    users = [rest.split(":")[0] for keyword, rest in instructions if keyword == "USER"]
+    assert users and users[-1] not in {"root", "0"}
+    runs = [rest for keyword, rest in instructions if keyword == "RUN"]
+    assert any(re.search(r"\bpip install \.$", run) for run in runs)
+    exec_form = {k: json.loads(rest) for k, rest in instructions if k in {"ENTRYPOINT", "CMD"}}
+    assert exec_form == {"ENTRYPOINT": ["ticketpulse"], "CMD": ["worker"]}
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert "ticketpulse" in project["scripts"]
+
+
+def test_every_file_the_dockerfile_copies_is_in_the_build_context() -> None:
+    copied = []
+    for keyword, rest in dockerfile_instructions():
+        args = shlex.split(rest)
+        if keyword == "COPY" and not any(arg.startswith("--from") for arg in args):
+            copied += [arg for arg in args[:-1] if not arg.startswith("--")]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["readme"] in copied, "pip install . reads the readme named in pyproject"
+    for source in copied:
+        path = REPO / source
+        assert path.exists(), f"the Dockerfile copies {source}, which is missing"
+        files = [p for p in path.rglob("*.py")] if path.is_dir() else [path]
+        for file in [path, *files]:
+            relative = file.relative_to(REPO).as_posix()
+            assert not dockerignored(relative), f".dockerignore leaves out {relative}"
+
+
+@pytest.mark.parametrize("path", [".env", ".git/config", ".venv/bin/python", "tests/unit"])
+def test_build_context_leaves_out_secrets_and_local_state(path: str) -> None:
+    assert dockerignored(path)
