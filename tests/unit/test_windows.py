@@ -1,0 +1,265 @@
+"""Rolling windows over minute buckets, checked against brute force over the raw facts."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streams.domain.facts import Fact, FactDiff, FactKind, SlaTarget
+from streams.domain.instant import MICROS_PER_MINUTE, parse_rfc3339
+from streams.domain.kpis import DimKey, fact_counters, fact_dimensions, render_kpis
+from streams.domain.windows import WINDOWS, Windows, bucket_deltas
+
+MINUTE = MICROS_PER_MINUTE
+SECOND = 1_000_000
+T0 = parse_rfc3339("2026-11-02T09:00:00Z")
+SMALL = {"10m": 10 * MINUTE, "1h": 60 * MINUTE}
+
+
+def make(
+    time: int,
+    kind: FactKind = FactKind.CREATED,
+    value: int = 0,
+    team: str = "t1",
+    agent: str | None = None,
+    target: SlaTarget | None = None,
+) -> Fact:
+    return Fact(time, kind, value, team, "email", "high", agent, target)
+
+
+def expected(facts: Iterable[Fact], as_of: int, width: int) -> dict[DimKey, dict[str, int]]:
+    """Brute force: the counters of every fact in [as_of - width, as_of), per dimension."""
+    sums: dict[DimKey, Counter[str]] = {}
+    for f in facts:
+        if as_of - width <= f.time < as_of:
+            for dim in fact_dimensions(f):
+                for name, value in fact_counters(f):
+                    sums.setdefault(dim, Counter())[name] += value
+    return {d: {k: v for k, v in c.items() if v} for d, c in sums.items() if +c}
+
+
+def as_dicts(window: Mapping[DimKey, Mapping[str, int]]) -> dict[DimKey, dict[str, int]]:
+    return {dim: dict(counters) for dim, counters in window.items()}
+
+
+# --- strategies ----------------------------------------------------------------------------
+
+SPAN = 3 * 60 * MINUTE
+kinds_with_values = st.one_of(
+    st.tuples(
+        st.sampled_from([FactKind.FIRST_REPLY, FactKind.REPLY, FactKind.RESOLUTION]),
+        st.integers(0, 5 * 86_400 * SECOND),
+    ),
+    st.tuples(st.just(FactKind.TOUCHES_TO_CLOSE), st.integers(0, 6)),
+    st.tuples(st.just(FactKind.CSAT), st.integers(1, 5)),
+    st.tuples(st.just(FactKind.NPS), st.integers(0, 10)),
+    st.tuples(st.sampled_from([FactKind.CREATED, FactKind.REOPEN]), st.just(0)),
+)
+facts_st = st.builds(
+    lambda t, kv, team, agent: make(t, kv[0], kv[1], team, agent),
+    st.integers(T0, T0 + SPAN - 1) | st.sampled_from([T0, T0 + 10 * MINUTE, T0 + 60 * MINUTE]),
+    kinds_with_values,
+    st.sampled_from(["t1", "t2"]),
+    st.sampled_from([None, "a1", "a2"]),
+)
+minutes_st = st.integers(-20, 200).map(lambda m: T0 + m * MINUTE)
+
+
+# --- bucket deltas -------------------------------------------------------------------------
+
+
+def test_deltas_land_in_the_minute_of_the_fact() -> None:
+    f = make(T0 + 59 * SECOND + 999_999, agent="a1")
+    deltas = bucket_deltas(FactDiff(added=(f,)))
+    assert deltas == {
+        (T0, ("overall", ""), "created"): 1,
+        (T0, ("team", "t1"), "created"): 1,
+        (T0, ("channel", "email"), "created"): 1,
+        (T0, ("priority", "high"), "created"): 1,
+        (T0, ("agent", "a1"), "created"): 1,
+    }
+
+
+def test_deltas_of_a_correction_cancel_what_did_not_change() -> None:
+    old = make(T0, FactKind.REPLY, 60 * SECOND, team="t1")
+    new = make(T0 + 5 * SECOND, FactKind.REPLY, 60 * SECOND, team="t2")
+    deltas = bucket_deltas(FactDiff(retracted=(old,), added=(new,)))
+    assert {dim for _, dim, _ in deltas} == {("team", "t1"), ("team", "t2")}
+    assert all(v == -60 * SECOND for (_, d, n), v in deltas.items() if d[1] == "t1" and ":s" in n)
+    assert bucket_deltas(FactDiff(retracted=(old,), added=(old,))) == {}
+
+
+# --- window boundaries ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(WINDOWS))
+def test_window_boundary_includes_start_and_excludes_as_of(name: str) -> None:
+    width = WINDOWS[name]
+    as_of = T0 + 10 * 86_400 * SECOND
+    store = Windows()
+    store.apply(
+        FactDiff(
+            added=(
+                make(as_of - width - 1, team="before-start"),
+                make(as_of - width, team="at-start"),
+                make(as_of - 1, team="last-micro"),
+                make(as_of, team="at-as-of"),
+            )
+        )
+    )
+    teams = {key for kind, key in store.window(name, as_of) if kind == "team"}
+    assert teams == {"at-start", "last-micro"}
+    assert store.window(name, as_of)[("overall", "")]["created"] == 2
+
+
+def test_fixed_widths() -> None:
+    assert WINDOWS == {"1h": 3_600 * SECOND, "24h": 86_400 * SECOND, "7d": 7 * 86_400 * SECOND}
+
+
+def test_as_of_must_be_a_whole_minute_and_the_window_known() -> None:
+    store = Windows()
+    with pytest.raises(ValueError):
+        store.window("1h", T0 + 1)
+    with pytest.raises(ValueError):
+        store.window("2h", T0)
+    with pytest.raises(ValueError):
+        store.prune(T0 + SECOND)
+
+
+def test_future_facts_wait_in_buckets_until_as_of_passes_them() -> None:
+    store = Windows(SMALL)
+    assert as_dicts(store.window("10m", T0)) == {}
+    store.apply(FactDiff(added=(make(T0 + 30 * SECOND), make(T0 - MINUTE))))
+    assert store.window("10m", T0)[("overall", "")]["created"] == 1
+    assert store.window("10m", T0 + MINUTE)[("overall", "")]["created"] == 2
+    assert store.window("10m", T0 + 10 * MINUTE)[("overall", "")]["created"] == 1
+    assert as_dicts(store.window("10m", T0 + 11 * MINUTE)) == {}
+
+
+# --- retraction ----------------------------------------------------------------------------
+
+
+@given(st.lists(facts_st, max_size=25), minutes_st)
+def test_apply_then_retract_leaves_nothing(facts: list[Fact], as_of: int) -> None:
+    store = Windows(SMALL)
+    store.window("1h", as_of)  # running sums are live while facts come and go
+    diff = FactDiff(added=tuple(facts))
+    store.apply(diff)
+    assert as_dicts(store.window("1h", as_of)) == expected(facts, as_of, SMALL["1h"])
+    store.apply(FactDiff(retracted=diff.added))
+    assert store.buckets() == {}
+    assert as_dicts(store.window("1h", as_of)) == {}
+    assert as_dicts(store.window("10m", as_of)) == {}
+
+
+def test_a_dimension_disappears_with_its_last_fact() -> None:
+    store = Windows(SMALL)
+    f = make(T0, agent="a9", team="solo")
+    store.apply(FactDiff(added=(f, make(T0, team="other"))))
+    assert ("agent", "a9") in store.window("1h", T0 + MINUTE)
+    store.apply(FactDiff(retracted=(f,)))
+    window = store.window("1h", T0 + MINUTE)
+    assert ("agent", "a9") not in window and ("team", "solo") not in window
+    assert ("team", "other") in window
+
+
+# --- incremental movement == brute force ---------------------------------------------------
+
+op_st = st.one_of(
+    st.tuples(st.just("add"), st.lists(facts_st, min_size=1, max_size=5)),
+    st.tuples(st.just("retract"), st.integers(0, 10**6)),
+    st.tuples(st.just("move"), st.sampled_from(list(SMALL)), st.integers(-12, 12)),
+    st.tuples(st.just("jump"), st.sampled_from(list(SMALL)), minutes_st),
+    st.tuples(st.just("prune"), st.integers(-5, 60).map(lambda m: T0 + m * MINUTE)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(op_st, max_size=40))
+def test_incremental_windows_equal_brute_force(ops: list[tuple[Any, ...]]) -> None:
+    store = Windows(SMALL)
+    live: list[Fact] = []
+    as_of = dict.fromkeys(SMALL, T0)
+    pruned_before: int | None = None
+
+    def kept(f: Fact) -> bool:
+        return pruned_before is None or f.time - f.time % MINUTE >= pruned_before
+
+    for op in ops:
+        if op[0] == "add":
+            store.apply(FactDiff(added=tuple(op[1])))
+            live += [f for f in op[1] if kept(f)]
+            if pruned_before is not None:  # late facts before the prune point are forgotten too
+                store.prune(pruned_before)
+        elif op[0] == "retract" and live:
+            store.apply(FactDiff(retracted=(live.pop(op[1] % len(live)),)))
+        elif op[0] == "move":
+            as_of[op[1]] += op[2] * MINUTE
+        elif op[0] == "jump":
+            as_of[op[1]] = op[2]
+        elif op[0] == "prune":
+            pruned_before = max(pruned_before or op[1], op[1])
+            store.prune(pruned_before)
+            live = [f for f in live if kept(f)]
+        for name, width in SMALL.items():
+            assert as_dicts(store.window(name, as_of[name])) == expected(live, as_of[name], width)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(facts_st, max_size=60), st.lists(minutes_st, min_size=1, max_size=8))
+def test_moved_window_equals_a_fresh_store(facts: list[Fact], path: list[int]) -> None:
+    moved = Windows(SMALL)
+    moved.apply(FactDiff(added=tuple(facts)))
+    for as_of in path:
+        moved.window("1h", as_of)
+    fresh = Windows(SMALL)
+    fresh.apply(FactDiff(added=tuple(facts)))
+    assert as_dicts(moved.window("1h", path[-1])) == as_dicts(fresh.window("1h", path[-1]))
+
+
+# --- rendered aggregates against the raw samples -------------------------------------------
+
+
+def _nearest_rank(samples: list[int], p: int) -> int:
+    return sorted(samples)[math.ceil(p / 100 * len(samples)) - 1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(facts_st, max_size=80), minutes_st)
+def test_window_kpis_match_the_raw_facts(facts: list[Fact], as_of: int) -> None:
+    store = Windows(SMALL)
+    store.apply(FactDiff(added=tuple(facts)))
+    window = store.window("1h", as_of)
+    inside = [f for f in facts if as_of - SMALL["1h"] <= f.time < as_of]
+    for dim in {d for f in inside for d in fact_dimensions(f)}:
+        mine = [f for f in inside if dim in fact_dimensions(f)]
+        k = render_kpis(window[dim])
+        assert k["tickets_created"] == sum(f.kind is FactKind.CREATED for f in mine)
+        assert k["reopened"] == sum(f.kind is FactKind.REOPEN for f in mine)
+        assert k["tickets_solved"] == sum(f.kind is FactKind.RESOLUTION for f in mine)
+        assert k["csat"]["responses"] == sum(f.kind is FactKind.CSAT for f in mine)
+        for kind, key, unit in (
+            (FactKind.REPLY, "reply_seconds", SECOND),
+            (FactKind.FIRST_REPLY, "first_reply_seconds", SECOND),
+            (FactKind.RESOLUTION, "resolution_seconds", SECOND),
+            (FactKind.TOUCHES_TO_CLOSE, "touches_to_close", 1),
+        ):
+            samples = [f.value for f in mine if f.kind is kind]
+            d = k[key]
+            assert d["count"] == len(samples)
+            if not samples:
+                assert d["mean"] is d["p50"] is d["p90"] is d["p99"] is None
+                continue
+            exact_mean = Fraction(sum(samples), len(samples) * unit)
+            assert abs(Fraction(d["mean"]) - exact_mean) <= exact_mean * Fraction(1, 10**9)
+            for p in (50, 90, 99):
+                exact = _nearest_rank(samples, p) / unit
+                assert abs(d[f"p{p}"] - exact) <= 0.01 * exact * (1 + 1e-9)
+    assert set(window) == {d for f in inside for d in fact_dimensions(f)}
