@@ -1,0 +1,174 @@
+"""The snapshot: exact shape and key order of spec section 5, maps, backlog, sla_now, JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from streams.domain.facts import Fact, FactDiff, FactKind, SlaTarget
+from streams.domain.instant import MICROS_PER_MINUTE, parse_rfc3339
+from streams.domain.snapshot import Backlog, SlaNow, build_snapshot, dumps_snapshot
+from streams.domain.windows import WINDOWS, Windows
+
+AS_OF = parse_rfc3339("2026-11-02T10:00:00Z")
+SECOND = 1_000_000
+
+# Written by hand from the spec: overall always present with zeros and nulls, empty maps.
+EMPTY_SNAPSHOT_JSON = """
+{"as_of": "2026-11-02T10:00:00Z",
+ "windows": {"1h": WINDOW, "24h": WINDOW, "7d": WINDOW},
+ "backlog": {"total": 0, "by_status": {}, "by_priority": {}, "by_team": {}},
+ "sla_now": {"at_risk": {"first_reply": 0, "next_reply": 0, "resolution": 0},
+             "breached_running": {"first_reply": 0, "next_reply": 0, "resolution": 0}}}
+"""
+EMPTY_WINDOW_JSON = """
+{"overall": {
+   "first_reply_seconds": {"count": 0, "mean": null, "p50": null, "p90": null, "p99": null},
+   "reply_seconds": {"count": 0, "mean": null, "p50": null, "p90": null, "p99": null},
+   "resolution_seconds": {"count": 0, "mean": null, "p50": null, "p90": null, "p99": null},
+   "full_resolution_seconds": {"count": 0, "mean": null, "p50": null, "p90": null, "p99": null},
+   "touches_to_close": {"count": 0, "mean": null, "p50": null, "p90": null, "p99": null},
+   "tickets_created": 0, "tickets_solved": 0, "reopened": 0,
+   "one_touch": 0, "zero_touch": 0, "fcr_rate": null,
+   "csat": {"responses": 0, "satisfied": 0, "percent": null},
+   "nps": {"responses": 0, "promoters": 0, "passives": 0, "detractors": 0, "score": null},
+   "sla": {"first_reply": {"met": 0, "breached": 0, "compliance": null},
+           "next_reply": {"met": 0, "breached": 0, "compliance": null},
+           "resolution": {"met": 0, "breached": 0, "compliance": null}}},
+ "by_team": {}, "by_channel": {}, "by_priority": {}, "by_agent": {}}
+"""
+
+
+def fact(minutes_ago: float, kind: FactKind, value: int = 0, **kw: object) -> Fact:
+    fields: dict[str, object] = {"team": "billing", "channel": "email", "priority": "high"}
+    fields.update(kw)
+    time = AS_OF - round(minutes_ago * MICROS_PER_MINUTE)
+    return Fact(time, kind, value, **fields)  # type: ignore[arg-type]
+
+
+def snapshot_of(*facts: Fact, backlog: Backlog | None = None) -> dict[str, object]:
+    store = Windows()
+    store.apply(FactDiff(added=facts))
+    windows = {name: store.window(name, AS_OF) for name in WINDOWS}
+    return build_snapshot(AS_OF, windows, backlog or Backlog(), SlaNow())
+
+
+def empty_snapshot() -> dict[str, object]:
+    return json.loads(EMPTY_SNAPSHOT_JSON.replace("WINDOW", EMPTY_WINDOW_JSON))  # type: ignore[no-any-return]
+
+
+def keys(obj: object) -> list[str]:
+    assert isinstance(obj, dict)
+    return list(obj)
+
+
+def test_empty_snapshot_is_exactly_the_spec_shape() -> None:
+    snapshot = snapshot_of()
+    expected = empty_snapshot()
+    assert snapshot == expected
+    # equal dicts may differ in order: compare the text, which carries the key order
+    assert dumps_snapshot(snapshot) == json.dumps(expected) + "\n"
+
+
+def test_key_order_follows_the_spec() -> None:
+    snapshot = snapshot_of(fact(5, FactKind.CREATED, agent="a1"))
+    assert keys(snapshot) == ["as_of", "windows", "backlog", "sla_now"]
+    windows = snapshot["windows"]
+    assert isinstance(windows, dict)
+    assert keys(windows) == ["1h", "24h", "7d"]
+    assert keys(windows["1h"]) == ["overall", "by_team", "by_channel", "by_priority", "by_agent"]
+    empty_k = empty_snapshot()["windows"]["1h"]["overall"]  # type: ignore[index]
+    assert keys(windows["1h"]["by_agent"]["a1"]) == keys(empty_k)
+
+
+def test_fact_without_agent_is_left_out_of_by_agent() -> None:
+    snapshot = snapshot_of(fact(5, FactKind.CREATED, agent=None))
+    window = snapshot["windows"]["1h"]  # type: ignore[index]
+    assert window["by_agent"] == {}
+    assert window["by_team"]["billing"]["tickets_created"] == 1
+    assert window["by_channel"]["email"]["tickets_created"] == 1
+    assert window["by_priority"]["high"]["tickets_created"] == 1
+    assert window["overall"]["tickets_created"] == 1
+
+
+def test_maps_hold_only_keys_with_facts_in_the_window_sorted() -> None:
+    snapshot = snapshot_of(
+        fact(30, FactKind.CREATED, team="zeta"),
+        fact(30, FactKind.CREATED, team="alpha"),
+        fact(120, FactKind.CREATED, team="mid"),  # in 24h and 7d, not in 1h
+    )
+    windows = snapshot["windows"]
+    assert list(windows["1h"]["by_team"]) == ["alpha", "zeta"]  # type: ignore[index]
+    assert list(windows["24h"]["by_team"]) == ["alpha", "mid", "zeta"]  # type: ignore[index]
+    assert windows["1h"]["overall"]["tickets_created"] == 2  # type: ignore[index]
+    assert windows["7d"]["overall"]["tickets_created"] == 3  # type: ignore[index]
+
+
+def test_window_values_by_hand() -> None:
+    snapshot = snapshot_of(
+        fact(10, FactKind.FIRST_REPLY, 60 * SECOND, agent="a1"),
+        fact(20, FactKind.FIRST_REPLY, 180 * SECOND, agent="a2"),
+        fact(20, FactKind.TOUCHES_TO_CLOSE, 1, agent="a2"),
+        fact(20, FactKind.SLA_MET, target=SlaTarget.FIRST_REPLY, agent="a2"),
+        fact(25 * 60, FactKind.SLA_BREACHED, target=SlaTarget.FIRST_REPLY),
+    )
+    one_hour = snapshot["windows"]["1h"]  # type: ignore[index]
+    assert one_hour["overall"]["first_reply_seconds"] == {
+        "count": 2,
+        "mean": 120.0,
+        "p50": 60.0,
+        "p90": 180.0,
+        "p99": 180.0,
+    }
+    assert one_hour["by_agent"]["a1"]["first_reply_seconds"]["mean"] == 60.0
+    assert one_hour["overall"]["fcr_rate"] == 1.0
+    assert one_hour["overall"]["sla"]["first_reply"]["compliance"] == 1.0
+    seven_days = snapshot["windows"]["7d"]["overall"]  # type: ignore[index]
+    assert seven_days["sla"]["first_reply"] == {"met": 1, "breached": 1, "compliance": 0.5}
+
+
+def test_backlog_counts_only_open_work() -> None:
+    backlog = Backlog.from_tickets(
+        [
+            ("open", "high", "billing"),
+            ("new", "low", "billing"),
+            ("pending", "high", "apps"),
+            ("solved", "urgent", "ghost"),
+            ("closed", "urgent", "ghost"),
+        ]
+    )
+    assert backlog.to_json() == {
+        "total": 3,
+        "by_status": {"new": 1, "open": 1, "pending": 1},
+        "by_priority": {"high": 2, "low": 1},
+        "by_team": {"apps": 1, "billing": 2},
+    }
+    assert list(backlog.by_team) == ["apps", "billing"]
+    assert snapshot_of(backlog=backlog)["backlog"] == backlog.to_json()
+
+
+def test_sla_now_always_lists_every_target() -> None:
+    sla = SlaNow(at_risk={"resolution": 2}, breached_running={"first_reply": 1})
+    assert sla.to_json() == {
+        "at_risk": {"first_reply": 0, "next_reply": 0, "resolution": 2},
+        "breached_running": {"first_reply": 1, "next_reply": 0, "resolution": 0},
+    }
+    with pytest.raises(ValueError):
+        SlaNow(at_risk={"first_response": 1})
+
+
+def test_all_three_windows_are_required() -> None:
+    with pytest.raises(ValueError):
+        build_snapshot(AS_OF, {"1h": {}, "24h": {}}, Backlog(), SlaNow())
+
+
+def test_dumps_is_stable_json_with_a_trailing_newline() -> None:
+    snapshot = snapshot_of(fact(5, FactKind.CSAT, 5, agent="a1"), fact(5, FactKind.NPS, 3))
+    text = dumps_snapshot(snapshot)
+    assert text.endswith("}\n") and text.count("\n") == 1
+    assert json.loads(text) == snapshot
+    assert dumps_snapshot(snapshot) == text
+    indented = dumps_snapshot(snapshot, indent=2)
+    assert indented.endswith("}\n") and '\n  "windows": {\n' in indented
+    assert json.loads(indented) == snapshot
