@@ -1,0 +1,329 @@
+"""What a ticket's timeline means: its facts and SLA clocks as of an instant.
+
+``evaluate`` replays one ticket's events in spec order (section 2) and applies the rules of
+sections 3 and 4. It is a pure function of (events, policies, now): a late event is handled
+by evaluating again and diffing the facts, and a deadline passing with no event is handled by
+evaluating again at a later ``now``. Replay and the live pipeline both call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from streams.domain.clocks import ClockView, StatusChange, deadline
+from streams.domain.events import BACKLOG_STATUSES, Event, EventType, Status
+from streams.domain.facts import Fact, FactKind, SlaTarget
+from streams.domain.instant import Instant
+from streams.domain.policies import Policy, PolicySet
+
+_SURVEY_KIND = {EventType.SURVEY_CSAT: FactKind.CSAT, EventType.SURVEY_NPS: FactKind.NPS}
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    """A ticket as of ``now``. ``status`` is None until its ``ticket.created`` is known."""
+
+    ticket_id: str
+    now: Instant
+    facts: tuple[Fact, ...] = ()
+    clocks: tuple[ClockView, ...] = ()
+    status: Status | None = None
+    priority: str | None = None
+    team: str | None = None
+    channel: str | None = None
+    assignee: str | None = None
+    policy: str | None = None
+    created_at: Instant | None = None
+    anomalies: int = 0
+
+    @property
+    def in_backlog(self) -> bool:
+        return self.status in BACKLOG_STATUSES
+
+    @property
+    def next_deadline(self) -> Instant | None:
+        """When this ticket must be evaluated again if no event comes: its next breach."""
+        due = [
+            c.deadline
+            for c in self.clocks
+            if c.running and not c.paused and c.breached_at is None and c.deadline is not None
+        ]
+        return min(due) if due else None
+
+
+@dataclass(slots=True)
+class _Clock:
+    target: SlaTarget
+    start: Instant
+    deadline: Instant | None = None
+    stopped_at: Instant | None = None
+    breached_at: Instant | None = None
+
+
+@dataclass(slots=True)
+class _State:
+    """The mutable walk over one ticket's events."""
+
+    policies: PolicySet
+    ticket_id: str
+    created_at: Instant
+    channel: str
+    priority: str
+    team: str
+    status: Status = Status.NEW
+    assignee: str | None = None
+    policy: Policy | None = None
+    history: list[StatusChange] = field(default_factory=list)
+    facts: list[Fact] = field(default_factory=list)
+    clocks: dict[SlaTarget, _Clock] = field(default_factory=dict)
+    finished: list[_Clock] = field(default_factory=list)
+    touches: int = 0
+    first_touch_done: bool = False
+    first_solved: bool = False
+    next_reply_from: Instant | None = None
+
+    # -- facts -----------------------------------------------------------------------------
+    def fact(
+        self,
+        kind: FactKind,
+        at: Instant,
+        value: int = 0,
+        *,
+        agent: str | None = None,
+        target: SlaTarget | None = None,
+    ) -> None:
+        self.facts.append(
+            Fact(
+                time=at,
+                kind=kind,
+                value=value,
+                team=self.team,
+                channel=self.channel,
+                priority=self.priority,
+                agent=agent,
+                target=target,
+            )
+        )
+
+    # -- clocks ----------------------------------------------------------------------------
+    def _target(self, target: SlaTarget) -> int | None:
+        return None if self.policy is None else self.policy.targets.get(target)
+
+    def _paused(self, clock: _Clock) -> bool:
+        return (
+            clock.target is SlaTarget.RESOLUTION
+            and self.policy is not None
+            and self.status in self.policy.pause_resolution_on
+        )
+
+    def _deadline(self, clock: _Clock) -> Instant | None:
+        amount = self._target(clock.target)
+        if amount is None or self.policy is None:
+            return None
+        if clock.target is SlaTarget.RESOLUTION:
+            return deadline(
+                clock.start,
+                amount,
+                self.policy.calendar,
+                self.history,
+                self.policy.pause_resolution_on,
+            )
+        return deadline(clock.start, amount, self.policy.calendar)
+
+    def start_clock(self, target: SlaTarget, at: Instant) -> None:
+        clock = _Clock(target, at)
+        clock.deadline = self._deadline(clock)
+        self.clocks[target] = clock
+
+    def stop_clock(self, target: SlaTarget, at: Instant, agent: str | None) -> None:
+        clock = self.clocks.pop(target, None)
+        if clock is None:
+            return
+        clock.stopped_at = at
+        self.finished.append(clock)
+        if clock.breached_at is None and self._target(target) is not None:
+            self.fact(FactKind.SLA_MET, at, agent=agent, target=target)
+
+    def breach_due(self, before: Instant) -> None:
+        """Record breaches of running clocks whose deadline is earlier than ``before``."""
+        for clock in self.clocks.values():
+            if clock.breached_at is None and clock.deadline is not None and clock.deadline < before:
+                self.breach(clock, clock.deadline)
+
+    def breach(self, clock: _Clock, at: Instant) -> None:
+        clock.breached_at = at
+        self.fact(FactKind.SLA_BREACHED, at, agent=self.assignee, target=clock.target)
+
+    def refresh_deadlines(self, at: Instant) -> None:
+        """After a policy or status change: new deadlines; one already passed breaches now."""
+        for clock in self.clocks.values():
+            clock.deadline = self._deadline(clock)
+            if clock.breached_at is None and clock.deadline is not None and clock.deadline < at:
+                self.breach(clock, at)
+
+    def reselect_policy(self, at: Instant) -> None:
+        policy = self.policies.select(priority=self.priority, team=self.team, channel=self.channel)
+        if policy is not self.policy:
+            self.policy = policy
+            self.refresh_deadlines(at)
+
+    # -- events ----------------------------------------------------------------------------
+    def apply(self, event: Event) -> None:
+        at = event.occurred_at
+        self.breach_due(at)
+        kind = event.type
+        if kind is EventType.TICKET_ASSIGNED:
+            self.assignee = event.agent_id
+            if event.team is not None and event.team != self.team:
+                self.team = event.team
+                self.reselect_policy(at)
+        elif kind is EventType.TICKET_PRIORITY_CHANGED:
+            assert event.priority is not None
+            if event.priority != self.priority:
+                self.priority = event.priority
+                self.reselect_policy(at)
+        elif kind is EventType.CONTACT_INBOUND:
+            self.inbound(event)
+        elif kind is EventType.CONTACT_OUTBOUND:
+            if event.public:
+                self.touch(event)
+        elif kind is EventType.TICKET_STATUS_CHANGED:
+            assert event.status is not None
+            self.change_status(event.status, at)
+        elif kind in _SURVEY_KIND:
+            assert event.score is not None
+            self.fact(_SURVEY_KIND[kind], at, event.score, agent=self.assignee)
+
+    def inbound(self, event: Event) -> None:
+        if (
+            event.public
+            and self.first_touch_done
+            and self.status is not Status.SOLVED
+            and self.next_reply_from is None
+        ):
+            self.next_reply_from = event.occurred_at
+            self.start_clock(SlaTarget.NEXT_REPLY, event.occurred_at)
+
+    def touch(self, event: Event) -> None:
+        at, agent = event.occurred_at, event.agent_id
+        self.touches += 1
+        if not self.first_touch_done:
+            self.first_touch_done = True
+            waited = at - self.created_at
+            self.fact(FactKind.FIRST_REPLY, at, waited, agent=agent)
+            self.fact(FactKind.REPLY, at, waited, agent=agent)
+            self.stop_clock(SlaTarget.FIRST_REPLY, at, agent)
+        elif self.next_reply_from is not None:
+            self.fact(FactKind.REPLY, at, at - self.next_reply_from, agent=agent)
+            self.next_reply_from = None
+            self.stop_clock(SlaTarget.NEXT_REPLY, at, agent)
+
+    def change_status(self, status: Status, at: Instant) -> None:
+        previous = self.status
+        if status is previous:
+            return
+        self.status = status
+        self.history.append((at, status))
+        if status in (Status.SOLVED, Status.CLOSED) and previous is not Status.SOLVED:
+            self.solve(at)
+        if status is Status.CLOSED:
+            self.fact(FactKind.FULL_RESOLUTION, at, at - self.created_at, agent=self.assignee)
+        elif previous is Status.SOLVED:
+            self.fact(FactKind.REOPEN, at, agent=self.assignee)
+        if SlaTarget.RESOLUTION in self.clocks:
+            self.refresh_deadlines(at)
+
+    def solve(self, at: Instant) -> None:
+        agent = self.assignee
+        self.next_reply_from = None
+        self.stop_clock(SlaTarget.FIRST_REPLY, at, agent)
+        self.stop_clock(SlaTarget.NEXT_REPLY, at, agent)
+        if not self.first_solved:
+            self.first_solved = True
+            self.fact(FactKind.RESOLUTION, at, at - self.created_at, agent=agent)
+            self.fact(FactKind.TOUCHES_TO_CLOSE, at, self.touches, agent=agent)
+            self.stop_clock(SlaTarget.RESOLUTION, at, agent)
+
+    def clock_views(self) -> tuple[ClockView, ...]:
+        latest: dict[SlaTarget, _Clock] = {c.target: c for c in self.finished}
+        latest.update(self.clocks)
+        return tuple(
+            ClockView(
+                target=c.target,
+                started_at=c.start,
+                deadline=c.deadline,
+                stopped_at=c.stopped_at,
+                breached_at=c.breached_at,
+                paused=c.stopped_at is None and self._paused(c),
+            )
+            for target in SlaTarget
+            if (c := latest.get(target)) is not None and self._target(target) is not None
+        )
+
+
+def evaluate(
+    ticket_id: str, events: Sequence[Event], policies: PolicySet, now: Instant
+) -> TicketView:
+    """Facts and clocks of one ticket as of ``now``.
+
+    ``events`` are the ticket's accepted events in spec order (a ``Timeline``'s); only those
+    with occurred_at < ``now`` take part. A running clock whose deadline < ``now`` is breached
+    at its deadline.
+    """
+    created_index = next(
+        (i for i, e in enumerate(events) if e.type is EventType.TICKET_CREATED), None
+    )
+    if created_index is None:
+        return TicketView(ticket_id=ticket_id, now=now)
+    created = events[created_index]
+    if created.occurred_at >= now:
+        return TicketView(ticket_id=ticket_id, now=now)
+    assert created.channel is not None and created.priority is not None
+    assert created.team is not None
+    state = _State(
+        policies=policies,
+        ticket_id=ticket_id,
+        created_at=created.occurred_at,
+        channel=created.channel.value,
+        priority=created.priority.value,
+        team=created.team,
+        history=[(created.occurred_at, Status.NEW)],
+    )
+    state.policy = policies.select(priority=state.priority, team=state.team, channel=state.channel)
+    state.fact(FactKind.CREATED, created.occurred_at, agent=None)
+    state.start_clock(SlaTarget.FIRST_REPLY, created.occurred_at)
+    state.start_clock(SlaTarget.RESOLUTION, created.occurred_at)
+    anomalies = created_index
+    for event in _after(events, created_index):
+        if event.occurred_at >= now:
+            break
+        if event.type is EventType.TICKET_CREATED or (
+            state.status is Status.CLOSED and event.type not in _SURVEY_KIND
+        ):
+            anomalies += 1
+            continue
+        state.apply(event)
+    state.breach_due(now)
+    return TicketView(
+        ticket_id=ticket_id,
+        now=now,
+        facts=tuple(state.facts),
+        clocks=state.clock_views(),
+        status=state.status,
+        priority=state.priority,
+        team=state.team,
+        channel=state.channel,
+        assignee=state.assignee,
+        policy=state.policy.name if state.policy else None,
+        created_at=state.created_at,
+        anomalies=anomalies,
+    )
+
+
+def _after(events: Sequence[Event], index: int) -> Iterable[Event]:
+    for position in range(index + 1, len(events)):
+        yield events[position]
+
+
+__all__ = ["TicketView", "evaluate"]
