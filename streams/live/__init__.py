@@ -1,0 +1,1 @@
+"""The live pipeline's adapters: Kafka batches in, Redis state, Prometheus metrics, HTTP."""

@@ -1,0 +1,60 @@
+"""What one batch of one partition changes in Redis, as a plain value.
+
+The batch planner (pure) produces a ``PartitionWrites``; the Redis store applies it in one
+MULTI/EXEC. Keeping the two apart lets the planner be tested without Redis and the store be
+tested without the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from streams.domain.facts import SlaTarget
+from streams.domain.instant import Instant
+
+FIELD_SEPARATOR = "\x1f"
+
+
+def bucket_field(dim: str, value: str, counter: str) -> str:
+    """A minute bucket's hash field: ``dim\\x1fvalue\\x1fcounter``."""
+    return f"{dim}{FIELD_SEPARATOR}{value}{FIELD_SEPARATOR}{counter}"
+
+
+def backlog_field(status: str, priority: str, team: str) -> str:
+    return f"{status}{FIELD_SEPARATOR}{priority}{FIELD_SEPARATOR}{team}"
+
+
+@dataclass(slots=True)
+class PartitionWrites:
+    """Every change one batch makes to one partition's keys.
+
+    - ``tickets``: ticket id -> record bytes to store (None: delete the record)
+    - ``closed``: ticket ids whose record may expire (closed tickets keep it for late surveys)
+    - ``buckets``: (minute start, bucket field) -> counter delta
+    - ``backlog``: backlog field -> delta
+    - ``due``: target -> ticket id -> deadline to index, or None to remove it
+    - ``breached``: target -> ticket id -> True to add to the breached-running set, False to remove
+    - ``wake``: ticket id -> when to evaluate again, or None to remove
+    - ``offsets``: topic -> last applied offset (absent: unchanged)
+    """
+
+    partition: int
+    tickets: dict[str, bytes | None] = field(default_factory=dict)
+    closed: set[str] = field(default_factory=set)
+    buckets: dict[tuple[Instant, str], int] = field(default_factory=dict)
+    backlog: dict[str, int] = field(default_factory=dict)
+    due: dict[SlaTarget, dict[str, Instant | None]] = field(default_factory=dict)
+    breached: dict[SlaTarget, dict[str, bool]] = field(default_factory=dict)
+    wake: dict[str, Instant | None] = field(default_factory=dict)
+    offsets: dict[str, int] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.tickets
+            or self.buckets
+            or self.backlog
+            or self.due
+            or self.breached
+            or self.wake
+            or self.offsets
+        )
