@@ -1,0 +1,227 @@
+"""One fetched batch of one partition, planned without I/O.
+
+The worker decodes a batch (``decode_batch``), makes sure the records of its tickets are in
+the partition's cache, and calls ``plan``; the returned ``PartitionWrites`` goes to Redis in one
+MULTI/EXEC. The breach scanner calls ``plan`` with no messages and the tickets whose wake-up
+time has passed. Nothing here talks to Kafka or Redis, so every rule is tested in memory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from streams.domain.decode import InvalidEvent, deadletter_record, decode_event
+from streams.domain.events import Event, Status
+from streams.domain.facts import Fact, SlaTarget, diff_facts
+from streams.domain.instant import Instant
+from streams.domain.policies import PolicySet
+from streams.domain.ticket import TicketView, evaluate
+from streams.domain.timeline import CLOSED_REASON, Arrival, Timeline
+from streams.domain.windows import BucketKey, Windows, bucket_deltas
+from streams.live.records import decode_record, encode_record
+from streams.live.writes import PartitionWrites, backlog_field, bucket_field
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A Kafka record as the planner needs it."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+    key: bytes | None = None
+
+
+@dataclass(slots=True)
+class TicketState:
+    timeline: Timeline
+    view: TicketView
+
+
+@dataclass(slots=True)
+class PartitionState:
+    """What a worker holds for a partition it owns: a cache of Redis, never the truth."""
+
+    partition: int
+    offsets: dict[str, int] = field(default_factory=dict)
+    tickets: dict[str, TicketState] = field(default_factory=dict)
+    windows: Windows = field(default_factory=Windows)
+
+    def missing(self, ticket_ids: Iterable[str]) -> set[str]:
+        return {t for t in ticket_ids if t not in self.tickets}
+
+    def load(
+        self, records: dict[str, bytes], ticket_ids: Iterable[str], policies: PolicySet
+    ) -> None:
+        """Put records read from Redis in the cache; tickets with no record start empty."""
+        for ticket_id in ticket_ids:
+            blob = records.get(ticket_id)
+            if blob is None:
+                timeline, at = Timeline(ticket_id), 0
+            else:
+                timeline, at = decode_record(ticket_id, blob)
+            view = evaluate(ticket_id, timeline.events, policies, at)
+            self.tickets[ticket_id] = TicketState(timeline, view)
+
+
+@dataclass(slots=True)
+class DecodedBatch:
+    events: list[tuple[Message, Event]] = field(default_factory=list)
+    invalid: list[tuple[Message, InvalidEvent]] = field(default_factory=list)
+    skipped: int = 0  # already applied according to Redis
+    last_offsets: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ticket_ids(self) -> set[str]:
+        return {event.ticket_id for _, event in self.events}
+
+
+def decode_batch(messages: Sequence[Message], applied: dict[str, int]) -> DecodedBatch:
+    batch = DecodedBatch()
+    for message in messages:
+        if message.offset <= applied.get(message.topic, -1):
+            batch.skipped += 1
+            continue
+        previous = batch.last_offsets.get(message.topic, -1)
+        batch.last_offsets[message.topic] = max(previous, message.offset)
+        decoded = decode_event(message.value)
+        if isinstance(decoded, InvalidEvent):
+            batch.invalid.append((message, decoded))
+        else:
+            batch.events.append((message, decoded))
+    return batch
+
+
+@dataclass(slots=True)
+class BatchResult:
+    writes: PartitionWrites
+    deadletters: list[dict[str, Any]] = field(default_factory=list)
+    outcomes: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    added_facts: list[Fact] = field(default_factory=list)
+    window_deltas: dict[BucketKey, int] = field(default_factory=dict)
+    latest_event_time: Instant | None = None
+
+
+def plan(
+    state: PartitionState,
+    batch: DecodedBatch,
+    policies: PolicySet,
+    now: Instant,
+    wake: Iterable[str] = (),
+) -> BatchResult:
+    """Apply a decoded batch (and re-evaluate ``wake`` tickets) to the cached state.
+
+    Every ticket of the batch and of ``wake`` must be in ``state.tickets``. The cache is
+    updated in place; the result says what to write to Redis, what to dead-letter and what
+    to count. ``state.windows`` is *not* moved: the caller applies ``window_deltas`` once
+    Redis has accepted the writes.
+    """
+    result = BatchResult(writes=PartitionWrites(state.partition, offsets=dict(batch.last_offsets)))
+    for message, invalid in batch.invalid:
+        result.outcomes[(message.topic, "invalid", "invalid")] += 1
+        result.deadletters.append(
+            deadletter_record(
+                invalid,
+                source_topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+            )
+        )
+    touched: set[str] = set(wake)
+    for message, event in batch.events:
+        ticket = state.tickets[event.ticket_id]
+        arrival = ticket.timeline.add(event)
+        result.outcomes[(message.topic, event.type.value, arrival.value)] += 1
+        if arrival is Arrival.REJECTED:
+            result.deadletters.append(_rejected(message))
+        elif arrival is Arrival.ACCEPTED:
+            touched.add(event.ticket_id)
+            if result.latest_event_time is None or event.occurred_at > result.latest_event_time:
+                result.latest_event_time = event.occurred_at
+    deltas: Counter[BucketKey] = Counter()
+    for ticket_id in sorted(touched):
+        ticket = state.tickets[ticket_id]
+        old = ticket.view
+        new = evaluate(ticket_id, ticket.timeline.events, policies, now)
+        ticket.view = new
+        diff = diff_facts(old.facts, new.facts)
+        if diff:
+            deltas.update(bucket_deltas(diff))
+            result.added_facts.extend(diff.added)
+        _index_changes(result.writes, ticket_id, old, new, ticket.timeline, now)
+        result.writes.tickets[ticket_id] = encode_record(ticket.timeline, now)
+        if new.status is Status.CLOSED:
+            result.writes.closed.add(ticket_id)
+    result.window_deltas = {key: value for key, value in deltas.items() if value}
+    for (minute, (dim, value), counter), delta in result.window_deltas.items():
+        result.writes.buckets[(minute, bucket_field(dim, value, counter))] = delta
+    state.offsets.update(batch.last_offsets)
+    return result
+
+
+def _rejected(message: Message) -> dict[str, Any]:
+    try:
+        original: Any = json.loads(message.value)
+    except ValueError:
+        original = message.value.decode("utf-8", errors="replace")
+    return {
+        "error": CLOSED_REASON,
+        "event": original,
+        "source_topic": message.topic,
+        "partition": message.partition,
+        "offset": message.offset,
+    }
+
+
+def _backlog_key(view: TicketView) -> str | None:
+    if view.status is None or not view.in_backlog:
+        return None
+    return backlog_field(view.status.value, view.priority or "", view.team or "")
+
+
+def _due(view: TicketView) -> dict[SlaTarget, Instant]:
+    return {
+        c.target: c.deadline
+        for c in view.clocks
+        if c.running and not c.paused and c.breached_at is None and c.deadline is not None
+    }
+
+
+def _breached(view: TicketView) -> set[SlaTarget]:
+    return {c.target for c in view.clocks if c.breached_running()}
+
+
+def wake_time(view: TicketView, timeline: Timeline, now: Instant) -> Instant | None:
+    """When the ticket changes with no new event: its next deadline or a future-dated event."""
+    pending = next((e.occurred_at for e in timeline.events if e.occurred_at >= now), None)
+    candidates = [t for t in (view.next_deadline, pending) if t is not None]
+    return min(candidates) if candidates else None
+
+
+def _index_changes(
+    writes: PartitionWrites,
+    ticket_id: str,
+    old: TicketView,
+    new: TicketView,
+    timeline: Timeline,
+    now: Instant,
+) -> None:
+    before, after = _backlog_key(old), _backlog_key(new)
+    if before != after:
+        if before is not None:
+            writes.backlog[before] = writes.backlog.get(before, 0) - 1
+        if after is not None:
+            writes.backlog[after] = writes.backlog.get(after, 0) + 1
+    old_due, new_due = _due(old), _due(new)
+    for target in SlaTarget:
+        if old_due.get(target) != new_due.get(target):
+            writes.due.setdefault(target, {})[ticket_id] = new_due.get(target)
+    old_breached, new_breached = _breached(old), _breached(new)
+    for target in old_breached ^ new_breached:
+        writes.breached.setdefault(target, {})[ticket_id] = target in new_breached
+    writes.wake[ticket_id] = wake_time(new, timeline, now)

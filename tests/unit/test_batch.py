@@ -1,0 +1,199 @@
+"""The batch planner against replay: same facts, however the stream is cut and restarted."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streams.domain.engine import Engine
+from streams.domain.instant import parse_rfc3339
+from streams.domain.policies import PolicySet, load_policies
+from streams.domain.timeline import CLOSED_REASON
+from streams.domain.windows import WINDOWS, Windows
+from streams.live.batch import Message, PartitionState, decode_batch, plan
+from streams.live.writes import PartitionWrites
+from streams.replay import replay_lines
+
+GOLDEN = Path(__file__).parent.parent / "golden"
+AS_OF = parse_rfc3339("2026-11-03T12:00:00Z")
+
+
+class Model:
+    """What Redis would hold after applying writes: the semantics of PartitionWrites."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, bytes] = {}
+        self.buckets: Counter[tuple[int, str]] = Counter()
+        self.backlog: Counter[str] = Counter()
+        self.due: dict[Any, dict[str, int]] = defaultdict(dict)
+        self.breached: dict[Any, set[str]] = defaultdict(set)
+        self.offsets: dict[str, int] = {}
+
+    def apply(self, writes: PartitionWrites) -> None:
+        for ticket_id, blob in writes.tickets.items():
+            if blob is None:
+                self.records.pop(ticket_id, None)
+            else:
+                self.records[ticket_id] = blob
+        self.buckets.update(writes.buckets)
+        self.backlog.update(writes.backlog)
+        for target, changes in writes.due.items():
+            for ticket_id, deadline in changes.items():
+                if deadline is None:
+                    self.due[target].pop(ticket_id, None)
+                else:
+                    self.due[target][ticket_id] = deadline
+        for target, flags in writes.breached.items():
+            for ticket_id, member in flags.items():
+                (self.breached[target].add if member else self.breached[target].discard)(ticket_id)
+        self.offsets.update(writes.offsets)
+
+
+def golden_messages(partitions: int = 1) -> list[Message]:
+    topics = {
+        "ticket": "support.tickets",
+        "contact": "support.contacts",
+        "survey": "support.surveys",
+    }
+    offsets: Counter[tuple[str, int]] = Counter()
+    messages = []
+    for line in (GOLDEN / "events.jsonl").read_bytes().splitlines():
+        try:
+            data = json.loads(line)
+            kind = str(data.get("type", "ticket")).split(".")[0]
+            ticket = str(data.get("ticket_id", ""))
+        except ValueError:
+            kind, ticket = "ticket", ""
+        topic = topics.get(kind, "support.tickets")
+        partition = sum(ticket.encode()) % partitions
+        messages.append(Message(topic, partition, offsets[(topic, partition)], line))
+        offsets[(topic, partition)] += 1
+    return messages
+
+
+def run(
+    state: PartitionState,
+    model: Model,
+    messages: list[Message],
+    policies: PolicySet,
+    now: int,
+) -> list[dict[str, Any]]:
+    batch = decode_batch(messages, model.offsets)
+    missing = state.missing(batch.ticket_ids)
+    state.load({t: model.records[t] for t in missing if t in model.records}, missing, policies)
+    result = plan(state, batch, policies, now)
+    model.apply(result.writes)
+    state.windows.apply_deltas(result.window_deltas)
+    return result.deadletters
+
+
+def replay_snapshot(policies: PolicySet) -> dict[str, Any]:
+    with (GOLDEN / "events.jsonl").open("rb") as handle:
+        return replay_lines(iter(handle), policies, AS_OF).snapshot
+
+
+@pytest.fixture(scope="module")
+def policies() -> PolicySet:
+    return load_policies(GOLDEN / "policies.yaml")
+
+
+def windows_from_buckets(model: Model) -> Windows:
+    windows = Windows()
+    deltas = {}
+    for (minute, field), value in model.buckets.items():
+        dim, dim_value, counter = field.split("\x1f")
+        if value:
+            deltas[(minute, (dim, dim_value), counter)] = value
+    windows.apply_deltas(deltas)
+    return windows
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_batches_and_restarts_equal_replay(policies: PolicySet, seed: int) -> None:
+    rng = random.Random(seed)
+    messages = [m for m in golden_messages() if m.value.find(b'"2026-11-03T12:00:00Z"') < 0]
+    model, state = Model(), PartitionState(0)
+    deadletters: list[dict[str, Any]] = []
+    position = 0
+    while position < len(messages):
+        size = rng.randint(1, 12)
+        chunk = messages[position : position + size]
+        if rng.random() < 0.3:  # a crash after the Redis write, before the Kafka commit
+            deadletters += run(state, model, chunk, policies, AS_OF)
+            state = PartitionState(0)  # a new worker: only Redis survives
+            deadletters += run(state, model, chunk, policies, AS_OF)  # redelivered
+        elif rng.random() < 0.2:  # a crash before the Redis write: nothing happened
+            state = PartitionState(0)
+            deadletters += run(state, model, chunk, policies, AS_OF)
+        else:
+            deadletters += run(state, model, chunk, policies, AS_OF)
+        position += size
+
+    expected = replay_snapshot(policies)
+    windows = windows_from_buckets(model)
+    for name in WINDOWS:
+        engine = Engine(policies)
+        engine.windows = windows
+        assert engine.snapshot(AS_OF)["windows"][name] == expected["windows"][name]
+    backlog = {k: v for k, v in model.backlog.items() if v}
+    assert sum(backlog.values()) == expected["backlog"]["total"]
+    by_status: Counter[str] = Counter()
+    for key, count in backlog.items():
+        by_status[key.split("\x1f")[0]] += count
+    assert dict(by_status) == expected["backlog"]["by_status"]
+    breached = {t.value: len(m) for t, m in model.breached.items()}
+    assert {k: v for k, v in breached.items() if v} == {
+        k: v for k, v in expected["sla_now"]["breached_running"].items() if v
+    }
+    reasons = sorted(d["error"].split(":")[0] for d in deadletters)
+    assert reasons == sorted(["(json)", "type", "score", "ticket_id", "occurred_at", "ticket_id"])
+    assert (
+        next(d for d in deadletters if d["error"] == CLOSED_REASON)["event"]["ticket_id"] == "G08"
+    )
+
+
+def test_redelivered_batch_changes_nothing(policies: PolicySet) -> None:
+    messages = golden_messages()
+    model, state = Model(), PartitionState(0)
+    run(state, model, messages, policies, AS_OF)
+    before = (dict(model.buckets), dict(model.backlog), dict(model.records))
+    batch = decode_batch(messages, model.offsets)
+    assert batch.skipped == len(messages) and not batch.events
+    result = plan(state, batch, policies, AS_OF)
+    assert not result.writes.buckets and not result.writes.tickets
+    assert (dict(model.buckets), dict(model.backlog), dict(model.records)) == before
+
+
+def test_wake_records_breach_without_event(policies: PolicySet) -> None:
+    created = json.dumps(
+        {
+            "event_id": "w1",
+            "type": "ticket.created",
+            "occurred_at": "2026-11-03T11:00:00Z",
+            "ticket_id": "W",
+            "channel": "chat",
+            "priority": "urgent",
+            "team": "billing",
+        }
+    ).encode()
+    model, state = Model(), PartitionState(0)
+    now = parse_rfc3339("2026-11-03T11:01:00Z")
+    batch = decode_batch([Message("support.tickets", 0, 0, created)], model.offsets)
+    state.load({}, batch.ticket_ids, policies)
+    first = plan(state, batch, policies, now)
+    model.apply(first.writes)
+    assert first.writes.wake["W"] == parse_rfc3339("2026-11-03T11:15:00Z")
+    assert not model.breached
+
+    later = parse_rfc3339("2026-11-03T11:15:01Z")
+    woken = plan(state, decode_batch([], model.offsets), policies, later, wake=["W"])
+    model.apply(woken.writes)
+    assert [f.kind.value for f in woken.added_facts] == ["sla_breached"]
+    assert {t.value for t, members in model.breached.items() if "W" in members} == {"first_reply"}
+    again = plan(state, decode_batch([], model.offsets), policies, later, wake=["W"])
+    assert again.added_facts == [] and not again.window_deltas
