@@ -478,6 +478,7 @@ class _Simulation:
         self.rng = random.Random(config.seed)
         self.profile = _hourly_profile() if config.daily_cycle else (1.0,) * 168
         self.peak = max(self.profile)
+        self.clock = float(start)  # the arrival process, finer than the seconds it reports
 
     def mean_events_per_ticket(self, samples: int = 400) -> float:
         """Estimated by drawing sample tickets over a week, so a rate can be asked in events."""
@@ -505,12 +506,16 @@ class _Simulation:
             zone = f"{'+' if offset_minutes > 0 else '-'}{hours:02d}:{minutes:02d}"
         return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}{fraction}{zone}"
 
-    def next_arrival(self, after: Instant) -> Instant:
-        """Thinning: draw at the peak rate, keep a draw with the hour's share of the peak."""
+    def next_arrival(self) -> Instant:
+        """The next ticket's creation, on a whole second so that no event sent before it
+        is later than it (sources cut times to seconds or milliseconds).
+
+        Thinning: draw at the peak rate, keep a draw with the hour's share of the peak.
+        """
         rng = self.rng
-        at = after
         while True:
-            at += max(1, round(rng.expovariate(self.ticket_rate * self.peak)))
+            self.clock += rng.expovariate(self.ticket_rate * self.peak)
+            at = math.ceil(self.clock / MICROS_PER_SECOND) * MICROS_PER_SECOND
             if rng.random() * self.peak < self.profile[week_hour(at)]:
                 return at
 
@@ -520,7 +525,7 @@ class _Simulation:
         later: list[tuple[Instant, int, Emitted]] = []
         order = 0
         number = 0
-        arrival = self.next_arrival(self.start - 1)
+        arrival = self.next_arrival()
         never = 2**62
         while True:
             due = tickets[0][0] if tickets else never
@@ -530,7 +535,7 @@ class _Simulation:
                 pending = _Ticket(self, number, arrival).events
                 order += 1
                 heapq.heappush(tickets, (pending[-1][0], order, pending))
-                arrival = self.next_arrival(arrival)
+                arrival = self.next_arrival()
                 continue
             if late_due < due:
                 yield heapq.heappop(later)[2]
