@@ -10,23 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
 
+from streams.domain.calendars import Calendar
 from streams.domain.events import Status
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import Instant, Micros
-
-
-class Calendar(Protocol):
-    """Business time: only open hours count. See ``streams.domain.calendars``."""
-
-    @property
-    def name(self) -> str: ...
-
-    def elapsed(self, start: Instant, end: Instant) -> Micros: ...
-
-    def add(self, start: Instant, amount: Micros) -> Instant: ...
-
 
 StatusChange = tuple[Instant, Status]
 
