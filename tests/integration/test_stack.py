@@ -165,17 +165,6 @@ def test_prometheus_scrapes_a_configured_target(
         stack.set_scrape_targets([])
 
 
-def test_prometheus_sends_alerts_to_the_stack_alertmanager(stack: Stack) -> None:
-    expected = f"{stack.addresses.alertmanager_url}/api/v2/alerts"
-    active = _poll(
-        "Prometheus to list the Alertmanager",
-        lambda: _get_json(f"{stack.addresses.prometheus_url}/api/v1/alertmanagers")["data"][
-            "activeAlertmanagers"
-        ],
-    )
-    assert [a["url"] for a in active] == [expected]
-
-
 def test_promtool_checks_the_rendered_config(stack: Stack) -> None:
     rendered = stack.paths.home("prometheus") / "prometheus.yml"
     done = subprocess.run(
@@ -322,3 +311,14 @@ def test_state_dir_env_is_the_cli_default(tmp_path: Path) -> None:
     assert result.exit_code == 3, result.output
     assert f"state: {tmp_path}" in result.output
     assert [line.split()[1] for line in result.output.splitlines()[1:5]] == ["stopped"] * 4
+
+
+def test_prometheus_sends_alerts_to_the_stack_alertmanager(stack: Stack) -> None:
+    expected = f"{stack.addresses.alertmanager_url}/api/v2/alerts"
+    active = _poll(
+        "Prometheus to list the Alertmanager",
+        lambda: _get_json(f"{stack.addresses.prometheus_url}/api/v1/alertmanagers")["data"][
+            "activeAlertmanagers"
+        ],
+    )
+    assert [a["url"] for a in active] == [expected]

@@ -1,0 +1,36 @@
+# ticketpulse developer entry points. `make test` is what CI runs (.ci/run).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+BIN := $(VENV)/bin
+LINT_PATHS := streams tests bench
+
+.PHONY: help setup lint test demo stack-up stack-status stack-down
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+setup: ## install Debian packages, .venv and the Kafka jars (quick when done)
+	@bash scripts/setup.sh
+
+lint: setup ## ruff check, ruff format --check, mypy --strict
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy --strict streams
+
+test: setup lint ## lint, then every test (unit and integration on the real stack)
+	$(BIN)/pytest -q tests
+
+demo: setup stack-up ## start the local stack; its table lists every address and log
+	@echo "Stop it with: make stack-down"
+
+stack-up: setup ## ticketpulse stack up
+	$(BIN)/ticketpulse stack up
+
+stack-status: ## ticketpulse stack status
+	$(BIN)/ticketpulse stack status
+
+stack-down: ## stop the local stack
+	$(BIN)/ticketpulse stack down
