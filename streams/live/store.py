@@ -1,0 +1,391 @@
+"""The live pipeline's state in Redis: one partition's keys, written in one MULTI/EXEC per batch.
+
+Every key of partition ``p`` starts with the hash tag ``{<prefix>:p<p>}``, so a batch's
+transaction touches one Redis Cluster slot. The key layout is in ``docs/architecture.md`` and
+``docs/redis.md``. Connection failures become ``TransientError``: the worker retries the batch
+with backoff and does not commit its Kafka offsets.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from redis import exceptions as redis_errors
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.typing import EncodableT, FieldT
+
+from streams.domain.facts import SlaTarget
+from streams.domain.instant import Instant, Micros
+from streams.errors import TransientError
+from streams.live.writes import PartitionWrites
+
+DEFAULT_TTL_SECONDS = 8 * 86400
+_LOAD_CHUNK = 1000
+
+# A counter delta is not idempotent: when a transaction is sent again because its EXEC reply
+# was lost (redis-py's own retry, or the worker retrying the same writes), the batch's token
+# makes the second run skip the increments. Every other command of the transaction sets an
+# absolute value, so running it twice is harmless.
+# A field that reaches 0 is deleted: a by_* map holds only keys with at least one fact.
+_COUNTERS_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+local ttl = ARGV[2]
+local i = 3
+local function add(key)
+  local n = tonumber(ARGV[i])
+  i = i + 1
+  for _ = 1, n do
+    if redis.call('HINCRBY', key, ARGV[i], ARGV[i + 1]) == 0 then
+      redis.call('HDEL', key, ARGV[i])
+    end
+    i = i + 2
+  end
+end
+add(KEYS[3])
+for k = 4, #KEYS do
+  local minute = ARGV[i]
+  i = i + 1
+  add(KEYS[k])
+  if redis.call('EXISTS', KEYS[k]) == 1 then
+    redis.call('EXPIRE', KEYS[k], ttl)
+    redis.call('ZADD', KEYS[2], minute, minute)
+  else
+    redis.call('ZREM', KEYS[2], minute)
+  end
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('EXPIRE', KEYS[2], ttl)
+end
+return 1
+"""
+
+# Drops index entries whose bucket has expired, unless a batch has written it again meanwhile.
+_PRUNE_LUA = """
+for k = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[k]) == 0 then
+    redis.call('ZREM', KEYS[1], ARGV[k - 1])
+  end
+end
+return 0
+"""
+
+_TRANSIENT: tuple[type[Exception], ...] = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    redis_errors.ReadOnlyError,  # a failover in progress
+    redis_errors.TryAgainError,
+    redis_errors.ClusterDownError,
+    redis_errors.OutOfMemoryError,  # frees up as buckets and closed tickets expire
+)
+# Subclasses of ConnectionError that retrying does not cure: wrong credentials or ACL.
+_NOT_TRANSIENT: tuple[type[Exception], ...] = (
+    redis_errors.AuthenticationError,
+    redis_errors.AuthorizationError,
+)
+
+
+@contextmanager
+def _transient(operation: str) -> Iterator[None]:
+    try:
+        yield
+    except _NOT_TRANSIENT:
+        raise
+    except _TRANSIENT as err:
+        raise TransientError(f"redis {operation}: {err}") from err
+
+
+@dataclass(frozen=True, slots=True)
+class RedisSettings:
+    """Where the state lives and how long expiring keys last.
+
+    ``username``/``password`` are used when the URL carries none (an ACL user needs the
+    key pattern ``{<prefix>:p*}:*`` and ``<prefix>:snapshot``; see docs/redis.md).
+    """
+
+    url: str
+    prefix: str = "tp"
+    password: str | None = field(default=None, repr=False)
+    username: str | None = None
+    bucket_ttl_seconds: int = DEFAULT_TTL_SECONDS
+    closed_ticket_ttl_seconds: int = DEFAULT_TTL_SECONDS
+    timeout_seconds: float = 5.0
+
+    def client(self) -> Redis:
+        """A client that fails fast: one immediate reconnect, then the worker's backoff."""
+        return Redis.from_url(
+            self.url,
+            username=self.username,
+            password=self.password,
+            socket_timeout=self.timeout_seconds,
+            socket_connect_timeout=self.timeout_seconds,
+            retry=Retry(NoBackoff(), 1),
+            decode_responses=False,
+        )
+
+
+class RedisStore:
+    """Reads and writes one partition's keys; every call is one round trip to Redis."""
+
+    def __init__(
+        self,
+        client: Redis,
+        prefix: str = "tp",
+        *,
+        bucket_ttl: int = DEFAULT_TTL_SECONDS,
+        closed_ticket_ttl: int = DEFAULT_TTL_SECONDS,
+    ) -> None:
+        if not prefix or any(c in prefix for c in "{}"):
+            raise ValueError(f"redis key prefix {prefix!r}: must be non-empty, without braces")
+        if bucket_ttl <= 0 or closed_ticket_ttl <= 0:
+            raise ValueError("redis TTLs must be positive seconds")
+        if client.connection_pool.connection_kwargs.get("decode_responses"):
+            raise ValueError("the redis client must return bytes (decode_responses=False)")
+        self.client = client
+        self.prefix = prefix
+        self.bucket_ttl = bucket_ttl
+        self.closed_ticket_ttl = closed_ticket_ttl
+        # The writes whose transaction failed with an unknown outcome, and their token.
+        self._unconfirmed: dict[int, tuple[PartitionWrites, str]] = {}
+
+    @classmethod
+    def from_settings(cls, settings: RedisSettings) -> RedisStore:
+        return cls(
+            settings.client(),
+            settings.prefix,
+            bucket_ttl=settings.bucket_ttl_seconds,
+            closed_ticket_ttl=settings.closed_ticket_ttl_seconds,
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def key(self, partition: int, *parts: str) -> str:
+        """``{tp:p7}:t:<id>``: the braces are the hash tag that pins a partition to one slot."""
+        return "".join((f"{{{self.prefix}:p{partition}}}", *(f":{part}" for part in parts)))
+
+    def snapshot_key(self) -> str:
+        return f"{self.prefix}:snapshot"
+
+    async def ping(self) -> bool:
+        """Whether Redis answers; for health checks, so it never raises a connection error."""
+        try:
+            return bool(await self.client.ping())
+        except (*_TRANSIENT, *_NOT_TRANSIENT):
+            return False
+
+    async def load_offsets(self, partition: int) -> dict[str, int]:
+        with _transient("load offsets"):
+            raw = await self.client.hgetall(self.key(partition, "off"))
+        return {_text(topic): int(offset) for topic, offset in raw.items()}
+
+    async def load_tickets(self, partition: int, ticket_ids: Collection[str]) -> dict[str, bytes]:
+        """The stored records of ``ticket_ids``; a ticket without a record is left out."""
+        ids = list(ticket_ids)
+        if not ids:
+            return {}
+        with _transient("load tickets"):
+            values = await self.client.mget([self.key(partition, "t", t) for t in ids])
+        return {t: _bytes(v) for t, v in zip(ids, values, strict=True) if v is not None}
+
+    async def apply(self, writes: PartitionWrites) -> None:
+        """Write one batch's changes in a single MULTI/EXEC, or nothing when there are none.
+
+        After a ``TransientError`` the batch may or may not be in Redis; calling ``apply``
+        again with the same ``writes`` object is safe either way (counters are added once).
+        """
+        if not writes and not writes.closed:
+            return
+        unconfirmed = self._unconfirmed.pop(writes.partition, None)
+        token = unconfirmed[1] if unconfirmed and unconfirmed[0] is writes else os.urandom(8).hex()
+        pipe = self.client.pipeline(transaction=True)
+        counters = self._counters_call(writes, token)
+        if counters:
+            pipe.eval(_COUNTERS_LUA, *counters)
+        self._queue_tickets(pipe, writes)
+        self._queue_clocks(pipe, writes)
+        if writes.offsets:
+            offsets: dict[FieldT, EncodableT] = {t: o for t, o in writes.offsets.items()}
+            pipe.hset(self.key(writes.partition, "off"), mapping=offsets)
+        try:
+            with _transient("apply"):
+                await pipe.execute()
+        except TransientError:
+            self._unconfirmed[writes.partition] = (writes, token)
+            raise
+
+    def _counters_call(self, writes: PartitionWrites, token: str) -> list[Any]:
+        """``numkeys, *keys, *args`` of the counters script; empty when no counter changes."""
+        if not writes.buckets and not writes.backlog:
+            return []
+        p = writes.partition
+        keys = [self.key(p, "tx"), self.key(p, "minutes"), self.key(p, "backlog")]
+        args: list[Any] = [token, self.bucket_ttl]
+        args.append(len(writes.backlog))
+        for backlog_field, delta in writes.backlog.items():
+            args += (backlog_field, delta)
+        by_minute: dict[Instant, list[tuple[str, int]]] = {}
+        for (minute, bucket_field), delta in writes.buckets.items():
+            by_minute.setdefault(minute, []).append((bucket_field, delta))
+        for minute, deltas in by_minute.items():
+            keys.append(self.key(p, "b", str(minute)))
+            args += (minute, len(deltas))
+            for bucket_field, delta in deltas:
+                args += (bucket_field, delta)
+        return [len(keys), *keys, *args]
+
+    def _queue_tickets(self, pipe: Pipeline, writes: PartitionWrites) -> None:
+        p = writes.partition
+        persistent: dict[str, bytes] = {}
+        deleted: list[str] = []
+        for ticket, record in writes.tickets.items():
+            key = self.key(p, "t", ticket)
+            if record is None:
+                deleted.append(key)
+            elif ticket in writes.closed:
+                pipe.set(key, record, ex=self.closed_ticket_ttl)
+            else:
+                persistent[key] = record  # SET/MSET drops any TTL: an open ticket never expires
+        if persistent:
+            pipe.mset(persistent)
+        if deleted:
+            pipe.delete(*deleted)
+        for ticket in writes.closed:
+            if ticket not in writes.tickets:
+                pipe.expire(self.key(p, "t", ticket), self.closed_ticket_ttl)
+
+    def _queue_clocks(self, pipe: Pipeline, writes: PartitionWrites) -> None:
+        p = writes.partition
+        for target, deadlines in writes.due.items():
+            _queue_zset(pipe, self.key(p, "due", target.value), deadlines)
+        for target, members in writes.breached.items():
+            key = self.key(p, "breached", target.value)
+            added = [t for t, present in members.items() if present]
+            removed = [t for t, present in members.items() if not present]
+            if added:
+                pipe.sadd(key, *added)
+            if removed:
+                pipe.srem(key, *removed)
+        _queue_zset(pipe, self.key(p, "wake"), writes.wake)
+
+    async def due_for_wake(self, partition: int, now: Instant, limit: int = 1000) -> list[str]:
+        """Tickets whose wake-up time is at or before ``now``, the longest overdue first."""
+        with _transient("due for wake"):
+            members = await self.client.zrangebyscore(
+                self.key(partition, "wake"), "-inf", now, start=0, num=limit
+            )
+        return [_text(m) for m in _plain(members)]
+
+    async def load_buckets(
+        self, partition: int, since_minute: Instant
+    ) -> dict[Instant, dict[str, int]]:
+        """Every minute bucket from ``since_minute`` on, found through the minute index.
+
+        Index entries of buckets that have expired are removed on the way.
+        """
+        index = self.key(partition, "minutes")
+        with _transient("load buckets"):
+            members = await self.client.zrangebyscore(index, since_minute, "+inf")
+            minutes = [int(m) for m in _plain(members)]
+            buckets: dict[Instant, dict[str, int]] = {}
+            expired: list[Instant] = []
+            for start in range(0, len(minutes), _LOAD_CHUNK):
+                chunk = minutes[start : start + _LOAD_CHUNK]
+                pipe = self.client.pipeline(transaction=False)
+                for minute in chunk:
+                    pipe.hgetall(self.key(partition, "b", str(minute)))
+                for minute, raw in zip(chunk, await pipe.execute(), strict=True):
+                    if raw:
+                        buckets[minute] = {_text(f): int(v) for f, v in raw.items()}
+                    else:
+                        expired.append(minute)
+            if expired:
+                keys = [self.key(partition, "b", str(m)) for m in expired]
+                await self.client.eval(_PRUNE_LUA, 1 + len(keys), index, *keys, *expired)
+        return buckets
+
+    async def sla_counts(
+        self, partition: int, now: Instant, within: Micros
+    ) -> tuple[dict[str, int], dict[str, int]]:
+        """(at_risk, breached_running) per target, read in one consistent transaction.
+
+        at_risk: deadline in [now, now + within]; breached_running: the breached-running set
+        plus indexed deadlines before ``now`` that the scanner has not yet recorded.
+        """
+        pipe = self.client.pipeline(transaction=True)
+        for target in SlaTarget:
+            due = self.key(partition, "due", target.value)
+            pipe.zcount(due, now, now + within)
+            pipe.scard(self.key(partition, "breached", target.value))
+            pipe.zcount(due, "-inf", f"({now}")
+        with _transient("sla counts"):
+            counts = [int(c) for c in await pipe.execute()]
+        at_risk: dict[str, int] = {}
+        breached: dict[str, int] = {}
+        for i, target in enumerate(SlaTarget):
+            risk, in_set, overdue = counts[3 * i : 3 * i + 3]
+            at_risk[target.value] = risk
+            breached[target.value] = in_set + overdue
+        return at_risk, breached
+
+    async def backlog(self, partition: int) -> dict[str, int]:
+        with _transient("backlog"):
+            raw = await self.client.hgetall(self.key(partition, "backlog"))
+        return {_text(f): int(v) for f, v in raw.items()}
+
+    async def publish_window_sums(self, partition: int, blob: bytes) -> None:
+        with _transient("publish window sums"):
+            await self.client.set(self.key(partition, "win"), blob)
+
+    async def read_window_sums(self, partitions: Iterable[int]) -> dict[int, bytes]:
+        """Each partition's published window sums; partitions that published none are left out.
+
+        One GET per partition in a plain pipeline: the keys live in different cluster slots.
+        """
+        wanted = list(partitions)
+        if not wanted:
+            return {}
+        pipe = self.client.pipeline(transaction=False)
+        for p in wanted:
+            pipe.get(self.key(p, "win"))
+        with _transient("read window sums"):
+            blobs = await pipe.execute()
+        return {p: _bytes(b) for p, b in zip(wanted, blobs, strict=True) if b is not None}
+
+    async def write_snapshot(self, snapshot_json: bytes) -> None:
+        with _transient("write snapshot"):
+            await self.client.set(self.snapshot_key(), snapshot_json)
+
+    async def read_snapshot(self) -> bytes | None:
+        with _transient("read snapshot"):
+            value = await self.client.get(self.snapshot_key())
+        return None if value is None else _bytes(value)
+
+
+def _queue_zset(pipe: Pipeline, key: str, scores: dict[str, Instant | None]) -> None:
+    added = {member: score for member, score in scores.items() if score is not None}
+    removed = [member for member, score in scores.items() if score is None]
+    if added:
+        pipe.zadd(key, added)
+    if removed:
+        pipe.zrem(key, *removed)
+
+
+def _plain(members: object) -> list[bytes]:
+    """The members of a ZRANGE read without scores (redis-py types them with the scored form)."""
+    return cast(list[bytes], members)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _bytes(value: bytes | str) -> bytes:
+    return value.encode() if isinstance(value, str) else value
