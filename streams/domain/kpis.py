@@ -228,16 +228,22 @@ def fact_counters(fact: Fact) -> Increments:
 
 
 class _Bins:
-    """The bins of one distribution, sorted by index, so percentiles need no parsing."""
+    """The bins of one distribution, sorted by index, so percentiles need no parsing.
 
-    __slots__ = ("counts", "indexes", "sums")
+    The percentiles are cached until the bins change: between two snapshots most
+    distributions of a 7-day window do not change at all.
+    """
+
+    __slots__ = ("_cached", "counts", "indexes", "sums")
 
     def __init__(self) -> None:
         self.indexes: list[int] = []
         self.counts: list[int] = []
         self.sums: list[int] = []
+        self._cached: tuple[int, int, tuple[float, ...]] | None = None
 
     def add(self, index: int, count: int, total: int) -> None:
+        self._cached = None
         indexes = self.indexes
         i = bisect_left(indexes, index)
         if i < len(indexes) and indexes[i] == index:
@@ -256,17 +262,24 @@ class _Bins:
             return self.counts[i], self.sums[i]
         return 0, 0
 
-    def percentiles(self, n: int) -> tuple[tuple[int, int], ...]:
-        """(sum, count) of the bin holding the nearest-rank sample for each percentile."""
+    def percentiles(self, n: int, per_unit: int) -> tuple[float, ...]:
+        """The mean of the bin holding the nearest-rank sample, for each percentile."""
+        cached = self._cached
+        if cached is not None and cached[0] == n and cached[1] == per_unit:
+            return cached[2]
         counts = self.counts
         cumulative = list(accumulate(counts))
-        if min(counts) < 0 or cumulative[-1] != n:
+        if cumulative[-1] != n:
             raise ValueError(f"inconsistent bins: {cumulative[-1]} samples in bins, count {n}")
         picked = []
         for p in PERCENTILES:
             i = bisect_left(cumulative, -(-p * n // 100))
-            picked.append((self.sums[i], counts[i]))
-        return tuple(picked)
+            if i == len(counts) or counts[i] <= 0:
+                raise ValueError(f"inconsistent bins: negative counts {counts}")
+            picked.append(self.sums[i] / (counts[i] * per_unit))
+        values = tuple(picked)
+        self._cached = (n, per_unit, values)
+        return values
 
 
 class KpiCounters(Mapping[str, int]):
@@ -316,9 +329,6 @@ class KpiCounters(Mapping[str, int]):
         """A plain counter's value, 0 when absent."""
         return self._plain.get(name, 0)
 
-    def bins(self, metric: str) -> _Bins | None:
-        return self._bins.get(metric)
-
     def __getitem__(self, name: str) -> int:
         info = _name_info(name)
         if info is None:
@@ -361,50 +371,46 @@ def _ratio(numerator: int, denominator: int, scale: int = 1) -> float | None:
     return scale * numerator / denominator if denominator else None
 
 
-def _distribution(counters: KpiCounters, dist: Distribution) -> dict[str, Any]:
+def _distribution(
+    dist: Distribution, get: Callable[[str, int], int], bins: _Bins | None
+) -> dict[str, Any]:
     count_name, sum_name = _TOTAL_NAMES[dist.metric]
-    n = counters.count(count_name)
-    bins = counters.bins(dist.metric)
-    if n < 0:
-        raise ValueError(f"{count_name} is negative: {n}")
-    if not n or bins is None:
+    n = get(count_name, 0)
+    if n <= 0 or bins is None:
         if n or bins is not None:
             raise ValueError(f"{dist.metric}: {n} samples but bins disagree")
         return {"count": 0, "mean": None, "p50": None, "p90": None, "p99": None}
-    unit = dist.per_unit
-    p50, p90, p99 = (total / (count * unit) for total, count in bins.percentiles(n))
-    return {
-        "count": n,
-        "mean": counters.count(sum_name) / (n * unit),
-        "p50": p50,
-        "p90": p90,
-        "p99": p99,
-    }
+    p50, p90, p99 = bins.percentiles(n, dist.per_unit)
+    mean = get(sum_name, 0) / (n * dist.per_unit)
+    return {"count": n, "mean": mean, "p50": p50, "p90": p90, "p99": p99}
+
+
+_SLA_NAMES = tuple((t.value, _SLA_MET[t], _SLA_BREACHED[t]) for t in SlaTarget)
 
 
 def render_kpis(counters: Mapping[str, int]) -> dict[str, Any]:
     """The spec's ``K`` object for one dimension key of one window."""
     bag = counters if isinstance(counters, KpiCounters) else KpiCounters(counters)
-    get = bag.count
-    kpis: dict[str, Any] = {dist.output: _distribution(bag, dist) for dist in DISTRIBUTIONS}
-    touched = get("touches:n") - get(ZERO_TOUCH)
-    csat_n, satisfied = get(CSAT_RESPONSES), get(CSAT_SATISFIED)
-    nps_n, promoters, detractors = get(NPS_RESPONSES), get(NPS_PROMOTERS), get(NPS_DETRACTORS)
+    get, bins = bag._plain.get, bag._bins.get
+    kpis: dict[str, Any] = {d.output: _distribution(d, get, bins(d.metric)) for d in DISTRIBUTIONS}
+    one_touch, touched = get(ONE_TOUCH, 0), get("touches:n", 0) - get(ZERO_TOUCH, 0)
+    csat_n, satisfied = get(CSAT_RESPONSES, 0), get(CSAT_SATISFIED, 0)
+    nps_n, promoters, detractors = (
+        get(NPS_RESPONSES, 0),
+        get(NPS_PROMOTERS, 0),
+        get(NPS_DETRACTORS, 0),
+    )
     sla = {}
-    for target in SlaTarget:
-        met, breached = get(_SLA_MET[target]), get(_SLA_BREACHED[target])
-        sla[target.value] = {
-            "met": met,
-            "breached": breached,
-            "compliance": _ratio(met, met + breached),
-        }
+    for target, met_name, breached_name in _SLA_NAMES:
+        met, breached = get(met_name, 0), get(breached_name, 0)
+        sla[target] = {"met": met, "breached": breached, "compliance": _ratio(met, met + breached)}
     kpis.update(
-        tickets_created=get(CREATED),
-        tickets_solved=get(SOLVED),
-        reopened=get(REOPENED),
-        one_touch=get(ONE_TOUCH),
-        zero_touch=get(ZERO_TOUCH),
-        fcr_rate=_ratio(get(ONE_TOUCH), touched),
+        tickets_created=get(CREATED, 0),
+        tickets_solved=get(SOLVED, 0),
+        reopened=get(REOPENED, 0),
+        one_touch=one_touch,
+        zero_touch=get(ZERO_TOUCH, 0),
+        fcr_rate=_ratio(one_touch, touched),
         csat={
             "responses": csat_n,
             "satisfied": satisfied,
@@ -413,7 +419,7 @@ def render_kpis(counters: Mapping[str, int]) -> dict[str, Any]:
         nps={
             "responses": nps_n,
             "promoters": promoters,
-            "passives": get(NPS_PASSIVES),
+            "passives": get(NPS_PASSIVES, 0),
             "detractors": detractors,
             "score": _ratio(promoters - detractors, nps_n, 100),
         },

@@ -345,3 +345,22 @@ def test_worst_case_bin_stays_within_one_percent() -> None:
     d = render_kpis(counters_of(fact(FactKind.REPLY, v) for v in samples))["reply_seconds"]
     assert nearest_rank(samples, 50) == lo
     assert abs(d["p50"] - lo / SECOND) <= 0.01 * lo / SECOND
+
+
+@given(st.lists(any_fact, min_size=1, max_size=20), st.lists(any_fact, min_size=1, max_size=20))
+def test_rendering_follows_later_changes(first: list[Fact], later: list[Fact]) -> None:
+    bag = KpiCounters(counters_of(first))
+    assert render_kpis(bag) == render_kpis(counters_of(first))
+    bag.update(counters_of(later))
+    assert render_kpis(bag) == render_kpis(counters_of(first + later))
+    bag.update(counters_of(first), -1)
+    assert render_kpis(bag) == render_kpis(counters_of(later))
+
+
+def test_replacing_a_sample_moves_the_percentiles() -> None:
+    kept, old, new = (fact(FactKind.REPLY, s * SECOND) for s in (600, 60, 300))
+    bag = KpiCounters(counters_of([kept, old]))
+    assert render_kpis(bag)["reply_seconds"]["p50"] == 60.0
+    bag.update(counters_of([old]), -1)
+    bag.update(counters_of([new]))
+    assert render_kpis(bag)["reply_seconds"]["p50"] == 300.0
