@@ -190,8 +190,19 @@ def week_hour(instant: Instant) -> int:
     return ((days + _EPOCH_WEEKDAY) % 7) * 24 + rest // HOUR
 
 
-# A pending event of a ticket: (time, kind rank, order drawn, value).
-_Pending = tuple[Instant, int, int, dict[str, Any]]
+# A drawn event of a ticket: (time, kind rank, number in the ticket, type, further fields).
+# The JSON value is built only when the event is sent: pending events stay small, and
+# timestamps are formatted in time order, where a per-minute cache works.
+_Pending = tuple[Instant, int, int, str, dict[str, Any] | None]
+
+
+@dataclass(slots=True)
+class _Live:
+    """A ticket with events still to send; ``pending`` is sorted, the next one last."""
+
+    ticket_id: str
+    offset: int
+    pending: list[_Pending]
 
 
 @dataclass(slots=True)
@@ -270,14 +281,13 @@ _TOPIC_OF_WIRE = {event_type.value: topic for event_type, topic in TOPIC_OF.item
 
 
 class _Ticket:
-    """Draws one ticket's lifecycle; ``events`` ends up sorted by the spec's order."""
+    """Draws one ticket's lifecycle into ``live``."""
 
     def __init__(self, sim: _Simulation, number: int, created: Instant) -> None:
         self.sim = sim
         self.rng = sim.rng
         self.ticket_id = f"TK-{sim.run_tag}-{number}"
         self.events: list[_Pending] = []
-        self.count = 0
         self.millis = self.rng.random() < 0.3  # this source sends milliseconds
         self.offset = (
             self.rng.choice(_OFFSETS) if self.rng.random() < sim.config.offset_share else 0
@@ -287,24 +297,15 @@ class _Ticket:
         self.priority = _weighted(self.rng, sim.priorities, sim.priority_weights)
         self.team = _weighted(self.rng, sim.team_names, sim.team_weights)
         self.agent: str | None = None
-        self.touches = 0
         self.draw(created)
-        self.events.sort(reverse=True)  # the next event is popped from the end
+        self.events.sort(reverse=True)
+        self.live = _Live(self.ticket_id, self.offset, self.events)
 
     def add(self, at: Instant, event_type: EventType, **fields: Any) -> Instant:
         """Record an event at ``at`` cut to the source's precision; returns that time."""
         at -= at % (MILLIS if self.millis else MICROS_PER_SECOND)
-        self.count += 1
         wire_type, rank = _WIRE[event_type]
-        value: dict[str, Any] = {
-            "event_id": f"{self.ticket_id}.{self.count}",
-            "type": wire_type,
-            "occurred_at": self.sim.stamp(at, self.offset),
-            "ticket_id": self.ticket_id,
-        }
-        if fields:
-            value.update(fields)
-        self.events.append((at, rank, self.count, value))
+        self.events.append((at, rank, len(self.events) + 1, wire_type, fields or None))
         return at
 
     def delay(self, median_minutes: float, sigma: float) -> Micros:
@@ -401,7 +402,6 @@ class _Ticket:
         fields: dict[str, Any] = {"agent_id": agent, "channel": self.channel_text, "public": True}
         if self.channel is Channel.PHONE:
             fields["duration_seconds"] = round(self.rng.lognormvariate(math.log(240), 0.7), 1)
-        self.touches += 1
         return self.add(at, EventType.CONTACT_OUTBOUND, **fields)
 
     def note(self, at: Instant) -> Instant:
@@ -468,7 +468,7 @@ class _Simulation:
         self.priority_weights = _cumulative(weight for _, weight in config.priorities)
         self.team_names = tuple(team.name for team in config.teams)
         self.team_weights = _cumulative(team.weight for team in config.teams)
-        self.days: dict[int, str] = {}
+        self.minute, self.minute_offset, self.minute_text = -1, 0, ""
         rest = 1 - config.invalid_share - config.duplicate_share
         self.invalid_chance = config.invalid_share / rest
         self.duplicate_chance = config.duplicate_share / rest
@@ -487,24 +487,23 @@ class _Simulation:
         return drawn / samples
 
     def stamp(self, at: Instant, offset_minutes: int) -> str:
-        """RFC 3339 with milliseconds when present; ``Z`` or the given offset."""
-        day, rest = divmod(at + offset_minutes * MINUTE, DAY)
-        prefix = self.days.get(day)
-        if prefix is None:
-            if len(self.days) > 4096:
-                self.days.clear()
-            prefix = _to_datetime(day * DAY).strftime("%Y-%m-%dT")
-            self.days[day] = prefix
-        hour, rest = divmod(rest, HOUR)
-        minute, rest = divmod(rest, MINUTE)
+        """RFC 3339 with milliseconds when present; ``Z`` or the given offset.
+
+        Called in time order, so the text up to the minute is cached for the last minute.
+        """
+        minute, rest = divmod(at + offset_minutes * MINUTE, MINUTE)
+        if minute != self.minute or offset_minutes != self.minute_offset:
+            self.minute, self.minute_offset = minute, offset_minutes
+            self.minute_text = _to_datetime(minute * MINUTE).strftime("%Y-%m-%dT%H:%M:")
         second, micros = divmod(rest, MICROS_PER_SECOND)
-        fraction = f".{micros // MILLIS:03d}" if micros else ""
         if offset_minutes == 0:
             zone = "Z"
         else:
             hours, minutes = divmod(abs(offset_minutes), 60)
             zone = f"{'+' if offset_minutes > 0 else '-'}{hours:02d}:{minutes:02d}"
-        return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}{fraction}{zone}"
+        if micros:
+            return f"{self.minute_text}{second:02d}.{micros // MILLIS:03d}{zone}"
+        return f"{self.minute_text}{second:02d}{zone}"
 
     def next_arrival(self) -> Instant:
         """The next ticket's creation, on a whole second so that no event sent before it
@@ -521,7 +520,7 @@ class _Simulation:
 
     def run(self) -> Iterator[Emitted]:
         rng = self.rng
-        tickets: list[tuple[Instant, int, list[_Pending]]] = []
+        tickets: list[tuple[Instant, int, _Live]] = []
         later: list[tuple[Instant, int, Emitted]] = []
         order = 0
         number = 0
@@ -532,23 +531,31 @@ class _Simulation:
             late_due = later[0][0] if later else never
             if arrival <= due and arrival <= late_due:
                 number += 1
-                pending = _Ticket(self, number, arrival).events
+                live = _Ticket(self, number, arrival).live
                 order += 1
-                heapq.heappush(tickets, (pending[-1][0], order, pending))
+                heapq.heappush(tickets, (live.pending[-1][0], order, live))
                 arrival = self.next_arrival()
                 continue
             if late_due < due:
                 yield heapq.heappop(later)[2]
                 continue
-            at, _, pending = tickets[0]
-            value = pending.pop()[3]
-            if pending:
+            at, _, live = tickets[0]
+            _, _, number_in_ticket, wire_type, fields = live.pending.pop()
+            if live.pending:
                 order += 1
-                heapq.heapreplace(tickets, (pending[-1][0], order, pending))
+                heapq.heapreplace(tickets, (live.pending[-1][0], order, live))
             else:
                 heapq.heappop(tickets)
-            topic = _TOPIC_OF_WIRE[value["type"]]
-            key = value["ticket_id"]
+            key = live.ticket_id
+            value: dict[str, Any] = {
+                "event_id": f"{key}.{number_in_ticket}",
+                "type": wire_type,
+                "occurred_at": self.stamp(at, live.offset),
+                "ticket_id": key,
+            }
+            if fields is not None:
+                value.update(fields)
+            topic = _TOPIC_OF_WIRE[wire_type]
             if rng.random() < self.config.late_share:
                 order += 1
                 lag = round(rng.lognormvariate(math.log(90), 1.5) * MICROS_PER_SECOND)
