@@ -57,6 +57,13 @@ def stack() -> None:
     help="A Prometheus scrape target (repeatable; replaces the saved list). "
     "Default: ticketpulse=127.0.0.1:6066.",
 )
+@click.option(
+    "--rule-file",
+    "rule_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A Prometheus rule file (repeatable; replaces the saved list).",
+)
 @click.option("--timeout", type=float, default=90.0, show_default=True, help="Seconds to wait.")
 def up(
     state_dir: Path,
@@ -66,11 +73,12 @@ def up(
     prometheus_port: int | None,
     alertmanager_port: int | None,
     scrape: tuple[str, ...],
+    rule_files: tuple[Path, ...],
     timeout: float,
 ) -> None:
     """Start what is not running; print what runs where. Safe to repeat.
 
-    Ports and scrape targets not given keep the values of the last `up` in this state dir.
+    Ports, scrape targets and rule files not given keep the values of the last `up` here.
     """
     saved = StackConfig.load(state_dir / "stack.json") or StackConfig()
     given = {
@@ -85,7 +93,8 @@ def up(
         targets = tuple(ScrapeTarget.parse(s) for s in scrape) or saved.scrape_targets
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--scrape") from err
-    config = dataclasses.replace(saved, ports=ports, scrape_targets=targets)
+    rules = tuple(str(p.resolve()) for p in rule_files) or saved.rule_files
+    config = dataclasses.replace(saved, ports=ports, scrape_targets=targets, rule_files=rules)
     began = time.monotonic()
     statuses = _run(lambda: Stack(state_dir, config).up(timeout=timeout))
     _print(statuses, state_dir)

@@ -30,7 +30,7 @@ class MissingDependency:
     install: str
 
     def __str__(self) -> str:
-        return f"{self.what} is missing: install it with `{self.install}`"
+        return f"{self.what} not found: install with `{self.install}`"
 
 
 class MissingDependencies(StackError):

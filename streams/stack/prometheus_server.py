@@ -92,6 +92,9 @@ class Prometheus(Component):
             f"--storage.tsdb.path={self.home / 'data'}",
             f"--web.listen-address={HOST}:{self.config.ports.prometheus}",
             "--web.enable-lifecycle",
+            # A firing alert sent before Alertmanager was discovered (at start or after a reload)
+            # is dropped and only re-sent after this delay; the default minute hides it in a demo.
+            "--rules.alert.resend-delay=10s",
             "--storage.tsdb.retention.time=7d",
         ]
 
