@@ -40,7 +40,7 @@ def parse_rfc3339(text: str) -> Instant:
         digits = re.match(r"\d+", rest)
         assert digits is not None
         frac = digits.group(0)
-        text = f"{head}.{frac[:6].ljust(6, '0')}{rest[len(frac):]}"
+        text = f"{head}.{frac[:6].ljust(6, '0')}{rest[len(frac) :]}"
     parsed = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
     return from_datetime(parsed)
 
