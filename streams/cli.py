@@ -14,11 +14,15 @@ def main() -> None:
 
 
 def _register() -> None:
+    from streams.live.commands import worker
     from streams.replay import replay
+    from streams.simulate import simulate
     from streams.stack.commands import stack
 
     main.add_command(stack)
     main.add_command(replay)
+    main.add_command(simulate)
+    main.add_command(worker)
 
 
 _register()

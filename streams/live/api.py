@@ -1,0 +1,210 @@
+"""The worker's HTTP API as plain functions: inputs in, (status, JSON body) out.
+
+``streams.live.app`` mounts them on Faust's web server; tests call them directly or over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka.partitioner import murmur2
+
+from streams.domain.decode import InvalidEvent, decode_event
+from streams.domain.events import Event
+from streams.domain.facts import SlaTarget
+from streams.domain.instant import format_rfc3339, seconds
+from streams.domain.policies import PolicySet
+from streams.domain.ticket import evaluate
+from streams.live.records import decode_record
+from streams.live.store import RedisStore
+
+Reply = tuple[int, Any]
+DIMENSIONS = ("team", "channel", "priority", "agent")
+JSON_TYPES = ("application/json",)
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+
+
+def partition_of(ticket_id: str, partitions: int) -> int:
+    """Kafka's default partitioner for a UTF-8 key: where every event of a ticket lands."""
+    return (int(murmur2(ticket_id.encode())) & 0x7FFFFFFF) % partitions
+
+
+def kpis(snapshot: dict[str, Any] | None, window: str | None, by: str | None) -> Reply:
+    """``GET /kpis[?window=1h][&by=team]``: the snapshot, or a slice of it."""
+    if snapshot is None:
+        return 503, {"error": "no snapshot yet: the worker has not published one"}
+    if window is None and by is None:
+        return 200, snapshot
+    windows = snapshot["windows"]
+    names = [window] if window else list(windows)
+    unknown = [n for n in names if n not in windows]
+    if unknown:
+        return 400, {"error": f"window: unknown {unknown[0]!r}; one of {sorted(windows)}"}
+    if by is not None and by not in DIMENSIONS:
+        return 400, {"error": f"by: unknown {by!r}; one of {list(DIMENSIONS)}"}
+    sliced = {}
+    for name in names:
+        w = windows[name]
+        sliced[name] = {"overall": w["overall"], f"by_{by}": w[f"by_{by}"]} if by else w
+    return 200, {"as_of": snapshot["as_of"], "windows": sliced}
+
+
+async def ticket(
+    store: RedisStore, policies: PolicySet, partitions: int, ticket_id: str, now: int
+) -> Reply:
+    """``GET /tickets/{id}``: the ticket's state, facts and SLA clocks as of now."""
+    partition = partition_of(ticket_id, partitions)
+    records = await store.load_tickets(partition, [ticket_id])
+    if ticket_id not in records:
+        return 404, {"error": f"ticket_id: no ticket {ticket_id!r}"}
+    timeline, _ = decode_record(ticket_id, records[ticket_id])
+    view = evaluate(ticket_id, timeline.events, policies, now)
+    return 200, {
+        "ticket_id": ticket_id,
+        "partition": partition,
+        "as_of": format_rfc3339(now),
+        "status": view.status.value if view.status else None,
+        "priority": view.priority,
+        "team": view.team,
+        "channel": view.channel,
+        "assignee": view.assignee,
+        "policy": view.policy,
+        "created_at": format_rfc3339(view.created_at) if view.created_at else None,
+        "events": len(timeline.events),
+        "anomalies": view.anomalies,
+        "facts": [
+            {
+                "kind": f.kind.value,
+                "time": format_rfc3339(f.time),
+                "value": f.value,
+                "team": f.team,
+                "channel": f.channel,
+                "priority": f.priority,
+                "agent": f.agent,
+                "target": f.target.value if f.target else None,
+            }
+            for f in view.facts
+        ],
+        "clocks": [
+            {
+                "target": c.target.value,
+                "phase": c.phase.value,
+                "started_at": format_rfc3339(c.started_at),
+                "deadline": format_rfc3339(c.deadline) if c.deadline is not None else None,
+                "stopped_at": format_rfc3339(c.stopped_at) if c.stopped_at is not None else None,
+                "breached_at": format_rfc3339(c.breached_at) if c.breached_at is not None else None,
+                "seconds_left": seconds(c.deadline - now)
+                if c.deadline is not None and c.running
+                else None,
+            }
+            for c in view.clocks
+        ],
+    }
+
+
+async def at_risk(
+    store: RedisStore, partitions: int, now: int, within: int, limit: int, target: str | None
+) -> Reply:
+    """``GET /sla/at-risk``: running clocks due soonest (overdue first), across partitions."""
+    if target is not None and target not in {t.value for t in SlaTarget}:
+        return 400, {"error": f"target: unknown {target!r}"}
+    if not 1 <= limit <= 1000:
+        return 400, {"error": "limit: must be from 1 to 1000"}
+    targets = [SlaTarget(target)] if target else list(SlaTarget)
+    rows = await due_before(store, range(partitions), targets, now + within, limit)
+    rows.sort(key=lambda row: row[2])
+    return 200, {
+        "as_of": format_rfc3339(now),
+        "tickets": [
+            {
+                "ticket_id": ticket_id,
+                "target": tgt,
+                "deadline": format_rfc3339(deadline),
+                "seconds_left": seconds(deadline - now),
+                "overdue": deadline < now,
+            }
+            for ticket_id, tgt, deadline in rows[:limit]
+        ],
+    }
+
+
+async def due_before(
+    store: RedisStore, partitions: range, targets: Sequence[SlaTarget], until: int, limit: int
+) -> list[tuple[str, str, int]]:
+    """(ticket, target, deadline) of indexed clocks due at or before ``until``: one round trip."""
+    pipe = store.client.pipeline(transaction=False)
+    asked = [(p, t) for p in partitions for t in targets]
+    for partition, target in asked:
+        pipe.zrangebyscore(
+            store.key(partition, "due", target.value),
+            "-inf",
+            until,
+            start=0,
+            num=limit,
+            withscores=True,
+        )
+    rows: list[tuple[str, str, int]] = []
+    for (_, target), members in zip(asked, await pipe.execute(), strict=True):
+        for member, score in members:
+            name = member.decode() if isinstance(member, bytes) else str(member)
+            rows.append((name, target.value, int(score)))
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedBatch:
+    events: list[Event]
+    errors: list[dict[str, Any]]
+
+
+def parse_events_body(body: bytes, content_type: str) -> ParsedBatch | Reply:
+    """A JSON object, a JSON array of objects, or NDJSON; every line validated."""
+    kind = content_type.split(";")[0].strip().lower()
+    if kind in JSON_TYPES:
+        try:
+            data = json.loads(body)
+        except ValueError as error:
+            return 400, {"error": f"(json): invalid JSON: {error}"}
+        items: Sequence[Any] = data if isinstance(data, list) else [data]
+    elif kind in NDJSON_TYPES:
+        items = [line for line in body.splitlines() if line.strip()]
+    else:
+        return 415, {
+            "error": f"content type {kind or '(none)'!r}: use application/json "
+            "or application/x-ndjson"
+        }
+    if not items:
+        return 400, {"error": "(body): no events"}
+    events: list[Event] = []
+    errors: list[dict[str, Any]] = []
+    for index, item in enumerate(items, start=1):
+        decoded = decode_event(item)
+        if isinstance(decoded, InvalidEvent):
+            errors.append({"line": index, "error": decoded.error})
+        else:
+            events.append(decoded)
+    return ParsedBatch(events, errors)
+
+
+async def post_events(
+    body: bytes,
+    content_type: str,
+    max_bytes: int,
+    send: Callable[[Sequence[Event]], Awaitable[None]],
+) -> Reply:
+    """``POST /events``: all valid or nothing produced; 202 once Kafka acknowledged all."""
+    if len(body) > max_bytes:
+        return 413, {"error": f"(body): larger than {max_bytes} bytes"}
+    parsed = parse_events_body(body, content_type)
+    if not isinstance(parsed, ParsedBatch):
+        return parsed
+    if parsed.errors:
+        return 400, {"accepted": 0, "rejected": len(parsed.errors), "errors": parsed.errors}
+    try:
+        await send(parsed.events)
+    except Exception as error:  # Kafka unreachable or refused: nothing is half-acknowledged
+        return 503, {"error": f"kafka: could not produce the events: {error}"}
+    return 202, {"accepted": len(parsed.events), "rejected": 0}

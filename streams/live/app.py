@@ -1,0 +1,247 @@
+"""The Faust application: the thin edge that feeds ``Worker`` and serves the HTTP API.
+
+Faust consumes the three co-partitioned topics as raw bytes. Batches are taken without acks
+(``noack_take``) and acked only after ``Worker.handle`` returned, i.e. once Redis holds them:
+an exception or a shutdown mid-batch never acks a message that was not applied (the pitfall of
+faust-streaming #189/#315), and acks never leave gaps (#312/#606).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import faust
+from aiokafka import AIOKafkaProducer
+from faust.web import Request, Response, View
+
+from streams.domain.events import Event
+from streams.domain.policies import PolicySet
+from streams.live import api
+from streams.live.batch import Message
+from streams.live.metrics import Metrics, render
+from streams.live.settings import WorkerSettings
+from streams.live.store import RedisStore
+from streams.live.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+class KafkaOut:
+    """One idempotent producer (acks=all) for the dead-letter topic and ``POST /events``."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.settings = settings
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+
+    async def producer(self) -> AIOKafkaProducer:
+        async with self._lock:
+            if self._producer is None:
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self.settings.kafka_bootstrap,
+                    acks="all",
+                    enable_idempotence=True,
+                    linger_ms=5,
+                )
+                await producer.start()
+                self._producer = producer
+            return self._producer
+
+    async def send(self, records: Sequence[dict[str, Any]]) -> None:
+        """Dead letters: JSON values, keyed by the original ticket id when there is one."""
+        producer = await self.producer()
+        futures = []
+        for record in records:
+            event = record.get("event")
+            ticket = event.get("ticket_id") if isinstance(event, dict) else None
+            key = ticket.encode() if isinstance(ticket, str) else None
+            value = json.dumps(record, separators=(",", ":"), default=str).encode()
+            futures.append(await producer.send(self.settings.topic_deadletter, value, key=key))
+        await asyncio.gather(*futures)
+
+    async def send_events(self, events: Sequence[Event]) -> None:
+        producer = await self.producer()
+        topics = {
+            "tickets": self.settings.topic_tickets,
+            "contacts": self.settings.topic_contacts,
+            "surveys": self.settings.topic_surveys,
+        }
+        futures = []
+        for event in events:
+            value = json.dumps(event.to_json(), separators=(",", ":")).encode()
+            topic = topics[event.topic.value]
+            futures.append(await producer.send(topic, value, key=event.ticket_id.encode()))
+        await asyncio.gather(*futures)
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+
+def create_app(
+    settings: WorkerSettings, policies: PolicySet, store: RedisStore, metrics: Metrics
+) -> tuple[faust.App, Worker]:
+    app = faust.App(
+        f"{settings.group_id}",
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        web_host=settings.web_host,
+        web_bind=settings.web_host,
+        web_port=settings.web_port,
+        topic_partitions=settings.partitions,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        store="memory://",
+        producer_acks=-1,
+        autodiscover=False,
+        broker_commit_interval=1.0,
+    )
+    out = KafkaOut(settings)
+    worker = Worker(
+        policies=policies,
+        store=store,
+        metrics=metrics,
+        deadletters=out,
+        partitions=settings.partitions,
+    )
+    topic = app.topic(
+        *settings.input_topics,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.partitions,
+    )
+
+    @app.agent(topic)
+    async def ingest(stream: Any) -> None:
+        async for events in stream.noack_take(settings.batch_max, settings.batch_within_seconds):
+            messages = [
+                Message(
+                    topic=event.message.topic,
+                    partition=event.message.partition,
+                    offset=event.message.offset,
+                    value=event.value if isinstance(event.value, bytes) else b"",
+                    key=event.message.key,
+                )
+                for event in events
+            ]
+            try:
+                await worker.handle(messages)
+            except Exception:
+                # Not transient (those are retried inside): a bug or corrupt state. Exit so a
+                # supervisor restarts us and Kafka redelivers from the last commit; never ack.
+                log.critical("batch failed; exiting without acking it", exc_info=True)
+                os._exit(70)
+            for event in events:
+                await stream.ack(event)
+
+    @app.timer(interval=settings.scan_interval_seconds)  # type: ignore[untyped-decorator]
+    async def scan_breaches() -> None:
+        await worker.scan()
+
+    @app.timer(interval=settings.publish_interval_seconds)  # type: ignore[untyped-decorator]
+    async def publish_snapshot() -> None:
+        await worker.publish()
+
+    @app.on_partitions_assigned.connect
+    async def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        assigned = args[0] if args else kwargs.get("assigned", set())
+        mine = {tp.partition for tp in assigned if tp.topic in settings.input_topics}
+        gone = set(worker.states) - mine
+        await worker.revoke(gone)
+        await worker.assign(mine)
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        revoked = args[0] if args else kwargs.get("revoked", set())
+        await worker.revoke({tp.partition for tp in revoked if tp.topic in settings.input_topics})
+
+    def reply(view: View, result: api.Reply) -> Response:
+        status, body = result
+        return view.json(body, status=status)
+
+    @app.page("/kpis")
+    class Kpis(View):
+        async def get(self, request: Request) -> Response:
+            raw = await store.read_snapshot()
+            snapshot = json.loads(raw) if raw else None
+            query = request.query
+            return reply(self, api.kpis(snapshot, query.get("window"), query.get("by")))
+
+    @app.page("/tickets/{ticket_id}")
+    class Ticket(View):
+        async def get(self, request: Request, ticket_id: str) -> Response:
+            result = await api.ticket(store, policies, settings.partitions, ticket_id, worker.now())
+            return reply(self, result)
+
+    @app.page("/sla/at-risk")
+    class AtRisk(View):
+        async def get(self, request: Request) -> Response:
+            query = request.query
+            try:
+                limit = int(query.get("limit", "50"))
+            except ValueError:
+                return reply(self, (400, {"error": "limit: must be an integer"}))
+            result = await api.at_risk(
+                store,
+                settings.partitions,
+                worker.now(),
+                policies.at_risk_within,
+                limit,
+                query.get("target"),
+            )
+            return reply(self, result)
+
+    @app.page("/events")
+    class Events(View):
+        async def post(self, request: Request) -> Response:
+            raw: Any = request  # aiohttp's request under Faust's thin type
+            length = raw.content_length
+            if length is not None and length > settings.max_body_bytes:
+                limit = settings.max_body_bytes
+                return reply(self, (413, {"error": f"(body): larger than {limit} bytes"}))
+            body = await raw.content.read(settings.max_body_bytes + 1)
+            result = await api.post_events(
+                body, raw.content_type, settings.max_body_bytes, out.send_events
+            )
+            return reply(self, result)
+
+    @app.page("/metrics")
+    class MetricsPage(View):
+        async def get(self, request: Request) -> Response:
+            return self.bytes(render(metrics.registry), content_type="text/plain; version=0.0.4")
+
+    @app.page("/healthz")
+    class Healthz(View):
+        async def get(self, request: Request) -> Response:
+            return self.json({"status": "ok"})
+
+    @app.page("/readyz")
+    class Readyz(View):
+        async def get(self, request: Request) -> Response:
+            redis_ok = await store.ping()
+            kafka_ok = not app.consumer.should_stop if app.consumer else False
+            ready = redis_ok and worker.health.assigned
+            body = {
+                "ready": ready,
+                "redis": redis_ok,
+                "kafka": kafka_ok,
+                "assigned_partitions": sorted(worker.states),
+                "last_error": worker.health.last_error,
+            }
+            return self.json(body, status=200 if ready else 503)
+
+    @app.service
+    class Closer(faust.Service):
+        async def on_stop(self) -> None:
+            await out.stop()
+
+    app.conf.web_enabled = True
+    metrics.set_up(True)
+    return app, worker

@@ -1,0 +1,76 @@
+"""``ticketpulse worker``: wires settings, logging, the store, metrics and Faust, then runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import click
+
+from streams.domain.policies import default_policies, load_policies
+from streams.errors import ConfigError
+
+
+@click.command()
+@click.option("--kafka", "kafka_bootstrap", help="Bootstrap servers [TICKETPULSE_KAFKA_BOOTSTRAP].")
+@click.option("--redis-url", help="Redis URL [TICKETPULSE_REDIS_URL].")
+@click.option("--redis-prefix", help="Redis key prefix [TICKETPULSE_REDIS_PREFIX].")
+@click.option("--web-host", help="HTTP listen address [TICKETPULSE_WEB_HOST].")
+@click.option("--web-port", type=int, help="HTTP port for the API and /metrics.")
+@click.option("--partitions", type=int, help="Partitions of the input topics (created if missing).")
+@click.option("--group-id", help="Consumer group / Faust app id [TICKETPULSE_GROUP_ID].")
+@click.option(
+    "--policies",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SLA policy file; default: the policies shipped with ticketpulse.",
+)
+@click.option("--log-level", default="info", show_default=True)
+def worker(
+    kafka_bootstrap: str | None,
+    redis_url: str | None,
+    redis_prefix: str | None,
+    web_host: str | None,
+    web_port: int | None,
+    partitions: int | None,
+    group_id: str | None,
+    policies: Path | None,
+    log_level: str,
+) -> None:
+    """Consume support events, keep KPIs and SLA clocks in Redis, serve /kpis and /metrics."""
+    import faust
+
+    from streams.live.app import create_app
+    from streams.live.metrics import Metrics
+    from streams.live.settings import WorkerSettings
+    from streams.live.store import RedisSettings, RedisStore
+    from streams.live.topics import ensure_topics
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    try:
+        settings = WorkerSettings.from_env(
+            kafka_bootstrap=kafka_bootstrap,
+            redis_url=redis_url,
+            redis_prefix=redis_prefix,
+            web_host=web_host,
+            web_port=web_port,
+            partitions=partitions,
+            group_id=group_id,
+            policies=policies,
+        )
+        policy_set = load_policies(settings.policies) if settings.policies else default_policies()
+        asyncio.run(
+            ensure_topics(
+                settings.kafka_bootstrap,
+                (*settings.input_topics, settings.topic_deadletter),
+                settings.partitions,
+            )
+        )
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+    store = RedisStore.from_settings(RedisSettings(settings.redis_url, settings.redis_prefix))
+    metrics = Metrics(agent_labels=settings.agent_labels)
+    app, _ = create_app(settings, policy_set, store, metrics)
+    faust.Worker(app, loglevel=log_level).execute_from_commandline()

@@ -1,0 +1,63 @@
+"""The worker's settings: defaults for the local stack, overridable by TICKETPULSE_* variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from streams.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    redis_url: str = "redis://127.0.0.1:6390/0"
+    redis_prefix: str = "tp"
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+    group_id: str = "ticketpulse"
+    partitions: int = 4
+    topic_tickets: str = "support.tickets"
+    topic_contacts: str = "support.contacts"
+    topic_surveys: str = "support.surveys"
+    topic_deadletter: str = "support.deadletter"
+    policies: Path | None = None
+    batch_max: int = 2000
+    batch_within_seconds: float = 0.05
+    scan_interval_seconds: float = 0.5
+    publish_interval_seconds: float = 1.0
+    max_body_bytes: int = 4 * 1024 * 1024
+    agent_labels: bool = False
+
+    @property
+    def input_topics(self) -> tuple[str, str, str]:
+        return (self.topic_tickets, self.topic_contacts, self.topic_surveys)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> WorkerSettings:
+        """Defaults, then ``TICKETPULSE_<FIELD>`` variables, then explicit overrides."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for spec in fields(cls):
+            name = f"TICKETPULSE_{spec.name.upper()}"
+            if name in env:
+                values[spec.name] = _convert(name, env[name], type(getattr(cls(), spec.name)))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)  # type: ignore[arg-type]
+
+
+def _convert(name: str, text: str, kind: type) -> object:
+    try:
+        if kind is bool:
+            if text.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError("expected true or false")
+            return text.lower() in ("1", "true", "yes")
+        if kind in (int, float):
+            return kind(text)
+        if kind is type(None):
+            return Path(text)
+        return text
+    except ValueError as error:
+        raise ConfigError("environment", name, f"{text!r}: {error}") from error

@@ -1,0 +1,261 @@
+"""The live worker's core: batches in, Redis writes out, breaches on time, snapshots merged.
+
+Faust (``streams.live.app``) only feeds ``handle`` with the messages of a fetched batch, calls
+``scan`` and ``publish`` on timers and ``assign``/``revoke`` on rebalances. Everything here
+is plain asyncio over the store, so it is tested against the real Redis without Kafka.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Protocol, TypeVar
+
+from streams.domain.instant import (
+    MICROS_PER_MINUTE,
+    MICROS_PER_SECOND,
+    Instant,
+    ceil_minute,
+    floor_minute,
+)
+from streams.domain.kpis import DimKey
+from streams.domain.policies import PolicySet
+from streams.domain.snapshot import Backlog, SlaNow, build_snapshot
+from streams.domain.windows import WINDOWS
+from streams.errors import TransientError
+from streams.live.batch import DecodedBatch, Message, PartitionState, decode_batch, plan
+from streams.live.metrics import Metrics
+from streams.live.store import RedisStore
+from streams.live.writes import FIELD_SEPARATOR
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+WEEK = WINDOWS["7d"]
+
+
+class DeadLetterSink(Protocol):
+    """Where invalid events go (the dead-letter topic); must be durable when it returns."""
+
+    async def send(self, records: Sequence[dict[str, Any]]) -> None: ...
+
+
+@dataclass(slots=True)
+class Health:
+    redis_ok: bool = True
+    kafka_ok: bool = True
+    assigned: bool = False
+    last_error: str = ""
+
+
+@dataclass(slots=True)
+class Worker:
+    policies: PolicySet
+    store: RedisStore
+    metrics: Metrics
+    deadletters: DeadLetterSink
+    partitions: int
+    clock: Callable[[], float] = time.time
+    states: dict[int, PartitionState] = field(default_factory=dict)
+    locks: defaultdict[int, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
+    health: Health = field(default_factory=Health)
+    max_backoff: float = 5.0
+
+    def now(self) -> Instant:
+        return int(self.clock() * MICROS_PER_SECOND)
+
+    # -- ownership -------------------------------------------------------------------------
+    async def assign(self, partitions: Iterable[int]) -> None:
+        for partition in partitions:
+            async with self.locks[partition]:
+                if partition not in self.states:
+                    self.states[partition] = await self._adopt(partition)
+        self.health.assigned = bool(self.states)
+
+    async def revoke(self, partitions: Iterable[int]) -> None:
+        for partition in partitions:
+            async with self.locks[partition]:
+                self.states.pop(partition, None)
+        self.health.assigned = bool(self.states)
+
+    async def _adopt(self, partition: int) -> PartitionState:
+        """A partition's cache, from what Redis holds: applied offsets and a week of buckets."""
+        state = PartitionState(partition)
+        state.offsets = await self._retry(lambda: self.store.load_offsets(partition))
+        since = floor_minute(self.now()) - WEEK - MICROS_PER_MINUTE
+        buckets = await self._retry(lambda: self.store.load_buckets(partition, since))
+        deltas: dict[tuple[Instant, DimKey, str], int] = {}
+        for minute, counters in buckets.items():
+            for name, value in counters.items():
+                dim, dim_value, counter = name.split(FIELD_SEPARATOR)
+                deltas[(minute, (dim, dim_value), counter)] = value
+        state.windows.apply_deltas(deltas)
+        return state
+
+    # -- work ------------------------------------------------------------------------------
+    async def handle(self, messages: Sequence[Message]) -> None:
+        """Apply one fetched batch; returns only when Redis holds it (then the caller acks)."""
+        by_partition: defaultdict[int, list[Message]] = defaultdict(list)
+        for message in messages:
+            by_partition[message.partition].append(message)
+        for partition, batch in sorted(by_partition.items()):
+            async with self.locks[partition]:
+                state = self.states.get(partition)
+                if state is None:
+                    state = self.states[partition] = await self._adopt(partition)
+                    self.health.assigned = True
+                decoded = decode_batch(batch, state.offsets)
+                if decoded.skipped:
+                    self.metrics.count_events(
+                        batch[0].topic, "replayed", "duplicate", decoded.skipped
+                    )
+                await self._apply(state, decoded, ())
+
+    async def scan(self) -> int:
+        """Evaluate tickets whose wake-up time has passed: breaches with no further event."""
+        woken = 0
+        for partition in sorted(self.states):
+            async with self.locks[partition]:
+                state = self.states.get(partition)
+                if state is None:
+                    continue
+                due = await self._retry(partial(self.store.due_for_wake, partition, self.now()))
+                if due:
+                    woken += len(due)
+                    await self._apply(state, DecodedBatch(), due)
+        return woken
+
+    async def _apply(self, state: PartitionState, batch: DecodedBatch, wake: Sequence[str]) -> None:
+        started = time.perf_counter()
+        partition = state.partition
+        missing = state.missing(batch.ticket_ids | set(wake))
+        if missing:
+            records = await self._retry(lambda: self.store.load_tickets(partition, missing))
+            state.load(records, missing, self.policies)
+        try:
+            result = plan(state, batch, self.policies, self.now(), wake)
+        except Exception:
+            self.states.pop(partition, None)  # the cache may be half-changed: rebuild it
+            raise
+        try:
+            if result.deadletters:
+                await self._retry(lambda: self.deadletters.send(result.deadletters))
+            if result.writes:
+                await self._retry(lambda: self.store.apply(result.writes))
+        except BaseException:
+            self.states.pop(partition, None)
+            raise
+        state.windows.apply_deltas(result.window_deltas)
+        for (topic, type_, outcome), count in result.outcomes.items():
+            self.metrics.count_events(topic, type_, outcome, count)
+        if result.deadletters:
+            self.metrics.count_deadletters(
+                batch.invalid[0][0].topic if batch.invalid else "", len(result.deadletters)
+            )
+        self.metrics.observe_facts(result.added_facts)
+        if result.latest_event_time is not None:
+            lag = (self.now() - result.latest_event_time) / MICROS_PER_SECOND
+            self.metrics.set_event_time_lag(max(lag, 0.0))
+        for topic, offset in batch.last_offsets.items():
+            self.metrics.set_committed_offset(topic, partition, offset)
+        size = len(batch.events) + len(batch.invalid) + len(wake)
+        self.metrics.observe_batch(time.perf_counter() - started, size)
+
+    async def _retry(self, operation: Callable[[], Awaitable[T]]) -> T:
+        """Retry transient I/O failures with backoff; never give up while the worker runs."""
+        delay = 0.05
+        while True:
+            try:
+                value = await operation()
+            except TransientError as error:
+                self.health.redis_ok = False
+                self.health.last_error = str(error)
+                log.warning("transient failure, retrying in %.2fs: %s", delay, error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff)
+                continue
+            self.health.redis_ok = True
+            return value
+
+    # -- snapshot --------------------------------------------------------------------------
+    async def publish(self) -> dict[str, Any]:
+        """Publish owned partitions' window sums, then merge every partition's into a snapshot."""
+        now = self.now()
+        as_of = ceil_minute(now)
+        for partition in sorted(self.states):
+            state = self.states.get(partition)
+            if state is None:
+                continue
+            sums = {name: state.windows.window(name, as_of) for name in WINDOWS}
+            state.windows.prune(as_of - WEEK - MICROS_PER_MINUTE)
+            blob = encode_window_sums(as_of, sums)
+            await self._retry(partial(self.store.publish_window_sums, partition, blob))
+        snapshot = await self.merged_snapshot(now)
+        encoded = json.dumps(snapshot, separators=(",", ":")).encode()
+        await self._retry(lambda: self.store.write_snapshot(encoded))
+        self.metrics.mirror_snapshot(snapshot)
+        return snapshot
+
+    async def merged_snapshot(self, now: Instant) -> dict[str, Any]:
+        """The global snapshot: all partitions' window sums, backlog and SLA counts, summed."""
+        as_of = ceil_minute(now)
+        everyone = range(self.partitions)
+        blobs = await self._retry(lambda: self.store.read_window_sums(everyone))
+        windows = merge_window_sums(blobs.values())
+        backlog: defaultdict[str, int] = defaultdict(int)
+        at_risk: defaultdict[str, int] = defaultdict(int)
+        breached: defaultdict[str, int] = defaultdict(int)
+        within = self.policies.at_risk_within
+        for partition in everyone:
+            for key, count in (await self._retry(partial(self.store.backlog, partition))).items():
+                backlog[key] += count
+            risk, late = await self._retry(partial(self.store.sla_counts, partition, now, within))
+            for target, count in risk.items():
+                at_risk[target] += count
+            for target, count in late.items():
+                breached[target] += count
+        tickets = [
+            tuple(key.split(FIELD_SEPARATOR))
+            for key, count in backlog.items()
+            for _ in range(max(count, 0))
+        ]
+        return build_snapshot(
+            as_of,
+            windows,
+            Backlog.from_tickets((s, p, t) for s, p, t in tickets),
+            SlaNow(at_risk=dict(at_risk), breached_running=dict(breached)),
+        )
+
+
+def encode_window_sums(
+    as_of: Instant, sums: Mapping[str, Mapping[DimKey, Mapping[str, int]]]
+) -> bytes:
+    rows = {
+        name: [
+            [dim, value, counter, count]
+            for (dim, value), counters in dims.items()
+            for counter, count in counters.items()
+        ]
+        for name, dims in sums.items()
+    }
+    return json.dumps({"as_of": as_of, "windows": rows}, separators=(",", ":")).encode()
+
+
+def merge_window_sums(blobs: Iterable[bytes]) -> dict[str, dict[DimKey, dict[str, int]]]:
+    merged: dict[str, dict[DimKey, dict[str, int]]] = {name: {} for name in WINDOWS}
+    for blob in blobs:
+        data = json.loads(blob)
+        for name, rows in data["windows"].items():
+            window = merged.setdefault(name, {})
+            for dim, value, counter, count in rows:
+                counters = window.setdefault((dim, value), {})
+                counters[counter] = counters.get(counter, 0) + count
+    for window in merged.values():
+        for key in [k for k, counters in window.items() if not any(counters.values())]:
+            del window[key]
+    return merged
