@@ -148,7 +148,8 @@ class Intent(StrEnum):
 class Emitted:
     """One message to send: the Kafka value, its topic and key, and when it is sent.
 
-    ``value`` is a JSON object, or raw text for defects that are not JSON objects.
+    ``value`` is a JSON object (shared with the event's duplicates: do not mutate it), or
+    raw text for defects that are not JSON objects.
     ``defect`` names the field an invalid event's error starts with (``"score"``,
     ``"(json)"``...).
     """
