@@ -275,7 +275,7 @@ class _Bins:
         for p in PERCENTILES:
             i = bisect_left(cumulative, -(-p * n // 100))
             if i == len(counts) or counts[i] <= 0:
-                raise ValueError(f"inconsistent bins: negative counts {counts}")
+                raise ValueError(f"inconsistent bins: p{p} falls on a bin counting {counts[i]}")
             picked.append(self.sums[i] / (counts[i] * per_unit))
         values = tuple(picked)
         self._cached = (n, per_unit, values)
