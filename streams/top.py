@@ -1,0 +1,342 @@
+"""``ticketpulse top``: a full-screen view of the live KPIs, refreshed from ``GET /kpis``.
+
+Drawing is a pure function of the snapshot (``render``), so what the screen shows is tested
+without a terminal or a worker; the command only fetches, keeps the last good snapshot and
+redraws. A worker that cannot be reached is a line on the screen, never a crash: the view
+keeps showing the last snapshot and says how old it is.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from rich.console import Console, Group, JustifyMethod, RenderableType
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from streams.domain.instant import (
+    MICROS_PER_MINUTE,
+    MICROS_PER_SECOND,
+    Instant,
+    from_datetime,
+    parse_rfc3339,
+)
+
+DEFAULT_URL = "http://127.0.0.1:6066"
+WINDOW_NAMES = ("1h", "24h", "7d")
+DIMENSIONS = ("team", "channel", "priority", "agent")
+TARGETS = ("first_reply", "next_reply", "resolution")
+MAX_ROWS = 30  # a per-dimension table longer than a screen helps nobody
+NONE = "-"
+
+_MINUTE = 60
+_HOUR = 60 * _MINUTE
+_DAY = 24 * _HOUR
+
+
+def format_seconds(value: float | None) -> str:
+    """A duration at a glance: ``0.4s``, ``42s``, ``4m12s``, ``3h05m``, ``2d4h``."""
+    if value is None:
+        return NONE
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    if value < 1:
+        return f"{sign}{value:.1f}s"
+    total = round(value)
+    if total < _MINUTE:
+        return f"{sign}{total}s"
+    if total < _HOUR:
+        minutes, secs = divmod(total, _MINUTE)
+        return f"{sign}{minutes}m{secs:02d}s"
+    total = round(value / _MINUTE) * _MINUTE
+    if total < _DAY:
+        hours, rest = divmod(total, _HOUR)
+        return f"{sign}{hours}h{rest // _MINUTE:02d}m"
+    total = round(value / _HOUR) * _HOUR
+    days, rest = divmod(total, _DAY)
+    return f"{sign}{days}d{rest // _HOUR}h"
+
+
+def _percent(value: float | None, scale: float = 100.0) -> str:
+    return NONE if value is None else f"{value * scale:.1f}%"
+
+
+def _p50_p90(distribution: Mapping[str, Any]) -> str:
+    return f"{format_seconds(distribution['p50'])} / {format_seconds(distribution['p90'])}"
+
+
+def _csat(kpis: Mapping[str, Any]) -> str:
+    csat = kpis["csat"]
+    if not csat["responses"]:
+        return NONE
+    return f"{_percent(csat['percent'], 1)} (n={csat['responses']})"
+
+
+def _nps(kpis: Mapping[str, Any]) -> str:
+    nps = kpis["nps"]
+    if nps["score"] is None:
+        return NONE
+    return f"{nps['score']:+.1f} (n={nps['responses']})"
+
+
+def _compliance(kpis: Mapping[str, Any], target: str) -> str:
+    sla = kpis["sla"][target]
+    if sla["compliance"] is None:
+        return NONE
+    return f"{_percent(sla['compliance'])} ({sla['met']}/{sla['met'] + sla['breached']})"
+
+
+def _sla_row(target: str) -> tuple[str, Callable[[Mapping[str, Any]], str]]:
+    return f"SLA {target.replace('_', ' ')}", lambda k: _compliance(k, target)
+
+
+# The rows of the per-window table: label and how a K object shows it.
+_ROWS: tuple[tuple[str, Callable[[Mapping[str, Any]], str]], ...] = (
+    ("First reply p50 / p90", lambda k: _p50_p90(k["first_reply_seconds"])),
+    ("Reply p50 / p90", lambda k: _p50_p90(k["reply_seconds"])),
+    ("Resolution p50 / p90", lambda k: _p50_p90(k["resolution_seconds"])),
+    ("Created", lambda k: str(k["tickets_created"])),
+    ("Solved", lambda k: str(k["tickets_solved"])),
+    ("Reopened", lambda k: str(k["reopened"])),
+    ("FCR", lambda k: _percent(k["fcr_rate"])),
+    ("CSAT", _csat),
+    ("NPS", _nps),
+    *(_sla_row(target) for target in TARGETS),
+)
+
+
+def freshness(as_of: Instant, now: Instant) -> tuple[str, str]:
+    """How current a snapshot is, and a style for it.
+
+    The worker publishes every second with ``as_of`` at the end of the current minute, so
+    a current snapshot has ``now <= as_of``; a later ``now`` means it stopped publishing.
+    """
+    behind = now - as_of
+    if behind > 0:
+        return f"stale: {format_seconds(behind / MICROS_PER_SECOND)} behind", "bold red"
+    if -behind > MICROS_PER_MINUTE + 5 * MICROS_PER_SECOND:
+        ahead = format_seconds(-behind / MICROS_PER_SECOND)
+        return f"as_of is {ahead} ahead of this clock", "yellow"
+    return "live", "green"
+
+
+def _header(
+    snapshot: Mapping[str, Any] | None, now: Instant | None, status: str | None
+) -> RenderableType:
+    line = Text("ticketpulse top", style="bold")
+    if snapshot is not None:
+        as_of = str(snapshot["as_of"])
+        line.append(f"   as_of {as_of}")
+        if now is not None:
+            label, style = freshness(parse_rfc3339(as_of), now)
+            line.append("   ")
+            line.append(label, style=style)
+    if status is None:
+        return line
+    return Group(line, Text(status, style="bold red"))
+
+
+def _windows_table(windows: Mapping[str, Any]) -> Table:
+    table = Table(title="KPIs per window", title_justify="left", expand=False)
+    table.add_column("")
+    names = [name for name in WINDOW_NAMES if name in windows]
+    for name in names:
+        table.add_column(name, justify="right")
+    for label, show in _ROWS:
+        table.add_row(label, *(show(windows[name]["overall"]) for name in names))
+    return table
+
+
+def _counts_table(title: str, column: str, counts: Mapping[str, int]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(column)
+    table.add_column("open", justify="right")
+    for key, count in counts.items():
+        table.add_row(key, str(count))
+    return table
+
+
+def _sla_now_table(sla_now: Mapping[str, Mapping[str, int]]) -> Table:
+    table = Table(title="SLA now", title_justify="left")
+    table.add_column("target")
+    table.add_column("at risk", justify="right")
+    table.add_column("breached running", justify="right")
+    for target in TARGETS:
+        breached = sla_now["breached_running"].get(target, 0)
+        table.add_row(
+            target.replace("_", " "),
+            str(sla_now["at_risk"].get(target, 0)),
+            Text(str(breached), style="bold red" if breached else ""),
+        )
+    return table
+
+
+def _by_table(window: Mapping[str, Any], by: str, name: str, limit: int) -> RenderableType:
+    members: Mapping[str, Any] = window.get(f"by_{by}", {})
+    table = Table(title=f"{name} by {by}", title_justify="left")
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        (by, "left"),
+        ("created", "right"),
+        ("solved", "right"),
+        ("first reply p50/p90", "right"),
+        ("reply p50/p90", "right"),
+        ("resolution p50/p90", "right"),
+        ("FCR", "right"),
+        ("CSAT", "right"),
+        *((f"SLA {t.replace('_', ' ')}", "right") for t in TARGETS),
+    )
+    for column, justify in columns:
+        table.add_column(column, justify=justify)
+    ranked = sorted(members, key=lambda key: (-members[key]["tickets_created"], key))
+    for key in ranked[:limit]:
+        k = members[key]
+        table.add_row(
+            key,
+            str(k["tickets_created"]),
+            str(k["tickets_solved"]),
+            _p50_p90(k["first_reply_seconds"]),
+            _p50_p90(k["reply_seconds"]),
+            _p50_p90(k["resolution_seconds"]),
+            _percent(k["fcr_rate"]),
+            _csat(k),
+            *(_compliance(k, t) for t in TARGETS),
+        )
+    if not members:
+        return Group(table, Text(f"no facts by {by} in {name}", style="dim"))
+    if len(ranked) > limit:
+        return Group(table, Text(f"... and {len(ranked) - limit} more", style="dim"))
+    return table
+
+
+def render(
+    snapshot: Mapping[str, Any] | None,
+    by: str | None = None,
+    window: str = "24h",
+    *,
+    now: Instant | None = None,
+    status: str | None = None,
+    limit: int = MAX_ROWS,
+) -> RenderableType:
+    """One frame: header, KPIs per window, backlog, SLA now, and the ``by`` table if asked.
+
+    ``now`` (for freshness) and ``status`` (an error line) come from the caller, so the
+    frame depends on its arguments alone.
+    """
+    header = _header(snapshot, now, status)
+    if snapshot is None:
+        return Group(header, Text("no snapshot yet", style="dim"))
+    backlog = snapshot["backlog"]
+    side_by_side = Table.grid(padding=(0, 3))
+    side_by_side.add_row(
+        _counts_table(f"Backlog: {backlog['total']} open", "status", backlog["by_status"]),
+        _counts_table("Backlog by priority", "priority", backlog["by_priority"]),
+        _sla_now_table(snapshot["sla_now"]),
+    )
+    parts: list[RenderableType] = [header, _windows_table(snapshot["windows"]), side_by_side]
+    if by is not None:
+        parts.append(_by_table(snapshot["windows"][window], by, window, limit))
+    return Group(*parts)
+
+
+# -- the command ---------------------------------------------------------------------------
+
+
+class FetchError(Exception):
+    """The snapshot could not be read; the text is what the screen shows."""
+
+
+def fetch_snapshot(url: str, timeout: float) -> dict[str, Any]:
+    """``GET <url>/kpis`` as a dict; FetchError with a readable reason otherwise."""
+    address = f"{url.rstrip('/')}/kpis"
+    try:
+        with urllib.request.urlopen(address, timeout=timeout) as response:
+            body = response.read()
+    except urllib.error.HTTPError as error:
+        raise FetchError(f"{address}: HTTP {error.code}: {_error_text(error.read())}") from None
+    except urllib.error.URLError as error:
+        raise FetchError(f"cannot reach {address}: {error.reason}") from None
+    except (TimeoutError, OSError) as error:
+        raise FetchError(f"cannot reach {address}: {error}") from None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise FetchError(f"{address}: the answer is not JSON") from None
+    if not isinstance(data, dict) or "windows" not in data:
+        raise FetchError(f"{address}: the answer is not a snapshot")
+    return data
+
+
+def _error_text(body: bytes) -> str:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", "replace")[:200] or "(empty body)"
+    if isinstance(data, dict) and "error" in data:
+        return str(data["error"])
+    return str(data)[:200]
+
+
+def _now() -> Instant:
+    return from_datetime(datetime.now(UTC))
+
+
+@dataclass(slots=True)
+class _Poller:
+    """Fetches, remembering the last good snapshot and when it came."""
+
+    url: str
+    timeout: float
+    snapshot: dict[str, Any] | None = None
+    fetched_at: Instant | None = None
+
+    def poll(self) -> str | None:
+        """Fetch once; the error line to show, or None."""
+        try:
+            self.snapshot = fetch_snapshot(self.url, self.timeout)
+            self.fetched_at = _now()
+            return None
+        except FetchError as error:
+            if self.fetched_at is None:
+                return str(error)
+            age = format_seconds((_now() - self.fetched_at) / MICROS_PER_SECOND)
+            return f"{error} (showing the snapshot fetched {age} ago)"
+
+
+@click.command("top")
+@click.option("--url", default=DEFAULT_URL, show_default=True, help="The worker's HTTP address.")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True,
+              help="Seconds between refreshes.")  # fmt: skip
+@click.option("--by", type=click.Choice(DIMENSIONS), help="Also show a table per dimension value.")
+@click.option("--window", type=click.Choice(WINDOW_NAMES), default="24h", show_default=True,
+              help="The window of the --by table.")  # fmt: skip
+@click.option("--once", is_flag=True, help="Print one frame and exit (1 if the fetch failed).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=3.0, show_default=True,
+              help="Seconds to wait for the worker's answer.")  # fmt: skip
+def top(url: str, interval: float, by: str | None, window: str, once: bool, timeout: float) -> None:
+    """Watch the live KPIs, backlog and SLA clocks of a running worker."""
+    poller = _Poller(url, timeout)
+    console = Console()
+    if once:
+        status = poller.poll()
+        console.print(render(poller.snapshot, by, window, now=_now(), status=status))
+        if status is not None:
+            raise SystemExit(1)
+        return
+    with Live(console=console, screen=True, auto_refresh=False) as live:
+        try:
+            while True:
+                status = poller.poll()
+                frame = render(poller.snapshot, by, window, now=_now(), status=status)
+                live.update(frame, refresh=True)
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            pass
