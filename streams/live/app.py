@@ -100,6 +100,8 @@ def create_app(
         producer_acks=-1,
         autodiscover=False,
         broker_commit_interval=1.0,
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_heartbeat_interval=max(settings.session_timeout_seconds / 5, 0.5),
     )
     out = KafkaOut(settings)
     worker = Worker(

@@ -29,6 +29,7 @@ class WorkerSettings:
     scan_interval_seconds: float = 0.5
     publish_interval_seconds: float = 1.0
     max_body_bytes: int = 4 * 1024 * 1024
+    session_timeout_seconds: float = 10.0
     agent_labels: bool = False
 
     @property

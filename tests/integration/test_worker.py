@@ -1,0 +1,183 @@
+"""The live worker on the real Kafka and Redis: equal to replay, breaches on time, crash-safe."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from streams.domain.instant import MICROS_PER_MINUTE, ceil_minute, format_rfc3339, parse_rfc3339
+from streams.domain.policies import load_policies
+from streams.replay import replay_lines
+from streams.stack import Stack
+
+from .workers import GOLDEN, Run, WorkerProcess, iter_until, now_micros, produce, shifted_golden
+
+
+@pytest.fixture
+def run(stack: Stack, request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    name = "t" + request.node.name.replace("_", "")[-20:].lower()
+    created = Run(
+        name=name,
+        bootstrap=stack.addresses.bootstrap_servers,
+        redis_url=stack.addresses.redis_url,
+        log_dir=tmp_path,
+    )
+    yield created
+    created.stop_all()
+
+
+def replay_at(records: list[tuple[str, bytes, bytes]], as_of: str) -> dict[str, Any]:
+    policies = load_policies(GOLDEN / "policies.yaml")
+    lines = iter([value for _, _, value in records])
+    return replay_lines(lines, policies, parse_rfc3339(as_of)).snapshot
+
+
+def converge(
+    worker: WorkerProcess, records: list[tuple[str, bytes, bytes]], timeout: float = 40.0
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Poll GET /kpis until it equals replay at the snapshot's own as_of."""
+    live: dict[str, Any] = {}
+    expected: dict[str, Any] = {}
+    for _ in iter_until(timeout):
+        try:
+            status, live = worker.get("/kpis")
+        except OSError:  # restarting its web server during a rebalance; dead is caught below
+            assert worker.process.poll() is None, worker.tail()
+            continue
+        if status != 200:
+            continue
+        expected = replay_at(records, live["as_of"])
+        if live == expected:
+            return live, expected
+    return live, expected
+
+
+def golden_now() -> list[tuple[str, bytes, bytes]]:
+    """The golden log moved so that its as_of is the end of the current minute.
+
+    If the minute turns while the test runs, replay is simply taken at the later as_of.
+    """
+    return shifted_golden(ceil_minute(now_micros()))
+
+
+def test_golden_through_kafka_equals_replay(run: Run) -> None:
+    worker = run.start_worker()
+    records = golden_now()
+    asyncio.run(produce(run, records))
+    live, expected = converge(worker, records)
+    assert live == expected, worker.tail()
+    assert live["windows"]["7d"]["overall"]["tickets_created"] == 18
+    assert live["backlog"]["total"] == 12
+
+    status, body = worker.get("/kpis?window=1h&by=team")
+    assert status == 200 and set(body["windows"]) == {"1h"}
+    assert set(body["windows"]["1h"]) == {"overall", "by_team"}
+    status, ticket = worker.get("/tickets/G09")
+    assert status == 200 and ticket["status"] == "solved"
+    assert [f["kind"] for f in ticket["facts"]].count("reopen") == 1
+    assert worker.get("/tickets/nope")[0] == 404
+    status, risky = worker.get("/sla/at-risk?limit=5")
+    assert status == 200 and len(risky["tickets"]) <= 5
+    assert all(set(t) >= {"ticket_id", "target", "deadline"} for t in risky["tickets"])
+
+
+def test_invalid_events_reach_the_deadletter_topic_with_reasons(run: Run) -> None:
+    run.start_worker()
+    records = golden_now()
+    asyncio.run(produce(run, records))
+
+    async def read_deadletters() -> list[dict[str, Any]]:
+        consumer = AIOKafkaConsumer(
+            run.topics["deadletter"],
+            bootstrap_servers=run.bootstrap,
+            auto_offset_reset="earliest",
+            group_id=None,
+        )
+        await consumer.start()
+        found: list[dict[str, Any]] = []
+        try:
+            for _ in range(60):
+                batch = await consumer.getmany(timeout_ms=500)
+                for messages in batch.values():
+                    found += [json.loads(m.value) for m in messages]
+                if len(found) >= 5:
+                    await asyncio.sleep(1)  # a sixth may follow (see below)
+                    for messages in (await consumer.getmany(timeout_ms=500)).values():
+                        found += [json.loads(m.value) for m in messages]
+                    break
+        finally:
+            await consumer.stop()
+        return found
+
+    found = asyncio.run(read_deadletters())
+    invalid = sorted(d["error"].split(":")[0] for d in found if "is closed" not in d["error"])
+    assert invalid == sorted(["(json)", "type", "score", "ticket_id", "occurred_at"])
+    # G08's contact after its close travels on another topic than the close: it is
+    # dead-lettered if it arrives after the close, and ignored as an anomaly if before.
+    closed = [d for d in found if "is closed" in d["error"]]
+    assert all(d["event"]["ticket_id"] == "G08" for d in closed) and len(closed) <= 1
+    for record in found:
+        assert set(record) == {"error", "event", "source_topic", "partition", "offset"}
+        assert record["source_topic"] in run.topics.values()
+
+
+def test_breach_is_recorded_at_its_deadline_without_further_events(run: Run) -> None:
+    worker = run.start_worker()
+    deadline = now_micros() + 3_000_000
+    created = deadline - 15 * MICROS_PER_MINUTE  # urgent: first reply due 15 minutes later
+    event = {
+        "event_id": "b-1",
+        "type": "ticket.created",
+        "occurred_at": format_rfc3339(created),
+        "ticket_id": "B1",
+        "channel": "chat",
+        "priority": "urgent",
+        "team": "billing",
+    }
+    asyncio.run(produce(run, [("tickets", b"B1", json.dumps(event).encode())]))
+    breached: dict[str, Any] = {}
+    for _ in iter_until(20, interval=0.1):
+        status, ticket = worker.get("/tickets/B1")
+        clocks = {c["target"]: c for c in ticket.get("clocks", [])} if status == 200 else {}
+        if clocks.get("first_reply", {}).get("breached_at"):
+            breached = clocks["first_reply"]
+            break
+    assert breached, worker.tail()
+    assert parse_rfc3339(breached["breached_at"]) == deadline
+    facts = [f for f in ticket["facts"] if f["kind"] == "sla_breached"]
+    assert [parse_rfc3339(f["time"]) for f in facts] == [deadline]
+
+
+def test_kill_minus_nine_mid_stream_then_restart_equals_replay(run: Run) -> None:
+    records = golden_now()
+    worker = run.start_worker()
+    third = len(records) // 3
+    asyncio.run(produce(run, records[:third]))
+    for _ in iter_until(10, interval=0.1):
+        if worker.get("/kpis")[0] == 200:
+            break
+    worker.kill()  # somewhere between batches, or in the middle of one
+    asyncio.run(produce(run, records[third : 2 * third]))
+    worker = run.start_worker()
+    worker.kill()  # again, right after start-up
+    asyncio.run(produce(run, records[2 * third :]))
+    worker = run.start_worker()
+    live, expected = converge(worker, records)
+    assert live == expected, worker.tail()
+
+
+def test_two_workers_in_one_group_equal_replay(run: Run) -> None:
+    records = golden_now()
+    first = run.start_worker()
+    second = run.start_worker()
+    asyncio.run(produce(run, records))
+    for worker in (first, second):
+        live, expected = converge(worker, records)
+        assert live == expected, worker.tail()
+    owned = [set(w.get("/readyz")[1]["assigned_partitions"]) for w in (first, second)]
+    assert owned[0] | owned[1] == set(range(run.partitions))
