@@ -132,7 +132,10 @@ class RedisSettings:
 
 
 class RedisStore:
-    """Reads and writes one partition's keys; every call is one round trip to Redis."""
+    """The partitions' keys in Redis; a call is one round trip, never one per ticket.
+
+    ``load_buckets`` is the exception: the index, then the buckets in chunks (on assignment).
+    """
 
     def __init__(
         self,
