@@ -18,11 +18,13 @@ def _register() -> None:
     from streams.replay import replay
     from streams.simulate import simulate
     from streams.stack.commands import stack
+    from streams.top import top
 
     main.add_command(stack)
     main.add_command(replay)
     main.add_command(simulate)
     main.add_command(worker)
+    main.add_command(top)
 
 
 _register()

@@ -86,8 +86,16 @@ def parse_start(text: str) -> Instant:
 
 
 @click.command("simulate")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+@click.option("--out", "out", type=click.Path(dir_okay=False, allow_dash=True),
               help="JSONL file to write; - for stdout.")  # fmt: skip
+@click.option("--kafka", "kafka", metavar="BOOTSTRAP",
+              help="Produce to Kafka (TICKETPULSE_TOPIC_* names) instead of a file.")  # fmt: skip
+@click.option("--realtime", is_flag=True,
+              help="With --kafka: send events at their simulated time (--start now).")  # fmt: skip
+@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, help="With --realtime: simulated s per real s.")  # fmt: skip
+@click.option("--max-rate", type=click.FloatRange(min=0, min_open=True),
+              help="With --kafka: at most this many events per second (load tests).")  # fmt: skip
 @click.option("--events", "count", type=click.IntRange(min=1), help="Stop after N events.")
 @click.option("--duration", help="Stop after this much simulated time (90s, 15m, 4h, 3d, 1w).")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=5.0,
@@ -105,7 +113,11 @@ def parse_start(text: str) -> Instant:
               help="Busier office hours and quieter weekends, or a flat rate.")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
 def simulate(
-    out: str,
+    out: str | None,
+    kafka: str | None,
+    realtime: bool,
+    speed: float,
+    max_rate: float | None,
     count: int | None,
     duration: str | None,
     rate: float,
@@ -117,7 +129,13 @@ def simulate(
     daily_cycle: bool,
     quiet: bool,
 ) -> None:
-    """Write simulated ticket, contact and survey events as JSONL."""
+    """Write simulated ticket, contact and survey events as JSONL, or produce them to Kafka."""
+    if (out is None) == (kafka is None):
+        raise click.UsageError("give exactly one of --out and --kafka")
+    if realtime and max_rate:
+        raise click.UsageError("--realtime and --max-rate pace differently: choose one")
+    if duration is None and count is None and realtime:
+        duration = "52w"
     if (count is None) == (duration is None):
         raise click.UsageError("give exactly one of --events and --duration")
     start = parse_start(start_text)
@@ -143,12 +161,28 @@ def simulate(
         raise click.UsageError(str(error)) from error
     events = take(generate(config, start), count=count, until=until)
     console = Console(stderr=True)
-    with click.open_file(out, "w", encoding="utf-8") as stream:
-        sink = JsonlSink(stream)
-        if quiet or expected < PROGRESS_FROM:
-            counts = asyncio.run(pump(events, sink))
+    if kafka is not None:
+        from streams.kafka_sink import EmitClock, KafkaSink, Pacer, TokenBucket
+
+        pacer: Pacer | None = None
+        if realtime:
+            pacer = EmitClock(speed)
+        elif max_rate:
+            pacer = TokenBucket(max_rate)
+        kafka_sink = KafkaSink(kafka, pacer=pacer)
+        if quiet or realtime or expected < PROGRESS_FROM:
+            counts = asyncio.run(pump(events, kafka_sink))
         else:
-            counts = _with_progress(events, sink, console, count, start, until)
+            counts = _with_progress(events, kafka_sink, console, count, start, until)
+        out = f"kafka {kafka}"
+    else:
+        assert out is not None
+        with click.open_file(out, "w", encoding="utf-8") as stream:
+            sink = JsonlSink(stream)
+            if quiet or expected < PROGRESS_FROM:
+                counts = asyncio.run(pump(events, sink))
+            else:
+                counts = _with_progress(events, sink, console, count, start, until)
     if not quiet:
         total = sum(counts.values())
         detail = ", ".join(f"{counts[intent]} {intent.value}" for intent in Intent)
