@@ -23,8 +23,8 @@ lint: setup ## ruff check, ruff format --check, mypy --strict
 test: setup lint ## lint, then every test (unit and integration on the real stack)
 	$(BIN)/pytest -q tests
 
-demo: setup stack-up ## start the local stack; its table lists every address and log
-	@echo "Stop it with: make stack-down"
+demo: setup ## the stack, a worker and live simulated traffic, watched with ticketpulse top
+	@bash scripts/demo.sh
 
 stack-up: setup ## ticketpulse stack up
 	$(BIN)/ticketpulse stack up
@@ -32,5 +32,6 @@ stack-up: setup ## ticketpulse stack up
 stack-status: ## ticketpulse stack status
 	$(BIN)/ticketpulse stack status
 
-stack-down: ## stop the local stack
+stack-down: ## stop the demo worker and simulator, then the local stack
+	@bash scripts/demo.sh stop
 	$(BIN)/ticketpulse stack down
