@@ -10,26 +10,38 @@ Two kinds of KPI metrics, on purpose:
 
 Label names come only from ``ALLOWED_LABELS``; a label value is a team, channel, priority,
 SLA target, status, window, stat, topic, event type, outcome or partition, never a ticket,
-account or requester. Dimension labels hold ``""`` where a series is not split by that
-dimension, so ``{team="",channel="",priority=""}`` is "overall" and ``{team!=""}`` is
-"per team". ``agent`` exists only with ``agent_labels=True``.
+account or requester. Both kinds have the snapshot's shape, marginal rows rather than
+crossings (a fact counts in four rows: overall, its team, its channel, its priority):
+dimension labels hold ``""`` where a row is not split by that dimension, so
+``{team="",channel="",priority=""}`` is "overall" and ``{team!=""}`` is "per team".
+``agent`` exists only with ``agent_labels=True``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
+from itertools import accumulate
+from threading import Lock
 from typing import Any, Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
+from prometheus_client.utils import floatToGoString
 
 from streams.domain.events import EventType
 from streams.domain.facts import Fact, FactKind, SlaTarget
 from streams.domain.instant import MICROS_PER_SECOND, parse_rfc3339
-from streams.domain.kpis import DISTRIBUTIONS, Distribution, fact_counters, sla_counter
+from streams.domain.kpis import DISTRIBUTIONS, fact_counters, sla_counter
 from streams.domain.windows import WINDOWS
 
 Kind = Literal["counter", "gauge", "histogram"]
@@ -294,6 +306,23 @@ def render(registry: CollectorRegistry) -> bytes:
 
 # --- the fact side ---------------------------------------------------------------------------
 
+# Bucket bounds in raw fact units (microseconds or touches), so that a fact needs no division.
+_RAW_BOUNDS: dict[str, tuple[int, ...]] = {
+    metric: tuple(round(b * _DISTRIBUTION[metric].per_unit) for b in d.buckets)
+    for metric, d in FACT_HISTOGRAMS.items()
+}
+_go_float: Callable[[float], str] = floatToGoString  # the library's "le" spelling
+_LE: dict[str, tuple[str, ...]] = {
+    metric: (*(_go_float(b) for b in d.buckets), "+Inf") for metric, d in FACT_HISTOGRAMS.items()
+}
+# kpis.py counter name -> (counter, label values before the dimensions)
+_COUNTER_SERIES: dict[str, tuple[MetricDef, tuple[str, ...]]] = {
+    **{name: (d, ()) for name, d in FACT_COUNTERS.items()},
+    **{sla_counter(t, "met"): (SLA_MET, (t.value,)) for t in SlaTarget},
+    **{sla_counter(t, "breached"): (SLA_BREACHED, (t.value,)) for t in SlaTarget},
+}
+_FACT_FAMILIES = (*FACT_HISTOGRAMS.values(), *FACT_COUNTERS.values(), SLA_MET, SLA_BREACHED)
+
 
 def _plain_key(fact: Fact) -> tuple[FactKind, int, SlaTarget | None]:
     """What the plain counters of a fact depend on: never a duration's value."""
@@ -302,27 +331,157 @@ def _plain_key(fact: Fact) -> tuple[FactKind, int, SlaTarget | None]:
     return (fact.kind, value, fact.target)
 
 
-class _DimChildren:
-    """Every fact child of one (team, channel, priority), created together on first sight.
+def _dimension_rows(team: str, channel: str, priority: str) -> tuple[tuple[str, str, str], ...]:
+    """The rows a fact counts in: overall, its team, its channel, its priority."""
+    rows = [("", "", "")]
+    if team:
+        rows.append((team, "", ""))
+    if channel:
+        rows.append(("", channel, ""))
+    if priority:
+        rows.append(("", "", priority))
+    return tuple(rows)
 
-    Creating them together lets rates and ratios (breached / (met + breached)) start from 0
-    rather than from an absent series.
-    """
+
+class _Hist:
+    """Per-bucket (not cumulative) counts, the last one +Inf, and the exact sum in raw units."""
+
+    __slots__ = ("counts", "total")
+
+    def __init__(self, buckets: int) -> None:
+        self.counts = [0] * (buckets + 1)
+        self.total = 0
+
+
+class _FactRow:
+    """Every fact series of one row, all created at once so that rates and ratios
+    (breached / (met + breached)) start from 0 rather than from an absent series."""
 
     __slots__ = ("counters", "histograms")
 
-    def __init__(
-        self,
-        dims: tuple[str, str, str],
-        histograms: Mapping[str, Histogram],
-        counters: Mapping[str, Counter],
-        sla: Mapping[str, Counter],
-    ) -> None:
-        self.histograms = {metric: h.labels(*dims) for metric, h in histograms.items()}
-        self.counters = {name: c.labels(*dims) for name, c in counters.items()}
-        for target in SlaTarget:
-            for outcome, counter in sla.items():
-                self.counters[sla_counter(target, outcome)] = counter.labels(target.value, *dims)
+    def __init__(self) -> None:
+        self.histograms = {m: _Hist(len(bounds)) for m, bounds in _RAW_BOUNDS.items()}
+        self.counters = dict.fromkeys(_COUNTER_SERIES, 0)
+
+
+class _FactCollector(Collector):
+    """Fact histograms and counters as plain ints, turned into families at scrape time.
+
+    One lock per ``observe`` call (not per fact) keeps a scrape from another thread from
+    seeing a histogram whose count and buckets disagree.
+    """
+
+    def __init__(self, agent_labels: bool) -> None:
+        self._lock = Lock()
+        self._rows: dict[tuple[str, str, str], _FactRow] = {}
+        self._rows_of: dict[tuple[str, str, str], tuple[_FactRow, ...]] = {}
+        self._plain: dict[tuple[FactKind, int, SlaTarget | None], tuple[str, ...]] = {}
+        self._agents: dict[str, _Hist] | None = {} if agent_labels else None
+        self._last_breach: dict[str, float] = {}
+
+    def observe(self, facts: Iterable[Fact]) -> None:
+        reply_bounds = _RAW_BOUNDS["reply"]
+        with self._lock:
+            for fact in facts:
+                dims = (fact.team, fact.channel, fact.priority)
+                rows = self._rows_of.get(dims)
+                if rows is None:
+                    rows = self._add_rows(dims)
+                metric = _SAMPLED.get(fact.kind)
+                if metric is not None:
+                    index = bisect_left(_RAW_BOUNDS[metric], fact.value)
+                    for row in rows:
+                        hist = row.histograms[metric]
+                        hist.counts[index] += 1
+                        hist.total += fact.value
+                    if self._agents is not None and fact.kind is FactKind.REPLY and fact.agent:
+                        hist = self._agents.get(fact.agent) or self._agents.setdefault(
+                            fact.agent, _Hist(len(reply_bounds))
+                        )
+                        hist.counts[bisect_left(reply_bounds, fact.value)] += 1
+                        hist.total += fact.value
+                for name in self._plain_counters(fact):
+                    for row in rows:
+                        row.counters[name] += 1
+                if fact.kind is FactKind.SLA_BREACHED and fact.target is not None:
+                    at = fact.time / MICROS_PER_SECOND
+                    target = fact.target.value
+                    if at > self._last_breach.get(target, float("-inf")):
+                        self._last_breach[target] = at
+
+    def _add_rows(self, dims: tuple[str, str, str]) -> tuple[_FactRow, ...]:
+        rows = tuple(
+            self._rows.get(key) or self._rows.setdefault(key, _FactRow())
+            for key in _dimension_rows(*dims)
+        )
+        self._rows_of[dims] = rows
+        return rows
+
+    def _plain_counters(self, fact: Fact) -> tuple[str, ...]:
+        key = _plain_key(fact)
+        names = self._plain.get(key)
+        if names is None:
+            kind, value, target = key
+            probe = Fact(0, kind, value, "", "", "", None, target)
+            names = tuple(name for name, _ in fact_counters(probe) if ":" not in name)
+            self._plain[key] = names
+        return names
+
+    def describe(self) -> Iterator[Metric]:
+        for definition in self._definitions():
+            yield _empty_family(definition)
+
+    def _definitions(self) -> tuple[MetricDef, ...]:
+        extra = (AGENT_REPLY,) if self._agents is not None else ()
+        return (*_FACT_FAMILIES, LAST_BREACH, *extra)
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            families = self._families()
+        return iter(families)
+
+    def _families(self) -> list[Metric]:
+        histograms = {
+            m: HistogramMetricFamily(d.name, d.help, labels=d.labels)
+            for m, d in FACT_HISTOGRAMS.items()
+        }
+        counters = {
+            d.name: CounterMetricFamily(d.name, d.help, labels=d.labels)
+            for d in (*FACT_COUNTERS.values(), SLA_MET, SLA_BREACHED)
+        }
+        for labels, row in self._rows.items():
+            for metric, hist in row.histograms.items():
+                _add_histogram(histograms[metric], metric, labels, hist)
+            for name, count in row.counters.items():
+                definition, extra = _COUNTER_SERIES[name]
+                counters[definition.name].add_metric((*extra, *labels), count)
+        last = GaugeMetricFamily(LAST_BREACH.name, LAST_BREACH.help, labels=LAST_BREACH.labels)
+        for target, at in self._last_breach.items():
+            last.add_metric((target,), at)
+        families: list[Metric] = [*histograms.values(), *counters.values(), last]
+        if self._agents is not None:
+            agents = HistogramMetricFamily(AGENT_REPLY.name, AGENT_REPLY.help, labels=("agent",))
+            for agent, hist in self._agents.items():
+                _add_histogram(agents, "reply", (agent,), hist)
+            families.append(agents)
+        return families
+
+
+def _add_histogram(
+    family: HistogramMetricFamily, metric: str, labels: Sequence[str], hist: _Hist
+) -> None:
+    cumulative = accumulate(hist.counts)
+    buckets = list(zip(_LE[metric], cumulative, strict=True))
+    family.add_metric(labels, buckets, hist.total / _DISTRIBUTION[metric].per_unit)
+
+
+def _empty_family(definition: MetricDef) -> Metric:
+    """A family to describe a metric: names only, for the registry's duplicate check."""
+    if definition.kind == "counter":
+        return CounterMetricFamily(definition.name, definition.help, labels=definition.labels)
+    if definition.kind == "histogram":
+        return HistogramMetricFamily(definition.name, definition.help, labels=definition.labels)
+    return GaugeMetricFamily(definition.name, definition.help, labels=definition.labels)
 
 
 def _make(definition: MetricDef, registry: CollectorRegistry) -> Any:
@@ -330,9 +489,8 @@ def _make(definition: MetricDef, registry: CollectorRegistry) -> Any:
     if kind == "counter":
         return Counter(name, definition.help, labels, registry=registry)
     if kind == "histogram":
-        return Histogram(
-            name, definition.help, labels, registry=registry, buckets=definition.buckets
-        )
+        buckets = definition.buckets
+        return Histogram(name, definition.help, labels, registry=registry, buckets=buckets)
     return Gauge(name, definition.help, labels, registry=registry)
 
 
@@ -345,18 +503,8 @@ class Metrics:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.agent_labels = agent_labels
         reg = self.registry
-        self._histograms: dict[str, Histogram] = {
-            metric: _make(d, reg) for metric, d in FACT_HISTOGRAMS.items()
-        }
-        self._counters: dict[str, Counter] = {
-            name: _make(d, reg) for name, d in FACT_COUNTERS.items()
-        }
-        self._sla: dict[str, Counter] = {
-            "met": _make(SLA_MET, reg),
-            "breached": _make(SLA_BREACHED, reg),
-        }
-        self._last_breach: Gauge = _make(LAST_BREACH, reg)
-        self._agent_reply: Histogram | None = _make(AGENT_REPLY, reg) if agent_labels else None
+        self._facts = _FactCollector(agent_labels)
+        reg.register(self._facts)
         self._events: Counter = _make(EVENTS, reg)
         self._deadletters: Counter = _make(DEADLETTERS, reg)
         self._event_time_lag: Gauge = _make(EVENT_TIME_LAG, reg)
@@ -366,11 +514,6 @@ class Metrics:
         self._lag: Gauge = _make(CONSUMER_LAG, reg)
         self._up: Gauge = _make(WORKER_UP, reg)
         self._up.set(0)
-
-        self._dims: dict[tuple[str, str, str], _DimChildren] = {}
-        self._plain: dict[tuple[FactKind, int, SlaTarget | None], tuple[str, ...]] = {}
-        self._agents: dict[str, Histogram] = {}
-        self._breach_times: dict[SlaTarget, float] = {}
         self._event_children: dict[tuple[str, str, str], Counter] = {}
         self._deadletter_children: dict[str, Counter] = {}
         self._partitions: set[tuple[str, str]] = set()
@@ -381,47 +524,7 @@ class Metrics:
 
     def observe_facts(self, added: Iterable[Fact]) -> None:
         """Count the facts a ticket gained; retracted facts are not passed (see module doc)."""
-        for fact in added:
-            dims = (fact.team, fact.channel, fact.priority)
-            children = self._dims.get(dims)
-            if children is None:
-                children = self._dims[dims] = _DimChildren(
-                    dims, self._histograms, self._counters, self._sla
-                )
-            metric = _SAMPLED.get(fact.kind)
-            if metric is not None:
-                per_unit = _DISTRIBUTION[metric].per_unit
-                children.histograms[metric].observe(fact.value / per_unit)
-                if fact.kind is FactKind.REPLY and self._agent_reply is not None:
-                    self._observe_agent(fact)
-            for name in self._plain_counters(fact):
-                children.counters[name].inc()
-            if fact.kind is FactKind.SLA_BREACHED and fact.target is not None:
-                self._breached_at(fact.target, fact.time / MICROS_PER_SECOND)
-
-    def _plain_counters(self, fact: Fact) -> tuple[str, ...]:
-        key = _plain_key(fact)
-        names = self._plain.get(key)
-        if names is None:
-            kind, value, target = key
-            probe = Fact(0, kind, value, "", "", "", None, target)
-            names = tuple(name for name, _ in fact_counters(probe) if ":" not in name)
-            self._plain[key] = names
-        return names
-
-    def _observe_agent(self, fact: Fact) -> None:
-        assert self._agent_reply is not None
-        if fact.agent is None:
-            return
-        child = self._agents.get(fact.agent)
-        if child is None:
-            child = self._agents[fact.agent] = self._agent_reply.labels(fact.agent)
-        child.observe(fact.value / MICROS_PER_SECOND)
-
-    def _breached_at(self, target: SlaTarget, at: float) -> None:
-        if at > self._breach_times.get(target, float("-inf")):
-            self._breach_times[target] = at
-            self._last_breach.labels(target.value).set(at)
+        self._facts.observe(added)
 
     # --- pipeline health -----------------------------------------------------------------
 
@@ -481,8 +584,26 @@ class Metrics:
 # --- the snapshot side -----------------------------------------------------------------------
 
 
-def _family(definition: MetricDef, labels: Sequence[str]) -> GaugeMetricFamily:
-    return GaugeMetricFamily(definition.name, definition.help, labels=labels)
+def _number(value: Any) -> float | None:
+    """A snapshot value as a sample value; None stays None (no sample)."""
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return value
+    raise TypeError(f"{value!r} is not a number")
+
+
+class _Gauges:
+    """Gauge families being filled, with label dicts built by the caller and shared."""
+
+    def __init__(self, definitions: Iterable[MetricDef], agent_labels: bool) -> None:
+        self.families = {
+            d.name: GaugeMetricFamily(d.name, d.help, labels=_label_names(d, agent_labels))
+            for d in definitions
+        }
+
+    def add(self, name: str, labels: dict[str, str], value: Any) -> None:
+        number = _number(value)
+        if number is not None:
+            self.families[name].samples.append(Sample(name, labels, number))
 
 
 class _SnapshotCollector(Collector):
@@ -511,85 +632,68 @@ class _SnapshotCollector(Collector):
         self._families = families
 
     def _build(self, snapshot: Mapping[str, Any]) -> tuple[Metric, ...]:
-        def families(defs: Mapping[str, MetricDef]) -> dict[str, GaugeMetricFamily]:
-            return {k: _family(d, _label_names(d, self.agent_labels)) for k, d in defs.items()}
-
-        stats, samples = families(WINDOW_STATS), families(WINDOW_SAMPLES)
-        values, sla = families(WINDOW_VALUES), families(WINDOW_SLA)
+        gauges = _Gauges(SNAPSHOT_METRICS, self.agent_labels)
         for window, rows in snapshot["windows"].items():
             if window not in WINDOWS:
                 raise ValueError(f"unknown window {window!r}")
             for dims, kpis in self._rows(rows):
-                labels = (window, *dims)
-                for dist in DISTRIBUTIONS:
-                    _add_distribution(stats, samples, dist, labels, kpis[dist.output])
-                for key, family in values.items():
-                    group, _, field = key.partition(".")
-                    value = kpis[group][field] if field else kpis[group]
-                    if value is not None:
-                        family.add_metric(labels, value)
-                for target in SlaTarget:
-                    outcome = kpis["sla"][target.value]
-                    for key, family in sla.items():
-                        if outcome[key] is not None:
-                            family.add_metric((*labels, target.value), outcome[key])
-        backlog = _family(BACKLOG, BACKLOG.labels)
+                _add_row(gauges, {"window": window, **dims}, kpis)
         data = snapshot["backlog"]
-        backlog.add_metric(("", "", ""), data["total"])
-        for position, key in enumerate(("by_status", "by_priority", "by_team")):
-            for name, count in data[key].items():
-                split = ["", "", ""]
-                split[position] = _dimension_value(name)
-                backlog.add_metric(split, count)
+        name = BACKLOG.name
+        gauges.add(name, {"status": "", "priority": "", "team": ""}, data["total"])
+        for by in ("status", "priority", "team"):
+            for key, count in data[f"by_{by}"].items():
+                labels = {"status": "", "priority": "", "team": ""}
+                labels[by] = _dimension_value(key)
+                gauges.add(name, labels, count)
         sla_now = snapshot["sla_now"]
-        at_risk, running = _family(AT_RISK, ("target",)), _family(BREACHED_RUNNING, ("target",))
         for target in SlaTarget:
-            at_risk.add_metric((target.value,), sla_now["at_risk"][target.value])
-            running.add_metric((target.value,), sla_now["breached_running"][target.value])
-        as_of = GaugeMetricFamily(
-            SNAPSHOT_TIME.name,
-            SNAPSHOT_TIME.help,
-            value=parse_rfc3339(snapshot["as_of"]) / MICROS_PER_SECOND,
-        )
-        return (
-            *stats.values(),
-            *samples.values(),
-            *values.values(),
-            *sla.values(),
-            backlog,
-            at_risk,
-            running,
-            as_of,
-        )
+            labels = {"target": target.value}
+            gauges.add(AT_RISK.name, labels, sla_now["at_risk"][target.value])
+            gauges.add(BREACHED_RUNNING.name, labels, sla_now["breached_running"][target.value])
+        as_of = parse_rfc3339(snapshot["as_of"]) / MICROS_PER_SECOND
+        gauges.add(SNAPSHOT_TIME.name, {}, as_of)
+        return tuple(gauges.families.values())
 
-    def _rows(self, window: Mapping[str, Any]) -> Iterator[tuple[tuple[str, ...], Any]]:
-        """(dimension label values, K) of the overall row and every per-dimension row."""
-        width = 4 if self.agent_labels else 3
-        yield ("",) * width, window["overall"]
-        kinds = ("team", "channel", "priority", "agent")[:width]
-        for position, kind in enumerate(kinds):
+    def _rows(self, window: Mapping[str, Any]) -> Iterator[tuple[dict[str, str], Any]]:
+        """(dimension labels, K) of the overall row and every per-dimension row."""
+        kinds = ("team", "channel", "priority", "agent") if self.agent_labels else DIMS
+        blank = dict.fromkeys(kinds, "")
+        yield blank, window["overall"]
+        for kind in kinds:
             for key, kpis in window.get(f"by_{kind}", {}).items():
-                dims = [""] * width
-                dims[position] = _dimension_value(key)
-                yield tuple(dims), kpis
+                yield {**blank, kind: _dimension_value(key)}, kpis
 
 
-def _dimension_value(key: str) -> str:
+def _family(definition: MetricDef, labels: Sequence[str]) -> GaugeMetricFamily:
+    return GaugeMetricFamily(definition.name, definition.help, labels=labels)
+
+
+def _dimension_value(key: Any) -> str:
     if not isinstance(key, str) or not key:
         raise ValueError(f"dimension key {key!r} is not a non-empty string")
     return key
 
 
-def _add_distribution(
-    stats: Mapping[str, GaugeMetricFamily],
-    samples: Mapping[str, GaugeMetricFamily],
-    dist: Distribution,
-    labels: tuple[str, ...],
-    data: Mapping[str, Any],
-) -> None:
-    samples[dist.output].add_metric(labels, data["count"])
-    family = stats[dist.output]
-    for stat in STATS:
-        value = data[stat]
-        if value is not None:
-            family.add_metric((*labels, stat), value)
+# (gauge name, K key, field of the K object or "")
+_VALUE_PATHS = tuple(
+    (d.name, *key.split(".")) if "." in key else (d.name, key, "")
+    for key, d in WINDOW_VALUES.items()
+)
+
+
+def _add_row(gauges: _Gauges, labels: dict[str, str], kpis: Mapping[str, Any]) -> None:
+    """The gauges of one K: label dicts are shared by every sample with the same labels."""
+    for dist in DISTRIBUTIONS:
+        data = kpis[dist.output]
+        gauges.add(WINDOW_SAMPLES[dist.output].name, labels, data["count"])
+        name = WINDOW_STATS[dist.output].name
+        for stat in STATS:
+            gauges.add(name, {**labels, "stat": stat}, data[stat])
+    for name, key, field in _VALUE_PATHS:
+        gauges.add(name, labels, kpis[key][field] if field else kpis[key])
+    for target in SlaTarget:
+        outcome = kpis["sla"][target.value]
+        with_target = {**labels, "target": target.value}
+        for key, definition in WINDOW_SLA.items():
+            gauges.add(definition.name, with_target, outcome[key])

@@ -1,0 +1,605 @@
+"""The worker's /metrics text: fact histograms and counters, pipeline health, snapshot gauges.
+
+Every assertion reads the exposition (``render`` parsed by prometheus_client's own parser),
+as Prometheus would.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+
+from streams.domain.facts import Fact, FactKind, SlaTarget, diff_facts
+from streams.domain.instant import MICROS_PER_SECOND, parse_rfc3339
+from streams.domain.snapshot import Backlog, SlaNow, build_snapshot
+from streams.domain.windows import WINDOWS
+from streams.live.metrics import ALLOWED_LABELS, METRICS, Metrics, render
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "golden"
+T0 = parse_rfc3339("2026-11-02T10:00:00Z")
+SECOND = MICROS_PER_SECOND
+FACT_DIMS = {"team": "billing", "channel": "email", "priority": "high"}
+# the rows a fact of FACT_DIMS counts in: "" means "not split by this dimension"
+OVERALL = {"team": "", "channel": "", "priority": ""}
+TEAM = {**OVERALL, "team": "billing"}
+CHANNEL = {**OVERALL, "channel": "email"}
+PRIORITY = {**OVERALL, "priority": "high"}
+
+DURATIONS = (
+    FactKind.FIRST_REPLY,
+    FactKind.REPLY,
+    FactKind.RESOLUTION,
+    FactKind.FULL_RESOLUTION,
+)
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(metrics: Metrics) -> Samples:
+    text = render(metrics.registry).decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float | None:
+    return samples.get((name, frozenset(labels.items())))
+
+
+def fact(kind: FactKind, value: int = 0, at: int = T0, **kw: Any) -> Fact:
+    fields: dict[str, Any] = {**FACT_DIMS, **kw}
+    return Fact(at, kind, value, **fields)
+
+
+def golden_snapshot() -> dict[str, Any]:
+    return json.loads((GOLDEN / "expected_snapshot.json").read_text())  # type: ignore[no-any-return]
+
+
+# --- facts ---------------------------------------------------------------------------------
+
+
+def test_duration_facts_fill_histograms_in_seconds_per_dimension() -> None:
+    metrics = Metrics()
+    metrics.observe_facts(
+        [
+            fact(FactKind.FIRST_REPLY, 600 * SECOND),
+            fact(FactKind.FIRST_REPLY, 7200 * SECOND),
+            fact(FactKind.FIRST_REPLY, 30 * SECOND, team="tech"),
+            fact(FactKind.FULL_RESOLUTION, 4 * 86400 * SECOND),
+        ]
+    )
+    s = scrape(metrics)
+    name = "ticketpulse_first_reply_seconds"
+    assert value(s, f"{name}_count", **TEAM) == 2
+    assert value(s, f"{name}_sum", **TEAM) == 7800
+    assert value(s, f"{name}_bucket", le="300.0", **TEAM) == 0
+    assert value(s, f"{name}_bucket", le="900.0", **TEAM) == 1
+    assert value(s, f"{name}_bucket", le="3600.0", **TEAM) == 1
+    assert value(s, f"{name}_bucket", le="7200.0", **TEAM) == 2  # a bound is inclusive
+    assert value(s, f"{name}_bucket", le="+Inf", **TEAM) == 2
+    tech = {**OVERALL, "team": "tech"}
+    assert value(s, f"{name}_bucket", le="60.0", **tech) == 1
+    assert value(s, f"{name}_count", **tech) == 1
+    for row in (OVERALL, CHANNEL, PRIORITY):
+        assert value(s, f"{name}_count", **row) == 3
+        assert value(s, f"{name}_sum", **row) == 7830
+        assert value(s, f"{name}_bucket", le="60.0", **row) == 1
+    assert value(s, f"{name}_count", **{**OVERALL, "channel": "chat"}) is None
+    full = "ticketpulse_full_resolution_seconds"
+    assert value(s, f"{full}_bucket", le="259200.0", **TEAM) == 0
+    assert value(s, f"{full}_bucket", le="604800.0", **TEAM) == 1
+    assert value(s, f"{full}_bucket", le="2.592e+06", **TEAM) == 1
+    assert value(s, f"{full}_sum", **TEAM) == 4 * 86400
+
+
+def test_first_solves_count_touches_one_and_zero_touch() -> None:
+    metrics = Metrics()
+    for touches in (0, 1, 4):
+        metrics.observe_facts(
+            [fact(FactKind.RESOLUTION, 3600 * SECOND), fact(FactKind.TOUCHES_TO_CLOSE, touches)]
+        )
+    s = scrape(metrics)
+    assert value(s, "ticketpulse_tickets_solved_total", **TEAM) == 3
+    assert value(s, "ticketpulse_zero_touch_tickets_total", **TEAM) == 1
+    assert value(s, "ticketpulse_one_touch_tickets_total", **TEAM) == 1
+    hist = "ticketpulse_touches_to_close"
+    assert value(s, f"{hist}_bucket", le="0.0", **TEAM) == 1
+    assert value(s, f"{hist}_bucket", le="1.0", **TEAM) == 2
+    assert value(s, f"{hist}_bucket", le="3.0", **TEAM) == 2
+    assert value(s, f"{hist}_bucket", le="5.0", **TEAM) == 3
+    assert value(s, f"{hist}_sum", **TEAM) == 5
+    assert value(s, "ticketpulse_resolution_seconds_count", **TEAM) == 3
+
+
+def test_survey_facts_split_by_the_spec_thresholds() -> None:
+    metrics = Metrics()
+    metrics.observe_facts([fact(FactKind.CSAT, score) for score in (1, 3, 4, 5)])
+    metrics.observe_facts([fact(FactKind.NPS, score) for score in (0, 6, 7, 8, 9, 10, 10)])
+    s = scrape(metrics)
+    for row in (OVERALL, TEAM):
+        assert value(s, "ticketpulse_csat_responses_total", **row) == 4
+        assert value(s, "ticketpulse_csat_satisfied_total", **row) == 2
+        assert value(s, "ticketpulse_nps_responses_total", **row) == 7
+        assert value(s, "ticketpulse_nps_promoters_total", **row) == 3
+        assert value(s, "ticketpulse_nps_passives_total", **row) == 2
+        assert value(s, "ticketpulse_nps_detractors_total", **row) == 2
+
+
+def test_created_and_reopened_count_in_each_dimension_row() -> None:
+    metrics = Metrics()
+    metrics.observe_facts(
+        [fact(FactKind.CREATED), fact(FactKind.CREATED, channel="chat"), fact(FactKind.REOPEN)]
+    )
+    s = scrape(metrics)
+    chat = {**OVERALL, "channel": "chat"}
+    created, reopened = "ticketpulse_tickets_created_total", "ticketpulse_tickets_reopened_total"
+    assert value(s, created, **CHANNEL) == 1
+    assert value(s, created, **chat) == 1
+    for row in (OVERALL, TEAM, PRIORITY):
+        assert value(s, created, **row) == 2
+        assert value(s, reopened, **row) == 1
+    assert value(s, reopened, **CHANNEL) == 1
+    assert value(s, reopened, **chat) == 0  # pre-created with the row
+
+
+def test_every_dimension_row_adds_up_to_the_overall_row() -> None:
+    rng = random.Random(3)
+    scores = {FactKind.CSAT: (1, 5), FactKind.NPS: (0, 10)}
+    facts = []
+    for _ in range(500):
+        kind = rng.choice(list(FactKind))
+        target = rng.choice(list(SlaTarget)) if kind.value.startswith("sla") else None
+        low, high = scores.get(kind, (0, 30))
+        facts.append(
+            fact(
+                kind,
+                rng.randrange(10**11) if kind in DURATIONS else rng.randint(low, high),
+                team=rng.choice(["a", "b", "c"]),
+                channel=rng.choice(["email", "chat"]),
+                priority=rng.choice(["low", "high", "urgent"]),
+                target=target,
+            )
+        )
+    metrics = Metrics()
+    metrics.observe_facts(facts)
+    totals: dict[tuple[str, str], dict[frozenset[tuple[str, str]], float]] = {}
+    for (name, labels), v in scrape(metrics).items():
+        if not name.startswith("ticketpulse_") or "team" not in dict(labels):
+            continue
+        split = [k for k in ("team", "channel", "priority") if dict(labels)[k]]
+        assert len(split) <= 1, labels
+        rest = frozenset((k, x) for k, x in labels if k not in ("team", "channel", "priority"))
+        row_kind = split[0] if split else "overall"
+        row = totals.setdefault((name, row_kind), {})
+        row[rest] = row.get(rest, 0.0) + v
+    names = {name for name, _ in totals}
+    assert len(names) > 20
+    for name in names:
+        overall = totals[name, "overall"]
+        for dim in ("team", "channel", "priority"):
+            assert totals[name, dim] == pytest.approx(overall), (name, dim)
+    assert sum(totals["ticketpulse_tickets_created_total", "overall"].values()) == sum(
+        1 for f in facts if f.kind is FactKind.CREATED
+    )
+
+
+def test_sla_outcomes_per_target_and_latest_breach_time() -> None:
+    metrics = Metrics()
+    first, late = T0 + 3600 * SECOND, T0 + 600 * SECOND
+    metrics.observe_facts(
+        [
+            fact(FactKind.SLA_MET, target=SlaTarget.FIRST_REPLY),
+            fact(FactKind.SLA_BREACHED, at=first, target=SlaTarget.FIRST_REPLY),
+            fact(FactKind.SLA_BREACHED, at=T0, target=SlaTarget.RESOLUTION),
+        ]
+    )
+    # a breach that arrives late, with an earlier deadline, does not move the time back
+    metrics.observe_facts([fact(FactKind.SLA_BREACHED, at=late, target=SlaTarget.FIRST_REPLY)])
+    s = scrape(metrics)
+    met, breached = "ticketpulse_sla_met_total", "ticketpulse_sla_breached_total"
+    assert value(s, met, target="first_reply", **TEAM) == 1
+    assert value(s, breached, target="first_reply", **TEAM) == 2
+    assert value(s, breached, target="resolution", **TEAM) == 1
+    # pre-created with the row, so that breach ratios start from 0, not from nothing
+    assert value(s, breached, target="next_reply", **TEAM) == 0
+    assert value(s, met, target="resolution", **TEAM) == 0
+    last = "ticketpulse_last_breach_timestamp_seconds"
+    assert value(s, last, target="first_reply") == first / SECOND
+    assert value(s, last, target="resolution") == T0 / SECOND
+    assert value(s, last, target="next_reply") is None
+
+
+def test_counters_keep_facts_as_first_seen_after_a_retraction() -> None:
+    metrics = Metrics()
+    old = [fact(FactKind.FIRST_REPLY, 600 * SECOND)]
+    new = [fact(FactKind.FIRST_REPLY, 300 * SECOND, at=T0 - 300 * SECOND)]
+    metrics.observe_facts(diff_facts([], old).added)
+    diff = diff_facts(old, new)
+    assert diff.retracted == tuple(old)
+    metrics.observe_facts(diff.added)
+    s = scrape(metrics)
+    assert value(s, "ticketpulse_first_reply_seconds_count", **TEAM) == 2
+    assert value(s, "ticketpulse_first_reply_seconds_sum", **TEAM) == 900
+
+
+def test_agent_reply_histogram_only_with_agent_labels() -> None:
+    reply = fact(FactKind.REPLY, 120 * SECOND, agent="ann")
+    without, with_agents = Metrics(), Metrics(agent_labels=True)
+    for metrics in (without, with_agents):
+        metrics.observe_facts([reply, fact(FactKind.REPLY, 60 * SECOND)])
+    off, on = scrape(without), scrape(with_agents)
+    assert not any("agent" in dict(labels) for _, labels in off)
+    assert value(on, "ticketpulse_agent_reply_seconds_count", agent="ann") == 1
+    assert value(on, "ticketpulse_agent_reply_seconds_sum", agent="ann") == 120
+    assert {dict(labels).get("agent") for _, labels in on} == {None, "ann"}
+    assert value(off, "ticketpulse_reply_seconds_count", **TEAM) == 2
+
+
+# --- pipeline health -----------------------------------------------------------------------
+
+
+def test_events_by_topic_type_and_outcome_and_garbage_types_fold_into_invalid() -> None:
+    metrics = Metrics()
+    metrics.count_events("support.tickets", "ticket.created", "accepted", 3)
+    metrics.count_events("support.tickets", "ticket.created", "duplicate")
+    metrics.count_events("support.tickets", "ticket.creatd", "invalid")
+    metrics.count_events("support.tickets", "x" * 40, "invalid", 2)
+    metrics.count_deadletters("support.tickets", 3)
+    s = scrape(metrics)
+    events = "ticketpulse_events_total"
+    tickets = {"topic": "support.tickets"}
+    assert value(s, events, type="ticket.created", outcome="accepted", **tickets) == 3
+    assert value(s, events, type="ticket.created", outcome="duplicate", **tickets) == 1
+    assert value(s, events, type="invalid", outcome="invalid", **tickets) == 3
+    types = {dict(labels)["type"] for name, labels in s if name == events}
+    assert types == {"ticket.created", "invalid"}
+    assert value(s, "ticketpulse_deadletter_total", topic="support.tickets") == 3
+
+
+def test_an_unknown_outcome_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="outcome"):
+        Metrics().count_events("support.tickets", "ticket.created", "dropped")
+
+
+def test_worker_gauges_batches_and_revoked_partitions() -> None:
+    metrics = Metrics()
+    assert value(scrape(metrics), "ticketpulse_worker_up") == 0
+    metrics.set_up(True)
+    metrics.set_event_time_lag(2.5)
+    metrics.observe_batch(0.02, 120)
+    metrics.observe_batch(0.3, 5)
+    for partition in (0, 1):
+        metrics.set_committed_offset("support.tickets", partition, 100 + partition)
+        metrics.set_consumer_lag("support.tickets", partition, 7 * partition)
+    metrics.set_committed_offset("support.contacts", 0, 9)
+    metrics.forget_partition(0)
+    s = scrape(metrics)
+    assert value(s, "ticketpulse_worker_up") == 1
+    assert value(s, "ticketpulse_event_time_lag_seconds") == 2.5
+    assert value(s, "ticketpulse_batch_apply_seconds_count") == 2
+    assert value(s, "ticketpulse_batch_apply_seconds_bucket", le="0.025") == 1
+    assert value(s, "ticketpulse_batch_size_messages_sum") == 125
+    assert value(s, "ticketpulse_batch_size_messages_bucket", le="10.0") == 1
+    offsets = {
+        (dict(labels)["topic"], dict(labels)["partition"]): v
+        for (name, labels), v in s.items()
+        if name in ("ticketpulse_committed_offset", "ticketpulse_consumer_lag_messages")
+    }
+    assert set(offsets) == {("support.tickets", "1")}
+    assert value(s, "ticketpulse_committed_offset", topic="support.tickets", partition="1") == 101
+    assert (
+        value(s, "ticketpulse_consumer_lag_messages", topic="support.tickets", partition="1") == 7
+    )
+
+
+def test_each_instance_has_its_own_registry() -> None:
+    first, second = Metrics(), Metrics()
+    first.set_up(True)
+    assert value(scrape(second), "ticketpulse_worker_up") == 0
+    shared = CollectorRegistry()
+    assert Metrics(shared).registry is shared
+
+
+# --- snapshot mirror -----------------------------------------------------------------------
+
+# K key -> (gauge, path in K); distributions below. The names are the contract of docs/metrics.md.
+WINDOW_VALUES = {
+    "ticketpulse_window_tickets_created": ("tickets_created",),
+    "ticketpulse_window_tickets_solved": ("tickets_solved",),
+    "ticketpulse_window_tickets_reopened": ("reopened",),
+    "ticketpulse_window_one_touch_tickets": ("one_touch",),
+    "ticketpulse_window_zero_touch_tickets": ("zero_touch",),
+    "ticketpulse_window_fcr_ratio": ("fcr_rate",),
+    "ticketpulse_window_csat_responses": ("csat", "responses"),
+    "ticketpulse_window_csat_satisfied": ("csat", "satisfied"),
+    "ticketpulse_window_csat_percent": ("csat", "percent"),
+    "ticketpulse_window_nps_responses": ("nps", "responses"),
+    "ticketpulse_window_nps_promoters": ("nps", "promoters"),
+    "ticketpulse_window_nps_passives": ("nps", "passives"),
+    "ticketpulse_window_nps_detractors": ("nps", "detractors"),
+    "ticketpulse_window_nps_score": ("nps", "score"),
+}
+DISTRIBUTIONS = {
+    "first_reply_seconds": "first_reply",
+    "reply_seconds": "reply",
+    "resolution_seconds": "resolution",
+    "full_resolution_seconds": "full_resolution",
+    "touches_to_close": "touches_to_close",
+}
+SLA = {"met": "sla_met", "breached": "sla_breached", "compliance": "sla_compliance_ratio"}
+
+
+def read_kpis(s: Samples, row: dict[str, str]) -> dict[str, Any]:
+    """The spec's K rebuilt from the gauges of one row; an absent sample reads as null."""
+    kpis: dict[str, Any] = {}
+    for key, stem in DISTRIBUTIONS.items():
+        stats = {
+            stat: value(s, f"ticketpulse_window_{key}", stat=stat, **row)
+            for stat in ("mean", "p50", "p90", "p99")
+        }
+        count = value(s, f"ticketpulse_window_{stem}_samples", **row)
+        kpis[key] = {"count": count, **stats}
+    for name, path in WINDOW_VALUES.items():
+        if len(path) == 1:
+            kpis[path[0]] = value(s, name, **row)
+        else:
+            kpis.setdefault(path[0], {})[path[1]] = value(s, name, **row)
+    kpis["sla"] = {
+        target.value: {
+            key: value(s, f"ticketpulse_window_{name}", target=target.value, **row)
+            for key, name in SLA.items()
+        }
+        for target in SlaTarget
+    }
+    return kpis
+
+
+def window_rows(s: Samples) -> set[frozenset[tuple[str, str]]]:
+    rows = set()
+    for name, labels in s:
+        if name.startswith("ticketpulse_window_"):
+            rows.add(frozenset((k, v) for k, v in labels if k not in ("stat", "target")))
+    return rows
+
+
+def expected_rows(snapshot: dict[str, Any], agent_labels: bool) -> dict[Any, dict[str, Any]]:
+    kinds = ["team", "channel", "priority"] + (["agent"] if agent_labels else [])
+    rows = {}
+    for window, data in snapshot["windows"].items():
+        blank = dict.fromkeys(kinds, "")
+        rows[frozenset({**blank, "window": window}.items())] = data["overall"]
+        for kind in kinds:
+            for key, kpis in data[f"by_{kind}"].items():
+                rows[frozenset({**blank, kind: key, "window": window}.items())] = kpis
+    return rows
+
+
+@pytest.mark.parametrize("agent_labels", [False, True])
+def test_the_golden_snapshot_reads_back_from_the_gauges(agent_labels: bool) -> None:
+    snapshot = golden_snapshot()
+    metrics = Metrics(agent_labels=agent_labels)
+    metrics.mirror_snapshot(snapshot)
+    s = scrape(metrics)
+    expected = expected_rows(snapshot, agent_labels)
+    assert window_rows(s) == set(expected)
+    for row, kpis in expected.items():
+        assert read_kpis(s, dict(row)) == kpis, dict(row)
+
+
+def test_one_selector_for_overall_and_one_per_dimension() -> None:
+    snapshot = golden_snapshot()
+    metrics = Metrics()
+    metrics.mirror_snapshot(snapshot)
+    s = scrape(metrics)
+    name = "ticketpulse_window_first_reply_seconds"
+    p90 = {
+        (labels["team"], labels["channel"], labels["priority"]): v
+        for (n, frozen), v in s.items()
+        if n == name and (labels := dict(frozen))["window"] == "1h" and labels["stat"] == "p90"
+    }
+    window = snapshot["windows"]["1h"]
+    # overall: every dimension label empty
+    assert p90["", "", ""] == window["overall"]["first_reply_seconds"]["p90"]
+    # per team: {team!=""}, and then the other dimensions are always empty
+    per_team = {key: v for key, v in p90.items() if key[0]}
+    assert per_team == {
+        (team, "", ""): kpis["first_reply_seconds"]["p90"]
+        for team, kpis in window["by_team"].items()
+    }
+
+
+def test_backlog_sla_now_and_as_of() -> None:
+    snapshot = golden_snapshot()
+    metrics = Metrics()
+    metrics.mirror_snapshot(snapshot)
+    s = scrape(metrics)
+    backlog = snapshot["backlog"]
+    name = "ticketpulse_backlog_tickets"
+    assert value(s, name, status="", priority="", team="") == backlog["total"]
+    for status, n in backlog["by_status"].items():
+        assert value(s, name, status=status, priority="", team="") == n
+    for priority, n in backlog["by_priority"].items():
+        assert value(s, name, status="", priority=priority, team="") == n
+    for team, n in backlog["by_team"].items():
+        assert value(s, name, status="", priority="", team=team) == n
+    series = sum(1 for n, _ in s if n == name)
+    assert series == 1 + sum(len(backlog[k]) for k in ("by_status", "by_priority", "by_team"))
+    for target in SlaTarget:
+        at_risk = snapshot["sla_now"]["at_risk"][target.value]
+        running = snapshot["sla_now"]["breached_running"][target.value]
+        assert value(s, "ticketpulse_sla_at_risk_tickets", target=target.value) == at_risk
+        assert value(s, "ticketpulse_sla_breached_running_tickets", target=target.value) == running
+    as_of = parse_rfc3339(snapshot["as_of"]) / SECOND
+    assert value(s, "ticketpulse_snapshot_timestamp_seconds") == as_of
+
+
+def test_nulls_emit_no_sample_and_counts_stay_at_zero() -> None:
+    windows: dict[str, Any] = {name: {} for name in WINDOWS}
+    snapshot = build_snapshot(T0, windows, Backlog(), SlaNow())
+    metrics = Metrics()
+    metrics.mirror_snapshot(snapshot)
+    s = scrape(metrics)
+    overall = {"window": "1h", "team": "", "channel": "", "priority": ""}
+    assert value(s, "ticketpulse_window_first_reply_samples", **overall) == 0
+    assert value(s, "ticketpulse_window_first_reply_seconds", stat="p90", **overall) is None
+    assert value(s, "ticketpulse_window_fcr_ratio", **overall) is None
+    assert value(s, "ticketpulse_window_csat_percent", **overall) is None
+    assert value(s, "ticketpulse_window_nps_score", **overall) is None
+    assert value(s, "ticketpulse_window_csat_responses", **overall) == 0
+    compliance = "ticketpulse_window_sla_compliance_ratio"
+    assert value(s, compliance, target="first_reply", **overall) is None
+    assert value(s, "ticketpulse_window_sla_met", target="first_reply", **overall) == 0
+    assert not any(n == "ticketpulse_window_first_reply_seconds" for n, _ in s)
+    assert value(s, "ticketpulse_backlog_tickets", status="", priority="", team="") == 0
+
+
+def test_rows_that_leave_the_snapshot_disappear() -> None:
+    snapshot = golden_snapshot()
+    metrics = Metrics()
+    metrics.mirror_snapshot(snapshot)
+    before = scrape(metrics)
+    later = copy.deepcopy(snapshot)
+    for window in later["windows"].values():
+        window["by_team"].pop("billing", None)
+    del later["backlog"]["by_team"]["vip"]
+    later["backlog"]["total"] -= 1
+    later["windows"]["1h"]["overall"]["fcr_rate"] = None
+    metrics.mirror_snapshot(later)
+    after = scrape(metrics)
+
+    def teams(s: Samples, prefix: str) -> set[str]:
+        return {dict(labels)["team"] for name, labels in s if name.startswith(prefix)}
+
+    window, backlog = "ticketpulse_window_", "ticketpulse_backlog_"
+    assert {"billing", "tech"} <= teams(before, window)
+    assert teams(after, window) == teams(before, window) - {"billing"}
+    assert teams(after, backlog) == teams(before, backlog) - {"vip"}
+    overall = {"window": "1h", "team": "", "channel": "", "priority": ""}
+    assert value(before, "ticketpulse_window_fcr_ratio", **overall) is not None
+    assert value(after, "ticketpulse_window_fcr_ratio", **overall) is None
+    backlog_total = value(after, "ticketpulse_backlog_tickets", status="", priority="", team="")
+    assert backlog_total == snapshot["backlog"]["total"] - 1
+
+
+def broken_snapshots() -> list[tuple[str, dict[str, Any]]]:
+    missing = golden_snapshot()
+    del missing["sla_now"]
+    unknown_window = golden_snapshot()
+    unknown_window["windows"]["2h"] = unknown_window["windows"]["1h"]
+    empty_team = golden_snapshot()
+    empty_team["windows"]["7d"]["by_team"][""] = empty_team["windows"]["7d"]["overall"]
+    wrong_type = golden_snapshot()
+    wrong_type["windows"]["24h"]["overall"]["csat"] = 3
+    return [
+        ("missing sla_now", missing),
+        ("unknown window", unknown_window),
+        ("empty team", empty_team),
+        ("csat not an object", wrong_type),
+    ]
+
+
+@pytest.mark.parametrize(("why", "broken"), broken_snapshots())
+def test_a_malformed_snapshot_raises_and_keeps_the_previous_values(
+    why: str, broken: dict[str, Any]
+) -> None:
+    metrics = Metrics()
+    metrics.mirror_snapshot(golden_snapshot())
+    before = scrape(metrics)
+    with pytest.raises(ValueError, match="malformed snapshot"):
+        metrics.mirror_snapshot(broken)
+    assert scrape(metrics) == before, why
+
+
+# --- the label and naming contract ---------------------------------------------------------
+
+
+def exercised(agent_labels: bool) -> Metrics:
+    """A Metrics with a sample in every family it can expose."""
+    metrics = Metrics(agent_labels=agent_labels)
+    targets = [None] * 9 + list(SlaTarget) * 2
+    kinds = [k for k in FactKind if k not in (FactKind.SLA_MET, FactKind.SLA_BREACHED)]
+    kinds += [FactKind.SLA_MET] * 3 + [FactKind.SLA_BREACHED] * 3
+    values = {FactKind.CSAT: 5, FactKind.NPS: 9}
+    metrics.observe_facts(
+        fact(kind, values.get(kind, 1), agent="ann", target=target)
+        for kind, target in zip(kinds, targets, strict=True)
+    )
+    metrics.count_events("support.surveys", "survey.nps", "anomaly")
+    metrics.count_deadletters("support.surveys")
+    metrics.set_event_time_lag(1.0)
+    metrics.observe_batch(0.01, 10)
+    metrics.set_committed_offset("support.surveys", 3, 1)
+    metrics.set_consumer_lag("support.surveys", 3, 0)
+    metrics.mirror_snapshot(golden_snapshot())
+    return metrics
+
+
+@pytest.mark.parametrize("agent_labels", [False, True])
+def test_label_names_are_bounded_and_never_identify_a_ticket(agent_labels: bool) -> None:
+    s = scrape(exercised(agent_labels))
+    names = {key for _, labels in s for key, _ in labels}
+    allowed = ALLOWED_LABELS | {"le"} if agent_labels else ALLOWED_LABELS - {"agent"} | {"le"}
+    assert names <= allowed
+    assert ("agent" in names) is agent_labels
+    identities = set()
+    for line in (GOLDEN / "events.jsonl").read_text().splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # the golden log holds deliberately broken lines
+        if isinstance(event, dict):
+            identities |= {event.get(k) for k in ("ticket_id", "account_id", "requester_id")}
+    assert len(identities) > 10
+    label_values = {v for _, labels in s for _, v in labels}
+    assert not (identities - {None}) & label_values
+
+
+@pytest.mark.parametrize("agent_labels", [False, True])
+def test_every_sample_has_exactly_the_declared_label_names(agent_labels: bool) -> None:
+    declared = {}
+    for definition in METRICS:
+        names = set(definition.labels)
+        if agent_labels and definition.name.startswith("ticketpulse_window_"):
+            names.add("agent")
+        declared[definition.name] = names
+    for name, labels in scrape(exercised(agent_labels)):
+        keys = {k for k, _ in labels}
+        if name not in declared:
+            base, _, suffix = name.rpartition("_")
+            assert suffix in ("bucket", "sum", "count", "created"), name
+            name = f"{base}_total" if f"{base}_total" in declared else base
+            keys -= {"le"}
+        assert keys == declared[name], name
+
+
+def family_names(metrics: Metrics) -> set[str]:
+    text = render(metrics.registry).decode()
+    families = {f.name: f.type for f in text_string_to_metric_families(text)}
+    exposed = set()
+    for name, kind in families.items():
+        base = name.removesuffix("_created")
+        if name != base and families.get(base) in ("counter", "histogram"):
+            continue  # prometheus_client's creation time of a counter or histogram
+        exposed.add(f"{name}_total" if kind == "counter" else name)
+    return exposed
+
+
+def test_every_exposed_metric_is_declared_named_and_documented() -> None:
+    declared = {d.name for d in METRICS}
+    assert family_names(exercised(True)) == declared
+    docs = (ROOT / "docs" / "metrics.md").read_text()
+    assert [name for name in sorted(declared) if f"`{name}`" not in docs] == []
+    for definition in METRICS:
+        assert definition.name.startswith("ticketpulse_")
+        assert set(definition.labels) <= ALLOWED_LABELS
+        assert definition.name.endswith("_total") == (definition.kind == "counter")
