@@ -124,6 +124,9 @@ def _clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+_SUMS_CACHED = 1 << 16
+
+
 @dataclass(frozen=True, slots=True)
 class _Day:
     intervals: tuple[Interval, ...]
@@ -147,6 +150,10 @@ class BusinessCalendar:
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
     _local_days: dict[int, tuple[Interval, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    # A ticket is evaluated again on each of its events, asking for the same deadlines.
+    _sums: dict[tuple[Instant, Micros], Instant] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
 
@@ -192,6 +199,16 @@ class BusinessCalendar:
         return total + _clipped(self._utc_day(last).intervals, start, end)
 
     def add(self, start: Instant, amount: Micros) -> Instant:
+        key = (start, amount)
+        cached = self._sums.get(key)
+        if cached is None:
+            cached = self._add(start, amount)
+            if len(self._sums) >= _SUMS_CACHED:
+                self._sums.clear()
+            self._sums[key] = cached
+        return cached
+
+    def _add(self, start: Instant, amount: Micros) -> Instant:
         if amount < 0:
             raise ValueError(f"cannot add a negative amount ({amount})")
         if amount == 0:

@@ -60,10 +60,23 @@ class FactDiff:
         return bool(self.retracted or self.added)
 
 
+NO_DIFF = FactDiff()
+
+
 def diff_facts(old: Iterable[Fact], new: Iterable[Fact]) -> FactDiff:
-    """The multiset difference between two fact lists."""
-    before, after = Counter(old), Counter(new)
-    return FactDiff(
-        retracted=tuple(sorted((before - after).elements())),
-        added=tuple(sorted((after - before).elements())),
-    )
+    """The multiset difference between two fact lists.
+
+    A ticket's facts come out of evaluation in event order, so a new event mostly appends:
+    the common prefix is skipped before counting (the hot path of every live batch).
+    """
+    before_all, after_all = tuple(old), tuple(new)
+    shared = min(len(before_all), len(after_all))
+    i = 0
+    while i < shared and before_all[i] == after_all[i]:
+        i += 1
+    if i == len(before_all) == len(after_all):
+        return NO_DIFF
+    before, after = Counter(before_all[i:]), Counter(after_all[i:])
+    retracted = [f for f, n in before.items() for _ in range(n - after.get(f, 0))]
+    added = [f for f, n in after.items() for _ in range(n - before.get(f, 0))]
+    return FactDiff(retracted=tuple(sorted(retracted)), added=tuple(sorted(added)))

@@ -10,7 +10,6 @@ reading a window costs the minutes it moved, not the minutes it spans.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -31,15 +30,22 @@ Bucket = dict[DimKey, dict[str, int]]
 
 def bucket_deltas(diff: FactDiff) -> dict[BucketKey, int]:
     """Counter increments per (minute start, dimension key, counter); zeros are dropped."""
-    deltas: defaultdict[BucketKey, int] = defaultdict(int)
+    deltas: dict[BucketKey, int] = {}
+    add_bucket_deltas(diff, deltas)
+    return {key: value for key, value in deltas.items() if value}
+
+
+def add_bucket_deltas(diff: FactDiff, into: dict[BucketKey, int]) -> None:
+    """Add a diff's increments to ``into``, which may then hold zeros (a batch's running sum)."""
+    get = into.get
     for sign, facts in ((-1, diff.retracted), (1, diff.added)):
         for fact in facts:
             minute = floor_minute(fact.time)
             increments = fact_counters(fact)
             for dim in fact_dimensions(fact):
                 for name, value in increments:
-                    deltas[(minute, dim, name)] += sign * value
-    return {key: value for key, value in deltas.items() if value}
+                    key = (minute, dim, name)
+                    into[key] = get(key, 0) + sign * value
 
 
 def _whole_minute(instant: Instant, what: str) -> None:

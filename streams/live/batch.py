@@ -21,7 +21,7 @@ from streams.domain.instant import Instant
 from streams.domain.policies import PolicySet
 from streams.domain.ticket import TicketView, evaluate
 from streams.domain.timeline import CLOSED_REASON, Arrival, Timeline
-from streams.domain.windows import BucketKey, Windows, bucket_deltas
+from streams.domain.windows import BucketKey, Windows, add_bucket_deltas
 from streams.live.records import decode_record, encode_record
 from streams.live.writes import PartitionWrites, backlog_field, bucket_field
 
@@ -61,11 +61,11 @@ class PartitionState:
         """Put records read from Redis in the cache; tickets with no record start empty."""
         for ticket_id in ticket_ids:
             blob = records.get(ticket_id)
-            if blob is None:
-                timeline, at = Timeline(ticket_id), 0
+            if blob is None:  # a new ticket: nothing to evaluate yet
+                timeline, view = Timeline(ticket_id), TicketView(ticket_id=ticket_id, now=0)
             else:
                 timeline, at = decode_record(ticket_id, blob)
-            view = evaluate(ticket_id, timeline.events, policies, at)
+                view = evaluate(ticket_id, timeline.events, policies, at)
             self.tickets[ticket_id] = TicketState(timeline, view)
 
 
@@ -143,7 +143,7 @@ def plan(
             touched.add(event.ticket_id)
             if result.latest_event_time is None or event.occurred_at > result.latest_event_time:
                 result.latest_event_time = event.occurred_at
-    deltas: Counter[BucketKey] = Counter()
+    deltas: dict[BucketKey, int] = {}
     for ticket_id in sorted(touched):
         ticket = state.tickets[ticket_id]
         old = ticket.view
@@ -151,7 +151,7 @@ def plan(
         ticket.view = new
         diff = diff_facts(old.facts, new.facts)
         if diff:
-            deltas.update(bucket_deltas(diff))
+            add_bucket_deltas(diff, deltas)
             result.added_facts.extend(diff.added)
         _index_changes(result.writes, ticket_id, old, new, ticket.timeline, now)
         result.writes.tickets[ticket_id] = encode_record(ticket.timeline, now)
