@@ -1,9 +1,4 @@
-"""Fixtures that run the real local stack, with the same ``Stack`` code as ``ticketpulse stack``.
-
-Every service listens on free loopback ports and keeps its files in a pytest tmp dir, so the tests
-run beside a developer's demo stack. A missing service is a failure that names its install
-command, never a skip: a green run means the tests really talked to Kafka, Redis and Prometheus.
-"""
+"""Integration fixtures; the session-wide `stack` fixture is in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -12,20 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from streams.stack import (
-    Component,
-    MissingDependency,
-    Stack,
-    StackConfig,
-    StackError,
-    StackPaths,
-    StackPorts,
-)
+from streams.stack import Component, StackConfig, StackPaths, StackPorts
 from streams.stack.redis_server import RedisServer
-from streams.stack.stack import ComponentFactory, default_components
+from tests.conftest import start_stack
 
 _HERE = Path(__file__).parent
-START_TIMEOUT = 120.0
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -35,53 +21,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
             if item.get_closest_marker("timeout") is None:
                 item.add_marker(pytest.mark.timeout(180))
-
-
-def start_stack(
-    state_dir: Path, config: StackConfig, components: ComponentFactory = default_components
-) -> Stack:
-    """Start a stack on free ports; try once more with new ports if one was taken meanwhile."""
-    last: StackError | None = None
-    for _ in range(2):
-        stack = Stack(state_dir, config, components)
-        missing = stack.missing()
-        if missing:
-            pytest.fail(_missing_message(missing), pytrace=False)
-        try:
-            stack.up(timeout=START_TIMEOUT)
-            return stack
-        except StackError as err:
-            last = err
-            config = StackConfig(
-                ports=StackPorts.free(),
-                scrape_targets=config.scrape_targets,
-                scrape_interval=config.scrape_interval,
-            )
-    pytest.fail(f"the test stack did not start:\n{last}", pytrace=False)
-
-
-def _missing_message(missing: list[MissingDependency]) -> str:
-    lines = "\n".join(f"  - {m}" for m in missing)
-    return f"integration tests need the local stack:\n{lines}\n(`make setup` installs all of them)"
-
-
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Kafka, Redis, Prometheus and Alertmanager, for the whole session.
-
-    Prometheus scrapes every second and scrapes nothing until a test calls
-    ``stack.set_scrape_targets``; addresses are in ``stack.addresses``.
-    """
-    config = StackConfig(ports=StackPorts.free(), scrape_targets=(), scrape_interval="1s")
-    running = start_stack(tmp_path_factory.mktemp("stack"), config)
-    yield running
-    running.down()
-
-
-@pytest.fixture(scope="session")
-def kafka_bootstrap(stack: Stack) -> str:
-    """Kafka's ``host:port``; Kafka is the slow part, so it comes from the shared stack."""
-    return stack.addresses.bootstrap_servers
 
 
 def _redis_only(paths: StackPaths, config: StackConfig) -> list[Component]:

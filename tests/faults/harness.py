@@ -1,0 +1,484 @@
+"""The fault suite's machinery: simulated load, supervised workers and the independent checker.
+
+- ``simulated_load``: a seeded simulator stream (late, duplicate and invalid events included)
+  whose event times end about when producing it ends, so SLA deadlines fall while it runs.
+- ``LoadProducer``: produces records in a background thread at a steady rate (idempotent,
+  acks=all), retrying through broker outages; what counts is what Kafka holds afterwards.
+- ``Fleet``: ``ticketpulse worker`` processes under a supervisor thread that restarts any
+  worker that dies (kill -9 by the test, or an exit of its own), like systemd or Kubernetes.
+- ``Checker``: reads back exactly the records the topics hold, waits until the worker has
+  applied all of them (the ``off`` hashes in Redis), then compares the snapshot in Redis and
+  ``GET /kpis`` with ``replay`` of those records at the live snapshot's own ``as_of``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from streams.domain.decode import InvalidEvent, decode_event
+from streams.domain.instant import MICROS_PER_SECOND, ceil_minute
+from streams.domain.policies import load_policies
+from streams.kafka_sink import TokenBucket
+from streams.replay import replay_lines
+from streams.simulation import SimulationConfig, generate, take
+from streams.stack.ports import free_ports
+from tests.integration.workers import Run, WorkerProcess
+
+HERE = Path(__file__).parent
+POLICIES = HERE / "policies.yaml"
+SOAK = os.environ.get("TICKETPULSE_SOAK", "") not in ("", "0", "false", "no")
+SETTLE_MICROS = 13 * MICROS_PER_SECOND  # the longest "fast" target (12 s) and a second
+Record = tuple[str, bytes, bytes]  # (logical topic, key, value)
+
+
+def now_micros() -> int:
+    return int(time.time() * MICROS_PER_SECOND)
+
+
+def soak(normal: int, longer: int) -> int:
+    """``normal`` in the test suite, ``longer`` under ``make soak``."""
+    return longer if SOAK else normal
+
+
+# -- load -------------------------------------------------------------------------------------
+def simulated_load(
+    count: int,
+    rate: float,
+    *,
+    seed: int,
+    history_seconds: float = 3600.0,
+    invalid_share: float = 0.01,
+    duplicate_share: float = 0.01,
+    late_share: float = 0.03,
+) -> list[Record]:
+    """About ``count`` simulated records spread over ``history_seconds`` of event time.
+
+    The history ends ``count / rate`` seconds from now, when producing at ``rate`` ends: the
+    oldest events are an hour late, the newest arrive about in real time, so "fast" SLA
+    deadlines pass during the run (the breach scanner's work) and before it (batch work).
+    """
+    produce_seconds = count / rate
+    end = now_micros() + int(produce_seconds * MICROS_PER_SECOND)
+    start = end - int(history_seconds * MICROS_PER_SECOND)
+    config = SimulationConfig(
+        seed=seed,
+        events_per_second=count / history_seconds,
+        daily_cycle=False,
+        invalid_share=invalid_share,
+        duplicate_share=duplicate_share,
+        late_share=late_share,
+    )
+    out: list[Record] = []
+    for emitted in take(generate(config, start), count=count, until=end):
+        out.append((emitted.topic.value, emitted.key.encode(), emitted.line().encode()))
+    return out
+
+
+@dataclass
+class LoadProducer:
+    """Produces ``records`` at ``rate`` per second from a thread; survives broker outages."""
+
+    bootstrap: str
+    topics: Mapping[str, str]
+    records: Sequence[Record]
+    rate: float
+    options: Mapping[str, Any] = field(default_factory=dict)
+    sent: int = 0
+    acked: int = 0
+    errors: list[str] = field(default_factory=list)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> LoadProducer:
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+        self._thread.start()
+        return self
+
+    def join(self, timeout: float) -> None:
+        assert self._thread is not None
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), f"producer still running after {timeout}s"
+
+    @property
+    def done(self) -> bool:
+        return self._thread is not None and not self._thread.is_alive()
+
+    async def _main(self) -> None:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=10,
+            request_timeout_ms=120_000,
+            **self.options,
+        )
+        await producer.start()
+        bucket = TokenBucket(self.rate, burst=max(1.0, self.rate / 20))
+        pending: list[asyncio.Future[Any]] = []
+        try:
+            for topic, key, value in self.records:
+                await bucket.wait()
+                while True:
+                    try:
+                        pending.append(await producer.send(self.topics[topic], value, key=key))
+                        break
+                    except Exception as error:  # broker gone: wait and send it again
+                        self.errors.append(repr(error))
+                        await asyncio.sleep(0.5)
+                self.sent += 1
+                if len(pending) >= 1000:
+                    await self._settle(pending)
+            await self._settle(pending)
+        finally:
+            await producer.stop()
+
+    async def _settle(self, pending: list[asyncio.Future[Any]]) -> None:
+        for outcome in await asyncio.gather(*pending, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                self.errors.append(repr(outcome))
+            else:
+                self.acked += 1
+        pending.clear()
+
+
+# -- workers ----------------------------------------------------------------------------------
+@dataclass
+class FaultRun(Run):
+    """A ``Run`` with the fault policies and extra ``TICKETPULSE_*`` settings."""
+
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        env = super().env()
+        env.update(TICKETPULSE_BATCH_MAX="1000", **self.extra_env)
+        return env
+
+    def spawn(self) -> WorkerProcess:
+        """Start a worker without waiting for it (the supervisor does not block)."""
+        port = free_ports(1)[0]
+        log = (self.log_dir / f"{self.name}-worker-{len(self.processes)}.log").open("wb")
+        command = [sys.executable, "-m", "streams", "worker", "--web-port", str(port)]
+        process = subprocess.Popen(
+            [*command, "--log-level", "warning"],
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.processes.append(process)
+        return WorkerProcess(process, f"http://127.0.0.1:{port}", Path(log.name))
+
+
+@dataclass
+class Exit:
+    slot: int
+    returncode: int
+    log_tail: str
+
+
+class Fleet:
+    """``size`` worker slots; a supervisor thread restarts the worker of a slot when it dies."""
+
+    def __init__(self, run: FaultRun, size: int = 1) -> None:
+        self.run = run
+        self.workers: dict[int, WorkerProcess] = {}
+        self.exits: list[Exit] = []
+        self.starts = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        for slot in range(size):
+            self._start(slot)
+        self._thread = threading.Thread(target=self._supervise, daemon=True)
+        self._thread.start()
+
+    def _start(self, slot: int) -> WorkerProcess:
+        worker = self.run.spawn()
+        self.workers[slot] = worker
+        self.starts += 1
+        return worker
+
+    def _supervise(self) -> None:
+        while not self._stop.wait(0.2):
+            with self._lock:
+                for slot, worker in list(self.workers.items()):
+                    code = worker.process.poll()
+                    if code is not None:
+                        self.exits.append(Exit(slot, code, worker.tail(15)))
+                        self._start(slot)
+
+    def kill(self, slot: int = 0) -> None:
+        """kill -9; the supervisor starts a new worker in the slot within 0.2 s."""
+        with self._lock:
+            worker = self.workers[slot]
+            worker.process.send_signal(signal.SIGKILL)
+            worker.process.wait(10)
+
+    def stop(self, slot: int) -> int:
+        """A clean stop (SIGTERM, wait); the slot is removed, so nothing restarts it."""
+        with self._lock:
+            worker = self.workers.pop(slot)
+        worker.process.send_signal(signal.SIGTERM)
+        return worker.process.wait(60)
+
+    def add(self, slot: int) -> WorkerProcess:
+        with self._lock:
+            return self._start(slot)
+
+    def worker(self, slot: int = 0) -> WorkerProcess:
+        with self._lock:
+            return self.workers[slot]
+
+    def wait_ready(self, timeout: float = 90.0, slots: Iterable[int] | None = None) -> None:
+        deadline = time.monotonic() + timeout
+        for slot in list(slots if slots is not None else self.workers):
+            while True:
+                worker = self.worker(slot)
+                try:
+                    status, body = worker.get("/readyz")
+                    if status == 200 and body.get("ready"):
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"worker {slot} not ready in {timeout}s:\n{worker.tail()}")
+                time.sleep(0.2)
+
+    def unexpected_exits(self) -> list[Exit]:
+        """Exits that were not our kill -9."""
+        return [e for e in self.exits if e.returncode != -signal.SIGKILL]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        with self._lock:
+            for worker in self.workers.values():
+                if worker.process.poll() is None:
+                    worker.process.kill()
+                    worker.process.wait(10)
+        self.run.stop_all()
+
+
+def random_pause(rng: random.Random, low: float, high: float) -> None:
+    time.sleep(rng.uniform(low, high))
+
+
+# -- the checker ------------------------------------------------------------------------------
+@dataclass
+class Topics:
+    """What the input topics hold: values in log order and the last offset of each partition."""
+
+    values: list[bytes]
+    last_offsets: dict[tuple[str, int], int]
+
+    @property
+    def latest_event_time(self) -> int:
+        latest = 0
+        for value in self.values:
+            decoded = decode_event(value)
+            if not isinstance(decoded, InvalidEvent):
+                latest = max(latest, decoded.occurred_at)
+        return latest
+
+
+async def read_topics(
+    bootstrap: str, topics: Sequence[str], options: Mapping[str, Any] | None = None
+) -> Topics:
+    """Every record the topics hold now (committed ones only), read from the beginning."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        **(options or {}),
+    )
+    await consumer.start()
+    try:
+        partitions = []
+        for topic in topics:
+            found = consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)
+            partitions += [TopicPartition(topic, p) for p in sorted(found)]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        by_tp: dict[TopicPartition, list[tuple[int, bytes]]] = {tp: [] for tp in partitions}
+        remaining = {tp for tp in partitions if ends[tp] > 0}
+        deadline = time.monotonic() + 120
+        while remaining and time.monotonic() < deadline:
+            for tp, messages in (await consumer.getmany(timeout_ms=500)).items():
+                by_tp[tp] += [(m.offset, m.value or b"") for m in messages]
+            remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
+        assert not remaining, f"could not read back {sorted(map(str, remaining))}"
+    finally:
+        await consumer.stop()
+    values = [value for tp in partitions for _, value in by_tp[tp]]
+    last = {(tp.topic, tp.partition): by_tp[tp][-1][0] for tp in partitions if by_tp[tp]}
+    return Topics(values, last)
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    for _ in range(50):
+        await consumer._client.force_metadata_update()  # a topic made moments ago
+        found = consumer.partitions_for_topic(topic)
+        if found:
+            return set(found)
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"topic {topic} has no partitions")
+
+
+def applied_offsets(
+    client: redis.Redis, prefix: str, partitions: int
+) -> dict[tuple[str, int], int]:
+    out: dict[tuple[str, int], int] = {}
+    for p in range(partitions):
+        for topic, offset in client.hgetall(f"{{{prefix}:p{p}}}:off").items():
+            out[(topic.decode(), p)] = int(offset)
+    return out
+
+
+def first_difference(live: Any, expected: Any, path: str = "") -> str:
+    """Where two snapshots differ, for the failure message."""
+    if isinstance(live, dict) and isinstance(expected, dict):
+        for key in sorted(set(live) | set(expected)):
+            if live.get(key) != expected.get(key):
+                return first_difference(live.get(key), expected.get(key), f"{path}.{key}")
+        return ""
+    return f"{path}: live {live!r} != replay {expected!r}"
+
+
+@dataclass
+class Checker:
+    run: FaultRun
+    redis_client: redis.Redis
+    kafka_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def read(self) -> Topics:
+        inputs = [self.run.topics[k] for k in ("tickets", "contacts", "surveys")]
+        return asyncio.run(read_topics(self.run.bootstrap, inputs, self.kafka_options))
+
+    def wait_drained(self, topics: Topics, timeout: float, supervise: Callable[[], None]) -> None:
+        """Until Redis says every record the topics hold has been applied."""
+        deadline = time.monotonic() + timeout
+        behind: dict[tuple[str, int], tuple[int, int]] = {}
+        while time.monotonic() < deadline:
+            supervise()
+            try:
+                applied = applied_offsets(self.redis_client, self.run.name, self.run.partitions)
+            except redis.RedisError:
+                applied = {}
+            behind = {
+                tp: (applied.get(tp, -1), last)
+                for tp, last in topics.last_offsets.items()
+                if applied.get(tp, -1) < last
+            }
+            if not behind:
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"not drained in {timeout}s: (applied, last) {behind}")
+
+    def assert_equal(
+        self,
+        workers: Callable[[], Sequence[WorkerProcess]],
+        timeout: float = 120.0,
+        supervise: Callable[[], None] = lambda: None,
+    ) -> dict[str, Any]:
+        """Drained, settled, then Redis's snapshot and every worker's GET /kpis equal replay."""
+        topics = self.read()
+        self.wait_drained(topics, timeout, supervise)
+        settle = topics.latest_event_time + SETTLE_MICROS
+        while now_micros() < settle:
+            time.sleep(0.2)
+        policies = load_policies(POLICIES)
+        cache: dict[str, dict[str, Any]] = {}
+
+        def expected_at(as_of: str) -> dict[str, Any]:
+            if as_of not in cache:
+                from streams.domain.instant import parse_rfc3339
+
+                at = parse_rfc3339(as_of)
+                cache[as_of] = replay_lines(iter(topics.values), policies, at).snapshot
+            return cache[as_of]
+
+        deadline = time.monotonic() + 60
+        problem = "no snapshot"
+        while time.monotonic() < deadline:
+            supervise()
+            raw = self.redis_client.get(f"{self.run.name}:snapshot")
+            if raw is None:
+                time.sleep(0.3)
+                continue
+            stored = json.loads(raw)
+            if stored["as_of"] != _as_of_now():
+                problem = f"stale snapshot as_of {stored['as_of']}"
+                time.sleep(0.3)
+                continue
+            expected = expected_at(stored["as_of"])
+            problem = first_difference(stored, expected)
+            if not problem:
+                for worker in workers():
+                    status, served = _get(worker, "/kpis")
+                    problem = f"GET /kpis {status}" if status != 200 else ""
+                    if served is not None and status == 200:
+                        problem = first_difference(served, expected_at(served["as_of"]))
+                    if problem:
+                        break
+            if not problem:
+                return stored
+            time.sleep(0.3)
+        tails = "\n".join(w.tail(20) for w in workers())
+        raise AssertionError(f"live snapshot != replay: {problem}\n{tails}")
+
+
+def _as_of_now() -> str:
+    from streams.domain.instant import format_rfc3339
+
+    return format_rfc3339(ceil_minute(now_micros()))
+
+
+def _get(worker: WorkerProcess, path: str) -> tuple[int, Any]:
+    try:
+        return worker.get(path)
+    except (OSError, urllib.error.URLError, ValueError):
+        return 0, None
+
+
+def post(url: str, body: bytes, content_type: str | None) -> tuple[int, Any]:
+    request = urllib.request.Request(url, data=body, method="POST")
+    if content_type is not None:
+        request.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def assert_substantial(snapshot: dict[str, Any]) -> dict[str, int]:
+    """The compared snapshot holds real numbers (so equal is not trivially equal)."""
+    week = snapshot["windows"]["7d"]["overall"]
+    sla = week["sla"]["first_reply"]
+    summary = {
+        "created": week["tickets_created"],
+        "solved": week["tickets_solved"],
+        "first_reply_met": sla["met"],
+        "first_reply_breached": sla["breached"],
+        "backlog": snapshot["backlog"]["total"],
+    }
+    assert summary["created"] > 100 and summary["solved"] > 0, summary
+    assert sla["met"] > 0 and sla["breached"] > 0, summary
+    return summary
