@@ -1,0 +1,166 @@
+"""The peer contender Q: ticketpulse's KPIs computed by a Quix Streams application.
+
+    python bench/peers/quix_app.py --bootstrap HOST:PORT --group G --topics a,b,c \
+        --redis-url redis://... --prefix P --state-dir DIR [--publish-interval 1.0]
+
+Same definitions as the worker (``decode_event``, ``Engine``: timelines, ticket evaluation,
+fact diffs into minute windows), wired the Quix way:
+
+- the three input topics are one concatenated ``StreamingDataFrame``; messages are keyed by
+  ticket id, so a ticket's events meet in one partition, in Quix's own order;
+- a stateful ``update`` keeps every ticket's record (its accepted events, the worker's
+  compact record format) in Quix's state store (RocksDB, with its changelog topic: Quix's
+  durability, the counterpart of the worker's Redis writes); an in-memory ``Engine`` holds
+  the evaluated views and the windows, as the worker's partition cache does;
+- a publisher thread, every ``--publish-interval`` seconds, re-evaluates the tickets whose
+  deadline has passed (the breach scanner), builds the snapshot at the wall clock exactly as
+  the worker does (windows at the next whole minute, SLA counts now) and writes it to Redis
+  ``<prefix>:snapshot``, with progress (messages, first/last message time, CPU time) in the
+  hash ``<prefix>:q:progress``.
+
+Invalid events and events after a close are counted, not dead-lettered (the worker also sends
+them to a topic; they are about 1% of the data set). One process owns every partition: the
+bench runs a single instance, so there is no rebalance handling of the in-memory part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+from quixstreams import Application, State
+
+from streams.domain.decode import InvalidEvent, decode_event
+from streams.domain.engine import Engine
+from streams.domain.instant import MICROS_PER_SECOND, Instant, ceil_minute
+from streams.domain.policies import default_policies, load_policies
+from streams.domain.snapshot import build_snapshot
+from streams.domain.timeline import Arrival
+from streams.domain.windows import WINDOWS
+from streams.live.batch import wake_time
+from streams.live.records import encode_record
+
+
+def now_micros() -> Instant:
+    return int(time.time() * MICROS_PER_SECOND)
+
+
+class Kpis:
+    """The engine, the wake-up heap and the progress counters, behind one lock."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.lock = threading.Lock()
+        self.wakes: list[tuple[Instant, str]] = []
+        self.messages = 0
+        self.invalid = 0
+        self.first = self.last = 0.0
+        self.cpu_first = self.cpu_last = 0.0
+
+    def process(self, value: bytes, state: State) -> None:
+        with self.lock:
+            if not self.messages:
+                self.first, self.cpu_first = time.time(), time.process_time()
+            self.messages += 1
+            event = decode_event(value)
+            if isinstance(event, InvalidEvent):
+                self.invalid += 1
+            else:
+                engine = self.engine
+                if engine.ingest(event) is Arrival.ACCEPTED:
+                    now = now_micros()
+                    engine.evaluate(event.ticket_id, now)
+                    timeline = engine.timelines[event.ticket_id]
+                    state.set("r", encode_record(timeline, now).decode())
+                    self._schedule(event.ticket_id, now)
+            self.last, self.cpu_last = time.time(), time.process_time()
+
+    def _schedule(self, ticket_id: str, now: Instant) -> None:
+        engine = self.engine
+        wake = wake_time(engine.views[ticket_id], engine.timelines[ticket_id], now)
+        if wake is not None:
+            heapq.heappush(self.wakes, (wake, ticket_id))
+
+    def snapshot(self) -> dict[str, Any]:
+        """Wake due tickets, then the snapshot as the worker builds it (SLA counts at now)."""
+        with self.lock:
+            now = now_micros()
+            due: set[str] = set()
+            while self.wakes and self.wakes[0][0] <= now:
+                due.add(heapq.heappop(self.wakes)[1])
+            for ticket_id in due:
+                self.engine.evaluate(ticket_id, now)
+                self._schedule(ticket_id, now)
+            as_of = ceil_minute(now)
+            windows = {name: self.engine.windows.window(name, as_of) for name in WINDOWS}
+            return build_snapshot(as_of, windows, self.engine.backlog(), self.engine.sla_now(now))
+
+    def progress(self) -> dict[str, str]:
+        return {
+            "messages": str(self.messages),
+            "invalid": str(self.invalid),
+            "first": repr(self.first),
+            "last": repr(self.last),
+            "cpu": repr(self.cpu_last - self.cpu_first),
+        }
+
+
+def publisher(kpis: Kpis, client: redis.Redis, prefix: str, interval: float) -> None:
+    while True:
+        time.sleep(interval)
+        snapshot = kpis.snapshot()
+        pipe = client.pipeline()
+        pipe.set(f"{prefix}:snapshot", json.dumps(snapshot, separators=(",", ":")))
+        pipe.hset(f"{prefix}:q:progress", mapping=kpis.progress())
+        pipe.execute()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--group", required=True)
+    parser.add_argument("--topics", required=True, help="comma-separated input topics")
+    parser.add_argument("--redis-url", required=True)
+    parser.add_argument("--prefix", required=True)
+    parser.add_argument("--state-dir", required=True)
+    parser.add_argument("--policies")
+    parser.add_argument("--publish-interval", type=float, default=1.0)
+    args = parser.parse_args(argv)
+
+    policies = load_policies(Path(args.policies)) if args.policies else default_policies()
+    kpis = Kpis(Engine(policies))
+    app = Application(
+        broker_address=args.bootstrap,
+        consumer_group=args.group,
+        auto_offset_reset="earliest",
+        state_dir=args.state_dir,
+        loglevel=logging.WARNING,
+    )
+    frames = [
+        app.dataframe(app.topic(name, value_deserializer="bytes", key_deserializer="str"))
+        for name in args.topics.split(",")
+    ]
+    merged = frames[0]
+    for other in frames[1:]:
+        merged = merged.concat(other)
+    merged.update(kpis.process, stateful=True)
+    client = redis.Redis.from_url(args.redis_url)
+    thread = threading.Thread(
+        target=publisher,
+        args=(kpis, client, args.prefix, args.publish_interval),
+        daemon=True,
+        name="publisher",
+    )
+    thread.start()
+    app.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Pipeline benchmark (issue 5): see docs/bench.md."""

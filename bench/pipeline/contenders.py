@@ -1,0 +1,127 @@
+"""The in-house contenders, run each in a fresh process by the harness.
+
+    python -m bench.pipeline.contenders c0|c1 --bootstrap HOST:PORT --group G --topics a,b,c
+        [--snapshot-out FILE]
+
+- ``c0``: an aiokafka ``getmany()`` loop that only counts messages: the Python consumer ceiling.
+- ``c1``: the same loop plus, per message, ``decode_event`` and ``Engine.apply`` (ingest and
+  evaluate at the wall clock, the live worker's logic with no Faust, Redis or Prometheus);
+  at the end every ticket is evaluated at the snapshot's ``as_of`` and the snapshot is written
+  to ``--snapshot-out`` for the correctness gate.
+
+Both stop when they have read every message that was in the topics at start (end offsets
+taken before the first fetch) and print one JSON line: messages, wall times of the first and
+last message, the process CPU time between them and the peak RSS (``VmHWM``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from streams.domain.decode import InvalidEvent, decode_event
+from streams.domain.engine import Engine
+from streams.domain.instant import MICROS_PER_SECOND, ceil_minute
+from streams.domain.policies import default_policies, load_policies
+from streams.domain.snapshot import dumps_snapshot
+
+
+def peak_rss() -> int:
+    """This process's peak resident set size in bytes (``VmHWM``, reset by exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+async def drain(args: argparse.Namespace) -> dict[str, Any]:
+    topics = args.topics.split(",")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=args.bootstrap,
+        group_id=args.group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+        fetch_max_bytes=16 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        if not partitions:  # metadata not loaded yet
+            await consumer._client.force_metadata_update()
+            partitions = [
+                TopicPartition(topic, p)
+                for topic in topics
+                for p in sorted(consumer.partitions_for_topic(topic) or ())
+            ]
+        ends = await consumer.end_offsets(partitions)
+        starts = await consumer.beginning_offsets(partitions)
+        expected = sum(ends[tp] - starts[tp] for tp in partitions)
+        consumer.subscribe(topics)
+        engine = Engine(load_policies(Path(args.policies)) if args.policies else default_policies())
+        engine_on = args.contender == "c1"
+        count = invalid = 0
+        first = last = cpu_first = cpu_last = 0.0
+        while count < expected:
+            batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
+            if not batches:
+                continue
+            if not count:
+                first, cpu_first = time.time(), time.process_time()
+            for messages in batches.values():
+                count += len(messages)
+                if engine_on:
+                    now = int(time.time() * MICROS_PER_SECOND)
+                    for message in messages:
+                        event = decode_event(message.value)
+                        if isinstance(event, InvalidEvent):
+                            invalid += 1
+                        else:
+                            engine.apply(event, now)
+            last, cpu_last = time.time(), time.process_time()
+        result: dict[str, Any] = {
+            "messages": count,
+            "expected": expected,
+            "first": first,
+            "last": last,
+            "cpu": cpu_last - cpu_first,
+            "peak_rss": peak_rss(),
+        }
+        if engine_on:
+            as_of = ceil_minute(int(time.time() * MICROS_PER_SECOND))
+            engine.evaluate_all(as_of)
+            result["invalid"] = invalid
+            result["tickets"] = len(engine.timelines)
+            if args.snapshot_out:
+                Path(args.snapshot_out).write_text(dumps_snapshot(engine.snapshot(as_of)))
+        return result
+    finally:
+        await consumer.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("contender", choices=("c0", "c1"))
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--group", required=True)
+    parser.add_argument("--topics", required=True, help="comma-separated input topics")
+    parser.add_argument("--policies", help="policy file (default: the shipped policies)")
+    parser.add_argument("--snapshot-out")
+    args = parser.parse_args(argv)
+    result = asyncio.run(drain(args))
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()

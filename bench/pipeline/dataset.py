@@ -1,0 +1,189 @@
+"""The fixed data set: seeded simulator events, cached once, moved to now, produced to Kafka.
+
+The cache (``~/.cache/ticketpulse/bench/dataset-<events>-rate<r>-seed<s>.jsonl``) holds one
+``[topic, key, line]`` per simulated message in emit order, exactly what ``ticketpulse simulate``
+would send. The live worker evaluates with the wall clock, so each run moves every timestamp by
+the same whole number of minutes, so that the last event is a minute or two before the start
+of the run, and writes that moved file (``events.jsonl``, plain JSONL) into the run folder: it
+is what Kafka gets and what ``ticketpulse replay`` is run on. A line whose timestamp cannot be
+read is kept as it is (it is then invalid for the decoder too).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from streams.domain.instant import (
+    MICROS_PER_MINUTE,
+    Instant,
+    floor_minute,
+    parse_rfc3339,
+)
+from streams.simulate import DEFAULT_START
+from streams.simulation import SimulationConfig, generate, take
+
+TOPICS = ("tickets", "contacts", "surveys")
+
+
+def cache_dir() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "ticketpulse" / "bench"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    topic: str  # logical: tickets, contacts or surveys
+    key: str
+    line: str
+
+
+def cached_dataset(events: int, rate: float, seed: int) -> Path:
+    """The cached simulation for these settings, generated on first use."""
+    path = cache_dir() / f"dataset-{events}-rate{rate:g}-seed{seed}.jsonl"
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    started = time.perf_counter()
+    config = SimulationConfig(seed=seed, events_per_second=rate)
+    with partial.open("w", encoding="utf-8") as out:
+        for emitted in take(generate(config, parse_rfc3339(DEFAULT_START)), count=events):
+            out.write(json.dumps([emitted.topic.value, emitted.key, emitted.line()]))
+            out.write("\n")
+    partial.rename(path)
+    print(f"generated {path} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return path
+
+
+def read_dataset(path: Path) -> Iterator[Message]:
+    with path.open(encoding="utf-8") as lines:
+        for row in lines:
+            topic, key, line = json.loads(row)
+            yield Message(topic, key, line)
+
+
+def _occurred_at(line: str) -> tuple[dict[str, Any], str] | None:
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("occurred_at"), str):
+        return None
+    return data, data["occurred_at"]
+
+
+def latest_instant(path: Path) -> Instant:
+    """The latest readable ``occurred_at`` in the data set."""
+    latest = 0
+    for message in read_dataset(path):
+        found = _occurred_at(message.line)
+        if found is None:
+            continue
+        try:
+            latest = max(latest, parse_rfc3339(found[1]))
+        except ValueError:
+            continue
+    return latest
+
+
+def shift_text(text: str, delta: timedelta) -> str | None:
+    """An RFC 3339 timestamp moved by ``delta``, in its own UTC offset and style."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    moved = (moment + delta).isoformat()
+    return moved.replace("+00:00", "Z") if text.endswith(("Z", "z")) else moved
+
+
+def shift_line(line: str, delta: timedelta) -> str:
+    found = _occurred_at(line)
+    if found is None:
+        return line
+    data, text = found
+    moved = shift_text(text, delta)
+    if moved is None:
+        return line
+    data["occurred_at"] = moved
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def shift_delta(latest: Instant, now: Instant) -> timedelta:
+    """Whole minutes that put ``latest`` two minutes before the current minute."""
+    minutes = (floor_minute(now) - 2 * MICROS_PER_MINUTE - floor_minute(latest)) // (
+        MICROS_PER_MINUTE
+    )
+    return timedelta(minutes=minutes)
+
+
+def write_shifted(source: Path, out: Path, delta: timedelta) -> list[Message]:
+    """Write the moved plain JSONL to ``out``; the moved messages, in order."""
+    messages: list[Message] = []
+    with out.open("w", encoding="utf-8") as plain:
+        for message in read_dataset(source):
+            line = shift_line(message.line, delta)
+            messages.append(Message(message.topic, message.key, line))
+            plain.write(line)
+            plain.write("\n")
+    return messages
+
+
+def produce(
+    bootstrap: str, topics: dict[str, str], messages: list[Message], partitions: int
+) -> dict[str, int]:
+    """Send every message (acks=all, murmur2 keys like the Java client); messages per topic."""
+    import asyncio
+
+    from confluent_kafka import Producer
+
+    from streams.live.topics import ensure_topics
+
+    asyncio.run(ensure_topics(bootstrap, list(topics.values()), partitions))
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "acks": "all",
+            "enable.idempotence": True,
+            "linger.ms": 20,
+            "batch.size": 1_000_000,
+            "compression.type": "none",
+            "partitioner": "murmur2_random",
+            "queue.buffering.max.messages": 500_000,
+        }
+    )
+    errors: list[str] = []
+
+    def report(error: Any, _message: Any) -> None:
+        if error is not None:
+            errors.append(str(error))
+
+    counts = dict.fromkeys(topics.values(), 0)
+    for message in messages:
+        topic = topics[message.topic]
+        while True:
+            try:
+                producer.produce(
+                    topic,
+                    value=message.line.encode(),
+                    key=message.key.encode() if message.key else None,
+                    on_delivery=report,
+                )
+                break
+            except BufferError:
+                producer.poll(0.05)
+        counts[topic] += 1
+        producer.poll(0)
+    left = producer.flush(120)
+    if left or errors:
+        raise RuntimeError(f"produce: {left} undelivered, errors: {errors[:3]}")
+    return counts
