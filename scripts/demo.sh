@@ -35,7 +35,7 @@ if [[ "${1:-}" == "stop" ]]; then
 fi
 
 mkdir -p "$RUN" "$LOGS"
-"$BIN/ticketpulse" stack up
+"$BIN/ticketpulse" stack up --rule-file "$ROOT/deploy/prometheus/rules/ticketpulse.rules.yml"
 
 if ! alive worker; then
     nohup "$BIN/ticketpulse" worker --web-port "$WEB_PORT" >"$LOGS/worker.log" 2>&1 &

@@ -14,6 +14,7 @@ def main() -> None:
 
 
 def _register() -> None:
+    from streams.grafana.commands import grafana
     from streams.live.commands import worker
     from streams.replay import replay
     from streams.simulate import simulate
@@ -25,6 +26,7 @@ def _register() -> None:
     main.add_command(simulate)
     main.add_command(worker)
     main.add_command(top)
+    main.add_command(grafana)
 
 
 _register()

@@ -1,0 +1,61 @@
+"""``ticketpulse grafana generate`` and ``ticketpulse grafana push`` (docs/grafana.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from streams.grafana import files
+from streams.grafana.push import PushError, connect, push
+
+
+@click.group("grafana")
+def grafana() -> None:
+    """Grafana boards and alert rules: generate the committed files, push them to a Grafana."""
+
+
+@grafana.command("generate")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=files.REPO_ROOT,
+    show_default="the checkout",
+    help="Repository root to write into.",
+)
+@click.option("--check", is_flag=True, help="Write nothing; fail if a file is out of date.")
+def generate(root: Path, check: bool) -> None:
+    """Write the dashboards JSON and the Grafana and Prometheus alert rule files."""
+    if check:
+        stale = files.stale(root)
+        if stale:
+            names = "\n".join(f"  {p}" for p in stale)
+            raise click.ClickException(
+                f"out of date (run `ticketpulse grafana generate`):\n{names}"
+            )
+        click.echo("generated files are up to date")
+        return
+    changed = files.write(root)
+    for path in changed:
+        click.echo(f"wrote {path}")
+    if not changed:
+        click.echo("nothing changed")
+
+
+@grafana.command("push")
+@click.option("--url", required=True, envvar="GRAFANA_URL", help="Grafana base URL [GRAFANA_URL].")
+@click.option(
+    "--token",
+    required=True,
+    envvar="GRAFANA_TOKEN",
+    help="Service account token with the Editor role [GRAFANA_TOKEN].",
+)
+@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds per request.")
+def push_command(url: str, token: str, timeout: float) -> None:
+    """Upload the ticketpulse folder, boards and alert rules to a running Grafana (idempotent)."""
+    try:
+        report = push(connect(url.rstrip("/"), token, timeout), url)
+    except PushError as error:
+        raise click.ClickException(str(error)) from error
+    for line in report.lines():
+        click.echo(line)

@@ -1,0 +1,114 @@
+"""PromQL building blocks for boards and alerts, and the checks every query must pass.
+
+The worker's metrics are marginal rows (docs/metrics.md, "Dimension rows"): every fact counts in
+four rows, so a query must pick rows with a selector, never sum over all of them. The selectors
+here are the only ones boards and alerts use; ``row_problems`` finds a query that forgets one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from streams.live.metrics import METRICS, MetricDef
+
+# Rows of the fact metrics and window gauges (labels team, channel, priority).
+OVERALL = 'team="", channel="", priority=""'
+PER_TEAM = 'team!=""'
+PER_CHANNEL = 'channel!=""'
+PER_PRIORITY = 'priority!=""'
+PER_AGENT = 'agent!=""'
+# The row the board's variables pick: "All" is ``^$`` (the empty label), so with every variable
+# on All this is the overall row, and with one set it is that team's, channel's or priority's.
+SELECTED = 'team=~"$team", channel=~"$channel", priority=~"$priority"'
+ALL_ROWS_VALUE = "^$"
+
+# Rows of ticketpulse_backlog_tickets (labels status, priority, team).
+BACKLOG_SELECTED = 'status="", priority=~"$priority", team=~"$team"'
+BACKLOG_BY_STATUS = 'status!=""'
+BACKLOG_BY_PRIORITY = 'priority!=""'
+BACKLOG_BY_TEAM = 'team!=""'
+
+_ROW_LABELS = ("team", "channel", "priority", "status")
+_NAME = re.compile(r"\b(ticketpulse_[a-zA-Z0-9_]+)\b(\s*\{([^}]*)\})?")
+_MATCHER = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
+
+
+@dataclass(frozen=True)
+class Selector:
+    """One metric named in a query, with its label matchers (label, operator, value)."""
+
+    name: str
+    matchers: tuple[tuple[str, str, str], ...]
+
+
+def selectors(expr: str) -> list[Selector]:
+    """Every ``ticketpulse_*`` metric a query names, with its matchers."""
+    found = []
+    for match in _NAME.finditer(expr):
+        body = match.group(3) or ""
+        matchers = tuple((m[0], m[1], m[2]) for m in _MATCHER.findall(body))
+        found.append(Selector(match.group(1), matchers))
+    return found
+
+
+def exported_series_names() -> dict[str, MetricDef]:
+    """Series name as Prometheus stores it -> the metric it belongs to."""
+    names: dict[str, MetricDef] = {}
+    for definition in METRICS:
+        if definition.kind == "histogram":
+            for suffix in ("_bucket", "_sum", "_count"):
+                names[definition.name + suffix] = definition
+        else:
+            names[definition.name] = definition
+    return names
+
+
+def unknown_metrics(expr: str) -> list[str]:
+    """Metric names in ``expr`` that the worker does not export."""
+    known = exported_series_names()
+    return [s.name for s in selectors(expr) if s.name not in known]
+
+
+def row_problems(expr: str) -> list[str]:
+    """Selectors that could add up several rows of a metric split into marginal rows.
+
+    A selector is fine when it picks a split (``team!=""``, ``channel!=""``, ``priority!=""``,
+    ``agent!=""``, ``status!=""``) or pins every row label of its metric (``=`` or ``=~`` with a
+    board variable, whose All value is the empty label).
+    """
+    known = exported_series_names()
+    problems = []
+    for selector in selectors(expr):
+        definition = known.get(selector.name)
+        if definition is None:
+            continue
+        row_labels = [label for label in _ROW_LABELS if label in definition.labels]
+        if not row_labels:
+            continue
+        ops = {(label, op, value) for label, op, value in selector.matchers}
+        splits = {label for label, op, value in ops if op == "!=" and value == ""}
+        if splits & {*row_labels, "agent"}:
+            continue
+        pinned = {label for label, op, _ in ops if op in ("=", "=~")}
+        if not set(row_labels) <= pinned:
+            missing = ", ".join(sorted(set(row_labels) - pinned))
+            problems.append(f"{selector.name} does not pick a row (no selector on {missing})")
+    return problems
+
+
+def variables_used(expr: str) -> set[str]:
+    """Dashboard variables (``$name`` or ``${name}``) a query uses, Grafana's own excluded."""
+    names = set(re.findall(r"\$\{?([a-zA-Z_][a-zA-Z0-9_]*)", expr))
+    return {name for name in names if not name.startswith("__")}
+
+
+def dims_sum(metric: str, selector: str, window: str, by: str = "") -> str:
+    """``sum [by (...)] (increase(metric{selector}[window]))``: facts of every worker."""
+    grouping = f" by ({by})" if by else ""
+    return f"sum{grouping} (increase({metric}{{{selector}}}[{window}]))"
+
+
+def snapshot(metric: str, selector: str) -> str:
+    """A snapshot gauge: every worker exposes the same merged snapshot, so take one."""
+    return f"max without (instance) ({metric}{{{selector}}})"

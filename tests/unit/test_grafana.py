@@ -1,0 +1,297 @@
+"""The boards and the Grafana provisioning files: generated equals committed, the SDK models
+round-trip them, and every panel, query and provisioning file meets our rules and Grafana's
+required fields."""
+
+from __future__ import annotations
+
+import json
+import re
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models.dashboard import Dashboard
+
+from streams.grafana import DATASOURCE_UID, FOLDER_TITLE
+from streams.grafana.alerts import ALERTS, api_rule_groups
+from streams.grafana.dashboards import DASHBOARDS
+from streams.grafana.files import DASHBOARD_DIR, REPO_ROOT, generated, stale, write
+from streams.grafana.promql import row_problems, unknown_metrics, variables_used
+
+PROVISIONING = REPO_ROOT / "grafana" / "provisioning"
+DIMENSIONS = {"team", "channel", "priority"}
+GRAFANA_VARIABLES = {"__rate_interval", "__interval", "__range"}
+
+
+def committed_dashboards() -> dict[str, dict[str, Any]]:
+    return {
+        name: json.loads((REPO_ROOT / DASHBOARD_DIR / f"{name}.json").read_text())
+        for name in DASHBOARDS
+    }
+
+
+def panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for panel in dashboard["panels"]:
+        found.append(panel)
+        found += panel.get("panels", [])  # panels of collapsed rows
+    return found
+
+
+def queries(dashboard: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (panel["title"], target["expr"])
+        for panel in panels(dashboard)
+        for target in panel.get("targets", [])
+    ]
+
+
+def load(relative: str) -> Any:
+    return yaml.safe_load((PROVISIONING / relative).read_text(encoding="utf-8"))
+
+
+# --- generated files -----------------------------------------------------------------------
+
+
+def test_committed_files_equal_the_generated_ones() -> None:
+    assert stale() == [], "run `ticketpulse grafana generate` and commit the result"
+
+
+def test_generate_writes_every_file_and_then_nothing(tmp_path: Path) -> None:
+    assert sorted(write(tmp_path)) == sorted(generated())
+    assert write(tmp_path) == []
+    assert stale(tmp_path) == []
+    (tmp_path / DASHBOARD_DIR / "sla-oncall.json").write_text("{}")
+    assert stale(tmp_path) == [DASHBOARD_DIR / "sla-oncall.json"]
+
+
+@pytest.mark.parametrize("name", list(DASHBOARDS))
+def test_dashboard_round_trips_through_the_sdk_models(name: str) -> None:
+    committed = committed_dashboards()[name]
+    model = Dashboard.from_json(committed)
+    assert json.loads(json.dumps(model.to_json(), cls=JSONEncoder)) == committed
+
+
+# --- every board ---------------------------------------------------------------------------
+
+
+@pytest.fixture(params=list(DASHBOARDS))
+def board(request: pytest.FixtureRequest) -> dict[str, Any]:
+    data: dict[str, Any] = committed_dashboards()[request.param]
+    return data
+
+
+def test_every_panel_has_a_unit_description_thresholds_and_the_datasource(
+    board: dict[str, Any],
+) -> None:
+    for panel in panels(board):
+        if panel["type"] == "row":
+            continue
+        title = panel["title"]
+        assert panel.get("description"), title
+        assert panel["datasource"] == {"type": "prometheus", "uid": DATASOURCE_UID}, title
+        defaults = panel["fieldConfig"]["defaults"]
+        assert defaults.get("unit"), title
+        steps = defaults["thresholds"]["steps"]
+        assert steps and steps[0]["value"] is None, title
+        values = [s["value"] for s in steps[1:]]
+        assert values == sorted(values), title
+        assert panel["targets"], title
+        for target in panel["targets"]:
+            assert target["datasource"]["uid"] == DATASOURCE_UID, title
+
+
+def test_panel_ids_are_unique_and_uids_fixed(board: dict[str, Any]) -> None:
+    ids = [panel["id"] for panel in panels(board)]
+    assert len(ids) == len(set(ids))
+    assert board["uid"].startswith("ticketpulse-") and len(board["uid"]) <= 40
+    assert "ticketpulse" in board["tags"]
+
+
+def test_grid_positions_do_not_overlap_and_fit_the_grid(board: dict[str, Any]) -> None:
+    boxes = []
+    for panel in board["panels"]:
+        grid = panel["gridPos"]
+        assert grid["w"] > 0 and grid["h"] > 0
+        assert grid["x"] >= 0 and grid["x"] + grid["w"] <= 24, panel["title"]
+        boxes.append((panel["title"], grid))
+    for (a, p), (b, q) in combinations(boxes, 2):
+        apart = (
+            p["x"] + p["w"] <= q["x"]
+            or q["x"] + q["w"] <= p["x"]
+            or p["y"] + p["h"] <= q["y"]
+            or q["y"] + q["h"] <= p["y"]
+        )
+        assert apart, f"{a} overlaps {b}"
+
+
+def test_template_variables_are_defined_and_every_used_one_exists(board: dict[str, Any]) -> None:
+    defined = {v["name"]: v for v in board["templating"]["list"]}
+    assert set(defined) >= DIMENSIONS
+    for name in DIMENSIONS:
+        variable = defined[name]
+        assert variable["datasource"]["uid"] == DATASOURCE_UID
+        assert variable["includeAll"] and variable["allValue"] == "^$"
+        assert variable["multi"] is False
+    for title, expr in queries(board):
+        unknown = variables_used(expr) - set(defined)
+        assert not unknown, f"{title} uses undefined {unknown}"
+        assert not (set(_grafana_variables(expr)) - GRAFANA_VARIABLES), title
+
+
+def _grafana_variables(expr: str) -> list[str]:
+    return re.findall(r"\$\{?(__\w+)", expr)
+
+
+def test_every_query_names_only_exported_metrics_and_picks_rows(board: dict[str, Any]) -> None:
+    for title, expr in queries(board):
+        assert not unknown_metrics(expr), f"{title}: {unknown_metrics(expr)}"
+        assert not row_problems(expr), f"{title}: {row_problems(expr)}"
+    variable_queries = [v["query"] for v in board["templating"]["list"]]
+    for query in variable_queries:
+        assert not unknown_metrics(query), query
+
+
+def test_the_boards_cover_what_the_issue_asks() -> None:
+    boards = committed_dashboards()
+    text = {name: json.dumps(board) for name, board in boards.items()}
+    overview = text["support-overview"]
+    for metric in (
+        "first_reply_seconds",
+        "window_reply_seconds",
+        "resolution_seconds",
+        "touches_to_close",
+        "fcr_ratio",
+        "csat_percent",
+        "nps_score",
+        "sla_compliance_ratio",
+        "backlog_tickets",
+        "tickets_created_total",
+        "tickets_solved_total",
+        "sla_at_risk_tickets",
+        "sla_breached_running_tickets",
+    ):
+        assert metric in overview, metric
+    oncall = text["sla-oncall"]
+    for metric in (
+        "sla_at_risk_tickets",
+        "sla_breached_running_tickets",
+        "sla_breached_total",
+        "last_breach_timestamp_seconds",
+        "event_time_lag_seconds",
+        "consumer_lag_messages",
+        "deadletter_total",
+        "worker_up",
+    ):
+        assert metric in oncall, metric
+    agents = text["team-agent"]
+    assert 'agent!=\\"\\"' in agents
+    for metric in ("reply_seconds", "touches_to_close", "tickets_solved", "csat_percent"):
+        assert metric in agents, metric
+
+
+# --- the query checks themselves -----------------------------------------------------------
+
+
+def test_row_check_flags_a_sum_over_every_row() -> None:
+    assert row_problems("sum(rate(ticketpulse_tickets_created_total[5m]))")
+    assert row_problems('sum(ticketpulse_tickets_created_total{team=""})')
+    assert not row_problems('sum(ticketpulse_tickets_created_total{team!=""})')
+    assert not row_problems(
+        'sum(ticketpulse_tickets_created_total{team="", channel="", priority=""})'
+    )
+    assert not row_problems('ticketpulse_backlog_tickets{status="", priority="", team=""}')
+    assert row_problems('ticketpulse_backlog_tickets{priority="", team=""}')
+    assert not row_problems("max(ticketpulse_sla_at_risk_tickets)")  # target only
+    assert unknown_metrics("ticketpulse_nope_total + ticketpulse_worker_up") == [
+        "ticketpulse_nope_total"
+    ]
+
+
+def test_alert_queries_name_only_exported_metrics_and_pick_rows() -> None:
+    for alert in ALERTS:
+        assert not unknown_metrics(alert.expr), alert.name
+        assert not row_problems(alert.expr), alert.name
+
+
+# --- provisioning files --------------------------------------------------------------------
+
+
+def test_dashboard_provider_and_datasource_files() -> None:
+    provider = load("dashboards/provider.yml")
+    assert provider["apiVersion"] == 1
+    assert [p["folder"] for p in provider["providers"]] == [FOLDER_TITLE]
+    datasources = load("datasources/prometheus.yml")
+    assert [d["uid"] for d in datasources["datasources"]] == [DATASOURCE_UID]
+
+
+def test_alert_rule_file_has_grafanas_required_fields() -> None:
+    document = load("alerting/rules.yml")
+    assert document["apiVersion"] == 1
+    uids = []
+    for group in document["groups"]:
+        for key in ("name", "folder", "interval", "rules"):
+            assert group.get(key), key
+        assert group["folder"] == FOLDER_TITLE
+        for rule in group["rules"]:
+            for key in ("uid", "title", "condition", "data", "for"):
+                assert rule.get(key) not in (None, "", []), (rule.get("title"), key)
+            assert len(rule["uid"]) <= 40
+            refs = {query["refId"] for query in rule["data"]}
+            assert rule["condition"] in refs
+            for query in rule["data"]:
+                assert query["datasourceUid"] in {DATASOURCE_UID, "__expr__"}
+                assert query["model"]["refId"] == query["refId"]
+                assert "from" in query["relativeTimeRange"]
+            assert rule["noDataState"] in {"OK", "NoData", "Alerting", "KeepLast"}
+            assert rule["execErrState"] in {"OK", "Error", "Alerting", "KeepLast"}
+            assert rule["annotations"]["runbook_url"].startswith("docs/runbooks.md#")
+            uids.append(rule["uid"])
+    assert len(uids) == len(set(uids)) == len(ALERTS)
+
+
+def test_contact_points_and_policies_route_by_severity_and_team() -> None:
+    contact = load("alerting/contact-points.yml")
+    assert contact["apiVersion"] == 1
+    names = set()
+    receiver_uids = []
+    for point in contact["contactPoints"]:
+        assert point["name"] and point["receivers"]
+        names.add(point["name"])
+        for receiver in point["receivers"]:
+            assert receiver["uid"] and receiver["type"] and receiver["settings"]
+            receiver_uids.append(receiver["uid"])
+            if receiver["type"] == "webhook":
+                assert receiver["settings"]["url"].startswith("http")
+    assert len(receiver_uids) == len(set(receiver_uids))
+    assert {r["type"] for p in contact["contactPoints"] for r in p["receivers"]} == {"webhook"}
+    text = (PROVISIONING / "alerting/contact-points.yml").read_text()
+    for example in ("type: email", "type: slack", "type: pagerduty"):
+        assert example in text, f"documented example {example} missing"
+
+    policies = load("alerting/policies.yml")
+    assert policies["apiVersion"] == 1
+    (tree,) = policies["policies"]
+    assert tree["receiver"] in names
+
+    def walk(route: dict[str, Any]) -> list[dict[str, Any]]:
+        return [route] + [r for child in route.get("routes", []) for r in walk(child)]
+
+    routes = walk(tree)
+    assert {route["receiver"] for route in routes} <= names
+    matchers = [tuple(m) for route in routes for m in route.get("object_matchers", [])]
+    assert ("severity", "=", "critical") in matchers
+    assert ("team", "=~", ".+") in matchers
+    for label in ("alertname", "team", "target"):
+        assert label in tree["group_by"]
+
+
+def test_push_payloads_use_the_api_spelling() -> None:
+    for group in api_rule_groups():
+        assert isinstance(group["interval"], int)
+        for rule in group["rules"]:
+            assert "keep_firing_for" in rule and "keepFiringFor" not in rule
+            assert rule["folderUID"] and rule["ruleGroup"] == group["title"]
