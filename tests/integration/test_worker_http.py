@@ -1,0 +1,94 @@
+"""Events in over ``POST /events``, numbers out through Prometheus: the worker's two HTTP edges."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streams.domain.decode import InvalidEvent, decode_event
+from streams.domain.instant import ceil_minute
+from streams.stack import Stack
+from streams.stack.config import ScrapeTarget
+
+from .test_worker import converge
+from .workers import Run, iter_until, now_micros, shifted_golden
+
+
+@pytest.fixture
+def run(stack: Stack, request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    name = "h" + request.node.name.replace("_", "")[-20:].lower()
+    created = Run(
+        name=name,
+        bootstrap=stack.addresses.bootstrap_servers,
+        redis_url=stack.addresses.redis_url,
+        log_dir=tmp_path,
+    )
+    yield created
+    created.stop_all()
+
+
+def post(url: str, body: bytes, content_type: str) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": content_type}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def prometheus_value(stack: Stack, query: str) -> float | None:
+    url = f"{stack.addresses.prometheus_url}/api/v1/query?" + urllib.parse.urlencode(
+        {"query": query}
+    )
+    with urllib.request.urlopen(url, timeout=5) as response:
+        result = json.loads(response.read())["data"]["result"]
+    return float(result[0]["value"][1]) if result else None
+
+
+def test_posted_events_reach_the_snapshot_and_prometheus_agrees(run: Run, stack: Stack) -> None:
+    worker = run.start_worker()
+    records = [r for r in shifted_golden(ceil_minute(now_micros())) if not _invalid(r[2])]
+    body = b"\n".join(value for _, _, value in records) + b"\n"
+
+    status, reply = post(worker.url + "/events", body, "application/x-ndjson")
+    assert (status, reply) == (202, {"accepted": len(records), "rejected": 0})
+    live, expected = converge(worker, records)
+    assert live == expected, worker.tail()
+    created = live["windows"]["7d"]["overall"]["tickets_created"]
+    assert created == 18
+
+    # one bad line rejects the whole body, and nothing of it is produced
+    status, reply = post(worker.url + "/events", body + b"{not json\n", "application/x-ndjson")
+    assert status == 400 and reply["accepted"] == 0 and reply["rejected"] == 1
+    assert reply["errors"][0]["line"] == len(records) + 1
+
+    address = worker.url.removeprefix("http://")
+    stack.set_scrape_targets([ScrapeTarget(run.name, address)])
+    try:
+        rows = f'job="{run.name}",team="",channel="",priority=""'
+        want = {
+            f"ticketpulse_tickets_created_total{{{rows}}}": float(created),
+            f'ticketpulse_window_tickets_created{{{rows},window="7d"}}': float(created),
+        }
+        seen: dict[str, float | None] = {}
+        for _ in iter_until(30, interval=0.5):
+            seen = {query: prometheus_value(stack, query) for query in want}
+            if seen == want:
+                break
+        assert seen == want
+        # the rejected body was not produced: the live numbers did not move
+        assert worker.get("/kpis")[1]["windows"]["7d"]["overall"]["tickets_created"] == created
+    finally:
+        stack.set_scrape_targets([])
+
+
+def _invalid(value: bytes) -> bool:
+    return isinstance(decode_event(value), InvalidEvent)
