@@ -1,0 +1,41 @@
+"""The fact difference that windows and metrics are corrected by."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from streams.domain.facts import NO_DIFF, Fact, FactKind, diff_facts
+
+POOL = [
+    Fact(time=t, kind=kind, value=v, team="a", channel="email", priority="low")
+    for t in (1, 2)
+    for kind in (FactKind.CREATED, FactKind.REPLY)
+    for v in (0, 5)
+]
+facts = st.lists(st.sampled_from(POOL), max_size=12)
+
+
+@given(facts, facts)
+def test_diff_is_the_multiset_difference(old: list[Fact], new: list[Fact]) -> None:
+    diff = diff_facts(old, new)
+    assert Counter(diff.retracted) == Counter(old) - Counter(new)
+    assert Counter(diff.added) == Counter(new) - Counter(old)
+    assert list(diff.retracted) == sorted(diff.retracted)
+    assert list(diff.added) == sorted(diff.added)
+
+
+@given(facts, facts, facts)
+def test_a_shared_prefix_changes_nothing(
+    prefix: list[Fact], old: list[Fact], new: list[Fact]
+) -> None:
+    assert diff_facts(prefix + old, prefix + new) == diff_facts(old, new)
+
+
+def test_equal_lists_give_no_diff_and_reordering_is_no_change() -> None:
+    assert diff_facts(POOL, list(POOL)) is NO_DIFF
+    assert not diff_facts(POOL, list(reversed(POOL)))
+    assert diff_facts(POOL[:2], POOL[:3]).added == (POOL[2],)
+    assert diff_facts(POOL[:3], POOL[:2]).retracted == (POOL[2],)
