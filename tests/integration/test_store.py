@@ -172,6 +172,17 @@ async def test_counters_add_up_over_batches(store: RedisStore) -> None:
     assert await store.backlog(0) == {OPEN_HIGH: 1}
 
 
+async def test_counter_names_and_values_survive_the_scripts_json(store: RedisStore) -> None:
+    # deltas travel to the Lua script as JSON: any team name, and sums up to 2**53 - 1 exact
+    odd = bucket_field("team", 'Ünï "code" \\ ☃ \n\t', "resolution:s")
+    big = 2**53 - 1
+    await store.apply(PartitionWrites(2, buckets={(T0, odd): big, (T0 + MIN, odd): -7}))
+    await store.apply(PartitionWrites(2, buckets={(T0, odd): -1}, backlog={odd: 3}))
+
+    assert await store.load_buckets(2, T0) == {T0: {odd: big - 1}, T0 + MIN: {odd: -7}}
+    assert await store.backlog(2) == {odd: 3}
+
+
 async def test_negation_leaves_no_field_bucket_or_index_entry(
     store: RedisStore, client: aioredis.Redis, prefix: str
 ) -> None:
