@@ -1,0 +1,285 @@
+"""The boards' queries and the alerts against the real Prometheus, fed by a real worker.
+
+A Prometheus and an Alertmanager of their own (seconds to start) scrape one worker every second
+and evaluate the alert rules without pending periods (``fast_variant``), and Alertmanager
+delivers to a webhook receiver in this test. The worker reads the session stack's Kafka and
+Redis, with ``agent_labels`` on so that the per-agent panels have rows.
+
+1. A ticket whose first-reply deadline passes a few seconds after it arrives: the SLA-breach
+   alert reaches the webhook within a bounded time after the deadline.
+2. The golden stream moved to now: every panel query and every alert expression is valid
+   PromQL on the real server and returns data, except where none can exist (named below).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from streams.domain.instant import MICROS_PER_MINUTE, ceil_minute, format_rfc3339
+from streams.grafana.alerts import ALERTS, fast_variant, prometheus_rules
+from streams.grafana.dashboards import DASHBOARDS, dashboard_json
+from streams.grafana.files import dump_yaml
+from streams.stack import Stack, StackConfig, StackPaths, StackPorts
+from streams.stack.alertmanager_server import Alertmanager
+from streams.stack.component import Component
+from streams.stack.config import ScrapeTarget
+from streams.stack.prometheus_server import Prometheus
+from tests.conftest import start_stack
+
+from .workers import Run, WorkerProcess, iter_until, now_micros, produce, shifted_golden
+
+BREACH_BOUND_SECONDS = 30.0
+# Panels and alert queries that cannot have data here, and why.
+MAY_BE_EMPTY = {
+    "Consumer lag": "the worker does not export ticketpulse_consumer_lag_messages yet",
+    "TicketpulseSlaBudgetBurnSlow": "its query keeps only targets whose 1h burn is above 4",
+}
+VARIABLES = {
+    "$team": "^$",
+    "$channel": "^$",
+    "$priority": "^$",
+    "$agent": ".+",
+    "$__rate_interval": "1m",
+}
+
+
+@dataclass
+class Webhook:
+    """Alertmanager's webhook deliveries: (time received, payload)."""
+
+    received: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+    url: str = ""
+
+    def alerts(self) -> list[tuple[float, dict[str, Any]]]:
+        return [(at, alert) for at, body in list(self.received) for alert in body["alerts"]]
+
+
+@pytest.fixture(scope="module")
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            hook.received.append((time.time(), json.loads(self.rfile.read(length))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    hook.url = f"http://127.0.0.1:{server.server_address[1]}/alerts"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield hook
+    server.shutdown()
+    server.server_close()
+
+
+def webhook_alertmanager(url: str) -> type[Alertmanager]:
+    class WebhookAlertmanager(Alertmanager):
+        """The stack's Alertmanager with a config that delivers every alert to ``url``."""
+
+        def write_config(self) -> bool:
+            config = {
+                "route": {
+                    "receiver": "test",
+                    "group_by": ["alertname", "target", "priority", "team"],
+                    "group_wait": "1s",
+                    "group_interval": "1s",
+                    "repeat_interval": "1h",
+                },
+                "receivers": [{"name": "test", "webhook_configs": [{"url": url}]}],
+            }
+            target = self.home / "alertmanager.yml"
+            target.write_text(yaml.safe_dump(config))
+            return True
+
+    return WebhookAlertmanager
+
+
+@dataclass
+class Live:
+    run: Run
+    worker: WorkerProcess
+    stack: Stack
+
+    @property
+    def prometheus(self) -> str:
+        return self.stack.addresses.prometheus_url
+
+
+@pytest.fixture(scope="module")
+def live(
+    stack: Stack, webhook: Webhook, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Live]:
+    home = tmp_path_factory.mktemp("grafana-live")
+    run = Run(
+        name="tgrafanalive",
+        bootstrap=stack.addresses.bootstrap_servers,
+        redis_url=stack.addresses.redis_url,
+        log_dir=home,
+    )
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("TICKETPULSE_AGENT_LABELS", "true")
+        worker = run.start_worker()
+    rules = home / "ticketpulse.fast.rules.yml"
+    rules.write_text(dump_yaml(prometheus_rules(fast_variant(), interval="1s")))
+    manager = webhook_alertmanager(webhook.url)
+
+    def components(paths: StackPaths, config: StackConfig) -> list[Component]:
+        return [manager(paths, config), Prometheus(paths, config)]
+
+    address = worker.url.removeprefix("http://")
+    config = StackConfig(
+        ports=StackPorts.free(),
+        scrape_targets=(ScrapeTarget("ticketpulse", address),),
+        scrape_interval="1s",
+        rule_files=(str(rules),),
+    )
+    alerting = start_stack(home / "stack", config, components)
+    try:
+        yield Live(run, worker, alerting)
+    finally:
+        alerting.down()
+        run.stop_all()
+
+
+def query(prometheus: str, expr: str) -> dict[str, Any]:
+    url = f"{prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body: dict[str, Any] = json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        body = json.loads(error.read())
+    return body
+
+
+def result(prometheus: str, expr: str) -> list[dict[str, Any]]:
+    body = query(prometheus, expr)
+    assert body["status"] == "success", f"{body.get('error')}\n{expr}"
+    found: list[dict[str, Any]] = body["data"]["result"]
+    return found
+
+
+def substitute(expr: str) -> str:
+    for name, value in sorted(VARIABLES.items(), key=lambda item: -len(item[0])):
+        expr = expr.replace(name, value)
+    return expr
+
+
+def wait_for(prometheus: str, expr: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for _ in iter_until(timeout, interval=0.5):
+        found = result(prometheus, expr)
+        if found:
+            break
+    return found
+
+
+def test_sla_breach_alert_reaches_the_webhook_through_alertmanager(
+    live: Live, webhook: Webhook
+) -> None:
+    assert wait_for(live.prometheus, 'ticketpulse_worker_up{job="ticketpulse"} == 1'), (
+        live.worker.tail()
+    )
+    deadline = now_micros() + 5_000_000
+    created = deadline - 15 * MICROS_PER_MINUTE  # urgent: first reply due in 15 minutes
+    event = {
+        "event_id": "grafana-live-1",
+        "type": "ticket.created",
+        "occurred_at": format_rfc3339(created),
+        "ticket_id": "GL1",
+        "channel": "chat",
+        "priority": "urgent",
+        "team": "billing",
+    }
+    asyncio.run(produce(live.run, [("tickets", b"GL1", json.dumps(event).encode())]))
+    breach: dict[str, Any] = {}
+    delivered_at = 0.0
+    for _ in iter_until(BREACH_BOUND_SECONDS + 5, interval=0.2):
+        for at, alert in webhook.alerts():
+            labels = alert["labels"]
+            if labels["alertname"] == "TicketpulseSlaBreach" and alert["status"] == "firing":
+                breach, delivered_at = alert, at
+        if breach:
+            break
+    assert breach, f"no breach alert; webhook got {webhook.received}\n{live.worker.tail()}"
+    assert delivered_at - deadline / 1e6 < BREACH_BOUND_SECONDS
+    labels = breach["labels"]
+    assert labels["target"] == "first_reply" and labels["priority"] == "urgent"
+    assert labels["severity"] == "critical" and labels["service"] == "ticketpulse"
+    assert breach["annotations"]["runbook_url"] == "docs/runbooks.md#ticketpulseslabreach"
+    team = [
+        a for _, a in webhook.alerts() if a["labels"]["alertname"] == "TicketpulseTeamSlaBreach"
+    ]
+    for _ in iter_until(10, interval=0.2):
+        if team:
+            break
+        team = [
+            a for _, a in webhook.alerts() if a["labels"]["alertname"] == "TicketpulseTeamSlaBreach"
+        ]
+    assert team and team[0]["labels"]["team"] == "billing"
+
+
+def test_every_panel_query_and_alert_expression_runs_and_returns_data(live: Live) -> None:
+    records = shifted_golden(ceil_minute(now_micros()))
+    half = len(records) // 2
+    # two steps, so that counters increase between scrapes and rates are not all zero
+    asyncio.run(produce(live.run, records[:half]))
+    assert wait_for(live.prometheus, 'ticketpulse_window_tickets_solved{agent!=""}')
+    time.sleep(2.5)
+    asyncio.run(produce(live.run, records[half:]))
+    assert wait_for(live.prometheus, "ticketpulse_deadletter_total")
+    assert wait_for(live.prometheus, "ticketpulse_last_breach_timestamp_seconds")
+    time.sleep(3)  # a few more scrapes after the last batch
+
+    empty = []
+    checked = 0
+    for name, build in DASHBOARDS.items():
+        board = dashboard_json(build())
+        for panel in board["panels"]:
+            for target in panel.get("targets", []):
+                found = result(live.prometheus, substitute(target["expr"]))
+                checked += 1
+                if not found and panel["title"] not in MAY_BE_EMPTY:
+                    empty.append(f"{name} / {panel['title']}: {target['expr']}")
+        for variable in board["templating"]["list"]:
+            label = variable["name"]
+            selector = variable["query"].split("(", 1)[1].rsplit(",", 1)[0]
+            url = f"{live.prometheus}/api/v1/label/{label}/values?" + urllib.parse.urlencode(
+                {"match[]": selector}
+            )
+            with urllib.request.urlopen(url, timeout=10) as response:
+                values = json.loads(response.read())["data"]
+            assert [v for v in values if v], f"variable {label} of {name} has no values"
+    assert checked > 50
+    for alert in ALERTS:
+        result(live.prometheus, alert.expr)  # valid as written in the rule file
+        found = result(live.prometheus, alert.query)
+        if not found and alert.name not in MAY_BE_EMPTY:
+            empty.append(f"alert {alert.name}: {alert.query}")
+    assert not empty, "queries without data:\n" + "\n".join(empty)
+
+
+def test_the_fast_rules_loaded_are_the_generated_ones(live: Live, tmp_path: Path) -> None:
+    with urllib.request.urlopen(f"{live.prometheus}/api/v1/rules", timeout=10) as response:
+        groups = json.loads(response.read())["data"]["groups"]
+    loaded = {rule["name"] for group in groups for rule in group["rules"]}
+    assert loaded == {alert.name for alert in ALERTS}
+    assert all(rule["health"] != "err" for group in groups for rule in group["rules"])
