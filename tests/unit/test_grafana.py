@@ -295,3 +295,18 @@ def test_push_payloads_use_the_api_spelling() -> None:
         for rule in group["rules"]:
             assert "keep_firing_for" in rule and "keepFiringFor" not in rule
             assert rule["folderUID"] and rule["ruleGroup"] == group["title"]
+
+
+def test_compose_prometheus_loads_the_generated_rules() -> None:
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    mounts = [str(v).split(":")[:2] for v in compose["services"]["prometheus"]["volumes"]]
+    assert ["./deploy/prometheus/rules", "/etc/prometheus/rules"] in mounts
+    config = yaml.safe_load((REPO_ROOT / "deploy/compose/prometheus.yml").read_text())
+    (pattern,) = config["rule_files"]
+    directory, _, glob = pattern.rpartition("/")
+    assert directory == "/etc/prometheus/rules"
+    assert list((REPO_ROOT / "deploy/prometheus/rules").glob(glob)) == [
+        REPO_ROOT / "deploy/prometheus/rules/ticketpulse.rules.yml"
+    ]
+    demo = (REPO_ROOT / "scripts/demo.sh").read_text()
+    assert "--rule-file" in demo and "deploy/prometheus/rules/ticketpulse.rules.yml" in demo
