@@ -1,4 +1,8 @@
-"""``ticketpulse grafana generate`` and ``ticketpulse grafana push`` (docs/grafana.md)."""
+"""``ticketpulse grafana generate`` and ``ticketpulse grafana push`` (docs/grafana.md).
+
+The SDK and grafana-client take a second to import, so they are imported only when one of
+these commands runs, not for every ``ticketpulse`` invocation.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,7 @@ from pathlib import Path
 
 import click
 
-from streams.grafana import files
-from streams.grafana.push import PushError, connect, push
+from streams.grafana.paths import REPO_ROOT
 
 
 @click.group("grafana")
@@ -19,13 +22,15 @@ def grafana() -> None:
 @click.option(
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
-    default=files.REPO_ROOT,
+    default=REPO_ROOT,
     show_default="the checkout",
     help="Repository root to write into.",
 )
 @click.option("--check", is_flag=True, help="Write nothing; fail if a file is out of date.")
 def generate(root: Path, check: bool) -> None:
     """Write the dashboards JSON and the Grafana and Prometheus alert rule files."""
+    from streams.grafana import files
+
     if check:
         stale = files.stale(root)
         if stale:
@@ -53,6 +58,8 @@ def generate(root: Path, check: bool) -> None:
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds per request.")
 def push_command(url: str, token: str, timeout: float) -> None:
     """Upload the ticketpulse folder, boards and alert rules to a running Grafana (idempotent)."""
+    from streams.grafana.push import PushError, connect, push
+
     try:
         report = push(connect(url.rstrip("/"), token, timeout), url)
     except PushError as error:

@@ -15,8 +15,8 @@ import yaml
 
 from streams.grafana.alerts import grafana_rule_file, prometheus_rules
 from streams.grafana.dashboards import DASHBOARDS, dashboard_json
+from streams.grafana.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD_DIR = Path("grafana/dashboards")
 GRAFANA_RULES = Path("grafana/provisioning/alerting/rules.yml")
 PROMETHEUS_RULES = Path("deploy/prometheus/rules/ticketpulse.rules.yml")
