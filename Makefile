@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 LINT_PATHS := streams tests bench
 
-.PHONY: help setup lint test demo stack-up stack-status stack-down
+.PHONY: help setup lint test demo bench stack-up stack-status stack-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -25,6 +25,10 @@ test: setup lint ## lint, then every test (unit and integration on the real stac
 
 demo: setup ## the stack, a worker and live simulated traffic, watched with ticketpulse top
 	@bash scripts/demo.sh
+
+bench: setup ## pipeline benchmark (docs/bench.md); BENCH_ARGS="--events 50000 --repeats 1" for a quick run
+	@$(BIN)/python -c 'import quixstreams, matplotlib' 2>/dev/null || $(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m bench.pipeline $(BENCH_ARGS)
 
 stack-up: setup ## ticketpulse stack up
 	$(BIN)/ticketpulse stack up

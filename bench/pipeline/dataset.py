@@ -138,17 +138,41 @@ def write_shifted(source: Path, out: Path, delta: timedelta) -> list[Message]:
     return messages
 
 
+def create_topics(bootstrap: str, names: list[str], partitions: int) -> None:
+    """Create the topics with ``partitions`` (the broker's auto-creation would give its default).
+
+    Existing topics must already have that many partitions.
+    """
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    existing = admin.list_topics(timeout=30).topics
+    missing = [name for name in names if name not in existing]
+    if missing:
+        futures = admin.create_topics(
+            [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in missing]
+        )
+        for future in futures.values():
+            future.result(30)
+    deadline = time.monotonic() + 30
+    while True:
+        found = admin.list_topics(timeout=30).topics
+        counts = {name: len(found[name].partitions) if name in found else 0 for name in names}
+        if all(count == partitions for count in counts.values()):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"topics: want {partitions} partitions each, have {counts}")
+        time.sleep(0.2)
+
+
 def produce(
     bootstrap: str, topics: dict[str, str], messages: list[Message], partitions: int
 ) -> dict[str, int]:
     """Send every message (acks=all, murmur2 keys like the Java client); messages per topic."""
-    import asyncio
 
     from confluent_kafka import Producer
 
-    from streams.live.topics import ensure_topics
-
-    asyncio.run(ensure_topics(bootstrap, list(topics.values()), partitions))
+    create_topics(bootstrap, list(topics.values()), partitions)
     producer = Producer(
         {
             "bootstrap.servers": bootstrap,

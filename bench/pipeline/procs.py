@@ -103,6 +103,13 @@ class WorkerConfig:
 
 def start_worker(config: WorkerConfig, log_dir: Path, name: str, timeout: float = 90.0) -> Child:
     """A ``ticketpulse worker`` process, returned once ``/readyz`` says ready."""
+    child = spawn_worker(config, log_dir, name)
+    wait_ready(child, timeout)
+    return child
+
+
+def spawn_worker(config: WorkerConfig, log_dir: Path, name: str) -> Child:
+    """A ``ticketpulse worker`` process, just started."""
     port = free_ports(1)[0]
     log = log_dir / f"{name}.log"
     with log.open("wb") as out:
@@ -122,15 +129,18 @@ def start_worker(config: WorkerConfig, log_dir: Path, name: str, timeout: float 
             stderr=subprocess.STDOUT,
             cwd=ROOT,
         )
-    child = Child(process, log, f"http://127.0.0.1:{port}")
+    return Child(process, log, f"http://127.0.0.1:{port}")
+
+
+def wait_ready(child: Child, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not child.alive():
-            raise RuntimeError(f"worker exited {process.returncode}:\n{child.tail()}")
+            raise RuntimeError(f"worker exited {child.process.returncode}:\n{child.tail()}")
         with contextlib.suppress(OSError, ValueError):
             body = child.get_json("/readyz")
             if body.get("ready"):
-                return child
+                return
         time.sleep(0.2)
     child.stop()
     raise RuntimeError(f"worker not ready in {timeout:.0f} s:\n{child.tail()}")

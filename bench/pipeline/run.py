@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import math
@@ -37,15 +36,19 @@ from bench.pipeline.procs import (
     cpu_seconds,
     peak_rss,
     run_contender,
+    spawn_worker,
     start_quix,
     start_worker,
+    wait_ready,
 )
 from bench.pipeline.stats import (
+    Profile,
     Summary,
     count_latencies,
     percentile,
     ratio,
     snapshot_diff,
+    summarise_profile,
     table,
     verdict,
 )
@@ -194,6 +197,9 @@ def live_gate(
         gate = compare(reference, snapshot, attempt)
         if gate.ok:
             return gate
+        log(f"  gate try {attempt}: {gate.differing} values differ at {gate.as_of}, e.g.")
+        for line in gate.lines[:3]:
+            log(f"    {line}")
     assert gate is not None
     return gate
 
@@ -252,14 +258,23 @@ class Bench:
     ends: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def end_offsets(self, topics: Topics) -> dict[tuple[str, int], int]:
-        from confluent_kafka import Consumer, TopicPartition
+        from confluent_kafka import Consumer, KafkaException, TopicPartition
 
         consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "bench-probe"})
         try:
             ends = {}
             for topic in topics.inputs:
                 for p in range(topics.partitions):
-                    _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                    for attempt in range(20):  # new topics: metadata may lag a moment
+                        try:
+                            _, high = consumer.get_watermark_offsets(
+                                TopicPartition(topic, p), timeout=10
+                            )
+                            break
+                        except KafkaException:
+                            if attempt == 19:
+                                raise
+                            time.sleep(0.5)
                     ends[(topic, p)] = high
             return ends
         finally:
@@ -480,12 +495,11 @@ def probe_event(ticket_id: str, deadline: Instant) -> dict[str, Any]:
 def run_latency(bench: Bench, load: float, rate: float) -> LatencyResult:
     from confluent_kafka import Producer
 
-    from streams.live.topics import ensure_topics
     from streams.simulation import SimulationConfig, generate
 
     args = bench.args
     topics = Topics(f"{bench.run_id}-lat{round(load * 100)}", 4)
-    asyncio.run(ensure_topics(bench.bootstrap, list(topics.names.values()), topics.partitions))
+    dataset.create_topics(bench.bootstrap, list(topics.names.values()), topics.partitions)
     name = topics.prefix
     worker = start_worker(bench.worker_config(topics, name), bench.work, name)
     snap = Poller(lambda: created_7d(bench.read_snapshot(name)), 0.02)
@@ -518,7 +532,6 @@ def run_latency(bench: Bench, load: float, rate: float) -> LatencyResult:
     probe_sent: list[tuple[str, float]] = []
     created_times: list[float] = []
     sent = 0
-    origin: tuple[int, float] | None = None
     breaches: dict[str, float] = {}
     breach_stop = threading.Event()
 
@@ -544,13 +557,13 @@ def run_latency(bench: Bench, load: float, rate: float) -> LatencyResult:
     lead = 3.0
     try:
         for emitted in generate(config, now_micros()):
-            wall = time.time()
-            if origin is None:
-                origin = (emitted.emit_at, wall)
-            due = origin[1] + (emitted.emit_at - origin[0]) / MICROS_PER_SECOND
+            # A steady schedule at ``rate``; every event is stamped with its send time, so
+            # the worker sees live traffic whatever pace the simulation itself keeps.
+            due = started + sent / rate
             if due - started > duration:
                 break
-            if due > wall + 0.001:
+            wall = time.time()
+            if due > wall + 0.002:
                 time.sleep(due - wall)
             while probes and probes[0][0] <= time.time():
                 _, ticket = probes.pop(0)
@@ -560,6 +573,9 @@ def run_latency(bench: Bench, load: float, rate: float) -> LatencyResult:
                 probe_sent.append((ticket, deadline / MICROS_PER_SECOND))
                 created_times.append(time.time())
             value = emitted.line().encode()
+            if isinstance(emitted.value, dict):
+                live = dict(emitted.value, occurred_at=format_rfc3339(now_micros()))
+                value = json.dumps(live, separators=(",", ":")).encode()
             producer.produce(
                 topics.names[emitted.topic.value], value=value, key=emitted.key.encode()
             )
@@ -601,7 +617,7 @@ def run_latency(bench: Bench, load: float, rate: float) -> LatencyResult:
 # -- profile ------------------------------------------------------------------------------
 
 
-def run_profile(bench: Bench, topics: Topics) -> list[tuple[str, float]]:
+def run_profile(bench: Bench, topics: Topics) -> Profile:
     """py-spy samples of F draining the data set: the top functions by own time."""
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     name = f"{bench.run_id}-profile"
@@ -631,18 +647,7 @@ def run_profile(bench: Bench, topics: Topics) -> list[tuple[str, float]]:
         )
     finally:
         worker.stop()
-    own: dict[str, int] = {}
-    total = 0
-    for line in out.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack:
-            continue
-        frame = stack.split(";")[-1]
-        own[frame] = own.get(frame, 0) + int(count)
-        total += int(count)
-    shutil.copy(out, bench.args.out / "f-profile.txt")
-    top = sorted(own.items(), key=lambda item: item[1], reverse=True)
-    return [(frame, count / total) for frame, count in top[: bench.args.top]]
+    return summarise_profile(out.read_text(), bench.args.top)
 
 
 # -- stack --------------------------------------------------------------------------------
@@ -783,7 +788,7 @@ def report(
     measures: list[Measure],
     latencies: list[LatencyResult],
     scale: list[tuple[int, Measure]],
-    profile: list[tuple[str, float]],
+    profile: Profile,
     cli_check: str,
     started: float,
     argv: list[str],
@@ -894,13 +899,20 @@ def report(
                 for w, m in scale
             ],
         )
-    if profile:
+    if profile.samples:
         lines += [
             "",
-            f"## Where F spends its time (py-spy, {args.profile} s of draining, own time)",
+            f"## Where F spends its time (py-spy, {args.profile} s of draining, "
+            f"{profile.samples:,} samples of the worker's threads)",
+            "",
+            "Own time (the function on top of the stack):",
             "",
         ]
-        lines += table(["function", "share"], [[f"`{fr}`", f"{s:.1%}"] for fr, s in profile])
+        lines += table(["function", "share"], [[f"`{fr}`", f"{s:.1%}"] for fr, s in profile.own])
+        lines += ["", "Inclusive time of ticketpulse's own functions (`streams/`):", ""]
+        lines += table(
+            ["function", "share"], [[f"`{fr}`", f"{s:.1%}"] for fr, s in profile.inclusive]
+        )
     lines += ["", "## Targets", ""]
     p99 = [percentile(r.redis, 99) for r in latencies if round(r.load * 100) == 80]
     breach_max = [max(r.breach, default=math.nan) for r in latencies]
@@ -977,7 +989,7 @@ def main(argv: list[str] | None = None) -> None:
         measures: list[Measure] = []
         latencies: list[LatencyResult] = []
         scale: list[tuple[int, Measure]] = []
-        profile: list[tuple[str, float]] = []
+        profile = Profile([], [], 0)
         cli_check = "not run"
         topics = Topics(run_id, 4)
         if "throughput" not in skip or "profile" not in skip:
@@ -1073,7 +1085,9 @@ def run_scale(bench: Bench, source: Path, latest: Instant) -> list[tuple[int, Me
     for workers in [int(w) for w in args.scale_workers.split(",")]:
         name = f"{bench.run_id}-s{workers}w"
         config = bench.worker_config(topics, name)
-        children = [start_worker(config, bench.work, f"{name}-{i}") for i in range(workers)]
+        children = [spawn_worker(config, bench.work, f"{name}-{i}") for i in range(workers)]
+        for child in children:  # all start together: one rebalance, at the start
+            wait_ready(child)
         log(f"scale: {workers} worker(s)")
         try:
             first, last, cpu = bench.drain_workers(topics, name, children, args.timeout)

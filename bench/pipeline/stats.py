@@ -140,3 +140,46 @@ def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
 
 def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("met" if ok else "**missed**")
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Shares of samples: own time per function, inclusive time per ``streams/`` function."""
+
+    own: list[tuple[str, float]]
+    inclusive: list[tuple[str, float]]
+    samples: int
+
+
+def _function(frame: str) -> str:
+    """``name (path/file.py:12)`` -> ``name (file.py)``: one row per function, not per line."""
+    name, _, where = frame.partition(" (")
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    short = path.split("site-packages/")[-1].split("/work/main/")[-1]
+    return f"{name} ({short})" if where else name
+
+
+def summarise_profile(raw: str, top: int) -> Profile:
+    """py-spy ``--format raw`` (collapsed stacks ``a;b;c count``) to per-function shares."""
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [_function(f) for f in stack.split(";")]
+        own[frames[-1]] = own.get(frames[-1], 0) + count
+        for frame in set(frames):
+            if "streams/" in frame:
+                inclusive[frame] = inclusive.get(frame, 0) + count
+        total += count
+    if not total:
+        return Profile([], [], 0)
+
+    def shares(counts: dict[str, int]) -> list[tuple[str, float]]:
+        ranked = sorted(counts.items(), key=lambda item: item[1], reverse=True)[:top]
+        return [(name, count / total) for name, count in ranked]
+
+    return Profile(shares(own), shares(inclusive), total)
