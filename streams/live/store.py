@@ -63,6 +63,7 @@ end
 return 1
 """
 
+
 def _json_object(deltas: dict[str, int]) -> str:
     # cjson decodes [] for an empty object; {} keeps the script's pairs() loop trivial
     return json.dumps(deltas, separators=(",", ":")) if deltas else "{}"
