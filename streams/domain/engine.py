@@ -20,7 +20,7 @@ from streams.domain.policies import PolicySet
 from streams.domain.snapshot import Backlog, SlaNow, build_snapshot
 from streams.domain.ticket import TicketView, evaluate
 from streams.domain.timeline import Arrival, Timeline
-from streams.domain.windows import WINDOWS, Windows
+from streams.domain.windows import WINDOWS, BucketKey, Windows, add_bucket_deltas
 
 
 @dataclass(slots=True)
@@ -42,14 +42,17 @@ class Engine:
 
     def evaluate(self, ticket_id: str, now: Instant) -> FactDiff:
         """Recompute one ticket as of ``now`` and move the windows by the difference."""
+        diff = self._recompute(ticket_id, now)
+        if diff:
+            self.windows.apply(diff)
+        return diff
+
+    def _recompute(self, ticket_id: str, now: Instant) -> FactDiff:
         timeline = self.timelines[ticket_id]
         view = evaluate(ticket_id, timeline.events, self.policies, now)
         old = self.views.get(ticket_id)
         self.views[ticket_id] = view
-        diff = diff_facts(old.facts if old else (), view.facts)
-        if diff:
-            self.windows.apply(diff)
-        return diff
+        return diff_facts(old.facts if old else (), view.facts)
 
     def apply(self, event: Event, now: Instant) -> tuple[Arrival, FactDiff]:
         """Ingest and evaluate: the live path, one event at a time."""
@@ -59,8 +62,13 @@ class Engine:
         return arrival, self.evaluate(event.ticket_id, now)
 
     def evaluate_all(self, now: Instant, ticket_ids: Iterable[str] | None = None) -> None:
+        """Recompute many tickets; their differences reach the windows summed, in one pass."""
+        deltas: dict[BucketKey, int] = {}
         for ticket_id in self.timelines if ticket_ids is None else ticket_ids:
-            self.evaluate(ticket_id, now)
+            diff = self._recompute(ticket_id, now)
+            if diff:
+                add_bucket_deltas(diff, deltas)
+        self.windows.apply_deltas(deltas)
 
     @property
     def anomalies(self) -> int:
