@@ -182,6 +182,19 @@ class Worker:
             self.health.redis_ok = True
             return value
 
+    def report_lag(self, highwaters: Mapping[tuple[str, int], int | None]) -> None:
+        """Consumer lag of owned partitions: messages after the last one Redis holds.
+
+        ``highwaters`` maps (topic, partition) to the broker's high watermark (the next
+        offset to be written), None while unknown.
+        """
+        for (topic, partition), highwater in highwaters.items():
+            state = self.states.get(partition)
+            if highwater is None or state is None:
+                continue
+            applied = state.offsets.get(topic, -1)
+            self.metrics.set_consumer_lag(topic, partition, max(highwater - applied - 1, 0))
+
     # -- snapshot --------------------------------------------------------------------------
     async def publish(self) -> dict[str, Any]:
         """Publish owned partitions' window sums, then merge every partition's into a snapshot."""

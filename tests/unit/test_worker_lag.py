@@ -1,0 +1,51 @@
+"""Consumer lag: what the broker holds beyond what Redis holds, for owned partitions only."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from prometheus_client import CollectorRegistry
+
+from streams.domain.policies import default_policies
+from streams.live.batch import PartitionState
+from streams.live.metrics import Metrics
+from streams.live.store import RedisStore
+from streams.live.worker import Worker
+
+
+def lag_samples(metrics: Metrics) -> dict[tuple[str, str], float]:
+    return {
+        (s.labels["topic"], s.labels["partition"]): s.value
+        for family in metrics.registry.collect()
+        if family.name == "ticketpulse_consumer_lag_messages"
+        for s in family.samples
+    }
+
+
+def test_lag_counts_messages_after_the_last_applied_offset() -> None:
+    metrics = Metrics(CollectorRegistry())
+    worker = Worker(
+        policies=default_policies(),
+        store=cast(RedisStore, None),
+        metrics=metrics,
+        deadletters=cast(Any, None),
+        partitions=4,
+    )
+    worker.states[1] = PartitionState(1)
+    worker.states[1].offsets = {"t.tickets": 9, "t.contacts": 4}
+
+    worker.report_lag(
+        {
+            ("t.tickets", 1): 25,  # offsets 10..24 not applied yet
+            ("t.contacts", 1): 5,  # all applied
+            ("t.surveys", 1): 3,  # nothing applied: offsets 0..2
+            ("t.tickets", 2): 100,  # not owned: no series
+            ("t.contacts", 3): None,  # unknown yet
+        }
+    )
+
+    assert lag_samples(metrics) == {
+        ("t.tickets", "1"): 15,
+        ("t.contacts", "1"): 0,
+        ("t.surveys", "1"): 3,
+    }
