@@ -755,9 +755,17 @@ def plot(
         rates = [m.rate for m in measures if m.contender == contender]
         ax.bar(i, statistics.median(rates), color="#4c72b0")
         ax.plot([i] * len(rates), rates, "k.", markersize=6)
+        ax.annotate(
+            f"{statistics.median(rates):,.0f}",
+            (i, statistics.median(rates)),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
     ax.set_xticks(range(len(order)), [c.upper() for c in order])
-    ax.set_ylabel("events/s (first to last message)")
-    ax.set_title("throughput: median, dots = repeats")
+    ax.set_yscale("log")
+    ax.set_ylabel("events/s (first to last message, log)")
+    ax.set_title("throughput: median bar, dots = repeats")
     ax = axes[1]
     for result in latencies:
         for values, style, what in ((result.redis, "-", "Redis"), (result.gauge, "--", "gauge")):
@@ -767,6 +775,8 @@ def plot(
                 ax.plot(data, ys, style, label=f"{result.load:.0%} load → {what}")
         if result.breach:
             ax.plot(sorted(result.breach), [0.5] * len(result.breach), "x", label="breach delay")
+    if not latencies:
+        ax.text(0.5, 0.5, "latency not run", ha="center", transform=ax.transAxes)
     ax.set_xscale("log")
     ax.set_xlabel("seconds")
     ax.set_title("latency CDF (produce → visible)")
@@ -777,6 +787,8 @@ def plot(
         workers = [w for w, _ in scale]
         ax.plot(workers, [m.rate for _, m in scale], "o-")
         ax.set_xticks(workers)
+    else:
+        ax.text(0.5, 0.5, "scale not run", ha="center", transform=ax.transAxes)
     ax.set_xlabel("workers (8 partitions)")
     ax.set_ylabel("events/s")
     ax.set_title("scale")
