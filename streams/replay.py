@@ -17,7 +17,9 @@ import click
 
 from streams.domain.decode import InvalidEvent, decode_event
 from streams.domain.engine import Engine
+from streams.domain.events import Status
 from streams.domain.instant import (
+    FOREVER,
     MICROS_PER_MINUTE,
     Instant,
     ceil_minute,
@@ -43,6 +45,10 @@ def replay_lines(
 ) -> ReplayResult:
     """Decode, ingest and evaluate every line; the snapshot as of ``at`` (or the data's end)."""
     engine = Engine(policies)
+    # closed tickets are counted when they close and kept compact; without ``at`` the as_of
+    # is known only at the end, so they are counted with every event (evaluate_all recounts
+    # the few with an event at or after the final as_of)
+    settle_at = at if at is not None else FOREVER
     counts: Counter[str] = Counter()
     errors: list[tuple[int, str]] = []
     latest: Instant | None = None
@@ -62,11 +68,14 @@ def replay_lines(
         counts[arrival.value] += 1
         if arrival is Arrival.REJECTED:
             errors.append((number, CLOSED_REASON))
-        elif arrival is Arrival.ACCEPTED and (latest is None or decoded.occurred_at > latest):
-            latest = decoded.occurred_at
+        elif arrival is Arrival.ACCEPTED:
+            if latest is None or decoded.occurred_at > latest:
+                latest = decoded.occurred_at
+            if decoded.status is Status.CLOSED or decoded.ticket_id in engine.restored:
+                engine.retire(decoded.ticket_id, settle_at)
     as_of = at if at is not None else ceil_minute(latest if latest is not None else 0)
     engine.evaluate_all(as_of)
-    counts["tickets"] = len(engine.timelines)
+    counts["tickets"] = engine.ticket_count
     counts["anomalies"] = engine.anomalies
     return ReplayResult(snapshot=engine.snapshot(as_of), counts=counts, errors=errors)
 

@@ -13,14 +13,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.domain.events import Event
+from streams.domain.events import Event, Status
 from streams.domain.facts import FactDiff, SlaTarget, diff_facts
 from streams.domain.instant import Instant
 from streams.domain.policies import PolicySet
+from streams.domain.records import decode_record, encode_record
 from streams.domain.snapshot import Backlog, SlaNow, build_snapshot
 from streams.domain.ticket import TicketView, evaluate
 from streams.domain.timeline import Arrival, Timeline
 from streams.domain.windows import WINDOWS, BucketKey, Windows, add_bucket_deltas
+
+
+@dataclass(frozen=True, slots=True)
+class Retired:
+    """A closed ticket whose facts are counted, kept as its compact record only."""
+
+    record: bytes
+    evaluated_at: Instant  # the ``now`` its counted facts were computed at
+    last_event: Instant
+    anomalies: int
 
 
 @dataclass(slots=True)
@@ -30,15 +41,55 @@ class Engine:
     views: dict[str, TicketView] = field(default_factory=dict)
     windows: Windows = field(default_factory=Windows)
     arrivals: Counter[Arrival] = field(default_factory=Counter)
+    retired: dict[str, Retired] = field(default_factory=dict)
+    restored: set[str] = field(default_factory=set)
+    _pending: dict[BucketKey, int] = field(default_factory=dict)
 
     def ingest(self, event: Event) -> Arrival:
         """Store an event in its ticket's timeline; facts change only on ``evaluate``."""
         timeline = self.timelines.get(event.ticket_id)
         if timeline is None:
-            timeline = self.timelines[event.ticket_id] = Timeline(event.ticket_id)
+            retired = self.retired.pop(event.ticket_id, None)
+            if retired is None:
+                timeline = Timeline(event.ticket_id)
+            else:
+                timeline = self._restore(event.ticket_id, retired)
+            self.timelines[event.ticket_id] = timeline
         arrival = timeline.add(event)
         self.arrivals[arrival] += 1
         return arrival
+
+    def retire(self, ticket_id: str, now: Instant) -> bool:
+        """Count a closed ticket's facts as of ``now`` and keep only its compact record.
+
+        A closed ticket runs no clock, so its facts are final but for late events (a survey,
+        an event from before the close); ``ingest`` restores it for those. Open tickets are
+        left as they are. Replay calls this on each close, so its memory follows the open
+        tickets (plus some 400 bytes per closed one), not every ticket it has seen.
+        """
+        timeline = self.timelines.get(ticket_id)
+        if timeline is None or not timeline.events:
+            return False
+        view = evaluate(ticket_id, timeline.events, self.policies, now)
+        if view.status is not Status.CLOSED:
+            return False
+        old = self.views.pop(ticket_id, None)
+        diff = diff_facts(old.facts if old else (), view.facts)
+        if diff:
+            add_bucket_deltas(diff, self._pending)
+        del self.timelines[ticket_id]
+        self.restored.discard(ticket_id)
+        last = max(e.occurred_at for e in timeline.events)
+        self.retired[ticket_id] = Retired(encode_record(timeline, now), now, last, view.anomalies)
+        return True
+
+    def _restore(self, ticket_id: str, retired: Retired) -> Timeline:
+        timeline, _ = decode_record(ticket_id, retired.record)
+        self.views[ticket_id] = evaluate(
+            ticket_id, timeline.events, self.policies, retired.evaluated_at
+        )
+        self.restored.add(ticket_id)
+        return timeline
 
     def evaluate(self, ticket_id: str, now: Instant) -> FactDiff:
         """Recompute one ticket as of ``now`` and move the windows by the difference."""
@@ -63,7 +114,13 @@ class Engine:
 
     def evaluate_all(self, now: Instant, ticket_ids: Iterable[str] | None = None) -> None:
         """Recompute many tickets; their differences reach the windows summed, in one pass."""
-        deltas: dict[BucketKey, int] = {}
+        deltas, self._pending = self._pending, {}
+        if ticket_ids is None:
+            # a retired ticket with an event that one of the two ``now``s leaves out: recount it
+            for ticket_id in [
+                t for t, r in self.retired.items() if r.last_event >= min(now, r.evaluated_at)
+            ]:
+                self.timelines[ticket_id] = self._restore(ticket_id, self.retired.pop(ticket_id))
         for ticket_id in self.timelines if ticket_ids is None else ticket_ids:
             diff = self._recompute(ticket_id, now)
             if diff:
@@ -72,7 +129,12 @@ class Engine:
 
     @property
     def anomalies(self) -> int:
-        return sum(view.anomalies for view in self.views.values())
+        live = sum(view.anomalies for view in self.views.values())
+        return live + sum(r.anomalies for r in self.retired.values())
+
+    @property
+    def ticket_count(self) -> int:
+        return len(self.timelines) + len(self.retired)
 
     def backlog(self) -> Backlog:
         return Backlog.from_tickets(

@@ -15,6 +15,8 @@ Micros = int
 
 MICROS_PER_SECOND = 1_000_000
 MICROS_PER_MINUTE = 60 * MICROS_PER_SECOND
+# Later than any valid event (year 9999 is 2.5e17): a ``now`` that leaves no event out.
+FOREVER = 2**62
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _RFC3339 = re.compile(
