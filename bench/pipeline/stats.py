@@ -60,12 +60,13 @@ def ratio(numerator: float, denominator: float) -> float:
 
 
 def count_latencies(
-    produced: Sequence[float], seen: Sequence[tuple[float, int]]
+    produced: Sequence[float], seen: Sequence[tuple[float, int]], since: float = -math.inf
 ) -> tuple[list[float], int]:
     """Latency of the k-th counted item: first time a reading showed at least k, minus its send.
 
     ``produced[k-1]`` is when the k-th item was sent; ``seen`` is (time, count) readings in time
-    order. Items never seen are left out and counted as the second value. This assumes the
+    order. Items sent before ``since`` (a warm-up) count towards k but are not reported.
+    Items never seen are left out and counted as the second value. This assumes the
     consumer counts items roughly in send order, which holds within a partition and, across
     partitions, to within one batch.
     """
@@ -79,6 +80,8 @@ def count_latencies(
     out: list[float] = []
     missing = 0
     for k, sent in enumerate(produced, start=1):
+        if sent < since:
+            continue
         index = bisect.bisect_left(best, k)
         if index == len(best):
             missing += 1
@@ -177,6 +180,10 @@ def summarise_profile(raw: str, top: int) -> Profile:
         total += count
     if not total:
         return Profile([], [], 0)
+
+    # The entry point and the CLI command hold every sample: they say nothing, leave them out.
+    root = max(inclusive.values(), default=0)
+    inclusive = {name: count for name, count in inclusive.items() if count < root}
 
     def shares(counts: dict[str, int]) -> list[tuple[str, float]]:
         ranked = sorted(counts.items(), key=lambda item: item[1], reverse=True)[:top]

@@ -45,6 +45,8 @@ def test_count_latencies_first_reading_at_or_above_k() -> None:
     latencies, missing = count_latencies(produced, seen)
     assert [round(x, 3) for x in latencies] == [0.2, 0.9, 0.4]
     assert missing == 1
+    later, _ = count_latencies(produced, seen, since=10.6)
+    assert [round(x, 3) for x in later] == [0.4]
 
 
 def test_snapshot_diff_names_paths() -> None:
@@ -74,7 +76,7 @@ def test_profile_own_and_inclusive_shares() -> None:
         "loads (json/decoder.py)": 3 / 8,
         "work (/w/streams/b.py)": 1 / 8,
     }
-    assert dict(profile.inclusive)["main (/w/streams/a.py)"] == 1.0
+    assert "main (/w/streams/a.py)" not in dict(profile.inclusive)  # in every sample
     assert dict(profile.inclusive)["work (/w/streams/b.py)"] == 0.5
 
 
