@@ -16,14 +16,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import faust
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
+from faust.types import TP
 from faust.web import Request, Response, View
+from redis import exceptions as redis_errors
 
 from streams.domain.events import Event
 from streams.domain.policies import PolicySet
 from streams.live import api
 from streams.live.batch import Message
 from streams.live.metrics import Metrics, render
+from streams.live.recovery import LOST_STATE_EXIT, StateGuard, positions
 from streams.live.settings import WorkerSettings
 from streams.live.store import RedisStore
 from streams.live.worker import Worker
@@ -47,6 +50,7 @@ class KafkaOut:
                     acks="all",
                     enable_idempotence=True,
                     linger_ms=5,
+                    request_timeout_ms=int(self.settings.produce_timeout_seconds * 1000),
                 )
                 await producer.start()
                 self._producer = producer
@@ -151,16 +155,74 @@ def create_app(
     async def publish_snapshot() -> None:
         await worker.publish()
 
+    guard = StateGuard(store)
+    # Set once the partitions of the current rebalance are claimed and adopted; Faust's
+    # recovery seeks them right after ``on_rebalance_complete``, which waits for it.
+    adopted = asyncio.Event()
+
     @app.on_partitions_assigned.connect
     async def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        assigned = args[0] if args else kwargs.get("assigned", set())
+        try:
+            await adopt(args[0] if args else kwargs.get("assigned", set()))
+        finally:
+            adopted.set()
+
+    async def adopt(assigned: Any) -> None:
         mine = {tp.partition for tp in assigned if tp.topic in settings.input_topics}
         gone = set(worker.states) - mine
         await worker.revoke(gone)
+        for partition in sorted(mine - set(worker.states)):
+            async with worker.locks[partition]:
+                if partition not in worker.states:
+                    await guard.claim(partition)  # a partition whose state is gone is wiped
         await worker.assign(mine)
+
+    @app.on_rebalance_complete.connect
+    async def follow_redis(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        """Commit Redis's positions just before Faust seeks every partition to its committed
+        offset: the worker continues after what Redis holds, whatever the group committed
+        (Redis emptied, restored from a backup, or offsets reset by an operator)."""
+        while True:  # adopting waits for Redis; consuming before it is done would be wrong
+            try:
+                await asyncio.wait_for(adopted.wait(), settings.session_timeout_seconds)
+                break
+            except TimeoutError:
+                log.warning("still adopting the assigned partitions (is Redis up?)")
+        applied = {p: dict(state.offsets) for p, state in worker.states.items()}
+        assignment = app.consumer.assignment()
+        wanted = {
+            TP(topic, partition): offset
+            for (topic, partition), offset in positions(applied, settings.input_topics).items()
+            if TP(topic, partition) in assignment
+        }
+        consumer: Any = app.consumer
+        thread = consumer._thread  # the aiokafka consumer thread: commit exactly these
+        if wanted and not await thread.commit(wanted):
+            log.warning("could not commit Redis's positions (rebalancing again): %s", wanted)
+        # aiokafka's seek to committed skips offset 0: seek those to the beginning here.
+        beginning = [TopicPartition(*tp) for tp, offset in wanted.items() if offset == 0]
+        if beginning:
+            await thread.seek_to_beginning(*beginning)
+
+    @app.timer(interval=1.0)  # type: ignore[untyped-decorator]
+    async def watch_state() -> None:
+        """Exit (for a supervised restart and a rebuild) if Redis lost what we applied."""
+        for partition in sorted(worker.states):
+            async with worker.locks[partition]:
+                state = worker.states.get(partition)
+                if state is None:
+                    continue
+                try:
+                    problem = await guard.intact(partition, state.offsets)
+                except (redis_errors.ConnectionError, redis_errors.TimeoutError):
+                    return  # Redis is down (or loading): batches retry, /readyz is not ready
+                if problem:
+                    log.critical("partition %d: %s; exiting to rebuild it", partition, problem)
+                    os._exit(LOST_STATE_EXIT)
 
     @app.on_partitions_revoked.connect
     async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        adopted.clear()  # a rebalance: the next assignment must be adopted before seeking
         revoked = args[0] if args else kwargs.get("revoked", set())
         await worker.revoke({tp.partition for tp in revoked if tp.topic in settings.input_topics})
 

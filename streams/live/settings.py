@@ -29,6 +29,9 @@ class WorkerSettings:
     scan_interval_seconds: float = 0.5
     publish_interval_seconds: float = 1.0
     max_body_bytes: int = 4 * 1024 * 1024
+    # How long a produce (a dead letter, POST /events) may wait for Kafka before it fails:
+    # POST /events answers 503 then, and a dead letter that cannot be written stops the worker.
+    produce_timeout_seconds: float = 30.0
     session_timeout_seconds: float = 10.0
     agent_labels: bool = False
 

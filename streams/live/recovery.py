@@ -1,0 +1,125 @@
+"""Redis is the truth, and Kafka positions follow it: rebuilding after Redis lost its state.
+
+The worker skips messages at or below the offsets Redis says are applied (``{p}:off``). That
+makes redelivery harmless, but it cannot bring back what Redis lost: after Redis restarts
+empty, or is restored from an older backup, the consumer group's committed offsets are ahead
+of the state, and the batches in between would be missing for good. So:
+
+- **Positions from Redis.** When a worker takes over a partition, it commits, for each input
+  topic, Redis's applied offset + 1 (offset 0 when Redis has none) to the consumer group just
+  before Faust seeks the partition to its committed offsets. Kafka's own committed offsets
+  are only a hint; the worker always continues exactly after what Redis holds.
+- **A marker per partition.** ``{<prefix>:p<p>}:epoch`` is written when a worker takes over a
+  partition and never by a batch. A partition without it has lost its state (or part of it:
+  batches applied after an empty restart and before anyone noticed): its keys are deleted and
+  it is rebuilt from the start of the topics. That needs Kafka to still hold every event of
+  the tickets that matter (docs/faults.md: the retention requirement).
+- **A watch while running.** Every second the worker checks, for each partition it owns and
+  with no batch in flight, that the marker is there and that Redis's offsets are not behind
+  the ones it applied. If not, Redis lost data under it: it exits (code 75) so that its
+  supervisor restarts it, and the restart rebuilds as above. Seeking back inside a running
+  Faust consumer, with batches already fetched, is what this avoids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TypeVar
+
+from redis import exceptions as redis_errors
+
+from streams.live.store import RedisStore
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MARKER = "epoch"
+LOST_STATE_EXIT = 75  # EX_TEMPFAIL: restart me
+_RETRYABLE = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    redis_errors.BusyLoadingError,
+)
+
+
+class StateGuard:
+    """Claims partitions (rebuilding those whose state is gone) and watches owned ones."""
+
+    def __init__(self, store: RedisStore, max_backoff: float = 5.0) -> None:
+        self.store = store
+        self.max_backoff = max_backoff
+        self.rebuilt: list[int] = []
+
+    def marker(self, partition: int) -> str:
+        return self.store.key(partition, MARKER)
+
+    async def claim(self, partition: int) -> bool:
+        """Make sure the partition's state is whole; True when it had to be rebuilt (wiped)."""
+        if await self._retry(lambda: self.store.client.exists(self.marker(partition))):
+            return False
+        deleted = await self._retry(lambda: self._wipe(partition))
+        token = f"{os.getpid()}@{time.time():.3f}"
+        await self._retry(lambda: self.store.client.set(self.marker(partition), token))
+        self.rebuilt.append(partition)
+        log.warning(
+            "partition %d: Redis holds no state marker for it (new, emptied or restarted "
+            "without its data); deleted %d stale keys, rebuilding from the start of the topics",
+            partition,
+            deleted,
+        )
+        return True
+
+    async def _wipe(self, partition: int) -> int:
+        pattern = self.store.key(partition, "*")
+        deleted = 0
+        batch: list[bytes] = []
+        async for key in self.store.client.scan_iter(match=pattern, count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                deleted += await self.store.client.delete(*batch)
+                batch = []
+        if batch:
+            deleted += await self.store.client.delete(*batch)
+        return deleted
+
+    async def intact(self, partition: int, applied: Mapping[str, int]) -> str:
+        """'' if Redis still holds what this worker applied to the partition, else why not."""
+        pipe = self.store.client.pipeline(transaction=False)
+        pipe.exists(self.marker(partition))
+        pipe.hgetall(self.store.key(partition, "off"))
+        marker, raw = await pipe.execute()
+        if not marker:
+            return "its state marker is gone (Redis emptied or restarted without its data)"
+        stored = {_text(k): int(v) for k, v in raw.items()}
+        behind = {t: (stored.get(t, -1), o) for t, o in applied.items() if stored.get(t, -1) < o}
+        if behind:
+            return f"Redis's applied offsets went back (stored, applied): {behind}"
+        return ""
+
+    async def _retry(self, operation: Callable[[], Awaitable[T]]) -> T:
+        delay = 0.05
+        while True:
+            try:
+                return await operation()
+            except _RETRYABLE as error:
+                log.warning("redis unavailable while claiming a partition, retrying: %s", error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff)
+
+
+def positions(
+    applied: Mapping[int, Mapping[str, int]], topics: Iterable[str]
+) -> dict[tuple[str, int], int]:
+    """(topic, partition) -> the offset to consume next: after what Redis applied, else 0."""
+    return {
+        (topic, partition): offsets.get(topic, -1) + 1
+        for partition, offsets in applied.items()
+        for topic in topics
+    }
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
