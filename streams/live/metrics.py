@@ -153,6 +153,13 @@ EVENTS = MetricDef(
     "Events read, by topic, type (invalid: any undecodable event) and outcome.",
     ("topic", "type", "outcome"),
 )
+REDELIVERED = MetricDef(
+    "ticketpulse_redelivered_total",
+    "counter",
+    "Messages skipped because Redis had already applied them (redelivered after a crash, "
+    "a rebalance or an offset reset); they are not in ticketpulse_events_total.",
+    (),
+)
 DEADLETTERS = MetricDef(
     "ticketpulse_deadletter_total",
     "counter",
@@ -280,6 +287,7 @@ METRICS: tuple[MetricDef, ...] = (
     LAST_BREACH,
     AGENT_REPLY,
     EVENTS,
+    REDELIVERED,
     DEADLETTERS,
     EVENT_TIME_LAG,
     BATCH_SECONDS,
@@ -507,6 +515,7 @@ class Metrics:
         reg.register(self._facts)
         self._events: Counter = _make(EVENTS, reg)
         self._deadletters: Counter = _make(DEADLETTERS, reg)
+        self._redelivered: Counter = _make(REDELIVERED, reg)
         self._event_time_lag: Gauge = _make(EVENT_TIME_LAG, reg)
         self._batch_seconds: Histogram = _make(BATCH_SECONDS, reg)
         self._batch_size: Histogram = _make(BATCH_SIZE, reg)
@@ -537,6 +546,10 @@ class Metrics:
         if child is None:
             child = self._event_children[key] = self._events.labels(*key)
         child.inc(n)
+
+    def count_redelivered(self, n: int = 1) -> None:
+        """Messages at or below the applied offsets: skipped, not events read."""
+        self._redelivered.inc(n)
 
     def count_deadletters(self, topic: str, n: int = 1) -> None:
         child = self._deadletter_children.get(topic)

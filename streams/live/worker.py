@@ -111,9 +111,7 @@ class Worker:
                     self.health.assigned = True
                 decoded = decode_batch(batch, state.offsets)
                 if decoded.skipped:
-                    self.metrics.count_events(
-                        batch[0].topic, "replayed", "duplicate", decoded.skipped
-                    )
+                    self.metrics.count_redelivered(decoded.skipped)
                 await self._apply(state, decoded, ())
 
     async def scan(self) -> int:
