@@ -23,6 +23,9 @@ lint: setup ## ruff check, ruff format --check, mypy --strict
 test: setup lint ## lint, then every test (unit and integration on the real stack)
 	$(BIN)/pytest -q tests
 
+soak: setup ## the fault suite, longer: 20 kills, 100k+ events, 60 s Redis outage (docs/faults.md)
+	TICKETPULSE_SOAK=1 $(BIN)/pytest -q -s tests/faults
+
 demo: setup ## the stack, a worker and live simulated traffic, watched with ticketpulse top
 	@bash scripts/demo.sh
 

@@ -284,6 +284,7 @@ class Topics:
 
     values: list[bytes]
     last_offsets: dict[tuple[str, int], int]
+    entries: list[tuple[str, int, int, bytes]] = field(default_factory=list)
 
     @property
     def latest_event_time(self) -> int:
@@ -328,7 +329,8 @@ async def read_topics(
         await consumer.stop()
     values = [value for tp in partitions for _, value in by_tp[tp]]
     last = {(tp.topic, tp.partition): by_tp[tp][-1][0] for tp in partitions if by_tp[tp]}
-    return Topics(values, last)
+    entries = [(tp.topic, tp.partition, o, v) for tp in partitions for o, v in by_tp[tp]]
+    return Topics(values, last, entries)
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:

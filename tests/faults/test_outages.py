@@ -1,0 +1,168 @@
+"""Scenarios 3 and 4: Kafka broker kill -9, Redis stopped for a while, Redis restarted empty."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import time
+
+from aiokafka.admin import AIOKafkaAdminClient
+
+from streams.live.recovery import LOST_STATE_EXIT
+from streams.stack import Stack
+from streams.stack import process as stack_process
+
+from .conftest import MakeRun, redis_client
+from .harness import (
+    Checker,
+    FaultRun,
+    Fleet,
+    LoadProducer,
+    assert_substantial,
+    simulated_load,
+    soak,
+)
+
+RATE = 2500.0
+
+
+def record_of(stack: Stack, name: str) -> stack_process.ProcessRecord:
+    record = stack_process.ProcessRecord.load(stack.paths.pid_file(name))
+    assert record is not None and stack_process.is_running(record), f"{name} is not running"
+    return record
+
+
+def kill_minus_nine(stack: Stack, name: str) -> None:
+    record = record_of(stack, name)
+    os.kill(record.pid, signal.SIGKILL)
+    while stack_process.is_running(record):
+        time.sleep(0.05)
+
+
+async def committed(run: FaultRun) -> dict[tuple[str, int], int]:
+    """The consumer group's committed offsets, as an operator would read them."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=run.bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(run.name)
+    finally:
+        await admin.close()
+    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
+
+
+def readiness(fleet: Fleet) -> tuple[int, bool]:
+    try:
+        status, body = fleet.worker().get("/readyz")
+    except OSError:
+        return 0, False
+    return status, bool(body and body.get("redis"))
+
+
+def redis_outage_run(
+    make_run: MakeRun, fleets: list[Fleet], own_redis: Stack, seed: int
+) -> tuple[FaultRun, Fleet, LoadProducer, int]:
+    run = make_run(redis_url=own_redis.addresses.redis_url)
+    fleet = Fleet(run)
+    fleets.append(fleet)
+    fleet.wait_ready()
+    count = soak(30_000, 200_000)
+    records = simulated_load(count, RATE, seed=seed)
+    producer = LoadProducer(run.bootstrap, run.topics, records, RATE).start()
+    return run, fleet, producer, len(records)
+
+
+def test_redis_stopped_worker_waits_retries_reports_not_ready_and_catches_up(
+    make_run: MakeRun, fleets: list[Fleet], own_redis: Stack
+) -> None:
+    outage = soak(5, 60)
+    run, fleet, producer, events = redis_outage_run(make_run, fleets, own_redis, seed=64)
+    time.sleep(3)
+    stack_process.stop(record_of(own_redis, "redis"))  # SIGTERM: Redis saves and exits
+    stopped = time.monotonic()
+    time.sleep(1.5)  # the commit interval is 1 s: anything acked before the stop is committed
+    before = asyncio.run(committed(run))
+    statuses = set()
+    while time.monotonic() - stopped < outage:
+        statuses.add(readiness(fleet))
+        time.sleep(0.25)
+    after = asyncio.run(committed(run))
+    own_redis.up()
+    assert statuses == {(503, False)}, statuses  # not ready the whole time, Redis reported down
+    assert after == before  # nothing acked while Redis was away
+    producer.join(300)
+    checker = Checker(run, redis_client(run.redis_url))
+    snapshot = checker.assert_equal(lambda: list(fleet.workers.values()))
+    print(assert_substantial(snapshot), "events", events, "outage", outage)
+    assert not fleet.exits, fleet.exits  # it waited and retried; it did not crash
+    assert "transient failure, retrying" in fleet.worker().log.read_text()
+    assert readiness(fleet) == (200, True)
+
+
+def test_redis_restarted_empty_worker_rebuilds_from_kafka(
+    make_run: MakeRun, fleets: list[Fleet], own_redis: Stack
+) -> None:
+    run, fleet, producer, events = redis_outage_run(make_run, fleets, own_redis, seed=65)
+    time.sleep(4)
+    kill_minus_nine(own_redis, "redis")
+    for leftover in (own_redis.component("redis").home / "data").iterdir():
+        leftover.unlink()  # no dump, no AOF: it comes back empty
+    time.sleep(random.Random(65).uniform(0.5, 2.0))
+    own_redis.up()
+    producer.join(300)
+    checker = Checker(run, redis_client(run.redis_url))
+    snapshot = checker.assert_equal(lambda: list(fleet.workers.values()), timeout=180)
+    print(assert_substantial(snapshot), "events", events, "exits", fleet.exits)
+    codes = [e.returncode for e in fleet.exits]
+    assert codes and set(codes) == {LOST_STATE_EXIT}, fleet.exits
+
+
+def test_kafka_broker_killed_and_restarted_worker_recovers_or_is_restarted(
+    make_run: MakeRun, fleets: list[Fleet], own_kafka: Stack
+) -> None:
+    """kill -9 of the only broker mid-stream; POST /events meanwhile gets 503 and produces
+    nothing; once the broker is back the worker catches up (on its own, or restarted by the
+    supervisor after a non-zero exit), never sitting idle; equal afterwards."""
+    import json
+
+    from .harness import post
+
+    down_for = soak(8, 30)
+    run = make_run(bootstrap=own_kafka.addresses.bootstrap_servers)
+    run.extra_env["TICKETPULSE_PRODUCE_TIMEOUT_SECONDS"] = "5"
+    fleet = Fleet(run)
+    fleets.append(fleet)
+    fleet.wait_ready()
+    count = soak(25_000, 150_000)
+    records = simulated_load(count, RATE, seed=63)
+    producer = LoadProducer(run.bootstrap, run.topics, records, RATE).start()
+    time.sleep(3)
+    kill_minus_nine(own_kafka, "kafka")
+    killed = time.monotonic()
+    event = {
+        "event_id": "kafka-down-1",
+        "type": "ticket.created",
+        "occurred_at": "2026-11-02T09:15:00Z",
+        "ticket_id": "KD1",
+        "channel": "chat",
+        "priority": "normal",
+        "team": "billing",
+    }
+    body = b"\n".join(json.dumps({**event, "event_id": f"kd-{n}"}).encode() for n in range(50))
+    try:
+        status, reply = post(fleet.worker().url + "/events", body, "application/x-ndjson")
+    except OSError as error:  # the worker exited meanwhile (a dead letter it could not write)
+        status, reply = 0, str(error)
+    assert status in (503, 0), (status, reply)
+    time.sleep(max(0.0, down_for - (time.monotonic() - killed)))
+    own_kafka.up()
+    producer.join(300)
+    checker = Checker(run, redis_client(run.redis_url))
+    snapshot = checker.assert_equal(
+        lambda: list(fleet.workers.values()), timeout=240, supervise=lambda: None
+    )
+    held = checker.read()
+    assert not any(b'"kd-' in value for value in held.values)  # nothing half-sent
+    print(assert_substantial(snapshot), "events", len(records), "exits", fleet.exits)
+    assert all(e.returncode != 0 for e in fleet.exits)
