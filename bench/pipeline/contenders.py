@@ -48,6 +48,10 @@ async def drain(args: argparse.Namespace) -> dict[str, Any]:
         group_id=args.group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
+        # C1 holds the loop for a batch at a time on a loaded machine: keep the group membership
+        session_timeout_ms=60_000,
+        heartbeat_interval_ms=3_000,
+        max_poll_interval_ms=600_000,
         max_partition_fetch_bytes=4 * 1024 * 1024,
         fetch_max_bytes=16 * 1024 * 1024,
     )
@@ -68,22 +72,33 @@ async def drain(args: argparse.Namespace) -> dict[str, Any]:
         ends = await consumer.end_offsets(partitions)
         starts = await consumer.beginning_offsets(partitions)
         expected = sum(ends[tp] - starts[tp] for tp in partitions)
+        # progress by offsets, not by count: after a rebalance a partition is read again from
+        # its start (nothing is committed), and those messages must not count twice
+        seen = {tp: starts[tp] - 1 for tp in partitions}
+        wanted = {tp: ends[tp] - 1 for tp in partitions if ends[tp] > starts[tp]}
+        redelivered = 0
         consumer.subscribe(topics)
         engine = Engine(load_policies(Path(args.policies)) if args.policies else default_policies())
         engine_on = args.contender == "c1"
+        batch = 2_000 if engine_on else 10_000  # C1: the worker's batch_max
         count = invalid = 0
         first = last = cpu_first = cpu_last = 0.0
-        while count < expected:
-            batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
+        while any(seen[tp] < end for tp, end in wanted.items()):
+            batches = await consumer.getmany(timeout_ms=500, max_records=batch)
             if not batches:
                 continue
             if not count:
                 first, cpu_first = time.time(), time.process_time()
-            for messages in batches.values():
-                count += len(messages)
+            for tp, messages in batches.items():
+                fresh = [m for m in messages if m.offset > seen[tp]]
+                redelivered += len(messages) - len(fresh)
+                if not fresh:
+                    continue
+                seen[tp] = fresh[-1].offset
+                count += len(fresh)
                 if engine_on:
                     now = int(time.time() * MICROS_PER_SECOND)
-                    for message in messages:
+                    for message in fresh:
                         event = decode_event(message.value)
                         if isinstance(event, InvalidEvent):
                             invalid += 1
@@ -93,6 +108,7 @@ async def drain(args: argparse.Namespace) -> dict[str, Any]:
         result: dict[str, Any] = {
             "messages": count,
             "expected": expected,
+            "redelivered": redelivered,
             "first": first,
             "last": last,
             "cpu": cpu_last - cpu_first,

@@ -425,6 +425,9 @@ class Bench:
             result["cpu"],
             result["peak_rss"],
             gate,
+            f"{result['redelivered']:,} redelivered after a rebalance, not counted"
+            if result.get("redelivered")
+            else "",
         )
 
 
