@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from quixstreams import Application, State
+from quixstreams import Application, State, message_context
 
 from streams.domain.decode import InvalidEvent, decode_event
 from streams.domain.engine import Engine
@@ -60,15 +60,25 @@ class Kpis:
         self.lock = threading.Lock()
         self.wakes: list[tuple[Instant, str]] = []
         self.messages = 0
+        self.redelivered = 0
+        self.seen: dict[tuple[str, int], int] = {}
         self.invalid = 0
         self.first = self.last = 0.0
         self.cpu_first = self.cpu_last = 0.0
 
     def process(self, value: bytes, state: State) -> None:
+        context = message_context()
+        where = (context.topic, context.partition)
         with self.lock:
-            if not self.messages:
-                self.first, self.cpu_first = time.time(), time.process_time()
-            self.messages += 1
+            if context.offset <= self.seen.get(where, -1):
+                # read again after a rebalance: the engine ignores it as a duplicate, and it
+                # must not count towards the end of the data set
+                self.redelivered += 1
+            else:
+                self.seen[where] = context.offset
+                if not self.messages:
+                    self.first, self.cpu_first = time.time(), time.process_time()
+                self.messages += 1
             event = decode_event(value)
             if isinstance(event, InvalidEvent):
                 self.invalid += 1
@@ -106,6 +116,7 @@ class Kpis:
         return {
             "messages": str(self.messages),
             "invalid": str(self.invalid),
+            "redelivered": str(self.redelivered),
             "first": repr(self.first),
             "last": repr(self.last),
             "cpu": repr(self.cpu_last - self.cpu_first),

@@ -400,6 +400,8 @@ class Bench:
         seconds = float(progress[b"last"]) - float(progress[b"first"])
         messages = int(progress[b"messages"])
         note = "" if messages >= expected else f"timed out: {messages:,} processed"
+        if int(progress.get(b"redelivered", 0)):
+            note += f" {int(progress[b'redelivered']):,} redelivered after a rebalance"
         return Measure("q", repeat, messages, seconds, float(progress[b"cpu"]), rss, gate, note)
 
     # C0, C1 ----------------------------------------------------------------------------
