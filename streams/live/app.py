@@ -155,6 +155,18 @@ def create_app(
     async def publish_snapshot() -> None:
         await worker.publish()
 
+    @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
+    async def report_lag() -> None:
+        consumer = app.consumer
+        highwaters = {}
+        for tp in consumer.assignment():
+            if tp.topic in settings.input_topics:
+                try:
+                    highwaters[(tp.topic, tp.partition)] = consumer.highwater(tp)
+                except Exception:  # not fetched yet, or being revoked: report next time
+                    continue
+        worker.report_lag(highwaters)
+
     guard = StateGuard(store)
     # Set once the partitions of the current rebalance are claimed and adopted; Faust's
     # recovery seeks them right after ``on_rebalance_complete``, which waits for it.

@@ -44,6 +44,18 @@ def post(url: str, body: bytes, content_type: str) -> tuple[int, Any]:
         return error.code, json.loads(error.read() or b"null")
 
 
+def lag_series(url: str) -> dict[str, float]:
+    """``ticketpulse_consumer_lag_messages`` samples of the worker's /metrics, by labels."""
+    with urllib.request.urlopen(url + "/metrics", timeout=5) as response:
+        text = response.read().decode()
+    name = "ticketpulse_consumer_lag_messages{"
+    return {
+        line[len(name) - 1 : line.rindex(" ")]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name)
+    }
+
+
 def prometheus_value(stack: Stack, query: str) -> float | None:
     url = f"{stack.addresses.prometheus_url}/api/v1/query?" + urllib.parse.urlencode(
         {"query": query}
@@ -64,6 +76,14 @@ def test_posted_events_reach_the_snapshot_and_prometheus_agrees(run: Run, stack:
     assert live == expected, worker.tail()
     created = live["windows"]["7d"]["overall"]["tickets_created"]
     assert created == 18
+
+    # consumer lag: reported per owned partition, and 0 once everything is applied
+    lag: dict[str, float] = {}
+    for _ in iter_until(20, interval=0.5):
+        lag = lag_series(worker.url)
+        if len(lag) == 12 and not any(lag.values()):
+            break
+    assert len(lag) == 12 and not any(lag.values()), lag
 
     # one bad line rejects the whole body, and nothing of it is produced
     status, reply = post(worker.url + "/events", body + b"{not json\n", "application/x-ndjson")
