@@ -31,6 +31,7 @@ from streams.domain.decode import InvalidEvent, decode_event
 from streams.domain.events import TOPIC_OF, Channel, EventType, Priority, Status, Topic
 from streams.domain.instant import format_rfc3339, from_datetime
 from streams.errors import TransientError
+from streams.kafka_auth import KafkaAuth
 
 T = TypeVar("T")
 
@@ -84,6 +85,13 @@ def bootstrap_from_env(env: Mapping[str, str] | None = None) -> str:
     """``TICKETPULSE_KAFKA_BOOTSTRAP`` as the worker reads it, else the local stack's Kafka."""
     env = os.environ if env is None else env
     return env.get("TICKETPULSE_KAFKA_BOOTSTRAP") or DEFAULT_BOOTSTRAP
+
+
+def auth_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The worker's ``TICKETPULSE_KAFKA_SECURITY_PROTOCOL`` / ``_SASL_*`` variables as aiokafka
+    options (empty for PLAINTEXT), so a service configured like the worker connects like it.
+    Options given explicitly to a producer win over these."""
+    return KafkaAuth.from_env(env).aiokafka_options()
 
 
 _EVENT_TYPES = frozenset(member.value for member in EventType)
@@ -414,10 +422,11 @@ async def delivered(futures: Iterable[asyncio.Future[Any]]) -> list[Any]:
 class Emitter:
     """Produces events to Kafka; ``send`` returns once every in-sync replica has the event.
 
-    Without arguments the address and topic names come from the worker's environment
-    variables (``bootstrap_from_env``, ``TopicNames.from_env``). Retrying after a
-    TransientError is safe: the worker ignores an ``event_id`` it has seen. Extra keyword
-    arguments go to ``aiokafka.AIOKafkaProducer`` (TLS, SASL, ``linger_ms``...).
+    Without arguments the address, topic names and authentication come from the worker's
+    environment variables (``bootstrap_from_env``, ``TopicNames.from_env``,
+    ``auth_from_env``). Retrying after a TransientError is safe: the worker ignores an
+    ``event_id`` it has seen. Extra keyword arguments go to ``aiokafka.AIOKafkaProducer``
+    (TLS, SASL, ``linger_ms``...) and win over the environment.
     """
 
     def __init__(
@@ -431,7 +440,7 @@ class Emitter:
         self.topics = TopicNames.from_env() if topics is None else topics
         self._config = producer_config(
             bootstrap_servers or bootstrap_from_env(),
-            {"client_id": client_id, **producer_options},
+            {**auth_from_env(), "client_id": client_id, **producer_options},
         )
         self._producer: Any = None
 

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from streams.domain.instant import MICROS_PER_SECOND
 from streams.emit import (
     TopicNames,
+    auth_from_env,
     bootstrap_from_env,
     delivered,
     producer_config,
@@ -119,8 +120,8 @@ class KafkaSink:
     """Produces simulated events to Kafka: key = ticket_id, value = the JSONL line.
 
     The producer starts on the first ``send``, inside the running loop, so the simulator
-    can make the sink before ``asyncio.run``. Address and topic names default as for
-    ``streams.emit.Emitter``. ``sent`` counts messages per topic.
+    can make the sink before ``asyncio.run``. Address, topic names and authentication
+    default as for ``streams.emit.Emitter``. ``sent`` counts messages per topic.
     """
 
     def __init__(
@@ -145,7 +146,12 @@ class KafkaSink:
         self.sent: Counter[str] = Counter()
         self._config = producer_config(
             bootstrap_servers or bootstrap_from_env(),
-            {"client_id": client_id, "linger_ms": linger_ms, **producer_options},
+            {
+                **auth_from_env(),
+                "client_id": client_id,
+                "linger_ms": linger_ms,
+                **producer_options,
+            },
         )
         self._clock = clock
         self._producer: Any = None

@@ -26,6 +26,7 @@ from streams.domain.instant import (
     parse_duration,
     parse_rfc3339,
 )
+from streams.errors import ConfigError
 from streams.simulation import Emitted, Intent, SimulationConfig, generate, take
 
 DEFAULT_START = "2026-11-02T08:00:00Z"  # a Monday morning: the same file for the same seed
@@ -169,7 +170,10 @@ def simulate(
             pacer = EmitClock(speed)
         elif max_rate:
             pacer = TokenBucket(max_rate)
-        kafka_sink = KafkaSink(kafka, pacer=pacer)
+        try:
+            kafka_sink = KafkaSink(kafka, pacer=pacer)
+        except ConfigError as error:  # TICKETPULSE_KAFKA_SECURITY_PROTOCOL / _SASL_*
+            raise click.UsageError(str(error)) from error
         if quiet or realtime or expected < PROGRESS_FROM:
             counts = asyncio.run(pump(events, kafka_sink))
         else:

@@ -51,6 +51,7 @@ class KafkaOut:
                     enable_idempotence=True,
                     linger_ms=5,
                     request_timeout_ms=int(self.settings.produce_timeout_seconds * 1000),
+                    **self.settings.kafka_auth.aiokafka_options(),
                 )
                 await producer.start()
                 self._producer = producer
@@ -94,6 +95,7 @@ def create_app(
     app = faust.App(
         f"{settings.group_id}",
         broker=f"kafka://{settings.kafka_bootstrap}",
+        broker_credentials=settings.kafka_auth.faust_credentials(),
         web_host=settings.web_host,
         web_bind=settings.web_host,
         web_port=settings.web_port,

@@ -66,6 +66,7 @@ def worker(
                 settings.kafka_bootstrap,
                 (*settings.input_topics, settings.topic_deadletter),
                 settings.partitions,
+                settings.kafka_auth.aiokafka_options(),
             )
         )
     except ConfigError as error:

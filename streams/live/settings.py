@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from streams.errors import ConfigError
+from streams.kafka_auth import KafkaAuth
 
 
 @dataclass(frozen=True, slots=True)
 class WorkerSettings:
     kafka_bootstrap: str = "127.0.0.1:19092"
+    # PLAINTEXT, or SASL_PLAINTEXT / SASL_SSL with a mechanism, a user and a password: every
+    # Kafka client of the worker uses them (streams/kafka_auth.py checks the combination).
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = ""
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = field(default="", repr=False)
     redis_url: str = "redis://127.0.0.1:6390/0"
     redis_prefix: str = "tp"
     web_host: str = "127.0.0.1"
@@ -36,6 +43,15 @@ class WorkerSettings:
     agent_labels: bool = False
 
     @property
+    def kafka_auth(self) -> KafkaAuth:
+        return KafkaAuth.check(
+            self.kafka_security_protocol,
+            self.kafka_sasl_mechanism,
+            self.kafka_sasl_username,
+            self.kafka_sasl_password,
+        )
+
+    @property
     def input_topics(self) -> tuple[str, str, str]:
         return (self.topic_tickets, self.topic_contacts, self.topic_surveys)
 
@@ -49,7 +65,9 @@ class WorkerSettings:
             if name in env:
                 values[spec.name] = _convert(name, env[name], type(getattr(cls(), spec.name)))
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return replace(cls(), **values)  # type: ignore[arg-type]
+        settings = replace(cls(), **values)  # type: ignore[arg-type]
+        _ = settings.kafka_auth  # a wrong combination fails here, naming the variable
+        return settings
 
 
 def _convert(name: str, text: str, kind: type) -> object:

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.errors import ConfigError
 
 
-async def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int) -> dict[str, int]:
+async def ensure_topics(
+    bootstrap: str,
+    names: Iterable[str],
+    partitions: int,
+    options: Mapping[str, Any] | None = None,
+) -> dict[str, int]:
     """Create missing topics with ``partitions``; fail if existing ones disagree.
+
+    ``options`` go to the admin client (``KafkaAuth.aiokafka_options``: SASL, TLS).
 
     Every event of a ticket must land on the same partition number in every topic, so the
     input topics must all have the same partition count.
     """
     wanted = list(dict.fromkeys(names))
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(options or {}))
     await admin.start()
     try:
         existing = await _partition_counts(admin, wanted)
