@@ -15,6 +15,8 @@ from typing import Any
 from streams.stack.ports import DEMO_PORTS, StackPorts
 
 _JOB = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]*$")
+# What --add-scram 'SCRAM-SHA-256=[name=...,password=...]' and a JAAS line take without quoting.
+_SCRAM_TEXT = re.compile(r"^[a-zA-Z0-9._-]+$")
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,17 @@ class StackConfig:
     rule_files: tuple[str, ...] = ()
     kafka_heap: str = "512m"
     kafka_partitions: int = 4
+    # Opt-in: (user, password) pairs. When given, Kafka's client port requires SASL_PLAINTEXT
+    # with SCRAM-SHA-256 and these users (the first is the broker's own); empty = PLAINTEXT.
+    kafka_scram_users: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        for user, password in self.kafka_scram_users:
+            for what, text in (("user", user), ("password", password)):
+                if not _SCRAM_TEXT.match(text):
+                    raise ValueError(
+                        f"kafka_scram_users: a {what} must be letters, digits, '.', '_' or '-'"
+                    )
 
     def with_targets(self, targets: tuple[ScrapeTarget, ...]) -> StackConfig:
         return replace(self, scrape_targets=targets)
@@ -71,6 +84,9 @@ class StackConfig:
             rule_files=tuple(raw["rule_files"]),
             kafka_heap=raw["kafka_heap"],
             kafka_partitions=raw["kafka_partitions"],
+            kafka_scram_users=tuple(
+                (str(user), str(password)) for user, password in raw.get("kafka_scram_users", ())
+            ),
         )
 
     def save(self, path: Path) -> None:

@@ -52,6 +52,22 @@ class KafkaBroker(Component):
     def data_dir(self) -> Path:
         return self.home / "data"
 
+    @property
+    def sasl(self) -> bool:
+        return bool(self.config.kafka_scram_users)
+
+    def client_options(self, user: int = 0) -> dict[str, str]:
+        """aiokafka options to connect as the ``user``-th SCRAM user; empty for PLAINTEXT."""
+        if not self.sasl:
+            return {}
+        name, password = self.config.kafka_scram_users[user]
+        return {
+            "security_protocol": "SASL_PLAINTEXT",
+            "sasl_mechanism": "SCRAM-SHA-256",
+            "sasl_plain_username": name,
+            "sasl_plain_password": password,
+        }
+
     def ports(self) -> tuple[int, ...]:
         return (self.config.ports.kafka, self.config.ports.kafka_controller)
 
@@ -94,12 +110,22 @@ class KafkaBroker(Component):
     def prepare(self) -> None:
         """Render ``server.properties``; format the storage once (a formatted dir keeps its id)."""
         self.home.mkdir(parents=True, exist_ok=True)
-        properties = Template((KAFKA_DEPLOY / "server.properties").read_text()).substitute(
-            port=self.config.ports.kafka,
-            controller_port=self.config.ports.kafka_controller,
-            data_dir=self.data_dir,
-            partitions=self.config.kafka_partitions,
-        )
+        values = {
+            "port": self.config.ports.kafka,
+            "controller_port": self.config.ports.kafka_controller,
+            "data_dir": self.data_dir,
+            "partitions": self.config.kafka_partitions,
+        }
+        properties = Template((KAFKA_DEPLOY / "server.properties").read_text()).substitute(values)
+        scram: list[str] = []
+        if self.sasl:
+            broker_user, broker_password = self.config.kafka_scram_users[0]
+            overlay = Template((KAFKA_DEPLOY / "sasl.properties").read_text()).substitute(
+                values, broker_user=broker_user, broker_password=broker_password
+            )
+            properties += "\n" + overlay
+            for user, password in self.config.kafka_scram_users:
+                scram += ["--add-scram", f"SCRAM-SHA-256=[name={user},password={password}]"]
         (self.home / "server.properties").write_text(properties)
         if (self.data_dir / "meta.properties").exists():
             return
@@ -112,6 +138,7 @@ class KafkaBroker(Component):
             "--config",
             str(self.home / "server.properties"),
             "--ignore-formatted",
+            *scram,
         )
 
     def command(self) -> list[str]:
@@ -133,7 +160,10 @@ class KafkaBroker(Component):
         """Nothing to re-apply: only the ports shape its config, and they cannot change live."""
 
     def ready(self) -> bool:
-        return kafka_metadata(self.config.ports.kafka)
+        return kafka_metadata(self.config.ports.kafka, options=self.client_options())
 
     def endpoints(self) -> dict[str, str]:
+        if self.sasl:
+            users = ", ".join(user for user, _ in self.config.kafka_scram_users)
+            return {"bootstrap": self.bootstrap, "sasl": f"SASL_PLAINTEXT SCRAM-SHA-256 ({users})"}
         return {"bootstrap": self.bootstrap}

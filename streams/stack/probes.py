@@ -7,7 +7,7 @@ import concurrent.futures
 import socket
 import urllib.error
 import urllib.request
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
 
 from streams.stack.ports import HOST, is_listening
@@ -47,10 +47,10 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coro).result()
 
 
-async def _kafka_broker_count(bootstrap: str, timeout_ms: int) -> int:
+async def _kafka_broker_count(bootstrap: str, timeout_ms: int, options: Mapping[str, Any]) -> int:
     from aiokafka import AIOKafkaClient  # the client is only needed when Kafka is probed
 
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms, **options)
     try:
         await client.bootstrap()
         metadata = await client.fetch_all_metadata()
@@ -59,11 +59,17 @@ async def _kafka_broker_count(bootstrap: str, timeout_ms: int) -> int:
         await client.close()
 
 
-def kafka_metadata(port: int, host: str = HOST, timeout_ms: int = 3000) -> bool:
-    """A Metadata request lists at least one registered broker."""
+def kafka_metadata(
+    port: int,
+    host: str = HOST,
+    timeout_ms: int = 3000,
+    options: Mapping[str, Any] | None = None,
+) -> bool:
+    """A Metadata request lists at least one registered broker (``options``: SASL settings)."""
     if not is_listening(port, host):
         return False
     try:
-        return run_coroutine(_kafka_broker_count(f"{host}:{port}", timeout_ms)) > 0
+        coroutine = _kafka_broker_count(f"{host}:{port}", timeout_ms, options or {})
+        return run_coroutine(coroutine) > 0
     except Exception:  # any client error means "not yet"; the caller retries until its deadline
         return False
