@@ -39,6 +39,7 @@ def worker(
 ) -> None:
     """Consume support events, keep KPIs and SLA clocks in Redis, serve /kpis and /metrics."""
     import faust
+    from aiokafka.errors import KafkaError
 
     from streams.live.app import create_app
     from streams.live.metrics import Metrics
@@ -71,6 +72,9 @@ def worker(
         )
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
+    except KafkaError as error:  # unreachable, or refused our credentials (logged just above)
+        where = f"{settings.kafka_bootstrap} as {settings.kafka_auth.describe()}"
+        raise click.ClickException(f"kafka: cannot connect to {where}: {error}") from error
     store = RedisStore.from_settings(RedisSettings(settings.redis_url, settings.redis_prefix))
     metrics = Metrics(agent_labels=settings.agent_labels)
     app, _ = create_app(settings, policy_set, store, metrics)
