@@ -1,0 +1,85 @@
+"""The live worker's own cost per event, without Kafka or Faust: ``Worker.handle`` on batches.
+
+    .venv/bin/python bench/bench_worker_handle.py --redis-url redis://127.0.0.1:6390/0 \\
+        [--events 50000] [--batch 2000] [--profile]
+
+Simulated events (seeded, with duplicates, invalid and late ones) are cut into batches of one
+partition and applied exactly as the Faust agent applies them: decode, plan, one MULTI/EXEC to
+a real Redis (a fresh key prefix), dead letters to a sink that drops them, metrics. Prints
+events per wall second and per CPU second of this process (Redis's own work is in another
+process). With ``--profile``, the top functions by own time (cProfile).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import pstats
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from streams.domain.instant import parse_rfc3339
+from streams.domain.policies import default_policies
+from streams.live.batch import Message
+from streams.live.metrics import Metrics
+from streams.live.store import RedisSettings, RedisStore
+from streams.live.worker import Worker
+from streams.simulation import SimulationConfig, generate, take
+
+
+class _Drop:
+    async def send(self, records: Sequence[dict[str, Any]]) -> None:
+        return None
+
+
+def messages(count: int) -> list[Message]:
+    start = parse_rfc3339("2026-11-02T08:00:00Z")
+    emitted = take(generate(SimulationConfig(seed=1), start), count=count)
+    return [Message("support.tickets", 0, i, e.line().encode()) for i, e in enumerate(emitted)]
+
+
+async def run(redis_url: str, batches: list[list[Message]]) -> tuple[float, float]:
+    store = RedisStore.from_settings(RedisSettings(redis_url, f"bench-{uuid.uuid4().hex[:8]}"))
+    worker = Worker(
+        policies=default_policies(),
+        store=store,
+        metrics=Metrics(CollectorRegistry()),
+        deadletters=_Drop(),
+        partitions=1,
+    )
+    wall, cpu = time.perf_counter(), time.process_time()
+    for batch in batches:
+        await worker.handle(batch)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6390/0")
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    all_messages = messages(args.events)
+    batches = [all_messages[i : i + args.batch] for i in range(0, len(all_messages), args.batch)]
+    profile = cProfile.Profile() if args.profile else None
+    if profile:
+        profile.enable()
+    wall, cpu = asyncio.run(run(args.redis_url, batches))
+    if profile:
+        profile.disable()
+        pstats.Stats(profile).sort_stats("tottime").print_stats(20)
+    n = len(all_messages)
+    print(
+        f"Worker.handle: {n:,} events in batches of {args.batch}: {n / wall:,.0f} events/s wall,"
+        f" {n / cpu:,.0f} events per CPU-second"
+    )
+
+
+if __name__ == "__main__":
+    main()
