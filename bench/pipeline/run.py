@@ -847,7 +847,7 @@ def report(
         gate_text = (
             "; ".join(g.text() for g in gates if g is not None)
             if any(g is not None for g in gates)
-            else "n/a (counts only)"
+            else ("n/a (counts only)" if contender == "c0" else "not run (incomplete)")
         ) + "".join(f"; {note}" for note in notes)
         rows.append(
             [
