@@ -89,6 +89,20 @@ class KafkaOut:
             self._producer = None
 
 
+async def _disagreeing(thread: Any, wanted: dict[TP, int]) -> dict[TP, int]:
+    """The positions of ``wanted`` that differ from the group's committed offsets.
+
+    No committed offset means the earliest one, 0 on a topic that has lost nothing.
+    """
+    client = thread._ensure_consumer()
+    differ = {}
+    for tp, offset in wanted.items():
+        committed = await thread.call_thread(client.committed, TopicPartition(*tp))
+        if (committed or 0) != offset:
+            differ[tp] = offset
+    return differ
+
+
 def create_app(
     settings: WorkerSettings, policies: PolicySet, store: RedisStore, metrics: Metrics
 ) -> tuple[faust.App, Worker]:
@@ -183,7 +197,7 @@ def create_app(
 
     async def adopt(assigned: Any) -> None:
         mine = {tp.partition for tp in assigned if tp.topic in settings.input_topics}
-        gone = set(worker.states) - mine
+        gone = (worker.owned or set(worker.states)) - mine
         await worker.revoke(gone)
         for partition in sorted(mine - set(worker.states)):
             async with worker.locks[partition]:
@@ -211,12 +225,19 @@ def create_app(
         }
         consumer: Any = app.consumer
         thread = consumer._thread  # the aiokafka consumer thread: commit exactly these
-        if wanted and not await thread.commit(wanted):
-            log.warning("could not commit Redis's positions (rebalancing again): %s", wanted)
-        # aiokafka's seek to committed skips offset 0: seek those to the beginning here.
-        beginning = [TopicPartition(*tp) for tp, offset in wanted.items() if offset == 0]
-        if beginning:
-            await thread.seek_to_beginning(*beginning)
+        try:
+            # Only where Redis and the group disagree (Redis emptied or restored, offsets
+            # reset): moving positions the group already has races Faust's own seek and
+            # could leave a partition unfetched.
+            wanted = await _disagreeing(thread, wanted)
+            if wanted and not await thread.commit(wanted):
+                log.warning("could not commit Redis's positions (rebalancing again): %s", wanted)
+            # aiokafka's seek to committed skips offset 0: seek those to the beginning here.
+            beginning = [TopicPartition(*tp) for tp, offset in wanted.items() if offset == 0]
+            if beginning:
+                await thread.seek_to_beginning(*beginning)
+        except Exception as error:  # a newer rebalance took these partitions: it seeks anew
+            log.warning("positions from Redis not applied (%r); the next rebalance will", error)
 
     @app.timer(interval=1.0)  # type: ignore[untyped-decorator]
     async def watch_state() -> None:

@@ -160,6 +160,13 @@ REDELIVERED = MetricDef(
     "a rebalance or an offset reset); they are not in ticketpulse_events_total.",
     (),
 )
+NOT_OWNED = MetricDef(
+    "ticketpulse_not_owned_total",
+    "counter",
+    "Messages dropped because their partition was revoked before they were applied; the "
+    "partition's new owner applies them.",
+    (),
+)
 DEADLETTERS = MetricDef(
     "ticketpulse_deadletter_total",
     "counter",
@@ -288,6 +295,7 @@ METRICS: tuple[MetricDef, ...] = (
     AGENT_REPLY,
     EVENTS,
     REDELIVERED,
+    NOT_OWNED,
     DEADLETTERS,
     EVENT_TIME_LAG,
     BATCH_SECONDS,
@@ -516,6 +524,7 @@ class Metrics:
         self._events: Counter = _make(EVENTS, reg)
         self._deadletters: Counter = _make(DEADLETTERS, reg)
         self._redelivered: Counter = _make(REDELIVERED, reg)
+        self._not_owned: Counter = _make(NOT_OWNED, reg)
         self._event_time_lag: Gauge = _make(EVENT_TIME_LAG, reg)
         self._batch_seconds: Histogram = _make(BATCH_SECONDS, reg)
         self._batch_size: Histogram = _make(BATCH_SIZE, reg)
@@ -546,6 +555,10 @@ class Metrics:
         if child is None:
             child = self._event_children[key] = self._events.labels(*key)
         child.inc(n)
+
+    def count_not_owned(self, n: int = 1) -> None:
+        """Messages of a partition revoked before they were applied: its new owner applies them."""
+        self._not_owned.inc(n)
 
     def count_redelivered(self, n: int = 1) -> None:
         """Messages at or below the applied offsets: skipped, not events read."""

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MARKER = "epoch"
 LOST_STATE_EXIT = 75  # EX_TEMPFAIL: restart me
+# A partition with any state has at least one of these (offsets, counters, indexes).
+_ALWAYS_WRITTEN = ("off", "minutes", "backlog", "wake", "tx", "win")
 _RETRYABLE = (
     redis_errors.ConnectionError,
     redis_errors.TimeoutError,
@@ -60,7 +62,9 @@ class StateGuard:
         """Make sure the partition's state is whole; True when it had to be rebuilt (wiped)."""
         if await self._retry(lambda: self.store.client.exists(self.marker(partition))):
             return False
-        deleted = await self._retry(lambda: self._wipe(partition))
+        deleted = 0
+        if await self._retry(lambda: self._has_state(partition)):
+            deleted = await self._retry(lambda: self._wipe(partition))
         token = f"{os.getpid()}@{time.time():.3f}"
         await self._retry(lambda: self.store.client.set(self.marker(partition), token))
         self.rebuilt.append(partition)
@@ -71,6 +75,12 @@ class StateGuard:
             deleted,
         )
         return True
+
+    async def _has_state(self, partition: int) -> bool:
+        """Whether any key that every batch or scan writes exists: else there is nothing to
+        wipe, and the keyspace ``SCAN`` (slow on a large Redis) is skipped for a new partition."""
+        keys = [self.store.key(partition, name) for name in _ALWAYS_WRITTEN]
+        return bool(await self.store.client.exists(*keys))
 
     async def _wipe(self, partition: int) -> int:
         pattern = self.store.key(partition, "*")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -24,10 +24,16 @@ from redis.typing import EncodableT, FieldT
 
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import Instant, Micros
-from streams.errors import TransientError
+from streams.errors import TicketpulseError, TransientError
 from streams.live.writes import PartitionWrites
 
 DEFAULT_TTL_SECONDS = 8 * 86400
+
+
+class StaleOffsets(TicketpulseError):
+    """Another writer moved the partition's applied offsets: reload it from Redis and redo."""
+
+
 _LOAD_CHUNK = 1000
 
 # A counter delta is not idempotent: when a transaction is sent again because its EXEC reply
@@ -200,17 +206,48 @@ class RedisStore:
             values = await self.client.mget([self.key(partition, "t", t) for t in ids])
         return {t: _bytes(v) for t, v in zip(ids, values, strict=True) if v is not None}
 
-    async def apply(self, writes: PartitionWrites) -> None:
+    async def apply(
+        self, writes: PartitionWrites, expected_offsets: Mapping[str, int] | None = None
+    ) -> None:
         """Write one batch's changes in a single MULTI/EXEC, or nothing when there are none.
 
+        With ``expected_offsets`` the transaction is fenced: it runs only if the partition's
+        applied offsets in Redis are exactly those (``WATCH`` on them), else ``StaleOffsets``
+        and nothing is written. A worker whose view of the partition is stale (another
+        worker applied batches meanwhile, around a rebalance) then reloads instead of
+        applying events twice.
+
         After a ``TransientError`` the batch may or may not be in Redis; calling ``apply``
-        again with the same ``writes`` object is safe either way (counters are added once).
+        again with the same ``writes`` object is safe either way (counters are added once;
+        fenced, a batch that did land is refused as stale).
         """
         if not writes and not writes.closed:
             return
         unconfirmed = self._unconfirmed.pop(writes.partition, None)
         token = unconfirmed[1] if unconfirmed and unconfirmed[0] is writes else os.urandom(8).hex()
-        pipe = self.client.pipeline(transaction=True)
+        try:
+            with _transient("apply"):
+                async with self.client.pipeline(transaction=True) as pipe:
+                    if expected_offsets is not None:
+                        await self._fence(pipe, writes.partition, expected_offsets)
+                    self._queue_writes(pipe, writes, token)
+                    await pipe.execute()
+        except redis_errors.WatchError as error:
+            raise StaleOffsets(f"partition {writes.partition}: applied offsets changed") from error
+        except TransientError:
+            self._unconfirmed[writes.partition] = (writes, token)
+            raise
+
+    async def _fence(self, pipe: Pipeline, partition: int, expected: Mapping[str, int]) -> None:
+        key = self.key(partition, "off")
+        await pipe.watch(key)
+        raw = await pipe.hgetall(key)
+        stored = {_text(topic): int(offset) for topic, offset in raw.items()}
+        if stored != dict(expected):
+            raise StaleOffsets(f"partition {partition}: Redis has {stored}, expected {expected}")
+        pipe.multi()  # type: ignore[no-untyped-call]
+
+    def _queue_writes(self, pipe: Pipeline, writes: PartitionWrites, token: str) -> None:
         counters = self._counters_call(writes, token)
         if counters:
             pipe.eval(_COUNTERS_LUA, *counters)
@@ -219,12 +256,6 @@ class RedisStore:
         if writes.offsets:
             offsets: dict[FieldT, EncodableT] = {t: o for t, o in writes.offsets.items()}
             pipe.hset(self.key(writes.partition, "off"), mapping=offsets)
-        try:
-            with _transient("apply"):
-                await pipe.execute()
-        except TransientError:
-            self._unconfirmed[writes.partition] = (writes, token)
-            raise
 
     def _counters_call(self, writes: PartitionWrites, token: str) -> list[Any]:
         """``numkeys, *keys, *args`` of the counters script; empty when no counter changes.

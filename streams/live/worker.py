@@ -31,12 +31,15 @@ from streams.domain.windows import WINDOWS
 from streams.errors import TransientError
 from streams.live.batch import DecodedBatch, Message, PartitionState, decode_batch, plan
 from streams.live.metrics import Metrics
-from streams.live.store import RedisStore
+from streams.live.store import RedisStore, StaleOffsets
 from streams.live.writes import FIELD_SEPARATOR
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 WEEK = WINDOWS["7d"]
+# A batch refused as stale is redone on a fresh view; another refusal right after is a bug
+# (or a second writer that keeps racing), not something to loop on.
+STALE_ATTEMPTS = 3
 
 
 class DeadLetterSink(Protocol):
@@ -63,6 +66,9 @@ class Worker:
     clock: Callable[[], float] = time.time
     states: dict[int, PartitionState] = field(default_factory=dict)
     locks: defaultdict[int, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
+    # None until the first assign/revoke: a worker driven without Kafka (bench, tests)
+    # adopts whatever partition its batches name
+    owned: set[int] | None = None
     health: Health = field(default_factory=Health)
     max_backoff: float = 5.0
 
@@ -73,6 +79,7 @@ class Worker:
     async def assign(self, partitions: Iterable[int]) -> None:
         for partition in partitions:
             async with self.locks[partition]:
+                self.owned = (self.owned or set()) | {partition}
                 if partition not in self.states:
                     self.states[partition] = await self._adopt(partition)
         self.health.assigned = bool(self.states)
@@ -80,8 +87,13 @@ class Worker:
     async def revoke(self, partitions: Iterable[int]) -> None:
         for partition in partitions:
             async with self.locks[partition]:
+                self.owned = (self.owned or set()) - {partition}
                 self.states.pop(partition, None)
         self.health.assigned = bool(self.states)
+
+    def owns(self, partition: int) -> bool:
+        """Once ``assign`` or ``revoke`` has run, only assigned partitions are worked on."""
+        return self.owned is None or partition in self.owned
 
     async def _adopt(self, partition: int) -> PartitionState:
         """A partition's cache, from what Redis holds: applied offsets and a week of buckets."""
@@ -105,14 +117,28 @@ class Worker:
             by_partition[message.partition].append(message)
         for partition, batch in sorted(by_partition.items()):
             async with self.locks[partition]:
-                state = self.states.get(partition)
-                if state is None:
-                    state = self.states[partition] = await self._adopt(partition)
-                    self.health.assigned = True
-                decoded = decode_batch(batch, state.offsets)
-                if decoded.skipped:
-                    self.metrics.count_redelivered(decoded.skipped)
-                await self._apply(state, decoded, ())
+                if not self.owns(partition):
+                    # fetched before a rebalance took the partition away: its new owner
+                    # applies it (from the offsets in Redis); applying it here too would
+                    # make this worker a second writer with a stale cache
+                    self.metrics.count_not_owned(len(batch))
+                    continue
+                for attempt in range(1, STALE_ATTEMPTS + 1):
+                    state = self.states.get(partition)
+                    if state is None:
+                        state = self.states[partition] = await self._adopt(partition)
+                        self.health.assigned = True
+                    decoded = decode_batch(batch, state.offsets)
+                    try:
+                        await self._apply(state, decoded, ())
+                    except StaleOffsets as error:
+                        if attempt == STALE_ATTEMPTS:
+                            raise
+                        log.warning("%s; reloading the partition from Redis", error)
+                        continue
+                    if decoded.skipped:
+                        self.metrics.count_redelivered(decoded.skipped)
+                    break
 
     async def scan(self) -> int:
         """Evaluate tickets whose wake-up time has passed: breaches with no further event."""
@@ -124,8 +150,14 @@ class Worker:
                     continue
                 due = await self._retry(partial(self.store.due_for_wake, partition, self.now()))
                 if due:
+                    try:
+                        await self._apply(state, DecodedBatch(), due)
+                    except StaleOffsets as error:  # the next scan works on a fresh view
+                        log.warning("%s; reloading the partition from Redis", error)
+                        if self.owns(partition):
+                            self.states[partition] = await self._adopt(partition)
+                        continue
                     woken += len(due)
-                    await self._apply(state, DecodedBatch(), due)
         return woken
 
     async def _apply(self, state: PartitionState, batch: DecodedBatch, wake: Sequence[str]) -> None:
@@ -135,6 +167,7 @@ class Worker:
         if missing:
             records = await self._retry(lambda: self.store.load_tickets(partition, missing))
             state.load(records, missing, self.policies)
+        expected = dict(state.offsets)  # the fence: what this worker believes Redis holds
         try:
             result = plan(state, batch, self.policies, self.now(), wake)
         except Exception:
@@ -144,7 +177,7 @@ class Worker:
             if result.deadletters:
                 await self._retry(lambda: self.deadletters.send(result.deadletters))
             if result.writes:
-                await self._retry(lambda: self.store.apply(result.writes))
+                await self._retry(lambda: self.store.apply(result.writes, expected))
         except BaseException:
             self.states.pop(partition, None)
             raise

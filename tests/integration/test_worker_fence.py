@@ -1,0 +1,83 @@
+"""Two writers of one partition (a zombie around a rebalance) never apply an event twice."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry
+
+from streams.domain.instant import parse_rfc3339
+from streams.domain.policies import default_policies
+from streams.live.batch import Message
+from streams.live.metrics import Metrics
+from streams.live.store import RedisStore, StaleOffsets
+from streams.live.worker import Worker
+from streams.live.writes import PartitionWrites
+from streams.simulation import SimulationConfig, generate, take
+
+NOW = parse_rfc3339("2026-11-03T12:00:00Z")
+
+
+class _Drop:
+    async def send(self, records: Any) -> None:
+        return None
+
+
+def messages(count: int) -> list[Message]:
+    config = SimulationConfig(seed=5, events_per_second=1.0)
+    emitted = take(generate(config, parse_rfc3339("2026-11-03T08:00:00Z")), count=count)
+    return [Message("t.tickets", 0, i, e.line().encode()) for i, e in enumerate(emitted)]
+
+
+def worker(client: aioredis.Redis, prefix: str) -> Worker:
+    return Worker(
+        policies=default_policies(),
+        store=RedisStore(client, prefix),
+        metrics=Metrics(CollectorRegistry()),
+        deadletters=_Drop(),
+        partitions=1,
+        clock=lambda: NOW / 1e6,
+    )
+
+
+@pytest.fixture
+async def client(redis_url: str) -> Any:
+    connection = aioredis.Redis.from_url(redis_url)
+    yield connection
+    await connection.aclose()
+
+
+async def test_a_stale_writer_reloads_instead_of_applying_twice(client: aioredis.Redis) -> None:
+    events = messages(3000)
+    first, second, third = events[:1000], events[1000:2000], events[2000:]
+
+    shared = f"f{uuid.uuid4().hex[:8]}"
+    owner, zombie = worker(client, shared), worker(client, shared)
+    await owner.handle(first)
+    await zombie.handle(first)  # a redelivery: skipped, both now agree on offset 999
+    await owner.handle(second)  # the new owner moves on; the zombie's view is now stale
+    await zombie.handle([*second, *third])  # redelivered plus new: only the new may count
+    await owner.handle(third)  # and the owner, stale in turn, must not count them again
+
+    alone = worker(client, f"a{uuid.uuid4().hex[:8]}")
+    for batch in (first, second, third):
+        await alone.handle(batch)
+
+    want = await alone.publish()
+    assert want["windows"]["24h"]["overall"]["tickets_created"] > 100
+    assert await zombie.publish() == want  # each publishes its own cache of the partition
+    assert await owner.publish() == want
+
+
+async def test_the_fence_refuses_a_batch_when_offsets_moved(client: aioredis.Redis) -> None:
+    store = RedisStore(client, f"s{uuid.uuid4().hex[:8]}")
+    await store.apply(PartitionWrites(0, backlog={"open": 1}, offsets={"t": 5}), {})
+    with pytest.raises(StaleOffsets):
+        await store.apply(PartitionWrites(0, backlog={"open": 1}, offsets={"t": 9}), {"t": 4})
+    assert await store.backlog(0) == {"open": 1}
+    assert await store.load_offsets(0) == {"t": 5}
+    await store.apply(PartitionWrites(0, backlog={"open": 1}, offsets={"t": 9}), {"t": 5})
+    assert await store.backlog(0) == {"open": 2}
