@@ -24,6 +24,12 @@ from streams.domain.timeline import Arrival, Timeline
 from streams.domain.windows import WINDOWS, BucketKey, Windows, add_bucket_deltas
 
 
+# Summed bucket deltas are applied to the windows once this many keys are waiting: summing
+# saves work where tickets share buckets, and the cap keeps the sum from holding a copy of
+# every bucket (a flat key costs about 150 bytes; the windows keep buckets nested).
+_PENDING_LIMIT = 50_000
+
+
 @dataclass(frozen=True, slots=True)
 class Retired:
     """A closed ticket whose facts are counted, kept as its compact record only."""
@@ -77,6 +83,9 @@ class Engine:
         diff = diff_facts(old.facts if old else (), view.facts)
         if diff:
             add_bucket_deltas(diff, self._pending)
+            if len(self._pending) >= _PENDING_LIMIT:
+                self.windows.apply_deltas(self._pending)
+                self._pending = {}
         del self.timelines[ticket_id]
         self.restored.discard(ticket_id)
         last = max(e.occurred_at for e in timeline.events)
@@ -125,6 +134,9 @@ class Engine:
             diff = self._recompute(ticket_id, now)
             if diff:
                 add_bucket_deltas(diff, deltas)
+                if len(deltas) >= _PENDING_LIMIT:
+                    self.windows.apply_deltas(deltas)
+                    deltas = {}
         self.windows.apply_deltas(deltas)
 
     @property
