@@ -23,7 +23,6 @@ from streams.domain.ticket import TicketView, evaluate
 from streams.domain.timeline import Arrival, Timeline
 from streams.domain.windows import WINDOWS, BucketKey, Windows, add_bucket_deltas
 
-
 # Summed bucket deltas are applied to the windows once this many keys are waiting: summing
 # saves work where tickets share buckets, and the cap keeps the sum from holding a copy of
 # every bucket (a flat key costs about 150 bytes; the windows keep buckets nested).
