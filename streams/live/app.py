@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,7 +30,7 @@ from streams.live.metrics import Metrics, render
 from streams.live.recovery import LOST_STATE_EXIT, StateGuard, positions
 from streams.live.settings import WorkerSettings
 from streams.live.store import RedisStore
-from streams.live.worker import Worker
+from streams.live.worker import Pacer, Worker
 
 log = logging.getLogger(__name__)
 
@@ -167,9 +168,14 @@ def create_app(
     async def scan_breaches() -> None:
         await worker.scan()
 
+    pacer = Pacer(settings.publish_max_share)
+
     @app.timer(interval=settings.publish_interval_seconds)  # type: ignore[untyped-decorator]
     async def publish_snapshot() -> None:
-        await worker.publish()
+        started = time.monotonic()
+        if pacer.due(started):
+            await worker.publish()
+            pacer.ran(started, time.monotonic())
 
     @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
     async def report_lag() -> None:

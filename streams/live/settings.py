@@ -35,6 +35,7 @@ class WorkerSettings:
     batch_within_seconds: float = 0.05
     scan_interval_seconds: float = 0.5
     publish_interval_seconds: float = 1.0
+    publish_max_share: float = 0.25  # of the time spent publishing, at most (see Pacer)
     max_body_bytes: int = 4 * 1024 * 1024
     # How long a produce (a dead letter, POST /events) may wait for Kafka before it fails:
     # POST /events answers 503 then, and a dead letter that cannot be written stops the worker.
@@ -67,6 +68,12 @@ class WorkerSettings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = replace(cls(), **values)  # type: ignore[arg-type]
         _ = settings.kafka_auth  # a wrong combination fails here, naming the variable
+        if not 0 < settings.publish_max_share <= 1:
+            raise ConfigError(
+                "environment",
+                "TICKETPULSE_PUBLISH_MAX_SHARE",
+                f"{settings.publish_max_share}: must be in (0, 1]",
+            )
         return settings
 
 

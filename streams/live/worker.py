@@ -49,6 +49,25 @@ class DeadLetterSink(Protocol):
 
 
 @dataclass(slots=True)
+class Pacer:
+    """Keeps a periodic job (publishing the snapshot) to at most ``share`` of the time.
+
+    Merging and encoding a week of window sums grows with the data; run every second it
+    would crowd out the batches. After a run of ``d`` seconds the next is due ``d / share``
+    seconds after the run started (the timer's own interval still applies on top).
+    """
+
+    share: float = 0.25
+    not_before: float = 0.0
+
+    def due(self, now: float) -> bool:
+        return now >= self.not_before
+
+    def ran(self, started: float, finished: float) -> None:
+        self.not_before = started + (finished - started) / self.share
+
+
+@dataclass(slots=True)
 class Health:
     redis_ok: bool = True
     kafka_ok: bool = True

@@ -1,16 +1,19 @@
-"""Consumer lag: what the broker holds beyond what Redis holds, for owned partitions only."""
+"""Worker edges: consumer lag of owned partitions; the publish pacer and its setting."""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from streams.domain.policies import default_policies
+from streams.errors import ConfigError
 from streams.live.batch import PartitionState
 from streams.live.metrics import Metrics
+from streams.live.settings import WorkerSettings
 from streams.live.store import RedisStore
-from streams.live.worker import Worker
+from streams.live.worker import Pacer, Worker
 
 
 def lag_samples(metrics: Metrics) -> dict[tuple[str, str], float]:
@@ -49,3 +52,21 @@ def test_lag_counts_messages_after_the_last_applied_offset() -> None:
         ("t.contacts", "1"): 0,
         ("t.surveys", "1"): 3,
     }
+
+
+def test_the_pacer_keeps_publishing_to_its_share_of_the_time() -> None:
+    pacer = Pacer(share=0.25)
+    assert pacer.due(0.0)
+    pacer.ran(10.0, 12.0)  # a 2 s publish: the next one no sooner than 8 s after it started
+    assert not pacer.due(17.9)
+    assert pacer.due(18.0)
+    pacer.ran(18.0, 18.1)  # fast again: due after 0.4 s (the timer's interval applies too)
+    assert not pacer.due(18.39) and pacer.due(18.41)
+
+
+def test_publish_share_must_be_a_fraction() -> None:
+    with pytest.raises(ConfigError, match="TICKETPULSE_PUBLISH_MAX_SHARE"):
+        WorkerSettings.from_env({"TICKETPULSE_PUBLISH_MAX_SHARE": "0"})
+    assert (
+        WorkerSettings.from_env({"TICKETPULSE_PUBLISH_MAX_SHARE": "0.5"}).publish_max_share == 0.5
+    )
