@@ -21,12 +21,7 @@ from streams.domain.records import decode_record, encode_record
 from streams.domain.snapshot import Backlog, SlaNow, build_snapshot
 from streams.domain.ticket import TicketView, evaluate
 from streams.domain.timeline import Arrival, Timeline
-from streams.domain.windows import WINDOWS, BucketKey, Windows, add_bucket_deltas
-
-# Summed bucket deltas are applied to the windows once this many keys are waiting: summing
-# saves work where tickets share buckets, and the cap keeps the sum from holding a copy of
-# every bucket (a flat key costs about 150 bytes; the windows keep buckets nested).
-_PENDING_LIMIT = 50_000
+from streams.domain.windows import WINDOWS, Windows
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +43,6 @@ class Engine:
     arrivals: Counter[Arrival] = field(default_factory=Counter)
     retired: dict[str, Retired] = field(default_factory=dict)
     restored: set[str] = field(default_factory=set)
-    _pending: dict[BucketKey, int] = field(default_factory=dict)
 
     def ingest(self, event: Event) -> Arrival:
         """Store an event in its ticket's timeline; facts change only on ``evaluate``."""
@@ -81,10 +75,7 @@ class Engine:
         old = self.views.pop(ticket_id, None)
         diff = diff_facts(old.facts if old else (), view.facts)
         if diff:
-            add_bucket_deltas(diff, self._pending)
-            if len(self._pending) >= _PENDING_LIMIT:
-                self.windows.apply_deltas(self._pending)
-                self._pending = {}
+            self.windows.apply(diff)
         del self.timelines[ticket_id]
         self.restored.discard(ticket_id)
         last = max(e.occurred_at for e in timeline.events)
@@ -121,8 +112,7 @@ class Engine:
         return arrival, self.evaluate(event.ticket_id, now)
 
     def evaluate_all(self, now: Instant, ticket_ids: Iterable[str] | None = None) -> None:
-        """Recompute many tickets; their differences reach the windows summed, in one pass."""
-        deltas, self._pending = self._pending, {}
+        """Recompute many tickets (all of them by default) and move the windows."""
         if ticket_ids is None:
             # a retired ticket with an event that one of the two ``now``s leaves out: recount it
             for ticket_id in [
@@ -132,11 +122,7 @@ class Engine:
         for ticket_id in self.timelines if ticket_ids is None else ticket_ids:
             diff = self._recompute(ticket_id, now)
             if diff:
-                add_bucket_deltas(diff, deltas)
-                if len(deltas) >= _PENDING_LIMIT:
-                    self.windows.apply_deltas(deltas)
-                    deltas = {}
-        self.windows.apply_deltas(deltas)
+                self.windows.apply(diff)
 
     @property
     def anomalies(self) -> int:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from streams.domain.events import Event, EventType, Status
+from streams.domain.instant import Instant
 
 _SURVEYS = frozenset({EventType.SURVEY_CSAT, EventType.SURVEY_NPS})
 
@@ -30,30 +31,33 @@ class Timeline:
     ticket_id: str
     events: list[Event] = field(default_factory=list)
     event_ids: set[str] = field(default_factory=set)
+    # kept as events arrive, so that the closed check does not walk the timeline each time
+    _created: tuple[Instant, int, str] | None = None  # sort key of the first ticket.created
+    _closes: list[tuple[Instant, int, str]] = field(default_factory=list)  # closed changes
 
     def add(self, event: Event) -> Arrival:
         if event.event_id in self.event_ids:
             return Arrival.DUPLICATE
-        if event.type not in _SURVEYS and self._closed_before(event):
+        key = event.sort_key
+        if event.type not in _SURVEYS and self._closed_before(key):
             return Arrival.REJECTED
         self.event_ids.add(event.event_id)
-        key = event.sort_key
-        if not self.events or self.events[-1].sort_key < key:
-            self.events.append(event)
+        events = self.events
+        if not events or events[-1].sort_key < key:
+            events.append(event)
         else:
-            keys = [e.sort_key for e in self.events]
-            self.events.insert(bisect.bisect(keys, key), event)
+            keys = [e.sort_key for e in events]
+            events.insert(bisect.bisect(keys, key), event)
+        if event.type is EventType.TICKET_CREATED:
+            if self._created is None or key < self._created:
+                self._created = key
+        elif event.type is EventType.TICKET_STATUS_CHANGED and event.status is Status.CLOSED:
+            self._closes.append(key)
         return Arrival.ACCEPTED
 
-    def _closed_before(self, event: Event) -> bool:
-        """Is there an effective ``closed`` (after the ticket's creation) before ``event``?"""
-        created = next((e for e in self.events if e.type is EventType.TICKET_CREATED), None)
-        if created is None:
+    def _closed_before(self, key: tuple[Instant, int, str]) -> bool:
+        """Is there an effective ``closed`` (after the ticket's creation) before ``key``?"""
+        start = self._created
+        if start is None or not self._closes:
             return False
-        key, start = event.sort_key, created.sort_key
-        return any(
-            e.type is EventType.TICKET_STATUS_CHANGED
-            and e.status is Status.CLOSED
-            and start < e.sort_key < key
-            for e in self.events
-        )
+        return any(start < close < key for close in self._closes)

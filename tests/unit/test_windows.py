@@ -96,6 +96,27 @@ def test_deltas_of_a_correction_cancel_what_did_not_change() -> None:
     assert bucket_deltas(FactDiff(retracted=(old,), added=(old,))) == {}
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(facts_st, max_size=30), st.lists(facts_st, max_size=30), minutes_st)
+def test_direct_apply_equals_the_flat_deltas_the_live_path_writes(
+    first: list[Fact], second: list[Fact], as_of: int
+) -> None:
+    # replay applies diffs straight into the buckets, the live path sums flat deltas
+    # (bucket_deltas) first: both must leave the same buckets and the same running windows
+    direct, flat = Windows(SMALL), Windows(SMALL)
+    for store in (direct, flat):
+        store.window("1h", as_of)  # a running sum that later diffs must move
+    diffs = (FactDiff(added=tuple(first)), FactDiff(retracted=tuple(first[::2]), added=tuple(second)))
+    for diff in diffs:
+        direct.apply(diff)
+        flat.apply_deltas(bucket_deltas(diff))
+    assert {m: as_dicts(b) for m, b in direct.buckets().items()} == {
+        m: as_dicts(b) for m, b in flat.buckets().items()
+    }
+    for name in SMALL:
+        assert as_dicts(direct.window(name, as_of)) == as_dicts(flat.window(name, as_of))
+
+
 # --- window boundaries ---------------------------------------------------------------------
 
 
