@@ -106,7 +106,10 @@ def test_direct_apply_equals_the_flat_deltas_the_live_path_writes(
     direct, flat = Windows(SMALL), Windows(SMALL)
     for store in (direct, flat):
         store.window("1h", as_of)  # a running sum that later diffs must move
-    diffs = (FactDiff(added=tuple(first)), FactDiff(retracted=tuple(first[::2]), added=tuple(second)))
+    diffs = (
+        FactDiff(added=tuple(first)),
+        FactDiff(retracted=tuple(first[::2]), added=tuple(second)),
+    )
     for diff in diffs:
         direct.apply(diff)
         flat.apply_deltas(bucket_deltas(diff))
