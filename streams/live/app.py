@@ -24,7 +24,7 @@ from redis import exceptions as redis_errors
 
 from streams.domain.events import Event
 from streams.domain.policies import PolicySet
-from streams.live import api
+from streams.live import api, fast_delivery
 from streams.live.batch import Message
 from streams.live.metrics import Metrics, render
 from streams.live.recovery import LOST_STATE_EXIT, StateGuard, positions
@@ -143,6 +143,7 @@ def create_app(
 
     @app.agent(topic)
     async def ingest(stream: Any) -> None:
+        fast_delivery.install(app.consumer)  # Faust's per-message delivery, minus four tasks
         async for events in stream.noack_take(settings.batch_max, settings.batch_within_seconds):
             messages = [
                 Message(
