@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Mapping
@@ -459,11 +460,14 @@ def test_timestamp_fast_path_agrees_with_parse_rfc3339(text: str) -> None:
         expected: int | type[Exception] = parse_rfc3339(text)
     except ValueError:
         expected = ValueError
-    try:
-        got: int | type[Exception] = parse_timestamp(text)
-    except ValueError:
-        got = ValueError
-    assert got == expected
+    with contextlib.suppress(ValueError):  # the minute seen before: the cached-minute path
+        parse_timestamp(text[:16] + ":00Z")
+    for _ in range(2):  # the second time, a canonical minute comes from the cache
+        try:
+            got: int | type[Exception] = parse_timestamp(text)
+        except ValueError:
+            got = ValueError
+        assert got == expected
 
 
 @given(instants)
@@ -472,3 +476,31 @@ def test_timestamp_fast_path_on_canonical_forms(instant: int) -> None:
 
     text = format_rfc3339(instant)
     assert parse_timestamp(text) == parse_rfc3339(text) == instant
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-02T09:15:60Z",
+        "2026-11-02T09:15:69.5Z",
+        "2026-11-02T09:15:5Z",
+        "2026-11-02T09:15:05.Z",
+        "2026-11-02T09:15:05.1234567890Z",
+        "2026-11-02T09:15:0\u0665Z",  # an Arabic-Indic digit
+        "2026-11-02T09:15:05+Z",
+        "2026-11-02T09:15:05.12a4Z",
+        "2026-11-02T09:15:05.000001Z",
+        "2026-11-02T09:15:59.999999999Z",
+    ],
+)
+def test_timestamp_with_a_cached_minute_agrees_with_parse_rfc3339(text: str) -> None:
+    parse_timestamp("2026-11-02T09:15:00Z")  # caches the minute
+    try:
+        expected: int | type[Exception] = parse_rfc3339(text)
+    except ValueError:
+        expected = ValueError
+    try:
+        got: int | type[Exception] = parse_timestamp(text)
+    except ValueError:
+        got = ValueError
+    assert got == expected
