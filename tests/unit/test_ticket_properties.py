@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from unittest import mock
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streams.domain import ticket
 from streams.domain.engine import Engine
 from streams.domain.events import Event
 from streams.domain.instant import parse_rfc3339
@@ -101,3 +103,23 @@ def test_incremental_engine_equals_computing_from_scratch(data: st.DataObject, p
         scratch.ingest(event)
     scratch.evaluate_all(NOW)
     assert live.snapshot(NOW) == scratch.snapshot(NOW)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ticket_events(), st.integers(0, 1), st.integers(0, 3000))
+def test_every_kept_deadline_is_the_one_computed_from_scratch(
+    events: list[Event], policy: int, minutes: int
+) -> None:
+    """``change_status`` recomputes a deadline only when the status pauses or resumes it."""
+    timeline = Timeline("T1")
+    for event in events:
+        timeline.add(event)
+    original = ticket._State.apply
+
+    def apply_and_check(state: ticket._State, event: Event) -> None:
+        original(state, event)
+        for clock in state.clocks.values():
+            assert clock.deadline == state._deadline(clock)
+
+    with mock.patch.object(ticket._State, "apply", apply_and_check):
+        evaluate("T1", timeline.events, POLICY_SETS[policy], NOW - minutes * 60_000_000)
