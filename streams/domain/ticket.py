@@ -22,6 +22,31 @@ from streams.domain.policies import Policy, PolicySet
 _SURVEY_KIND = {EventType.SURVEY_CSAT: FactKind.CSAT, EventType.SURVEY_NPS: FactKind.NPS}
 # Iterating the enum class runs a Python-level generator on every evaluation; a tuple does not.
 _TARGETS: Final = tuple(SlaTarget)
+_CHOICES_KEPT: Final = 4096
+
+
+_choices: tuple[PolicySet | None, dict[tuple[str, str, str], Policy | None]] = (None, {})
+
+
+def _select(policies: PolicySet, priority: str, team: str, channel: str) -> Policy | None:
+    """``policies.select``, remembered per (priority, team, channel) for the last policy set.
+
+    Every evaluation selects a policy, and ``select`` tries each policy's match in turn; a
+    policy set is immutable and a process uses one. The set and its choices are swapped as
+    one tuple and read once, so concurrent callers with another set cannot mix them up.
+    """
+    global _choices
+    owner, chosen = _choices
+    if owner is not policies:
+        chosen = {}
+        _choices = (policies, chosen)
+    key = (priority, team, channel)
+    if key in chosen:
+        return chosen[key]
+    policy = policies.select(priority=priority, team=team, channel=channel)
+    if len(chosen) < _CHOICES_KEPT:  # team names are open-ended
+        chosen[key] = policy
+    return policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +187,7 @@ class _State:
             self.breach(clock, at)
 
     def reselect_policy(self, at: Instant) -> None:
-        policy = self.policies.select(priority=self.priority, team=self.team, channel=self.channel)
+        policy = _select(self.policies, self.priority, self.team, self.channel)
         if policy is not self.policy:
             self.policy = policy
             self.refresh_deadlines(at)
@@ -252,20 +277,27 @@ class _State:
             self.stop_clock(SlaTarget.RESOLUTION, at, agent)
 
     def clock_views(self) -> tuple[ClockView, ...]:
+        """The latest clock of each target the policy sets, in target order."""
+        if self.policy is None:
+            return ()
+        targets = self.policy.targets
         latest: dict[SlaTarget, _Clock] = {c.target: c for c in self.finished}
         latest.update(self.clocks)
-        return tuple(
-            ClockView(
-                target=c.target,
-                started_at=c.start,
-                deadline=c.deadline,
-                stopped_at=c.stopped_at,
-                breached_at=c.breached_at,
-                paused=c.stopped_at is None and self._paused(c),
-            )
-            for target in _TARGETS
-            if (c := latest.get(target)) is not None and self._target(target) is not None
-        )
+        views = []
+        for target in _TARGETS:
+            c = latest.get(target)
+            if c is not None and targets.get(target) is not None:
+                views.append(
+                    ClockView(
+                        c.target,
+                        c.start,
+                        c.deadline,
+                        c.stopped_at,
+                        c.breached_at,
+                        c.stopped_at is None and self._paused(c),
+                    )
+                )
+        return tuple(views)
 
 
 def evaluate(
@@ -277,10 +309,12 @@ def evaluate(
     with occurred_at < ``now`` take part. A running clock whose deadline < ``now`` is breached
     at its deadline.
     """
-    created_index = next(
-        (i for i, e in enumerate(events) if e.type is EventType.TICKET_CREATED), None
-    )
-    if created_index is None:
+    created_index = -1
+    for index, event in enumerate(events):
+        if event.type is EventType.TICKET_CREATED:
+            created_index = index
+            break
+    if created_index < 0:
         return TicketView(ticket_id=ticket_id, now=now)
     created = events[created_index]
     if created.occurred_at >= now:
@@ -296,7 +330,7 @@ def evaluate(
         team=created.team,
         history=[(created.occurred_at, Status.NEW)],
     )
-    state.policy = policies.select(priority=state.priority, team=state.team, channel=state.channel)
+    state.policy = _select(policies, state.priority, state.team, state.channel)
     state.fact(FactKind.CREATED, created.occurred_at, agent=None)
     state.start_clock(SlaTarget.FIRST_REPLY, created.occurred_at)
     state.start_clock(SlaTarget.RESOLUTION, created.occurred_at)

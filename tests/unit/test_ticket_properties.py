@@ -123,3 +123,24 @@ def test_every_kept_deadline_is_the_one_computed_from_scratch(
 
     with mock.patch.object(ticket._State, "apply", apply_and_check):
         evaluate("T1", timeline.events, POLICY_SETS[policy], NOW - minutes * 60_000_000)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 1),
+            st.sampled_from(["low", "normal", "high", "urgent"]),
+            st.sampled_from(["billing", "vip", "tech", ""]),
+            st.sampled_from(["email", "chat", "phone"]),
+        ),
+        max_size=20,
+    )
+)
+def test_remembered_policy_choice_is_what_select_chooses(
+    asks: list[tuple[int, str, str, str]],
+) -> None:
+    for policy, priority, team, channel in asks:
+        policies = POLICY_SETS[policy]
+        chosen = policies.select(priority=priority, team=team, channel=channel)
+        assert ticket._select(policies, priority, team, channel) is chosen
