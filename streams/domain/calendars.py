@@ -194,8 +194,12 @@ class BusinessCalendar:
         if first == last:
             return _clipped(self._utc_day(first).intervals, start, end)
         total = _clipped(self._utc_day(first).intervals, start, end)
+        days = self._utc_days  # the cache read inline: a call per whole day costs more
         for day in range(first + 1, last):
-            total += self._utc_day(day).total
+            utc_day = days.get(day)
+            if utc_day is None:
+                utc_day = self._utc_day(day)
+            total += utc_day.total
         return total + _clipped(self._utc_day(last).intervals, start, end)
 
     def add(self, start: Instant, amount: Micros) -> Instant:
@@ -215,8 +219,11 @@ class BusinessCalendar:
             return start
         remaining = amount
         first = start // _DAY
+        days = self._utc_days  # the cache read inline: a call per day costs more
         for day in range(first, first + SEARCH_LIMIT_DAYS):
-            utc_day = self._utc_day(day)
+            utc_day = days.get(day)
+            if utc_day is None:
+                utc_day = self._utc_day(day)
             if day > first and utc_day.total < remaining:
                 remaining -= utc_day.total
                 continue
