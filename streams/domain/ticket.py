@@ -169,8 +169,9 @@ class _State:
     def breach_due(self, before: Instant) -> None:
         """Record breaches of running clocks whose deadline is earlier than ``before``."""
         for clock in self.clocks.values():
-            if clock.breached_at is None and clock.deadline is not None and clock.deadline < before:
-                self.breach(clock, clock.deadline)
+            due = clock.deadline
+            if due is not None and due < before and clock.breached_at is None:
+                self.breach(clock, due)
 
     def breach(self, clock: _Clock, at: Instant) -> None:
         clock.breached_at = at
@@ -197,7 +198,16 @@ class _State:
         at = event.occurred_at
         self.breach_due(at)
         kind = event.type
-        if kind is EventType.TICKET_ASSIGNED:
+        # the commonest kinds first (each event matches one branch at most)
+        if kind is EventType.TICKET_STATUS_CHANGED:
+            assert event.status is not None
+            self.change_status(event.status, at)
+        elif kind is EventType.CONTACT_INBOUND:
+            self.inbound(event)
+        elif kind is EventType.CONTACT_OUTBOUND:
+            if event.public:
+                self.touch(event)
+        elif kind is EventType.TICKET_ASSIGNED:
             self.assignee = event.agent_id
             if event.team is not None and event.team != self.team:
                 self.team = event.team
@@ -207,14 +217,6 @@ class _State:
             if event.priority != self.priority:
                 self.priority = event.priority
                 self.reselect_policy(at)
-        elif kind is EventType.CONTACT_INBOUND:
-            self.inbound(event)
-        elif kind is EventType.CONTACT_OUTBOUND:
-            if event.public:
-                self.touch(event)
-        elif kind is EventType.TICKET_STATUS_CHANGED:
-            assert event.status is not None
-            self.change_status(event.status, at)
         elif kind in _SURVEY_KIND:
             assert event.score is not None
             self.fact(_SURVEY_KIND[kind], at, event.score, agent=self.assignee)
