@@ -323,15 +323,16 @@ def evaluate(
         return TicketView(ticket_id=ticket_id, now=now)
     assert created.channel is not None and created.priority is not None
     assert created.team is not None
+    # positional, in field order: policies, ticket_id, created_at, channel, priority, team
     state = _State(
-        policies=policies,
-        ticket_id=ticket_id,
-        created_at=created.occurred_at,
-        channel=created.channel.value,
-        priority=created.priority.value,
-        team=created.team,
-        history=[(created.occurred_at, Status.NEW)],
+        policies,
+        ticket_id,
+        created.occurred_at,
+        created.channel.value,
+        created.priority.value,
+        created.team,
     )
+    state.history.append((created.occurred_at, Status.NEW))
     state.policy = _select(policies, state.priority, state.team, state.channel)
     state.fact(FactKind.CREATED, created.occurred_at, agent=None)
     state.start_clock(SlaTarget.FIRST_REPLY, created.occurred_at)
@@ -347,19 +348,20 @@ def evaluate(
             continue
         state.apply(event)
     state.breach_due(now)
+    # positional, in field order: twelve keywords cost some 5% of an evaluation
     return TicketView(
-        ticket_id=ticket_id,
-        now=now,
-        facts=tuple(state.facts),
-        clocks=state.clock_views(),
-        status=state.status,
-        priority=state.priority,
-        team=state.team,
-        channel=state.channel,
-        assignee=state.assignee,
-        policy=state.policy.name if state.policy else None,
-        created_at=state.created_at,
-        anomalies=anomalies,
+        ticket_id,
+        now,
+        tuple(state.facts),
+        state.clock_views(),
+        state.status,
+        state.priority,
+        state.team,
+        state.channel,
+        state.assignee,
+        state.policy.name if state.policy else None,
+        state.created_at,
+        anomalies,
     )
 
 
