@@ -20,8 +20,7 @@ import time
 from typing import Any
 
 import faust
-
-from streams.live import fast_delivery
+from faust_inline import install as install_inline  # bench/faust_inline.py
 
 PREFIX = os.environ.get("TP_PREFIX", "support")
 EVENTS = int(os.environ.get("TP_EVENTS", "100000"))
@@ -52,7 +51,7 @@ _started: dict[str, float] = {}
 @app.agent(topic)
 async def ingest(stream: Any) -> None:
     if INLINE:
-        fast_delivery.install(app.consumer)
+        install_inline(app.consumer)
     async for events in stream.noack_take(2000, 0.05):
         if not _started:
             _started.update(wall=time.time(), cpu=time.process_time())

@@ -24,7 +24,7 @@ from redis import exceptions as redis_errors
 
 from streams.domain.events import Event
 from streams.domain.policies import PolicySet
-from streams.live import api, fast_delivery
+from streams.live import api
 from streams.live.batch import Message
 from streams.live.metrics import Metrics, render
 from streams.live.recovery import LOST_STATE_EXIT, StateGuard, positions
@@ -90,23 +90,18 @@ class KafkaOut:
             self._producer = None
 
 
-async def _disagreeing(thread: Any, wanted: dict[TP, int]) -> tuple[dict[TP, int], list[TP]]:
-    """The positions of ``wanted`` that differ from the group's committed offsets, and the
-    partitions with nothing applied and nothing committed.
+async def _disagreeing(thread: Any, wanted: dict[TP, int]) -> dict[TP, int]:
+    """The positions of ``wanted`` that differ from the group's committed offsets.
 
-    No committed offset means the earliest one, 0 on a topic that has lost nothing; but
-    aiokafka's seek to committed leaves such a partition where its fetch position was, which
-    after a rejoin can be past records fetched and dropped with the old assignment's buffers.
+    No committed offset means the earliest one, 0 on a topic that has lost nothing.
     """
     client = thread._ensure_consumer()
-    differ, uncommitted = {}, []
+    differ = {}
     for tp, offset in wanted.items():
         committed = await thread.call_thread(client.committed, TopicPartition(*tp))
         if (committed or 0) != offset:
             differ[tp] = offset
-        elif committed is None and offset == 0:
-            uncommitted.append(tp)
-    return differ, uncommitted
+    return differ
 
 
 def create_app(
@@ -148,7 +143,6 @@ def create_app(
 
     @app.agent(topic)
     async def ingest(stream: Any) -> None:
-        fast_delivery.install(app.consumer)  # Faust's per-message delivery, minus four tasks
         async for events in stream.noack_take(settings.batch_max, settings.batch_within_seconds):
             messages = [
                 Message(
@@ -241,13 +235,11 @@ def create_app(
             # Only where Redis and the group disagree (Redis emptied or restored, offsets
             # reset): moving positions the group already has races Faust's own seek and
             # could leave a partition unfetched.
-            wanted, uncommitted = await _disagreeing(thread, wanted)
+            wanted = await _disagreeing(thread, wanted)
             if wanted and not await thread.commit(wanted):
                 log.warning("could not commit Redis's positions (rebalancing again): %s", wanted)
-            # aiokafka's seek to committed skips offset 0 and partitions with no committed
-            # offset: seek those to the beginning here.
+            # aiokafka's seek to committed skips offset 0: seek those to the beginning here.
             beginning = [TopicPartition(*tp) for tp, offset in wanted.items() if offset == 0]
-            beginning += [TopicPartition(*tp) for tp in uncommitted]
             if beginning:
                 await thread.seek_to_beginning(*beginning)
         except Exception as error:  # a newer rebalance took these partitions: it seeks anew
