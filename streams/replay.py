@@ -6,17 +6,16 @@ and "now" is the snapshot's ``as_of``.
 
 from __future__ import annotations
 
-import gc
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import click
 
+from streams.collector import fewer_collections
 from streams.domain.decode import InvalidEvent, decode_event
 from streams.domain.engine import Engine
 from streams.domain.events import Status
@@ -42,28 +41,11 @@ class ReplayResult:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
 
-# Replay allocates millions of long-lived objects (events, facts, buckets) and almost no
-# garbage cycles, so Python's default collector (a young-generation pass every 700
-# allocations, full passes over the whole heap as it grows) cost 20-30% of the time.
-# Collecting every 100,000 allocations keeps cycles collected at a fraction of that cost.
-_GC_THRESHOLDS = (100_000, 10, 10)
-
-
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    previous = gc.get_threshold()
-    gc.set_threshold(*_GC_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*previous)
-
-
 def replay_lines(
     lines: Iterator[bytes], policies: PolicySet, at: Instant | None = None
 ) -> ReplayResult:
     """Decode, ingest and evaluate every line; the snapshot as of ``at`` (or the data's end)."""
-    with _fewer_collections():
+    with fewer_collections():
         return _replay(lines, policies, at)
 
 

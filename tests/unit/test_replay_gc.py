@@ -7,8 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from streams.collector import THRESHOLDS
 from streams.domain.policies import default_policies
-from streams.replay import _GC_THRESHOLDS, replay_lines
+from streams.replay import replay_lines
 
 LINE = (
     b'{"event_id":"e1","type":"ticket.created","occurred_at":"2026-11-02T09:00:00Z",'
@@ -26,7 +27,7 @@ def test_thresholds_raised_during_replay_and_restored_after() -> None:
 
     result = replay_lines(lines(), default_policies())
     assert result.counts["accepted"] == 1
-    assert seen == [_GC_THRESHOLDS]
+    assert seen == [THRESHOLDS]
     assert gc.get_threshold() == before
 
 
