@@ -1,7 +1,7 @@
 """The live worker's own cost per event, without Kafka or Faust: ``Worker.handle`` on batches.
 
     .venv/bin/python bench/bench_worker_handle.py --redis-url redis://127.0.0.1:6390/0 \\
-        [--events 50000] [--batch 2000] [--profile]
+        [--events 50000] [--batch 2000] [--profile] [--default-gc]
 
 Simulated events (seeded, with duplicates, invalid and late ones) are cut into batches of one
 partition and applied exactly as the Faust agent applies them: decode, plan, one MULTI/EXEC to
@@ -23,6 +23,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from streams import collector
 from streams.domain.instant import parse_rfc3339
 from streams.domain.policies import default_policies
 from streams.live.batch import Message
@@ -64,7 +65,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--default-gc", action="store_true", help="Python's collector thresholds, not the worker's"
+    )
     args = parser.parse_args()
+    if not args.default_gc:
+        collector.tune()  # as `ticketpulse worker` does
     all_messages = messages(args.events)
     batches = [all_messages[i : i + args.batch] for i in range(0, len(all_messages), args.batch)]
     profile = cProfile.Profile() if args.profile else None
