@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, ItemsView, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
@@ -351,6 +351,24 @@ class KpiCounters(Mapping[str, int]):
                 if total:
                     yield sum_name
 
+    def items(self) -> ItemsView[str, int]:
+        """The non-zero counters and their values, read straight from the bins.
+
+        The generic ``Mapping.items`` looks every name up again (parse, bisect); encoding a
+        week of window sums for the snapshot walks every counter of every dimension.
+        """
+        return _CounterItems(self)
+
+    def _pairs(self) -> Iterator[tuple[str, int]]:
+        yield from self._plain.items()
+        for metric, bins in self._bins.items():
+            for index, count, total in zip(bins.indexes, bins.counts, bins.sums, strict=True):
+                count_name, sum_name = bin_names(metric, index)
+                if count:
+                    yield count_name, count
+                if total:
+                    yield sum_name, total
+
     def __len__(self) -> int:
         binned = sum(
             sum(1 for c in b.counts if c) + sum(1 for s in b.sums if s) for b in self._bins.values()
@@ -362,6 +380,15 @@ class KpiCounters(Mapping[str, int]):
 
     def __repr__(self) -> str:
         return f"KpiCounters({dict(self)!r})"
+
+
+class _CounterItems(ItemsView[str, int]):
+    """``KpiCounters.items()``: a real items view whose iteration skips the name lookups."""
+
+    _mapping: KpiCounters
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        return self._mapping._pairs()
 
 
 # --- counters -> K -------------------------------------------------------------------------
