@@ -55,6 +55,11 @@ class Timeline:
             self._closes.append(key)
         return Arrival.ACCEPTED
 
+    @property
+    def has_created(self) -> bool:
+        """Has the ticket's ``ticket.created`` arrived? Until then its facts are none."""
+        return self._created is not None
+
     def _closed_before(self, key: tuple[Instant, int, str]) -> bool:
         """Is there an effective ``closed`` (after the ticket's creation) before ``key``?"""
         start = self._created

@@ -155,7 +155,9 @@ def plan(
             result.added_facts.extend(diff.added)
         _index_changes(result.writes, ticket_id, old, new, ticket.timeline, now)
         result.writes.tickets[ticket_id] = encode_record(ticket.timeline, now)
-        if new.status is Status.CLOSED:
+        if new.status is Status.CLOSED or not ticket.timeline.has_created:
+            # closed: kept a while for late surveys; never created: events of a ticket whose
+            # creation may never come must not pile up in Redis (it persists once created)
             result.writes.closed.add(ticket_id)
     result.window_deltas = {key: value for key, value in deltas.items() if value}
     for (minute, (dim, value), counter), delta in result.window_deltas.items():

@@ -29,7 +29,8 @@ class PartitionWrites:
     """Every change one batch makes to one partition's keys.
 
     - ``tickets``: ticket id -> record bytes to store (None: delete the record)
-    - ``closed``: ticket ids whose record may expire (closed tickets keep it for late surveys)
+    - ``closed``: ticket ids whose record may expire: closed tickets (kept a while for late
+      surveys) and tickets whose ``ticket.created`` has not arrived (kept a while for it)
     - ``buckets``: (minute start, bucket field) -> counter delta
     - ``backlog``: backlog field -> delta
     - ``due``: target -> ticket id -> deadline to index, or None to remove it

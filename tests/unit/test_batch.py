@@ -197,3 +197,28 @@ def test_wake_records_breach_without_event(policies: PolicySet) -> None:
     assert {t.value for t, members in model.breached.items() if "W" in members} == {"first_reply"}
     again = plan(state, decode_batch([], model.offsets), policies, later, wake=["W"])
     assert again.added_facts == [] and not again.window_deltas
+
+
+def test_a_ticket_not_yet_created_may_expire_until_its_creation_arrives(
+    policies: PolicySet,
+) -> None:
+    def message(offset: int, **event: Any) -> Message:
+        topic = "support.contacts" if event["type"].startswith("contact") else "support.tickets"
+        fields = {"ticket_id": "N", "occurred_at": "2026-11-03T11:00:00Z", **event}
+        return Message(topic, 0, offset, json.dumps(fields).encode())
+
+    model, state = Model(), PartitionState(0)
+    now = parse_rfc3339("2026-11-03T12:00:00Z")
+    reply = message(0, event_id="n2", type="contact.outbound", channel="chat", agent_id="a1")
+    batch = decode_batch([reply], model.offsets)
+    state.load({}, batch.ticket_ids, policies)
+    early = plan(state, batch, policies, now)
+    assert "N" in early.writes.tickets and "N" in early.writes.closed  # no creation yet
+    model.apply(early.writes)
+
+    created = message(
+        1, event_id="n1", type="ticket.created", channel="chat", priority="low", team="billing"
+    )
+    late = plan(state, decode_batch([created], model.offsets), policies, now)
+    assert "N" in late.writes.tickets and "N" not in late.writes.closed  # open: persists
+    assert [f.kind.value for f in late.added_facts][:2] == ["created", "first_reply"]
