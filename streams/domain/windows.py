@@ -2,10 +2,12 @@
 
 A fact at time t is in a window of width W at ``as_of`` if ``as_of - W <= t < as_of``; as_of
 is a whole minute, so a window is exactly the sum of the minute buckets in that range.
-``bucket_deltas`` turns a ticket's fact difference into bucket increments; it is pure so the
-Redis adapter applies the very same increments. ``Windows`` is the in-memory store: it keeps a
-running sum per window for the last as_of it was read at and moves it bucket by bucket, so
-reading a window costs the minutes it moved, not the minutes it spans.
+``add_bucket_deltas`` turns a ticket's fact difference into bucket increments, summed over a
+batch; the live planner sends exactly those to Redis and to its cache (``apply_deltas``).
+``Windows`` is the in-memory store: it keeps a running sum per window for the last as_of it
+was read at and moves it bucket by bucket, so reading a window costs the minutes it moved,
+not the minutes it spans. Replay applies each diff straight into the buckets (``apply``):
+the same increments without the flat keys (tested equal).
 """
 
 from __future__ import annotations
