@@ -246,6 +246,23 @@ ALERTS: tuple[Alert, ...] = (
         ),
     ),
     Alert(
+        name="TicketpulseMissedOffsets",
+        uid="ticketpulse-missed-offsets",
+        group=HEALTH_GROUP,
+        query="sum by (topic) (increase(ticketpulse_missed_offsets_total[15m]))",
+        op=">",
+        threshold=0,
+        for_="0s",
+        keep_firing_for="15m",
+        severity="warning",
+        summary="Records of {{ $labels.topic }} were never received",
+        description=(
+            "{{ $value }} offsets of {{ $labels.topic }} were skipped between what a worker "
+            "applied and what it read next, in the last 15 minutes: events deleted by retention "
+            "before they were applied, or lost by the consumer. KPIs may miss them."
+        ),
+    ),
+    Alert(
         name="TicketpulseNoEvents",
         uid="ticketpulse-no-events",
         group=HEALTH_GROUP,

@@ -75,6 +75,9 @@ class DecodedBatch:
     invalid: list[tuple[Message, InvalidEvent]] = field(default_factory=list)
     skipped: int = 0  # already applied according to Redis
     last_offsets: dict[str, int] = field(default_factory=dict)
+    # (topic, first offset not received, how many) between what Redis applied and the next
+    # message received: records the consumer never delivered (see ``decode_batch``)
+    gaps: list[tuple[str, int, int]] = field(default_factory=list)
 
     @property
     def ticket_ids(self) -> set[str]:
@@ -82,13 +85,26 @@ class DecodedBatch:
 
 
 def decode_batch(messages: Sequence[Message], applied: dict[str, int]) -> DecodedBatch:
+    """Decode one partition's messages after the offsets Redis applied, noting gaps.
+
+    A partition's offsets are consecutive except for records the topic no longer holds
+    (retention), a transactional producer's commit markers, or records the consumer failed
+    to deliver. The first and the last lose events silently, so gaps are reported.
+    """
     batch = DecodedBatch()
+    last_offsets = batch.last_offsets
     for message in messages:
-        if message.offset <= applied.get(message.topic, -1):
+        topic = message.topic
+        offset = message.offset
+        done = applied.get(topic, -1)
+        if offset <= done:
             batch.skipped += 1
             continue
-        previous = batch.last_offsets.get(message.topic, -1)
-        batch.last_offsets[message.topic] = max(previous, message.offset)
+        previous = last_offsets.get(topic, done)
+        if offset > previous:
+            if offset != previous + 1:
+                batch.gaps.append((topic, previous + 1, offset - previous - 1))
+            last_offsets[topic] = offset
         decoded = decode_event(message.value)
         if isinstance(decoded, InvalidEvent):
             batch.invalid.append((message, decoded))

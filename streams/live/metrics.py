@@ -167,6 +167,13 @@ NOT_OWNED = MetricDef(
     "partition's new owner applies them.",
     (),
 )
+MISSED_OFFSETS = MetricDef(
+    "ticketpulse_missed_offsets_total",
+    "counter",
+    "Offsets never received between the last one applied and the next message of a "
+    "partition: deleted by retention before being applied, transaction markers, or lost.",
+    ("topic",),
+)
 DEADLETTERS = MetricDef(
     "ticketpulse_deadletter_total",
     "counter",
@@ -296,6 +303,7 @@ METRICS: tuple[MetricDef, ...] = (
     EVENTS,
     REDELIVERED,
     NOT_OWNED,
+    MISSED_OFFSETS,
     DEADLETTERS,
     EVENT_TIME_LAG,
     BATCH_SECONDS,
@@ -525,6 +533,8 @@ class Metrics:
         self._deadletters: Counter = _make(DEADLETTERS, reg)
         self._redelivered: Counter = _make(REDELIVERED, reg)
         self._not_owned: Counter = _make(NOT_OWNED, reg)
+        self._missed_offsets: Counter = _make(MISSED_OFFSETS, reg)
+        self._missed_children: dict[str, Counter] = {}
         self._event_time_lag: Gauge = _make(EVENT_TIME_LAG, reg)
         self._batch_seconds: Histogram = _make(BATCH_SECONDS, reg)
         self._batch_size: Histogram = _make(BATCH_SIZE, reg)
@@ -563,6 +573,12 @@ class Metrics:
     def count_redelivered(self, n: int = 1) -> None:
         """Messages at or below the applied offsets: skipped, not events read."""
         self._redelivered.inc(n)
+
+    def count_missed_offsets(self, topic: str, n: int) -> None:
+        child = self._missed_children.get(topic)
+        if child is None:
+            child = self._missed_children[topic] = self._missed_offsets.labels(topic)
+        child.inc(n)
 
     def count_deadletters(self, topic: str, n: int = 1) -> None:
         child = self._deadletter_children.get(topic)

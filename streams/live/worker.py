@@ -159,6 +159,17 @@ class Worker:
                         continue
                     if decoded.skipped:
                         self.metrics.count_redelivered(decoded.skipped)
+                    for topic, first, missing in decoded.gaps:
+                        log.warning(
+                            "%s partition %d: %d offsets from %d on were never received "
+                            "(deleted by retention before they were applied, commit markers "
+                            "of a transactional producer, or lost by the consumer)",
+                            topic,
+                            partition,
+                            missing,
+                            first,
+                        )
+                        self.metrics.count_missed_offsets(topic, missing)
                     break
 
     async def scan(self) -> int:

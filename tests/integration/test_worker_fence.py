@@ -81,3 +81,20 @@ async def test_the_fence_refuses_a_batch_when_offsets_moved(client: aioredis.Red
     assert await store.load_offsets(0) == {"t": 5}
     await store.apply(PartitionWrites(0, backlog={"open": 1}, offsets={"t": 9}), {"t": 5})
     assert await store.backlog(0) == {"open": 2}
+
+
+async def test_offsets_never_received_are_logged_and_counted(
+    client: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A record the consumer failed to deliver loses its event: say so, never hide it."""
+    events = messages(40)
+    w = worker(client, f"g{uuid.uuid4().hex[:8]}")
+    await w.handle(events[:10])
+    with caplog.at_level("WARNING", logger="streams.live.worker"):
+        await w.handle(events[10:15] + events[25:])  # offsets 15..24 never arrive
+    missed = w.metrics.registry.get_sample_value(
+        "ticketpulse_missed_offsets_total", {"topic": "t.tickets"}
+    )
+    assert missed == 10
+    assert "t.tickets partition 0: 10 offsets from 15 on were never received" in caplog.text
+    assert (await w.store.load_offsets(0)) == {"t.tickets": 39}

@@ -238,6 +238,28 @@ def promtool_cases() -> list[dict[str, Any]]:
             ],
         },
         {
+            "name": "offsets never received fire at once and only for the topic that lost them",
+            "interval": "1m",
+            "input_series": [
+                series("ticketpulse_missed_offsets_total", "0x10 4x50", topic="support.tickets"),
+                series("ticketpulse_missed_offsets_total", "0x60", topic="support.surveys"),
+            ],
+            "alert_rule_test": [
+                check("TicketpulseMissedOffsets", "9m"),
+                check(
+                    "TicketpulseMissedOffsets",
+                    "12m",
+                    expected("TicketpulseMissedOffsets", {"topic": "support.tickets"}, "4"),
+                ),
+                check(
+                    "TicketpulseMissedOffsets",
+                    "38m",  # nothing new since 11m: kept firing, with the value it fired with
+                    expected("TicketpulseMissedOffsets", {"topic": "support.tickets"}, "4"),
+                ),
+                check("TicketpulseMissedOffsets", "45m"),
+            ],
+        },
+        {
             # 1970-01-01, where promtool's clock starts, was a Thursday (day_of_week 4)
             "name": "no events at all, only during open hours",
             "interval": "1m",

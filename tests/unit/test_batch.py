@@ -169,6 +169,26 @@ def test_redelivered_batch_changes_nothing(policies: PolicySet) -> None:
     assert (dict(model.buckets), dict(model.backlog), dict(model.records)) == before
 
 
+def test_offsets_never_received_are_reported_as_gaps() -> None:
+    """Per topic, the offsets missing between Redis's applied offset (or the batch's last)
+    and each message: a consecutive stream, a redelivery or an out-of-order record has none."""
+    value = b"{}"
+    messages = [
+        Message("support.tickets", 0, offset, value) for offset in (3, 4, 5, 9, 10, 7, 12)
+    ] + [Message("support.contacts", 0, offset, value) for offset in (0, 1, 4)]
+    batch = decode_batch(messages, {"support.tickets": 4})
+    assert batch.skipped == 2
+    assert batch.gaps == [
+        ("support.tickets", 6, 3),
+        ("support.tickets", 11, 1),
+        ("support.contacts", 2, 2),
+    ]
+    assert batch.last_offsets == {"support.tickets": 12, "support.contacts": 4}
+    assert len(batch.invalid) == 8  # 5, 9, 10, 7, 12 and three contacts: all still decoded
+    assert decode_batch(messages[:3], {}).gaps == [("support.tickets", 0, 3)]
+    assert decode_batch(messages[1:3], {"support.tickets": 3}).gaps == []
+
+
 def test_wake_records_breach_without_event(policies: PolicySet) -> None:
     created = json.dumps(
         {
