@@ -27,7 +27,7 @@ from streams.domain.policies import PolicySet
 from streams.live import api
 from streams.live.batch import Message
 from streams.live.metrics import Metrics, render
-from streams.live.recovery import LOST_STATE_EXIT, StateGuard, positions
+from streams.live.recovery import LOST_STATE_EXIT, StateGuard, positions, seek_after_faust
 from streams.live.settings import WorkerSettings
 from streams.live.store import RedisStore
 from streams.live.worker import Pacer, Worker
@@ -93,13 +93,15 @@ class KafkaOut:
 async def _disagreeing(thread: Any, wanted: dict[TP, int]) -> dict[TP, int]:
     """The positions of ``wanted`` that differ from the group's committed offsets.
 
-    No committed offset means the earliest one, 0 on a topic that has lost nothing.
+    A partition with no committed offset always differs, even when Redis's position is 0,
+    so that the group's offsets, which lag tools and operators read, always say where the
+    worker resumes.
     """
     client = thread._ensure_consumer()
     differ = {}
     for tp, offset in wanted.items():
         committed = await thread.call_thread(client.committed, TopicPartition(*tp))
-        if (committed or 0) != offset:
+        if committed is None or committed != offset:
             differ[tp] = offset
     return differ
 
@@ -194,8 +196,19 @@ def create_app(
     # recovery seeks them right after ``on_rebalance_complete``, which waits for it.
     adopted = asyncio.Event()
 
+    def redis_positions() -> dict[TP, int]:
+        """Assigned input partition -> the offset after the last one Redis applied."""
+        applied = {p: dict(state.offsets) for p, state in worker.states.items()}
+        assignment = app.consumer.assignment()
+        return {
+            TP(topic, partition): offset
+            for (topic, partition), offset in positions(applied, settings.input_topics).items()
+            if TP(topic, partition) in assignment
+        }
+
     @app.on_partitions_assigned.connect
     async def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        seek_after_faust(app.consumer, redis_positions)
         try:
             await adopt(args[0] if args else kwargs.get("assigned", set()))
         finally:
@@ -222,28 +235,17 @@ def create_app(
                 break
             except TimeoutError:
                 log.warning("still adopting the assigned partitions (is Redis up?)")
-        applied = {p: dict(state.offsets) for p, state in worker.states.items()}
-        assignment = app.consumer.assignment()
-        wanted = {
-            TP(topic, partition): offset
-            for (topic, partition), offset in positions(applied, settings.input_topics).items()
-            if TP(topic, partition) in assignment
-        }
         consumer: Any = app.consumer
         thread = consumer._thread  # the aiokafka consumer thread: commit exactly these
         try:
             # Only where Redis and the group disagree (Redis emptied or restored, offsets
-            # reset): moving positions the group already has races Faust's own seek and
-            # could leave a partition unfetched.
-            wanted = await _disagreeing(thread, wanted)
+            # reset, or nothing committed yet). The positions themselves are set right
+            # after Faust's own seek (``seek_after_faust``).
+            wanted = await _disagreeing(thread, redis_positions())
             if wanted and not await thread.commit(wanted):
                 log.warning("could not commit Redis's positions (rebalancing again): %s", wanted)
-            # aiokafka's seek to committed skips offset 0: seek those to the beginning here.
-            beginning = [TopicPartition(*tp) for tp, offset in wanted.items() if offset == 0]
-            if beginning:
-                await thread.seek_to_beginning(*beginning)
         except Exception as error:  # a newer rebalance took these partitions: it seeks anew
-            log.warning("positions from Redis not applied (%r); the next rebalance will", error)
+            log.warning("positions from Redis not committed (%r); the next rebalance will", error)
 
     @app.timer(interval=1.0)  # type: ignore[untyped-decorator]
     async def watch_state() -> None:

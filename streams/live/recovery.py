@@ -7,8 +7,9 @@ of the state, and the batches in between would be missing for good. So:
 
 - **Positions from Redis.** When a worker takes over a partition, it commits, for each input
   topic, Redis's applied offset + 1 (offset 0 when Redis has none) to the consumer group just
-  before Faust seeks the partition to its committed offsets. Kafka's own committed offsets
-  are only a hint; the worker always continues exactly after what Redis holds.
+  before Faust seeks the partition to its committed offsets, and seeks it there itself right
+  after (``seek_after_faust``). Kafka's own committed offsets are only a hint; the worker
+  always continues exactly after what Redis holds.
 - **A marker per partition.** ``{<prefix>:p<p>}:epoch`` is written when a worker takes over a
   partition and never by a batch. A partition without it has lost its state (or part of it:
   batches applied after an empty restart and before anyone noticed): its keys are deleted and
@@ -28,7 +29,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from redis import exceptions as redis_errors
 
@@ -129,6 +130,34 @@ def positions(
         for partition, offsets in applied.items()
         for topic in topics
     }
+
+
+def seek_after_faust(consumer: Any, wanted: Callable[[], Mapping[Any, int]]) -> None:
+    """Make the seek that ends each rebalance land on Redis's positions, whatever Faust did.
+
+    Faust seeks every partition to its committed offset just before it resumes the flow,
+    but aiokafka's ``seek_to_committed`` skips partitions whose committed offset is 0 or
+    absent. Records fetched during the rebalance and dropped by Faust (its fetch loop
+    discards what arrives while the flow is stopped, and its stream buffers are cleared)
+    have moved such a partition's position past them, and Faust keeps a stale *read
+    offset* below which it drops records silently: they would be skipped for good.
+    Seeking each assigned partition to Redis's position with Faust's own ``seek`` (which
+    also resets the read offset), right after Faust's seek, closes both. Idempotent.
+    """
+    if getattr(consumer, "_ticketpulse_seeks", False):
+        return
+    faust_seek = consumer.perform_seek
+
+    async def perform_seek() -> None:
+        await faust_seek()
+        for tp, offset in sorted(wanted().items()):
+            try:
+                await consumer.seek(tp, offset)
+            except Exception as error:  # taken by a newer rebalance: that one seeks anew
+                log.warning("could not seek %s to %d (%r)", tp, offset, error)
+
+    consumer.perform_seek = perform_seek
+    consumer._ticketpulse_seeks = True
 
 
 def _text(value: bytes | str) -> str:

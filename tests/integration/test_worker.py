@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.domain.instant import MICROS_PER_MINUTE, ceil_minute, format_rfc3339, parse_rfc3339
 from streams.domain.policies import load_policies
@@ -181,3 +182,27 @@ def test_two_workers_in_one_group_equal_replay(run: Run) -> None:
         assert live == expected, worker.tail()
     owned = [set(w.get("/readyz")[1]["assigned_partitions"]) for w in (first, second)]
     assert owned[0] | owned[1] == set(range(run.partitions))
+
+
+async def group_offsets(run: Run) -> dict[tuple[str, int], int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=run.bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(run.name)
+    finally:
+        await admin.close()
+    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
+
+
+def test_every_assigned_partition_gets_redis_position_committed(run: Run) -> None:
+    """Even an empty partition: Faust resets its read offset after a rebalance only for
+    partitions with a committed offset, and a stale one silently drops records below it."""
+    worker = run.start_worker()
+    inputs = [run.topics[kind] for kind in ("tickets", "contacts", "surveys")]
+    want = {(topic, p): 0 for topic in inputs for p in range(run.partitions)}
+    got: dict[tuple[str, int], int] = {}
+    for _ in iter_until(20):
+        got = asyncio.run(group_offsets(run))
+        if got == want:
+            break
+    assert got == want, worker.tail()
