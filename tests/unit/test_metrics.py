@@ -271,6 +271,17 @@ def test_an_unknown_outcome_is_a_programming_error() -> None:
         Metrics().count_events("support.tickets", "ticket.created", "dropped")
 
 
+def test_missed_offsets_exist_at_zero_for_each_input_topic_before_any_gap() -> None:
+    metrics = Metrics()
+    metrics.expect_topics(["support.tickets", "support.surveys"])
+    name = "ticketpulse_missed_offsets_total"
+    assert value(scrape(metrics), name, topic="support.tickets") == 0
+    metrics.count_missed_offsets("support.surveys", 3)
+    s = scrape(metrics)
+    assert value(s, name, topic="support.surveys") == 3
+    assert value(s, name, topic="support.tickets") == 0
+
+
 def test_worker_gauges_batches_and_revoked_partitions() -> None:
     metrics = Metrics()
     assert value(scrape(metrics), "ticketpulse_worker_up") == 0
