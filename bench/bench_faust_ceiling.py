@@ -20,7 +20,8 @@ import time
 from typing import Any
 
 import faust
-from faust_inline import install as install_inline  # bench/faust_inline.py
+
+from streams.live.fast_delivery import install as install_inline
 
 PREFIX = os.environ.get("TP_PREFIX", "support")
 EVENTS = int(os.environ.get("TP_EVENTS", "100000"))

@@ -24,7 +24,7 @@ from redis import exceptions as redis_errors
 
 from streams.domain.events import Event
 from streams.domain.policies import PolicySet
-from streams.live import api
+from streams.live import api, fast_delivery
 from streams.live.batch import Message
 from streams.live.metrics import Metrics, render
 from streams.live.recovery import LOST_STATE_EXIT, StateGuard, positions, seek_after_faust
@@ -126,6 +126,7 @@ def create_app(
         broker_session_timeout=settings.session_timeout_seconds,
         broker_heartbeat_interval=max(settings.session_timeout_seconds / 5, 0.5),
     )
+    metrics.expect_topics(settings.input_topics)
     out = KafkaOut(settings)
     worker = Worker(
         policies=policies,
@@ -145,6 +146,7 @@ def create_app(
 
     @app.agent(topic)
     async def ingest(stream: Any) -> None:
+        fast_delivery.install(app.consumer)  # Faust's per-message delivery, minus four tasks
         async for events in stream.noack_take(settings.batch_max, settings.batch_within_seconds):
             messages = [
                 Message(

@@ -1,4 +1,4 @@
-"""An experiment, not used by the worker: Faust's delivery without four tasks per message.
+"""Faust's delivery without four tasks per message: the callback's first step runs inline.
 
 Faust's fetch loop (``Consumer._drain_messages``) hands every fetched message to the topic
 conductor through ``await self.wait_first(callback(message), self.suspend_flow.wait())``:
@@ -8,20 +8,17 @@ stream buffer can be abandoned when a rebalance suspends the flow. Almost always
 callback does not block at all, and those four tasks are the largest part of Faust's
 per-message cost.
 
-``install`` replaces ``wait_first`` on a consumer instance with one that runs the
+``install`` replaces ``wait_first`` on the worker's consumer with one that runs the
 callback's first step inline; a callback that has to wait continues in a task under the
-original ``wait_first``. ``TP_INLINE=1 bench/bench_faust_ceiling.py`` measures it: Faust's
-own CPU per message falls by about 40%.
+original ``wait_first``, so a rebalance still abandons it. ``TP_INLINE=1
+bench/bench_faust_ceiling.py`` measures it: Faust's own CPU per message falls by about 40%.
 
-Why the worker does not install it (docs/architecture.md, "Throughput"): without a loop
-turn per message a whole fetched run is delivered before a rebalance's revoke handler
-runs, and those records are dropped from the stream buffers when the flow resumes. Faust
-relies on seeking back to the committed offsets, but aiokafka does not seek a partition
-with no committed offset, so records can be lost: with it, the broker-kill fault scenario
-lost its one record of a never-committed partition in 3 of 6 runs (0 of 2 without). Seeking
-such partitions to the beginning in ``follow_redis`` made that scenario pass 6 of 6, but
-made the two-workers test lose a record in 1 of 3 runs without this (2 of 3 with it;
-0 of 3 with neither), so both were left out.
+Without a loop turn per message, a whole fetched run reaches the stream buffers before a
+rebalance's revoke handler runs, and is dropped from them there. That is safe only because
+the worker seeks every partition back to Redis's position after each rebalance
+(``streams.live.recovery.seek_after_faust``): before that seek existed, records of a
+partition with no committed offset were lost (the broker-kill fault scenario failed 3 of 6
+runs with this step); with it, 6 of 6 and the two-workers test 6 of 6.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bench.faust_inline import _finish, inline_first_step, install
+from streams.live.fast_delivery import _finish, inline_first_step, install
 
 
 class Recorder:
