@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Callable, ItemsView, Iterator, Mapping
+from collections.abc import Callable, ItemsView, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
@@ -324,6 +324,38 @@ class KpiCounters(Mapping[str, int]):
         """Add (or, with ``sign=-1``, subtract) every counter of ``counters``."""
         for name, delta in counters.items():
             self.add(name, sign * delta)
+
+    def wire(self) -> tuple[dict[str, int], dict[str, tuple[list[int], list[int], list[int]]]]:
+        """The compact form a partition publishes: plain counters, and per distribution its
+        bin indexes, counts and sums. The lists are this object's own: encode them before
+        it changes again."""
+        return self._plain, {m: (b.indexes, b.counts, b.sums) for m, b in self._bins.items()}
+
+    def add_wire(
+        self, plain: Mapping[str, int], bins: Mapping[str, Sequence[Sequence[int]]]
+    ) -> None:
+        """Add counters given in the form of ``wire`` (another partition's, or our own)."""
+        mine = self._plain
+        for name, value in plain.items():
+            total = mine.get(name, 0) + value
+            if total:
+                mine[name] = total
+            else:
+                mine.pop(name, None)
+        for metric, (indexes, counts, sums) in bins.items():
+            target = self._bins.get(metric)
+            if target is None:  # the common case: copy the arrays, no bin-by-bin work
+                target = self._bins[metric] = _Bins()
+                target.indexes, target.counts, target.sums = (
+                    list(indexes),
+                    list(counts),
+                    list(sums),
+                )
+            else:
+                for index, count, total in zip(indexes, counts, sums, strict=True):
+                    target.add(index, count, total)
+            if not target.indexes:
+                del self._bins[metric]
 
     def count(self, name: str) -> int:
         """A plain counter's value, 0 when absent."""
