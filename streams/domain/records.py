@@ -8,8 +8,9 @@ replay keeps closed tickets in it, so its memory follows the open tickets.
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from pydantic_core import from_json, to_json
 
 from streams.domain.events import Channel, Event, EventType, Priority, Status
 from streams.domain.instant import Instant
@@ -57,12 +58,14 @@ def _row_event(ticket_id: str, row: list[Any]) -> Event:
 
 def encode_record(timeline: Timeline, evaluated_at: Instant) -> bytes:
     rows = [_event_row(e) for e in timeline.events]
-    return json.dumps({"n": evaluated_at, "e": rows}, separators=(",", ":")).encode()
+    # pydantic-core's JSON: the same compact form as json.dumps (non-ASCII text as UTF-8
+    # rather than \u escapes), about 2x faster; records are written for every touched ticket
+    return to_json({"n": evaluated_at, "e": rows})
 
 
 def decode_record(ticket_id: str, blob: bytes) -> tuple[Timeline, Instant]:
     """The timeline and the instant it was last evaluated at."""
-    data = json.loads(blob)
+    data = from_json(blob)
     timeline = Timeline(ticket_id)
     for row in data["e"]:
         timeline.add(_row_event(ticket_id, row))
