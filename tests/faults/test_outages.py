@@ -8,11 +8,10 @@ import random
 import signal
 import time
 
-from aiokafka.admin import AIOKafkaAdminClient
-
 from streams.live.recovery import LOST_STATE_EXIT
 from streams.stack import Stack
 from streams.stack import process as stack_process
+from tests.integration.workers import group_offsets
 
 from .conftest import MakeRun, redis_client
 from .harness import (
@@ -39,17 +38,6 @@ def kill_minus_nine(stack: Stack, name: str) -> None:
     os.kill(record.pid, signal.SIGKILL)
     while stack_process.is_running(record):
         time.sleep(0.05)
-
-
-async def committed(run: FaultRun) -> dict[tuple[str, int], int]:
-    """The consumer group's committed offsets, as an operator would read them."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=run.bootstrap)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(run.name)
-    finally:
-        await admin.close()
-    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
 
 
 def readiness(fleet: Fleet) -> tuple[int, bool]:
@@ -82,12 +70,12 @@ def test_redis_stopped_worker_waits_retries_reports_not_ready_and_catches_up(
     stack_process.stop(record_of(own_redis, "redis"))  # SIGTERM: Redis saves and exits
     stopped = time.monotonic()
     time.sleep(1.5)  # the commit interval is 1 s: anything acked before the stop is committed
-    before = asyncio.run(committed(run))
+    before = asyncio.run(group_offsets(run))
     statuses = set()
     while time.monotonic() - stopped < outage:
         statuses.add(readiness(fleet))
         time.sleep(0.25)
-    after = asyncio.run(committed(run))
+    after = asyncio.run(group_offsets(run))
     own_redis.up()
     assert statuses == {(503, False)}, statuses  # not ready the whole time, Redis reported down
     assert after == before  # nothing acked while Redis was away

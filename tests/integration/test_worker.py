@@ -9,14 +9,22 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.domain.instant import MICROS_PER_MINUTE, ceil_minute, format_rfc3339, parse_rfc3339
 from streams.domain.policies import load_policies
 from streams.replay import replay_lines
 from streams.stack import Stack
 
-from .workers import GOLDEN, Run, WorkerProcess, iter_until, now_micros, produce, shifted_golden
+from .workers import (
+    GOLDEN,
+    Run,
+    WorkerProcess,
+    group_offsets,
+    iter_until,
+    now_micros,
+    produce,
+    shifted_golden,
+)
 
 
 @pytest.fixture
@@ -182,16 +190,6 @@ def test_two_workers_in_one_group_equal_replay(run: Run) -> None:
         assert live == expected, worker.tail()
     owned = [set(w.get("/readyz")[1]["assigned_partitions"]) for w in (first, second)]
     assert owned[0] | owned[1] == set(range(run.partitions))
-
-
-async def group_offsets(run: Run) -> dict[tuple[str, int], int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=run.bootstrap)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(run.name)
-    finally:
-        await admin.close()
-    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
 
 
 def test_every_assigned_partition_gets_redis_position_committed(run: Run) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.domain.instant import MICROS_PER_SECOND, format_rfc3339, parse_rfc3339
 from streams.stack.ports import free_ports
@@ -168,6 +169,17 @@ async def produce(run: Run, records: Sequence[tuple[str, bytes, bytes]]) -> None
             await future
     finally:
         await producer.stop()
+
+
+async def group_offsets(run: Run) -> dict[tuple[str, int], int]:
+    """The run's consumer group's committed offsets, as an operator would read them."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=run.bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(run.name)
+    finally:
+        await admin.close()
+    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
 
 
 def now_micros() -> int:
