@@ -289,8 +289,8 @@ class Worker:
     async def merged_snapshot(
         self,
         now: Instant,
-        merged: dict[str, dict[DimKey, KpiCounters]] | None = None,
-        merged_partitions: Iterable[int] = (),
+        merged: dict[str, dict[DimKey, KpiCounters]],
+        merged_partitions: Iterable[int],
     ) -> dict[str, Any]:
         """The global snapshot: all partitions' window sums, backlog and SLA counts, summed.
 
@@ -358,10 +358,7 @@ def add_window_sums(
     for name, dims in sums.items():
         window = into.setdefault(name, {})
         for dim, counters in dims.items():
-            bag = window.get(dim)
-            if bag is None:
-                bag = window[dim] = KpiCounters()
-            bag.add_wire(*_counters(counters).wire())
+            _bag(window, dim).add_wire(*_counters(counters).wire())
 
 
 def merge_window_sums(
@@ -379,10 +376,7 @@ def merge_window_sums(
         for name, rows in data["windows"].items():
             window = merged.setdefault(name, {})
             for row in rows:
-                key = (row[0], row[1])
-                bag = window.get(key)
-                if bag is None:
-                    bag = window[key] = KpiCounters()
+                bag = _bag(window, (row[0], row[1]))
                 if wire:
                     bag.add_wire(row[2], row[3])
                 else:
@@ -391,6 +385,13 @@ def merge_window_sums(
         for key in [k for k, counters in window.items() if not counters]:
             del window[key]
     return merged
+
+
+def _bag(window: dict[DimKey, KpiCounters], dim: DimKey) -> KpiCounters:
+    bag = window.get(dim)
+    if bag is None:
+        bag = window[dim] = KpiCounters()
+    return bag
 
 
 def _counters(counters: Mapping[str, int]) -> KpiCounters:
