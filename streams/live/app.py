@@ -146,7 +146,6 @@ def create_app(
 
     @app.agent(topic)
     async def ingest(stream: Any) -> None:
-        fast_delivery.install(app.consumer)  # Faust's per-message delivery, minus four tasks
         async for events in stream.noack_take(settings.batch_max, settings.batch_within_seconds):
             messages = [
                 Message(
@@ -210,7 +209,11 @@ def create_app(
 
     @app.on_partitions_assigned.connect
     async def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        # Both patch Faust's consumer, once, before anything is delivered: the inline first
+        # delivery step (Faust's per-message path minus four tasks) is safe only because
+        # every rebalance ends with the seek to Redis's positions.
         seek_after_faust(app.consumer, redis_positions)
+        fast_delivery.install(app.consumer)
         try:
             await adopt(args[0] if args else kwargs.get("assigned", set()))
         finally:
