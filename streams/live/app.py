@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -106,6 +107,16 @@ async def _disagreeing(thread: Any, wanted: dict[TP, int]) -> dict[TP, int]:
     return differ
 
 
+def faust_datadir(group_id: str) -> str:
+    """Where Faust may keep files: the worker keeps none (its state is in Redis).
+
+    Faust makes only the last folder of the path, so the parent is made here.
+    """
+    parent = os.path.join(tempfile.gettempdir(), "ticketpulse-faust")
+    os.makedirs(parent, exist_ok=True)
+    return os.path.join(parent, group_id)
+
+
 def create_app(
     settings: WorkerSettings, policies: PolicySet, store: RedisStore, metrics: Metrics
 ) -> tuple[faust.App, Worker]:
@@ -120,6 +131,9 @@ def create_app(
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
         store="memory://",
+        # Faust makes ``<datadir>/v1/tables`` even with no table on disk; its default,
+        # ``<app id>-data`` in the working directory, left a folder per run and group there.
+        datadir=faust_datadir(settings.group_id),
         producer_acks=-1,
         autodiscover=False,
         broker_commit_interval=1.0,

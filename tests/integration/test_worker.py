@@ -93,6 +93,8 @@ def test_golden_through_kafka_equals_replay(run: Run) -> None:
     status, risky = worker.get("/sla/at-risk?limit=5")
     assert status == 200 and len(risky["tickets"]) <= 5
     assert all(set(t) >= {"ticket_id", "target", "deadline"} for t in risky["tickets"])
+    # Faust's default data folder (``<app id>-data``) is not made in the working directory
+    assert [p.name for p in run.log_dir.iterdir() if p.is_dir()] == []
 
 
 def test_invalid_events_reach_the_deadletter_topic_with_reasons(run: Run) -> None:

@@ -83,6 +83,7 @@ class Run:
                 "warning",
             ],
             env=self.env(),
+            cwd=self.log_dir,  # a worker writes nothing to its working directory: tests check it
             stdout=log,
             stderr=subprocess.STDOUT,
         )
