@@ -8,13 +8,13 @@ policy or the status changes, never carried over.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 
 from streams.domain.calendars import Calendar
 from streams.domain.events import Status
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import Instant, Micros
+from streams.domain.value import value
 
 StatusChange = tuple[Instant, Status]
 
@@ -70,7 +70,7 @@ class ClockPhase(StrEnum):
     BREACHED = "breached"  # stopped after its deadline, or still running past it
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ClockView:
     """One SLA clock of a ticket as of ``now``: what ``GET /tickets/{id}`` and sla_now read."""
 

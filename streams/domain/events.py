@@ -6,11 +6,12 @@ ticket are processed in the order of ``sort_key``: (occurred_at, kind rank, even
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from typing import Any
 
 from streams.domain.instant import Instant, format_rfc3339
+from streams.domain.value import value
 
 
 class EventType(StrEnum):
@@ -82,7 +83,7 @@ KIND_RANK: dict[EventType, int] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Event:
     """One validated event. Fields a type does not carry stay None.
 

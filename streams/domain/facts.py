@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import StrEnum
 
 from streams.domain.instant import Instant
+from streams.domain.value import value
 
 
 class FactKind(StrEnum):
@@ -35,7 +35,7 @@ class SlaTarget(StrEnum):
     RESOLUTION = "resolution"
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@value(order=True)
 class Fact:
     """One fact. ``agent`` is None when the fact has no agent (left out of by_agent)."""
 
@@ -49,7 +49,7 @@ class Fact:
     target: SlaTarget | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class FactDiff:
     """What changed in a ticket's facts: windows subtract ``retracted`` and add ``added``."""
 

@@ -18,6 +18,7 @@ from streams.domain.events import BACKLOG_STATUSES, Event, EventType, Status
 from streams.domain.facts import Fact, FactKind, SlaTarget
 from streams.domain.instant import Instant
 from streams.domain.policies import Policy, PolicySet
+from streams.domain.value import value
 
 _SURVEY_KIND = {EventType.SURVEY_CSAT: FactKind.CSAT, EventType.SURVEY_NPS: FactKind.NPS}
 # Iterating the enum class runs a Python-level generator on every evaluation; a tuple does not.
@@ -49,7 +50,7 @@ def _select(policies: PolicySet, priority: str, team: str, channel: str) -> Poli
     return policy
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class TicketView:
     """A ticket as of ``now``. ``status`` is None until its ``ticket.created`` is known."""
 
