@@ -1,13 +1,16 @@
 """The live worker's own cost per event, without Kafka or Faust: ``Worker.handle`` on batches.
 
     .venv/bin/python bench/bench_worker_handle.py --redis-url redis://127.0.0.1:6390/0 \\
-        [--events 50000] [--batch 2000] [--profile] [--default-gc]
+        [--events 50000] [--batch 2000] [--publish-every 5] [--profile] [--default-gc]
 
 Simulated events (seeded, with duplicates, invalid and late ones) are cut into batches of one
 partition and applied exactly as the Faust agent applies them: decode, plan, one MULTI/EXEC to
-a real Redis (a fresh key prefix), dead letters to a sink that drops them, metrics. Prints
-events per wall second and per CPU second of this process (Redis's own work is in another
-process). With ``--profile``, the top functions by own time (cProfile).
+a real Redis (a fresh key prefix), dead letters to a sink that drops them, metrics. The
+worker's clock follows the data (the send time of each batch's last event), and the snapshot
+is published after every ``--publish-every`` batches (about once a second of the worker's
+pace, as its timer does; 0: never), so the windows are read and moved as in the live worker.
+Prints events per wall second and per CPU second of this process (Redis's own work is in
+another process). With ``--profile``, the top functions by own time (cProfile).
 """
 
 from __future__ import annotations
@@ -38,24 +41,35 @@ class _Drop:
         return None
 
 
-def messages(count: int) -> list[Message]:
+Sent = tuple[Message, int]  # a message and when it was sent (microseconds)
+
+
+def messages(count: int) -> list[Sent]:
     start = parse_rfc3339("2026-11-02T08:00:00Z")
     emitted = take(generate(SimulationConfig(seed=1), start), count=count)
-    return [Message("support.tickets", 0, i, e.line().encode()) for i, e in enumerate(emitted)]
+    return [
+        (Message("support.tickets", 0, i, e.line().encode()), e.emit_at)
+        for i, e in enumerate(emitted)
+    ]
 
 
-async def run(redis_url: str, batches: list[list[Message]]) -> tuple[float, float]:
+async def run(redis_url: str, batches: list[list[Sent]], publish_every: int) -> tuple[float, float]:
     store = RedisStore.from_settings(RedisSettings(redis_url, f"bench-{uuid.uuid4().hex[:8]}"))
+    now = [0.0]
     worker = Worker(
         policies=default_policies(),
         store=store,
         metrics=Metrics(CollectorRegistry()),
         deadletters=_Drop(),
         partitions=1,
+        clock=lambda: now[0],
     )
     wall, cpu = time.perf_counter(), time.process_time()
-    for batch in batches:
-        await worker.handle(batch)
+    for number, batch in enumerate(batches, start=1):
+        now[0] = batch[-1][1] / 1e6
+        await worker.handle([message for message, _ in batch])
+        if publish_every and number % publish_every == 0:
+            await worker.publish()
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
@@ -64,6 +78,7 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6390/0")
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--publish-every", type=int, default=5, help="batches; 0: never")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument(
         "--default-gc", action="store_true", help="Python's collector thresholds, not the worker's"
@@ -76,13 +91,14 @@ def main() -> None:
     profile = cProfile.Profile() if args.profile else None
     if profile:
         profile.enable()
-    wall, cpu = asyncio.run(run(args.redis_url, batches))
+    wall, cpu = asyncio.run(run(args.redis_url, batches, args.publish_every))
     if profile:
         profile.disable()
         pstats.Stats(profile).sort_stats("tottime").print_stats(20)
     n = len(all_messages)
     print(
-        f"Worker.handle: {n:,} events in batches of {args.batch}: {n / wall:,.0f} events/s wall,"
+        f"Worker.handle: {n:,} events in batches of {args.batch}, published every"
+        f" {args.publish_every}: {n / wall:,.0f} events/s wall,"
         f" {n / cpu:,.0f} events per CPU-second"
     )
 

@@ -57,32 +57,52 @@ def _whole_minute(instant: Instant, what: str) -> None:
 
 @dataclass(slots=True)
 class _Running:
-    """The sum of the buckets in [as_of - width, as_of), or nothing yet (as_of None)."""
+    """The sum of the buckets in [as_of - width, as_of), or nothing yet (as_of None).
+
+    Increments to minutes the window holds, and the minutes a move adds or drops, wait in
+    ``pending``, summed per counter, until the window is read: the bins of ``sums`` cost a
+    lookup and a bisection per change, and the live worker changes the same counters with
+    every batch but reads once a second. ``sums`` plus ``pending`` is always the window.
+    """
 
     width: Micros
     as_of: Instant | None = None
     sums: dict[DimKey, KpiCounters] = field(default_factory=dict)
+    pending: dict[DimKey, dict[str, int]] = field(default_factory=dict)
 
     def holds(self, minute: Instant) -> bool:
         return self.as_of is not None and self.as_of - self.width <= minute < self.as_of
 
     def add(self, dim: DimKey, name: str, delta: int) -> None:
-        counters = self.sums.get(dim)
+        counters = self.pending.get(dim)
         if counters is None:
-            counters = self.sums[dim] = KpiCounters()
-        counters.add(name, delta)
-        if not counters:
-            del self.sums[dim]
+            counters = self.pending[dim] = {}
+        counters[name] = counters.get(name, 0) + delta
 
-    def add_bucket(self, bucket: Bucket, sign: int) -> None:
+    def settle(self) -> None:
+        """Move the pending increments into ``sums``."""
         sums = self.sums
-        for dim, counters in bucket.items():
+        for dim, counters in self.pending.items():
             running = sums.get(dim)
             if running is None:
                 running = sums[dim] = KpiCounters()
-            running.update(counters, sign)
+            running.update(counters)
             if not running:
                 del sums[dim]
+        self.pending.clear()
+
+    def add_bucket(self, bucket: Bucket, sign: int) -> None:
+        """Add (or subtract) a whole minute to the pending increments: a window that moves
+        by many minutes reaches each counter's bin once, in ``settle``."""
+        pending = self.pending
+        for dim, counters in bucket.items():
+            waiting = pending.get(dim)
+            if waiting is None:
+                pending[dim] = {name: sign * value for name, value in counters.items()}
+                continue
+            get = waiting.get
+            for name, value in counters.items():
+                waiting[name] = get(name, 0) + sign * value
 
 
 class Windows:
@@ -138,16 +158,21 @@ class Windows:
 
     def apply_deltas(self, deltas: Mapping[BucketKey, int]) -> None:
         """Add counter increments to their buckets and to every window that holds them."""
-        running = tuple(self._running.values())
+        buckets, interned = self._buckets, self._dims
+        spans = [
+            (w.as_of - w.width, w.as_of, w.pending)
+            for w in self._running.values()
+            if w.as_of is not None
+        ]
         for (minute, dim, name), delta in deltas.items():
             if not delta:
                 continue
-            dim = self._dims.setdefault(dim, dim)
-            bucket = self._buckets.get(minute)
+            bucket = buckets.get(minute)
             if bucket is None:
-                bucket = self._buckets[minute] = {}
+                bucket = buckets[minute] = {}
             counters = bucket.get(dim)
             if counters is None:
+                dim = interned.setdefault(dim, dim)
                 counters = bucket[dim] = {}
             value = counters.get(name, 0) + delta
             if value:
@@ -157,10 +182,13 @@ class Windows:
                 if not counters:
                     del bucket[dim]
                     if not bucket:
-                        del self._buckets[minute]
-            for window in running:
-                if window.holds(minute):
-                    window.add(dim, name, delta)
+                        del buckets[minute]
+            for start, end, pending in spans:
+                if start <= minute < end:
+                    waiting = pending.get(dim)
+                    if waiting is None:
+                        waiting = pending[dim] = {}
+                    waiting[name] = waiting.get(name, 0) + delta
 
     def window(self, name: str, as_of: Instant) -> Mapping[DimKey, Mapping[str, int]]:
         """The non-zero counters per dimension key of the facts in [as_of - W, as_of)."""
@@ -171,6 +199,7 @@ class Windows:
             raise ValueError(f"unknown window {name!r}") from None
         if running.as_of != as_of:
             self._move(running, as_of)
+        running.settle()
         return MappingProxyType(running.sums)
 
     def prune(self, before: Instant) -> None:
@@ -222,6 +251,7 @@ class Windows:
                 for counter, value in counters.items():
                     total[counter] = total.get(counter, 0) + value
         running.sums.clear()
+        running.pending.clear()  # the buckets hold them
         for dim, total in totals.items():
             bag = KpiCounters(total)
             if bag:

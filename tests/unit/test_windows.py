@@ -197,8 +197,10 @@ def test_a_dimension_disappears_with_its_last_fact() -> None:
 # --- incremental movement == brute force ---------------------------------------------------
 
 op_st = st.one_of(
-    st.tuples(st.just("add"), st.lists(facts_st, min_size=1, max_size=5)),
-    st.tuples(st.just("retract"), st.integers(0, 10**6)),
+    # the flag: through the flat deltas of the live path (``apply_deltas``), not ``apply``
+    st.tuples(st.just("add"), st.lists(facts_st, min_size=1, max_size=5), st.booleans()),
+    st.tuples(st.just("retract"), st.integers(0, 10**6), st.booleans()),
+    st.tuples(st.just("read"), st.sampled_from(list(SMALL))),
     st.tuples(st.just("move"), st.sampled_from(list(SMALL)), st.integers(-12, 12)),
     st.tuples(st.just("jump"), st.sampled_from(list(SMALL)), minutes_st),
     st.tuples(st.just("prune"), st.integers(-5, 60).map(lambda m: T0 + m * MINUTE)),
@@ -208,9 +210,20 @@ op_st = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(op_st, max_size=40))
 def test_incremental_windows_equal_brute_force(ops: list[tuple[Any, ...]]) -> None:
+    """Windows read now and then, so that changes wait between reads and across moves."""
     store = Windows(SMALL)
+
+    def apply(diff: FactDiff, flat: bool) -> None:
+        if flat:
+            store.apply_deltas(bucket_deltas(diff))
+        else:
+            store.apply(diff)
+
+    def check(name: str) -> None:
+        assert as_dicts(store.window(name, as_of[name])) == expected(live, as_of[name], SMALL[name])
+
     live: list[Fact] = []
-    as_of = dict.fromkeys(SMALL, T0)
+    as_of = dict.fromkeys(SMALL, T0 + 60 * MINUTE)  # the middle of the facts' span
     pruned_before: int | None = None
 
     def kept(f: Fact) -> bool:
@@ -218,12 +231,12 @@ def test_incremental_windows_equal_brute_force(ops: list[tuple[Any, ...]]) -> No
 
     for op in ops:
         if op[0] == "add":
-            store.apply(FactDiff(added=tuple(op[1])))
+            apply(FactDiff(added=tuple(op[1])), op[2])
             live += [f for f in op[1] if kept(f)]
             if pruned_before is not None:  # late facts before the prune point are forgotten too
                 store.prune(pruned_before)
         elif op[0] == "retract" and live:
-            store.apply(FactDiff(retracted=(live.pop(op[1] % len(live)),)))
+            apply(FactDiff(retracted=(live.pop(op[1] % len(live)),)), op[2])
         elif op[0] == "move":
             as_of[op[1]] += op[2] * MINUTE
         elif op[0] == "jump":
@@ -232,8 +245,10 @@ def test_incremental_windows_equal_brute_force(ops: list[tuple[Any, ...]]) -> No
             pruned_before = max(pruned_before or op[1], op[1])
             store.prune(pruned_before)
             live = [f for f in live if kept(f)]
-        for name, width in SMALL.items():
-            assert as_dicts(store.window(name, as_of[name])) == expected(live, as_of[name], width)
+        elif op[0] == "read":
+            check(op[1])
+    for name in SMALL:
+        check(name)
 
 
 @settings(max_examples=200, deadline=None)
