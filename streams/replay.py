@@ -24,14 +24,18 @@ from streams.domain.instant import (
     MICROS_PER_MINUTE,
     Instant,
     ceil_minute,
+    floor_minute,
     parse_rfc3339,
 )
 from streams.domain.policies import PolicySet, default_policies, load_policies
 from streams.domain.snapshot import dumps_snapshot
 from streams.domain.timeline import CLOSED_REASON, Arrival
+from streams.domain.windows import WINDOWS
 from streams.errors import ConfigError
 
 PROGRESS_BAR_BYTES = 4 * 1024 * 1024
+LONGEST = max(WINDOWS.values())
+FORGET_STEP = 60 * MICROS_PER_MINUTE
 
 
 @dataclass(slots=True)
@@ -58,6 +62,12 @@ def _replay(lines: Iterator[bytes], policies: PolicySet, at: Instant | None) -> 
     counts: Counter[str] = Counter()
     errors: list[tuple[int, str]] = []
     latest: Instant | None = None
+    # The snapshot's windows end at ``at``, or at the end of the latest event's minute, which
+    # only moves forward: facts a week before that are never read. Moved an hour at a time
+    # (pruning walks every bucket).
+    forgotten = None if at is None else at - LONGEST
+    if forgotten is not None:
+        engine.forget_before(forgotten)
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -77,6 +87,11 @@ def _replay(lines: Iterator[bytes], policies: PolicySet, at: Instant | None) -> 
         elif arrival is Arrival.ACCEPTED:
             if latest is None or decoded.occurred_at > latest:
                 latest = decoded.occurred_at
+                if at is None and (
+                    forgotten is None or latest - LONGEST >= forgotten + FORGET_STEP
+                ):
+                    forgotten = floor_minute(latest) - LONGEST
+                    engine.forget_before(forgotten)
             if decoded.status is Status.CLOSED or decoded.ticket_id in engine.restored:
                 engine.retire(decoded.ticket_id, settle_at)
     as_of = at if at is not None else ceil_minute(latest if latest is not None else 0)

@@ -90,6 +90,10 @@ class Engine:
         self.restored.add(ticket_id)
         return timeline
 
+    def forget_before(self, before: Instant) -> None:
+        """No window will reach before ``before``: its facts need not be counted (replay)."""
+        self.windows.forget_before(before)
+
     def evaluate(self, ticket_id: str, now: Instant) -> FactDiff:
         """Recompute one ticket as of ``now`` and move the windows by the difference."""
         diff = self._recompute(ticket_id, now)

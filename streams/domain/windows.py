@@ -119,6 +119,19 @@ class Windows:
         self._buckets: dict[Instant, Bucket] = {}
         self._running = {name: _Running(width) for name, width in widths.items()}
         self._dims: dict[DimKey, DimKey] = {}
+        self._floor: Instant | None = None  # ``apply`` ignores facts before it
+
+    def forget_before(self, before: Instant) -> None:
+        """Prune before ``before`` for good: ``apply`` ignores facts there from now on.
+
+        For a reader that will never ask for a window reaching before ``before`` (replay:
+        its ``as_of`` never moves back, so nothing older than a week before the data seen so
+        far is ever read). A fact counted before the floor passed it and retracted after
+        leaves a stale count in a bucket that is never read.
+        """
+        if self._floor is None or before > self._floor:
+            self._floor = before
+        self.prune(self._floor)
 
     def apply(self, diff: FactDiff) -> None:
         """Retract and add one ticket's changed facts, straight into their buckets.
@@ -128,9 +141,12 @@ class Windows:
         """
         buckets, interned = self._buckets, self._dims
         running = [w for w in self._running.values() if w.as_of is not None]
+        floor = self._floor
         for sign, facts in ((-1, diff.retracted), (1, diff.added)):
             for fact in facts:
                 minute = floor_minute(fact.time)
+                if floor is not None and minute < floor:
+                    continue
                 increments = fact_counters(fact)
                 bucket = buckets.get(minute)
                 if bucket is None:

@@ -1,0 +1,76 @@
+"""Replay forgets facts a week before its data: the snapshot is the same, the buckets fewer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from streams.domain.engine import Engine
+from streams.domain.instant import MICROS_PER_MINUTE, parse_rfc3339
+from streams.domain.policies import default_policies
+from streams.domain.windows import WINDOWS
+from streams.replay import replay_lines
+from streams.simulation import SimulationConfig, generate, take
+
+START = parse_rfc3339("2026-11-02T08:00:00Z")
+DAY = 24 * 60 * MICROS_PER_MINUTE
+
+
+@pytest.fixture(scope="module")
+def lines() -> list[bytes]:
+    """About 12 days of simulated traffic (with late, duplicate and invalid events)."""
+    config = SimulationConfig(seed=3, events_per_second=0.006)
+    return [e.line().encode() for e in take(generate(config, START), count=6000)]
+
+
+def replay_remembering(
+    monkeypatch: pytest.MonkeyPatch, lines: list[bytes], at: int | None
+) -> tuple[dict[str, Any], list[Engine]]:
+    """Replay with ``forget_before`` doing nothing: every fact counted, as before."""
+    engines: list[Engine] = []
+    original = Engine.__init__
+
+    def track(self: Engine, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        engines.append(self)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Engine, "forget_before", lambda self, before: None)
+        patched.setattr(Engine, "__init__", track)
+        snapshot = replay_lines(iter(lines), default_policies(), at).snapshot
+    return snapshot, engines
+
+
+@pytest.mark.parametrize("at_day", [None, 4, 10])
+def test_forgetting_changes_no_snapshot(
+    monkeypatch: pytest.MonkeyPatch, lines: list[bytes], at_day: int | None
+) -> None:
+    at = None if at_day is None else START + at_day * DAY
+    remembered, _ = replay_remembering(monkeypatch, lines, at)
+    engines: list[Engine] = []
+    original = Engine.__init__
+
+    def track(self: Engine, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        engines.append(self)
+
+    monkeypatch.setattr(Engine, "__init__", track)
+    forgetting = replay_lines(iter(lines), default_policies(), at).snapshot
+    assert forgetting == remembered
+    assert forgetting["windows"]["7d"]["overall"]["tickets_created"] > 0
+    oldest = min(engines[0].windows.buckets())
+    # forgotten an hour at a time, from the start of the latest minute
+    assert (
+        oldest
+        >= parse_rfc3339(forgetting["as_of"]) - max(WINDOWS.values()) - 61 * MICROS_PER_MINUTE
+    )
+
+
+def test_the_data_spans_more_than_a_week(
+    lines: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Else the test above would pass without anything forgotten."""
+    _, engines = replay_remembering(monkeypatch, lines, None)
+    buckets = engines[0].windows.buckets()
+    assert max(buckets) - min(buckets) > 9 * DAY
