@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import tempfile
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +27,7 @@ from streams.domain.policies import PolicySet
 from streams.live import api, fast_delivery
 from streams.live.batch import Message
 from streams.live.metrics import Metrics, render
+from streams.live.publisher import Publisher
 from streams.live.recovery import LOST_STATE_EXIT, StateGuard, positions, seek_after_faust
 from streams.live.settings import WorkerSettings
 from streams.live.store import RedisStore
@@ -158,6 +158,13 @@ def create_app(
         partitions=settings.partitions,
     )
 
+    publisher = Publisher(
+        worker.publish,
+        interval=settings.publish_interval_seconds,
+        min_gap=settings.publish_min_gap_seconds,
+        pacer=Pacer(settings.publish_max_share),
+    )
+
     @app.agent(topic)
     async def ingest(stream: Any) -> None:
         async for events in stream.noack_take(settings.batch_max, settings.batch_within_seconds):
@@ -173,6 +180,7 @@ def create_app(
             ]
             try:
                 await worker.handle(messages)
+                publisher.changed()
             except Exception:
                 # Not transient (those are retried inside): a bug or corrupt state. Exit so a
                 # supervisor restarts us and Kafka redelivers from the last commit; never ack.
@@ -183,16 +191,12 @@ def create_app(
 
     @app.timer(interval=settings.scan_interval_seconds)  # type: ignore[untyped-decorator]
     async def scan_breaches() -> None:
-        await worker.scan()
+        if await worker.scan():
+            publisher.changed()
 
-    pacer = Pacer(settings.publish_max_share)
-
-    @app.timer(interval=settings.publish_interval_seconds)  # type: ignore[untyped-decorator]
+    @app.task  # type: ignore[untyped-decorator]
     async def publish_snapshot() -> None:
-        started = time.monotonic()
-        if pacer.due(started):
-            await worker.publish()
-            pacer.ran(started, time.monotonic())
+        await publisher.run()
 
     @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
     async def report_lag() -> None:

@@ -34,7 +34,8 @@ class WorkerSettings:
     batch_max: int = 2000
     batch_within_seconds: float = 0.05
     scan_interval_seconds: float = 0.5
-    publish_interval_seconds: float = 1.0
+    publish_interval_seconds: float = 1.0  # at the latest; sooner after new data
+    publish_min_gap_seconds: float = 0.2
     publish_max_share: float = 0.25  # of the time spent publishing, at most (see Pacer)
     max_body_bytes: int = 4 * 1024 * 1024
     # How long a produce (a dead letter, POST /events) may wait for Kafka before it fails:
