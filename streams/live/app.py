@@ -180,7 +180,7 @@ def create_app(
             ]
             try:
                 await worker.handle(messages)
-                publisher.changed()
+                publisher.changed(backlog=len(messages) >= settings.batch_max)
             except Exception:
                 # Not transient (those are retried inside): a bug or corrupt state. Exit so a
                 # supervisor restarts us and Kafka redelivers from the last commit; never ack.

@@ -5,7 +5,9 @@ a breach recorded by the scanner waits for it too. The ``Publisher`` publishes a
 batch or a breach scan has changed something, but not sooner than ``min_gap`` after the
 previous publish started, and spends at most the ``Pacer``'s share of the time publishing
 (merging a week of windows grows with the data). With nothing new it still publishes every
-``interval``: at-risk counts and the window edges move with the clock alone.
+``interval``: at-risk counts and the window edges move with the clock alone. While the
+worker catches up on a backlog (its batches come full), it publishes only every
+``interval``: a fresher snapshot of old data is not worth the time taken from the batches.
 """
 
 from __future__ import annotations
@@ -31,9 +33,12 @@ class Publisher:
     clock: Callable[[], float] = time.monotonic
     fresh: asyncio.Event = field(default_factory=asyncio.Event)
     last_start: float = float("-inf")
+    catching_up: bool = False
 
-    def changed(self) -> None:
-        """Something new is in the worker's state: publish it soon."""
+    def changed(self, backlog: bool = False) -> None:
+        """Something new is in the worker's state: publish it soon, or with ``backlog``
+        (the batch was full, more is waiting) at the interval."""
+        self.catching_up = backlog
         self.fresh.set()
 
     async def run(self) -> None:
@@ -52,7 +57,8 @@ class Publisher:
         """Until there is something new (or ``interval`` passed) and the pacing allows."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.fresh.wait(), self.interval)
-        ready = max(self.pacer.not_before, self.last_start + self.min_gap)
+        gap = self.interval if self.catching_up else self.min_gap
+        ready = max(self.pacer.not_before, self.last_start + gap)
         wait = ready - self.clock()
         if wait > 0:
             await asyncio.sleep(wait)

@@ -83,3 +83,24 @@ async def test_a_failed_publish_is_retried_not_the_end() -> None:
 
     await run_for(Publisher(flaky, interval=0.05, min_gap=0.0), 0.3)
     assert len(calls) >= 2
+
+
+async def test_while_catching_up_it_publishes_at_the_interval_only() -> None:
+    recorder = Recorder()
+    publisher = Publisher(recorder, interval=0.2, min_gap=0.0)
+    task = asyncio.create_task(publisher.run())
+    end = time.monotonic() + 0.7
+    while time.monotonic() < end:
+        publisher.changed(backlog=True)
+        await asyncio.sleep(0.005)
+    caught_up = len(recorder.starts)
+    end = time.monotonic() + 0.5
+    while time.monotonic() < end:  # then batches that are not full: soon again
+        publisher.changed()
+        await asyncio.sleep(0.005)
+    task.cancel()
+    gaps = [b - a for a, b in zip(recorder.starts, recorder.starts[1:], strict=False)]
+    assert 2 <= caught_up <= 5
+    assert min(gaps[: caught_up - 1]) >= 0.199
+    after = gaps[caught_up:]  # from the first publish after catching up
+    assert len(after) >= 3 and min(after) < 0.1
