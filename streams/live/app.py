@@ -27,7 +27,7 @@ from streams.domain.policies import PolicySet
 from streams.live import api, fast_delivery
 from streams.live.batch import Message
 from streams.live.metrics import Metrics, render
-from streams.live.publisher import Publisher
+from streams.live.publisher import Publisher, waiting
 from streams.live.recovery import LOST_STATE_EXIT, StateGuard, positions, seek_after_faust
 from streams.live.settings import WorkerSettings
 from streams.live.store import RedisStore
@@ -180,7 +180,11 @@ def create_app(
             ]
             try:
                 await worker.handle(messages)
-                publisher.changed(backlog=len(messages) >= settings.batch_max)
+                behind = waiting(
+                    ((m.topic, m.partition, m.offset) for m in messages),
+                    lambda topic, partition: app.consumer.highwater(TP(topic, partition)),
+                )
+                publisher.changed(backlog=behind > settings.batch_max)
             except Exception:
                 # Not transient (those are retried inside): a bug or corrupt state. Exit so a
                 # supervisor restarts us and Kafka redelivers from the last commit; never ack.

@@ -6,8 +6,9 @@ batch or a breach scan has changed something, but not sooner than ``min_gap`` af
 previous publish started, and spends at most the ``Pacer``'s share of the time publishing
 (merging a week of windows grows with the data). With nothing new it still publishes every
 ``interval``: at-risk counts and the window edges move with the clock alone. While the
-worker catches up on a backlog (its batches come full), it publishes only every
-``interval``: a fresher snapshot of old data is not worth the time taken from the batches.
+worker catches up on a backlog (more than a batch is waiting in Kafka after the one it
+applied, ``waiting``), it publishes only every ``interval``: a fresher snapshot of old data
+is not worth the time taken from the batches.
 """
 
 from __future__ import annotations
@@ -16,12 +17,35 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from streams.live.worker import Pacer
 
 log = logging.getLogger(__name__)
+
+
+def waiting(
+    applied: Iterable[tuple[str, int, int]], highwater: Callable[[str, int], int | None]
+) -> int:
+    """Messages in Kafka after the (topic, partition, offset)s just applied.
+
+    ``highwater`` is the broker's next offset for a partition as of the last fetch, None
+    (or an error) while unknown: such a partition counts as caught up.
+    """
+    last: dict[tuple[str, int], int] = {}
+    for topic, partition, offset in applied:
+        if offset > last.get((topic, partition), -1):
+            last[(topic, partition)] = offset
+    total = 0
+    for (topic, partition), offset in last.items():
+        try:
+            mark = highwater(topic, partition)
+        except Exception:  # not fetched yet, or being revoked
+            continue
+        if mark is not None:
+            total += max(mark - offset - 1, 0)
+    return total
 
 
 @dataclass(slots=True)
@@ -37,7 +61,7 @@ class Publisher:
 
     def changed(self, backlog: bool = False) -> None:
         """Something new is in the worker's state: publish it soon, or with ``backlog``
-        (the batch was full, more is waiting) at the interval."""
+        (more is waiting to be applied) at the interval."""
         self.catching_up = backlog
         self.fresh.set()
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from streams.live.publisher import Publisher
+from streams.live.publisher import Publisher, waiting
 from streams.live.worker import Pacer
 
 
@@ -104,3 +104,23 @@ async def test_while_catching_up_it_publishes_at_the_interval_only() -> None:
     assert min(gaps[: caught_up - 1]) >= 0.199
     after = gaps[caught_up:]  # from the first publish after catching up
     assert len(after) >= 3 and min(after) < 0.1
+
+
+def test_waiting_counts_what_kafka_holds_after_the_last_applied_offsets() -> None:
+    marks = {("tickets", 0): 110, ("tickets", 1): 50, ("surveys", 0): None}
+
+    def highwater(topic: str, partition: int) -> int | None:
+        if (topic, partition) == ("contacts", 3):
+            raise KeyError("not fetched yet")
+        return marks[(topic, partition)]
+
+    applied = [
+        ("tickets", 0, 97),
+        ("tickets", 0, 99),  # the last applied offset of the partition counts
+        ("tickets", 0, 98),
+        ("tickets", 1, 49),  # caught up: the high watermark is the next offset
+        ("surveys", 0, 5),  # unknown high watermark: counted as caught up
+        ("contacts", 3, 7),  # not fetched yet: the same
+    ]
+    assert waiting(applied, highwater) == 110 - 99 - 1
+    assert waiting([], highwater) == 0
