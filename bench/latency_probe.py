@@ -10,7 +10,8 @@ the warm-up: the time until Redis's applied offsets cover the event (applied), a
 snapshot's 7-day ``tickets_created`` counts it (the k-th event against the first reading of
 at least k, as ``make bench`` does); and how often the snapshot changed. Unlike ``make bench``
 it does not scrape ``/metrics`` 20 times a second (each scrape costs the worker about 50 ms
-of CPU here), so it shows what a lead sees with Prometheus scraping every few seconds.
+of CPU here) unless asked to (``--scrape-every 0.05``), so it shows what a lead sees with
+Prometheus scraping every few seconds.
 ``--worker-cwd`` runs the worker from another checkout's folder (its ``streams`` package
 comes first on the path), to compare two versions on the same machine.
 """
@@ -53,6 +54,9 @@ def main() -> None:
     parser.add_argument("--bootstrap", default="127.0.0.1:19092")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6390/0")
     parser.add_argument("--worker-cwd", type=Path, default=Path(os.sep))
+    parser.add_argument(
+        "--scrape-every", type=float, default=0.0, help="GET /metrics this often (s); 0: never"
+    )
     args = parser.parse_args()
 
     name = "lp" + uuid.uuid4().hex[:6]
@@ -81,11 +85,27 @@ def main() -> None:
     client = redis.Redis.from_url(args.redis_url)
     try:
         wait_ready(port, worker)
+        scraping = threading.Event()
+        if args.scrape_every > 0:
+            threading.Thread(
+                target=scrape, args=(port, args.scrape_every, scraping), daemon=True
+            ).start()
         result = measure(args, name, client)
+        scraping.set()
     finally:
         worker.kill()
         worker.wait(10)
     print(json.dumps(result, indent=1))
+
+
+def scrape(port: int, every: float, stop: threading.Event) -> None:
+    """What ``make bench`` does to read the gauges (every 0.05 s), or Prometheus (5-15 s)."""
+    while not stop.wait(every):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+                answer.read()
+        except OSError:
+            pass
 
 
 def wait_ready(port: int, worker: subprocess.Popen[bytes]) -> None:
