@@ -27,11 +27,11 @@ from streams.domain.policies import PolicySet
 from streams.live import api, fast_delivery
 from streams.live.batch import Message
 from streams.live.metrics import Metrics, render
-from streams.live.publisher import Publisher, waiting
+from streams.live.publisher import Pacer, Publisher
 from streams.live.recovery import LOST_STATE_EXIT, StateGuard, positions, seek_after_faust
 from streams.live.settings import WorkerSettings
 from streams.live.store import RedisStore
-from streams.live.worker import Pacer, Worker
+from streams.live.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +158,18 @@ def create_app(
         partitions=settings.partitions,
     )
 
+    def highwaters() -> dict[tuple[str, int], int | None]:
+        """The broker's next offset per assigned input partition, as of the last fetch."""
+        consumer = app.consumer
+        marks: dict[tuple[str, int], int | None] = {}
+        for tp in consumer.assignment():
+            if tp.topic in settings.input_topics:
+                try:
+                    marks[(tp.topic, tp.partition)] = consumer.highwater(tp)
+                except Exception:  # not fetched yet, or being revoked: counted next time
+                    continue
+        return marks
+
     publisher = Publisher(
         worker.publish,
         interval=settings.publish_interval_seconds,
@@ -180,10 +192,7 @@ def create_app(
             ]
             try:
                 await worker.handle(messages)
-                behind = waiting(
-                    ((m.topic, m.partition, m.offset) for m in messages),
-                    lambda topic, partition: app.consumer.highwater(TP(topic, partition)),
-                )
+                behind = sum(worker.lag(highwaters()).values())
                 publisher.changed(backlog=behind > settings.batch_max)
             except Exception:
                 # Not transient (those are retried inside): a bug or corrupt state. Exit so a
@@ -204,15 +213,7 @@ def create_app(
 
     @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
     async def report_lag() -> None:
-        consumer = app.consumer
-        highwaters = {}
-        for tp in consumer.assignment():
-            if tp.topic in settings.input_topics:
-                try:
-                    highwaters[(tp.topic, tp.partition)] = consumer.highwater(tp)
-                except Exception:  # not fetched yet, or being revoked: report next time
-                    continue
-        worker.report_lag(highwaters)
+        worker.report_lag(highwaters())
 
     guard = StateGuard(store)
     # Set once the partitions of the current rebalance are claimed and adopted; Faust's

@@ -6,8 +6,8 @@ batch or a breach scan has changed something, but not sooner than ``min_gap`` af
 previous publish started, and spends at most the ``Pacer``'s share of the time publishing
 (merging a week of windows grows with the data). With nothing new it still publishes every
 ``interval``: at-risk counts and the window edges move with the clock alone. While the
-worker catches up on a backlog (more than a batch is waiting in Kafka after the one it
-applied, ``waiting``), it publishes only every ``interval``: a fresher snapshot of old data
+worker catches up on a backlog (more than a batch is waiting in Kafka after what it
+applied, ``Worker.lag``), it publishes only every ``interval``: a fresher snapshot of old data
 is not worth the time taken from the batches.
 """
 
@@ -17,35 +17,26 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-
-from streams.live.worker import Pacer
 
 log = logging.getLogger(__name__)
 
 
-def waiting(
-    applied: Iterable[tuple[str, int, int]], highwater: Callable[[str, int], int | None]
-) -> int:
-    """Messages in Kafka after the (topic, partition, offset)s just applied.
+@dataclass(slots=True)
+class Pacer:
+    """Keeps publishing the snapshot to at most ``share`` of the time.
 
-    ``highwater`` is the broker's next offset for a partition as of the last fetch, None
-    (or an error) while unknown: such a partition counts as caught up.
+    Merging and encoding a week of window sums grows with the data; run too often it would
+    crowd out the batches. After a run of ``d`` seconds the next may start ``d / share``
+    seconds after the run started.
     """
-    last: dict[tuple[str, int], int] = {}
-    for topic, partition, offset in applied:
-        if offset > last.get((topic, partition), -1):
-            last[(topic, partition)] = offset
-    total = 0
-    for (topic, partition), offset in last.items():
-        try:
-            mark = highwater(topic, partition)
-        except Exception:  # not fetched yet, or being revoked
-            continue
-        if mark is not None:
-            total += max(mark - offset - 1, 0)
-    return total
+
+    share: float = 0.25
+    not_before: float = 0.0
+
+    def ran(self, started: float, finished: float) -> None:
+        self.not_before = started + (finished - started) / self.share
 
 
 @dataclass(slots=True)

@@ -51,25 +51,6 @@ class DeadLetterSink(Protocol):
 
 
 @dataclass(slots=True)
-class Pacer:
-    """Keeps a periodic job (publishing the snapshot) to at most ``share`` of the time.
-
-    Merging and encoding a week of window sums grows with the data; run every second it
-    would crowd out the batches. After a run of ``d`` seconds the next is due ``d / share``
-    seconds after the run started (the timer's own interval still applies on top).
-    """
-
-    share: float = 0.25
-    not_before: float = 0.0
-
-    def due(self, now: float) -> bool:
-        return now >= self.not_before
-
-    def ran(self, started: float, finished: float) -> None:
-        self.not_before = started + (finished - started) / self.share
-
-
-@dataclass(slots=True)
 class Health:
     redis_ok: bool = True
     kafka_ok: bool = True
@@ -251,12 +232,20 @@ class Worker:
         ``highwaters`` maps (topic, partition) to the broker's high watermark (the next
         offset to be written), None while unknown.
         """
+        for (topic, partition), lag in self.lag(highwaters).items():
+            self.metrics.set_consumer_lag(topic, partition, lag)
+
+    def lag(self, highwaters: Mapping[tuple[str, int], int | None]) -> dict[tuple[str, int], int]:
+        """Messages after the last one Redis holds, per owned (topic, partition) whose high
+        watermark is known."""
+        lags = {}
         for (topic, partition), highwater in highwaters.items():
             state = self.states.get(partition)
             if highwater is None or state is None:
                 continue
             applied = state.offsets.get(topic, -1)
-            self.metrics.set_consumer_lag(topic, partition, max(highwater - applied - 1, 0))
+            lags[(topic, partition)] = max(highwater - applied - 1, 0)
+        return lags
 
     # -- snapshot --------------------------------------------------------------------------
     async def publish(self) -> dict[str, Any]:

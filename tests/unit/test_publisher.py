@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from streams.live.publisher import Publisher, waiting
-from streams.live.worker import Pacer
+from streams.live.publisher import Pacer, Publisher
 
 
 class Recorder:
@@ -106,21 +105,10 @@ async def test_while_catching_up_it_publishes_at_the_interval_only() -> None:
     assert len(after) >= 3 and min(after) < 0.1
 
 
-def test_waiting_counts_what_kafka_holds_after_the_last_applied_offsets() -> None:
-    marks = {("tickets", 0): 110, ("tickets", 1): 50, ("surveys", 0): None}
-
-    def highwater(topic: str, partition: int) -> int | None:
-        if (topic, partition) == ("contacts", 3):
-            raise KeyError("not fetched yet")
-        return marks[(topic, partition)]
-
-    applied = [
-        ("tickets", 0, 97),
-        ("tickets", 0, 99),  # the last applied offset of the partition counts
-        ("tickets", 0, 98),
-        ("tickets", 1, 49),  # caught up: the high watermark is the next offset
-        ("surveys", 0, 5),  # unknown high watermark: counted as caught up
-        ("contacts", 3, 7),  # not fetched yet: the same
-    ]
-    assert waiting(applied, highwater) == 110 - 99 - 1
-    assert waiting([], highwater) == 0
+def test_the_pacer_keeps_publishing_to_its_share_of_the_time() -> None:
+    pacer = Pacer(share=0.25)
+    assert pacer.not_before <= 0.0
+    pacer.ran(10.0, 12.0)  # a 2 s publish: the next one no sooner than 8 s after it started
+    assert pacer.not_before == 18.0
+    pacer.ran(18.0, 18.1)  # fast again: the next after 0.4 s (the publisher's gap applies too)
+    assert 18.39 < pacer.not_before < 18.41

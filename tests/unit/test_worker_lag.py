@@ -1,4 +1,4 @@
-"""Worker edges: consumer lag of owned partitions; the publish pacer and its setting."""
+"""Worker edges: consumer lag of owned partitions; the publish share setting."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from streams.live.batch import PartitionState
 from streams.live.metrics import Metrics
 from streams.live.settings import WorkerSettings
 from streams.live.store import RedisStore
-from streams.live.worker import Pacer, Worker
+from streams.live.worker import Worker
 
 
 def lag_samples(metrics: Metrics) -> dict[tuple[str, str], float]:
@@ -37,31 +37,26 @@ def test_lag_counts_messages_after_the_last_applied_offset() -> None:
     worker.states[1] = PartitionState(1)
     worker.states[1].offsets = {"t.tickets": 9, "t.contacts": 4}
 
-    worker.report_lag(
-        {
-            ("t.tickets", 1): 25,  # offsets 10..24 not applied yet
-            ("t.contacts", 1): 5,  # all applied
-            ("t.surveys", 1): 3,  # nothing applied: offsets 0..2
-            ("t.tickets", 2): 100,  # not owned: no series
-            ("t.contacts", 3): None,  # unknown yet
-        }
-    )
+    highwaters: dict[tuple[str, int], int | None] = {
+        ("t.tickets", 1): 25,  # offsets 10..24 not applied yet
+        ("t.contacts", 1): 5,  # all applied
+        ("t.surveys", 1): 3,  # nothing applied: offsets 0..2
+        ("t.tickets", 2): 100,  # not owned: no series
+        ("t.contacts", 3): None,  # unknown yet
+    }
+    worker.report_lag(highwaters)
 
     assert lag_samples(metrics) == {
         ("t.tickets", "1"): 15,
         ("t.contacts", "1"): 0,
         ("t.surveys", "1"): 3,
     }
-
-
-def test_the_pacer_keeps_publishing_to_its_share_of_the_time() -> None:
-    pacer = Pacer(share=0.25)
-    assert pacer.due(0.0)
-    pacer.ran(10.0, 12.0)  # a 2 s publish: the next one no sooner than 8 s after it started
-    assert not pacer.due(17.9)
-    assert pacer.due(18.0)
-    pacer.ran(18.0, 18.1)  # fast again: due after 0.4 s (the timer's interval applies too)
-    assert not pacer.due(18.39) and pacer.due(18.41)
+    # what the publisher's backlog rule sums
+    assert worker.lag(highwaters) == {
+        ("t.tickets", 1): 15,
+        ("t.contacts", 1): 0,
+        ("t.surveys", 1): 3,
+    }
 
 
 def test_publish_share_must_be_a_fraction() -> None:
