@@ -20,7 +20,8 @@ lint: setup ## ruff check, ruff format --check, mypy --strict
 	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy --strict streams
 
-test: setup lint ## lint, then every test (unit and integration on the real stack)
+test: setup lint ## lint, the unit tests on the pure-Python domain, then every test (the mypyc build, real stack)
+	TICKETPULSE_PURE_PYTHON=1 $(BIN)/pytest -q tests/unit
 	$(BIN)/pytest -q tests
 
 soak: setup ## the fault suite, longer: 20 kills, 100k+ events, 60 s Redis outage (docs/faults.md)

@@ -223,7 +223,8 @@ def parse_timestamp(text: str) -> Instant:
     match = _CANONICAL.fullmatch(text)
     if match is None:
         return parse_rfc3339(text)
-    minute_text, second, fraction = match.groups()
+    # by index: groups() is typed Any, and an unmatched fraction is None (mypyc checks str)
+    minute_text, second, fraction = match[1], match[2], match[3] or ""
     minute = _MINUTES.get(minute_text)
     if minute is None:
         minute = parse_rfc3339(minute_text + ":00Z")

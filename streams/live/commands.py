@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from streams import collector
+from streams.domain import native
 from streams.domain.policies import default_policies, load_policies
 from streams.errors import ConfigError
 
@@ -76,6 +77,10 @@ def worker(
     except KafkaError as error:  # unreachable, or refused our credentials (logged just above)
         where = f"{settings.kafka_bootstrap} as {settings.kafka_auth.describe()}"
         raise click.ClickException(f"kafka: cannot connect to {where}: {error}") from error
+    domain = native.status()
+    logging.getLogger("ticketpulse.worker").info(
+        "domain: %s (%s)", "compiled" if domain.compiled else "plain Python", domain.reason
+    )
     collector.tune()  # far fewer garbage collections over the worker's cache
     store = RedisStore.from_settings(RedisSettings(settings.redis_url, settings.redis_prefix))
     metrics = Metrics(agent_labels=settings.agent_labels)

@@ -1,0 +1,139 @@
+"""The domain's hot modules compiled with mypyc, used when a build matches the sources.
+
+The domain is typed for ``mypy --strict``, so mypyc can compile it to C extensions with the
+same behaviour (replay runs about 1.4x faster, ``bench/bench_replay.py``). The Python sources
+stay the reference: a build is looked up by a fingerprint of exactly the sources it was made
+from, so an edited module is never shadowed by a stale build; without a matching build, or
+with ``TICKETPULSE_PURE_PYTHON=1``, the domain runs as plain Python. ``make setup`` builds
+(``scripts/build_native.py``, about a minute) into ``build/native/<fingerprint>/`` of the
+checkout, or into ``TICKETPULSE_NATIVE_DIR``.
+
+``streams/domain/__init__.py`` calls ``activate`` before any submodule is imported: the build
+folder goes first on the package's ``__path__``, so ``streams.domain.ticket`` is then found
+as the extension module, and mypyc's shared library (one per build, named below) is loaded
+from its file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.machinery
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+# The modules on the hot path of replay and the worker. ``policies`` (YAML loading, run once)
+# and ``value`` (a decorator that must stay a Python function for dataclass_transform) stay
+# Python; so does this module.
+COMPILED = (
+    "calendars",
+    "clocks",
+    "decode",
+    "engine",
+    "events",
+    "facts",
+    "instant",
+    "kpis",
+    "records",
+    "snapshot",
+    "ticket",
+    "timeline",
+    "windows",
+)
+GROUP = "ticketpulse_domain"  # mypyc's shared library: ``<GROUP>__mypyc<suffix>``
+PURE_ENV = "TICKETPULSE_PURE_PYTHON"
+DIR_ENV = "TICKETPULSE_NATIVE_DIR"
+
+_HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True, slots=True)
+class NativeStatus:
+    """Which code the domain runs, and why: for logs and ``ticketpulse`` diagnostics."""
+
+    compiled: bool
+    reason: str
+    build: Path | None = None
+
+
+def fingerprint() -> str:
+    """Names the build of the current sources for this interpreter's extension ABI."""
+    digest = hashlib.sha256(importlib.machinery.EXTENSION_SUFFIXES[0].encode())
+    for name in COMPILED:
+        digest.update(name.encode() + b"\0")
+        digest.update((_HERE / f"{name}.py").read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def builds_dir() -> Path:
+    """Where builds are kept: ``TICKETPULSE_NATIVE_DIR`` or the checkout's ``build/native``."""
+    configured = os.environ.get(DIR_ENV)
+    return Path(configured) if configured else _HERE.parent.parent / "build" / "native"
+
+
+def build_path(fingerprint_: str | None = None) -> Path:
+    return builds_dir() / (fingerprint_ or fingerprint())
+
+
+def group_library(build: Path) -> Path | None:
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        candidate = build / f"{GROUP}__mypyc{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+_status = NativeStatus(False, "not activated")
+
+
+def activate(package_path: list[str]) -> NativeStatus:
+    """Put a matching build first on ``package_path`` (``streams.domain.__path__``)."""
+    global _status
+    if os.environ.get(PURE_ENV, "") not in ("", "0"):
+        _status = NativeStatus(False, f"{PURE_ENV} is set")
+        return _status
+    try:
+        build = build_path()
+    except OSError as error:  # a source that cannot be read: plain Python imports will say
+        _status = NativeStatus(False, f"sources not readable: {error}")
+        return _status
+    library = group_library(build)
+    modules = build / "streams" / "domain"
+    if library is None or not modules.is_dir():
+        _status = NativeStatus(False, f"no build for these sources in {build.parent}")
+        return _status
+    name = f"{GROUP}__mypyc"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, library)
+        if spec is None or spec.loader is None:
+            _status = NativeStatus(False, f"cannot load {library}")
+            return _status
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except ImportError as error:
+            del sys.modules[name]
+            _status = NativeStatus(False, f"cannot load {library}: {error}")
+            return _status
+    package_path.insert(0, str(modules))
+    _status = NativeStatus(True, "mypyc build of these sources", build)
+    return _status
+
+
+def status() -> NativeStatus:
+    """What ``activate`` decided for this process."""
+    return _status
+
+
+def loaded_compiled() -> list[str]:
+    """The compiled modules that are imported as extension modules now."""
+    names = []
+    for name in COMPILED:
+        module = sys.modules.get(f"streams.domain.{name}")
+        origin = getattr(module, "__file__", None) or ""
+        if origin.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
+            names.append(name)
+    return names
