@@ -1,8 +1,9 @@
-"""Compile the domain's hot modules with mypyc into build/native/<fingerprint>/ (make setup).
+"""Compile the hot modules with mypyc into build/native/<fingerprint>/ (make setup).
 
     .venv/bin/python scripts/build_native.py [--force] [--keep N]
 
-Quick when a build of the current sources exists already. The build is made in a temporary
+The modules are ``streams.domain.native.COMPILED``. Quick when a build of the current
+sources exists already. The build is made in a temporary
 folder and renamed into place, so a build that fails or is interrupted is never used; it is
 discarded too if a source changed while it was compiled. Older builds beyond ``--keep`` are
 removed. See streams/domain/native.py for how a build is chosen at import.
@@ -30,7 +31,7 @@ def build(target: Path) -> None:
     from mypyc.build import mypycify
     from setuptools import Distribution
 
-    paths = [f"streams/domain/{name}.py" for name in native.COMPILED]
+    paths = [str(native.source(name).relative_to(ROOT)) for name in native.COMPILED]
     with tempfile.TemporaryDirectory(prefix="ticketpulse-mypyc-") as work:
         extensions = mypycify(paths, group_name=native.GROUP, target_dir=f"{work}/c")
         dist = Distribution({"name": "ticketpulse-native", "ext_modules": extensions})

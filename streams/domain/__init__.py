@@ -9,4 +9,4 @@ The hot modules run compiled by mypyc when a build of exactly these sources exis
 
 from streams.domain.native import activate
 
-activate(__path__)
+activate(__name__, __path__)

@@ -1,17 +1,18 @@
-"""The domain's hot modules compiled with mypyc, used when a build matches the sources.
+"""The hot modules compiled with mypyc, used when a build matches the sources.
 
-The domain is typed for ``mypy --strict``, so mypyc can compile it to C extensions with the
-same behaviour (replay runs about 1.4x faster, ``bench/bench_replay.py``). The Python sources
+The domain (and the live batch planner, pure too) is typed for ``mypy --strict``, so mypyc
+can compile it to C extensions with the same behaviour (replay runs about 1.3x faster,
+``bench/bench_replay.py``). The Python sources
 stay the reference: a build is looked up by a fingerprint of exactly the sources it was made
 from, so an edited module is never shadowed by a stale build; without a matching build, or
 with ``TICKETPULSE_PURE_PYTHON=1``, the domain runs as plain Python. ``make setup`` builds
 (``scripts/build_native.py``, about a minute) into ``build/native/<fingerprint>/`` of the
 checkout, or into ``TICKETPULSE_NATIVE_DIR``.
 
-``streams/domain/__init__.py`` calls ``activate`` before any submodule is imported: the build
-folder goes first on the package's ``__path__``, so ``streams.domain.ticket`` is then found
-as the extension module, and mypyc's shared library (one per build, named below) is loaded
-from its file.
+``streams/domain/__init__.py`` (and ``streams/live/__init__.py``) call ``activate`` before any
+submodule is imported: the build's folder of the package goes first on its ``__path__``, so
+``streams.domain.ticket`` is then found as the extension module, and mypyc's shared library
+(one per build, named below) is loaded from its file.
 """
 
 from __future__ import annotations
@@ -24,29 +25,31 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-# The modules on the hot path of replay and the worker. ``policies`` (YAML loading, run once)
-# and ``value`` (a decorator that must stay a Python function for dataclass_transform) stay
-# Python; so does this module.
+# The modules on the hot path of replay and the worker: the domain's, and the live batch
+# planner (pure too). ``policies`` (YAML loading, run once) and ``value`` (a decorator that must
+# stay a Python function for dataclass_transform) stay Python; so does this module.
 COMPILED = (
-    "calendars",
-    "clocks",
-    "decode",
-    "engine",
-    "events",
-    "facts",
-    "instant",
-    "kpis",
-    "records",
-    "snapshot",
-    "ticket",
-    "timeline",
-    "windows",
+    "streams.domain.calendars",
+    "streams.domain.clocks",
+    "streams.domain.decode",
+    "streams.domain.engine",
+    "streams.domain.events",
+    "streams.domain.facts",
+    "streams.domain.instant",
+    "streams.domain.kpis",
+    "streams.domain.records",
+    "streams.domain.snapshot",
+    "streams.domain.ticket",
+    "streams.domain.timeline",
+    "streams.domain.windows",
+    "streams.live.batch",
+    "streams.live.writes",
 )
 GROUP = "ticketpulse_domain"  # mypyc's shared library: ``<GROUP>__mypyc<suffix>``
 PURE_ENV = "TICKETPULSE_PURE_PYTHON"
 DIR_ENV = "TICKETPULSE_NATIVE_DIR"
 
-_HERE = Path(__file__).resolve().parent
+_SOURCES = Path(__file__).resolve().parent.parent.parent  # the folder holding streams/
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,14 +66,19 @@ def fingerprint() -> str:
     digest = hashlib.sha256(importlib.machinery.EXTENSION_SUFFIXES[0].encode())
     for name in COMPILED:
         digest.update(name.encode() + b"\0")
-        digest.update((_HERE / f"{name}.py").read_bytes())
+        digest.update(source(name).read_bytes())
     return digest.hexdigest()[:20]
+
+
+def source(module: str) -> Path:
+    """The Python source of a compiled module."""
+    return _SOURCES.joinpath(*module.split(".")).with_suffix(".py")
 
 
 def builds_dir() -> Path:
     """Where builds are kept: ``TICKETPULSE_NATIVE_DIR`` or the checkout's ``build/native``."""
     configured = os.environ.get(DIR_ENV)
-    return Path(configured) if configured else _HERE.parent.parent / "build" / "native"
+    return Path(configured) if configured else _SOURCES / "build" / "native"
 
 
 def build_path(fingerprint_: str | None = None) -> Path:
@@ -86,41 +94,46 @@ def group_library(build: Path) -> Path | None:
 
 
 _status = NativeStatus(False, "not activated")
+_decided = False
 
 
-def activate(package_path: list[str]) -> NativeStatus:
-    """Put a matching build first on ``package_path`` (``streams.domain.__path__``)."""
-    global _status
+def activate(package: str, package_path: list[str]) -> NativeStatus:
+    """Put a matching build first on a package's ``__path__`` (``streams.domain``, ...).
+
+    The first call decides for the process; a package's own call only follows it.
+    """
+    global _status, _decided
+    if not _decided:
+        _status = _load()
+        _decided = True
+    if _status.compiled and _status.build is not None:
+        package_path.insert(0, str(_status.build.joinpath(*package.split("."))))
+    return _status
+
+
+def _load() -> NativeStatus:
     if os.environ.get(PURE_ENV, "") not in ("", "0"):
-        _status = NativeStatus(False, f"{PURE_ENV} is set")
-        return _status
+        return NativeStatus(False, f"{PURE_ENV} is set")
     try:
         build = build_path()
     except OSError as error:  # a source that cannot be read: plain Python imports will say
-        _status = NativeStatus(False, f"sources not readable: {error}")
-        return _status
+        return NativeStatus(False, f"sources not readable: {error}")
     library = group_library(build)
-    modules = build / "streams" / "domain"
-    if library is None or not modules.is_dir():
-        _status = NativeStatus(False, f"no build for these sources in {build.parent}")
-        return _status
+    if library is None:
+        return NativeStatus(False, f"no build for these sources in {build.parent}")
     name = f"{GROUP}__mypyc"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, library)
         if spec is None or spec.loader is None:
-            _status = NativeStatus(False, f"cannot load {library}")
-            return _status
+            return NativeStatus(False, f"cannot load {library}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         try:
             spec.loader.exec_module(module)
         except ImportError as error:
             del sys.modules[name]
-            _status = NativeStatus(False, f"cannot load {library}: {error}")
-            return _status
-    package_path.insert(0, str(modules))
-    _status = NativeStatus(True, "mypyc build of these sources", build)
-    return _status
+            return NativeStatus(False, f"cannot load {library}: {error}")
+    return NativeStatus(True, "mypyc build of these sources", build)
 
 
 def status() -> NativeStatus:
@@ -132,7 +145,7 @@ def loaded_compiled() -> list[str]:
     """The compiled modules that are imported as extension modules now."""
     names = []
     for name in COMPILED:
-        module = sys.modules.get(f"streams.domain.{name}")
+        module = sys.modules.get(name)
         origin = getattr(module, "__file__", None) or ""
         if origin.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
             names.append(name)

@@ -24,7 +24,7 @@ AS_OF = "2026-11-03T12:00:00Z"  # as in test_golden
 
 PROBE = """
 import json, sys
-import streams.domain.engine, streams.domain.decode
+import streams.domain.engine, streams.domain.decode, streams.live.batch
 from streams.domain import native
 from streams.domain.instant import parse_rfc3339
 from streams.domain.policies import load_policies
@@ -88,13 +88,15 @@ def test_fingerprint_follows_every_compiled_source(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in native.COMPILED:
-        shutil.copy(ROOT / "streams" / "domain" / f"{name}.py", tmp_path)
-    monkeypatch.setattr(native, "_HERE", tmp_path)
+        copy = tmp_path.joinpath(native.source(name).relative_to(ROOT))
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(native.source(name), copy)
+    monkeypatch.setattr(native, "_SOURCES", tmp_path)
     first = native.fingerprint()
     assert native.fingerprint() == first
     seen = {first}
     for name in native.COMPILED:
-        source = tmp_path / f"{name}.py"
+        source = native.source(name)
         text = source.read_bytes()
         source.write_bytes(text + b"\n")
         seen.add(native.fingerprint())
