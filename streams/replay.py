@@ -1,48 +1,30 @@
 """``ticketpulse replay``: the snapshot of an events file, computed offline.
 
 Replay is the reference the live pipeline is checked against: same decoder, same engine,
-and "now" is the snapshot's ``as_of``.
+and "now" is the snapshot's ``as_of``. The loop itself is ``streams.domain.log_replay``
+(pure, and compiled with the domain); this module reads the file and prints.
 """
 
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import click
 
 from streams.collector import fewer_collections
-from streams.domain.decode import InvalidEvent, decode_event
 from streams.domain.engine import Engine
-from streams.domain.events import Status
-from streams.domain.instant import (
-    FOREVER,
-    MICROS_PER_MINUTE,
-    Instant,
-    ceil_minute,
-    floor_minute,
-    parse_rfc3339,
-)
+from streams.domain.instant import MICROS_PER_MINUTE, Instant, parse_rfc3339
+from streams.domain.log_replay import ReplayResult, replay_log
 from streams.domain.policies import PolicySet, default_policies, load_policies
 from streams.domain.snapshot import dumps_snapshot
-from streams.domain.timeline import CLOSED_REASON, Arrival
-from streams.domain.windows import WINDOWS
 from streams.errors import ConfigError
 
+__all__ = ["ReplayResult", "parse_as_of", "replay", "replay_lines"]
+
 PROGRESS_BAR_BYTES = 4 * 1024 * 1024
-LONGEST = max(WINDOWS.values())
-FORGET_STEP = 60 * MICROS_PER_MINUTE
-
-
-@dataclass(slots=True)
-class ReplayResult:
-    snapshot: dict[str, Any]
-    counts: Counter[str] = field(default_factory=Counter)
-    errors: list[tuple[int, str]] = field(default_factory=list)
 
 
 def replay_lines(
@@ -50,55 +32,7 @@ def replay_lines(
 ) -> ReplayResult:
     """Decode, ingest and evaluate every line; the snapshot as of ``at`` (or the data's end)."""
     with fewer_collections():
-        return _replay(lines, policies, at)
-
-
-def _replay(lines: Iterator[bytes], policies: PolicySet, at: Instant | None) -> ReplayResult:
-    engine = Engine(policies)
-    # closed tickets are counted when they close and kept compact; without ``at`` the as_of
-    # is known only at the end, so they are counted with every event (evaluate_all recounts
-    # the few with an event at or after the final as_of)
-    settle_at = at if at is not None else FOREVER
-    counts: Counter[str] = Counter()
-    errors: list[tuple[int, str]] = []
-    latest: Instant | None = None
-    # The snapshot's windows end at ``at``, or at the end of the latest event's minute, which
-    # only moves forward: facts a week before that are never read. Moved an hour at a time
-    # (pruning walks every bucket).
-    forgotten = None if at is None else at - LONGEST
-    if forgotten is not None:
-        engine.forget_before(forgotten)
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        counts["lines"] += 1
-        decoded = decode_event(line)
-        if isinstance(decoded, InvalidEvent):
-            counts["invalid"] += 1
-            errors.append((number, decoded.error))
-            continue
-        if at is not None and decoded.occurred_at >= at:
-            counts["after_as_of"] += 1
-            continue
-        arrival = engine.ingest(decoded)
-        counts[arrival.value] += 1
-        if arrival is Arrival.REJECTED:
-            errors.append((number, CLOSED_REASON))
-        elif arrival is Arrival.ACCEPTED:
-            if latest is None or decoded.occurred_at > latest:
-                latest = decoded.occurred_at
-                if at is None and (
-                    forgotten is None or latest - LONGEST >= forgotten + FORGET_STEP
-                ):
-                    forgotten = floor_minute(latest) - LONGEST
-                    engine.forget_before(forgotten)
-            if decoded.status is Status.CLOSED or decoded.ticket_id in engine.restored:
-                engine.retire(decoded.ticket_id, settle_at)
-    as_of = at if at is not None else ceil_minute(latest if latest is not None else 0)
-    engine.evaluate_all(as_of)
-    counts["tickets"] = engine.ticket_count
-    counts["anomalies"] = engine.anomalies
-    return ReplayResult(snapshot=engine.snapshot(as_of), counts=counts, errors=errors)
+        return replay_log(lines, Engine(policies), at)
 
 
 def parse_as_of(text: str) -> Instant:

@@ -40,7 +40,6 @@ class Engine:
     timelines: dict[str, Timeline] = field(default_factory=dict)
     views: dict[str, TicketView] = field(default_factory=dict)
     windows: Windows = field(default_factory=Windows)
-    arrivals: Counter[Arrival] = field(default_factory=Counter)
     retired: dict[str, Retired] = field(default_factory=dict)
     restored: set[str] = field(default_factory=set)
 
@@ -54,9 +53,7 @@ class Engine:
             else:
                 timeline = self._restore(event.ticket_id, retired)
             self.timelines[event.ticket_id] = timeline
-        arrival = timeline.add(event)
-        self.arrivals[arrival] += 1
-        return arrival
+        return timeline.add(event)
 
     def retire(self, ticket_id: str, now: Instant) -> bool:
         """Count a closed ticket's facts as of ``now`` and keep only its compact record.

@@ -76,6 +76,10 @@ def diff_facts(old: Iterable[Fact], new: Iterable[Fact]) -> FactDiff:
         i += 1
     if i == len(before_all) == len(after_all):
         return NO_DIFF
+    if i == len(before_all):  # only new facts: the first evaluation, or an appended event
+        return FactDiff(added=tuple(sorted(after_all[i:])))
+    if i == len(after_all):
+        return FactDiff(retracted=tuple(sorted(before_all[i:])))
     before, after = Counter(before_all[i:]), Counter(after_all[i:])
     retracted = [f for f, n in before.items() for _ in range(n - after.get(f, 0))]
     added = [f for f, n in after.items() for _ in range(n - before.get(f, 0))]

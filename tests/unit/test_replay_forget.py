@@ -8,6 +8,7 @@ import pytest
 
 from streams.domain.engine import Engine
 from streams.domain.instant import MICROS_PER_MINUTE, parse_rfc3339
+from streams.domain.log_replay import replay_log
 from streams.domain.policies import default_policies
 from streams.domain.windows import WINDOWS
 from streams.replay import replay_lines
@@ -24,42 +25,22 @@ def lines() -> list[bytes]:
     return [e.line().encode() for e in take(generate(config, START), count=6000)]
 
 
-def replay_remembering(
-    monkeypatch: pytest.MonkeyPatch, lines: list[bytes], at: int | None
-) -> tuple[dict[str, Any], list[Engine]]:
-    """Replay with ``forget_before`` doing nothing: every fact counted, as before."""
-    engines: list[Engine] = []
-    original = Engine.__init__
-
-    def track(self: Engine, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        engines.append(self)
-
-    with monkeypatch.context() as patched:
-        patched.setattr(Engine, "forget_before", lambda self, before: None)
-        patched.setattr(Engine, "__init__", track)
-        snapshot = replay_lines(iter(lines), default_policies(), at).snapshot
-    return snapshot, engines
+def replay(lines: list[bytes], at: int | None, *, forget: bool) -> tuple[dict[str, Any], Engine]:
+    """Replay into an engine of our own; ``forget=False`` counts every fact, as before."""
+    engine = Engine(default_policies())
+    snapshot = replay_log(iter(lines), engine, at, forget=forget).snapshot
+    return snapshot, engine
 
 
 @pytest.mark.parametrize("at_day", [None, 4, 10])
-def test_forgetting_changes_no_snapshot(
-    monkeypatch: pytest.MonkeyPatch, lines: list[bytes], at_day: int | None
-) -> None:
+def test_forgetting_changes_no_snapshot(lines: list[bytes], at_day: int | None) -> None:
     at = None if at_day is None else START + at_day * DAY
-    remembered, _ = replay_remembering(monkeypatch, lines, at)
-    engines: list[Engine] = []
-    original = Engine.__init__
-
-    def track(self: Engine, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        engines.append(self)
-
-    monkeypatch.setattr(Engine, "__init__", track)
-    forgetting = replay_lines(iter(lines), default_policies(), at).snapshot
+    remembered, _ = replay(lines, at, forget=False)
+    forgetting, engine = replay(lines, at, forget=True)
     assert forgetting == remembered
+    assert forgetting == replay_lines(iter(lines), default_policies(), at).snapshot
     assert forgetting["windows"]["7d"]["overall"]["tickets_created"] > 0
-    oldest = min(engines[0].windows.buckets())
+    oldest = min(engine.windows.buckets())
     # forgotten an hour at a time, from the start of the latest minute
     assert (
         oldest
@@ -67,10 +48,8 @@ def test_forgetting_changes_no_snapshot(
     )
 
 
-def test_the_data_spans_more_than_a_week(
-    lines: list[bytes], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_data_spans_more_than_a_week(lines: list[bytes]) -> None:
     """Else the test above would pass without anything forgotten."""
-    _, engines = replay_remembering(monkeypatch, lines, None)
-    buckets = engines[0].windows.buckets()
+    _, engine = replay(lines, None, forget=False)
+    buckets = engine.windows.buckets()
     assert max(buckets) - min(buckets) > 9 * DAY
