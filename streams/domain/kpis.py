@@ -295,8 +295,39 @@ class KpiCounters(Mapping[str, int]):
         self._plain: dict[str, int] = {}
         self._bins: dict[str, _Bins] = {}
         if counters:
-            for name, delta in counters.items():
-                self.add(name, delta)
+            self._fill(counters)
+
+    def _fill(self, counters: Mapping[str, int]) -> None:
+        """``add`` of every counter into this empty bag, each distribution's bins sorted once
+        at the end instead of a bisection and a list insert per bin (every window read sums
+        its buckets into new bags)."""
+        plain = self._plain
+        cells: dict[str, dict[int, list[int]]] = {}
+        for name, delta in counters.items():
+            if not delta:
+                continue
+            info = _name_info(name)
+            if info is None:
+                plain[name] = delta
+                continue
+            metric, index, is_sum = info
+            bins = cells.get(metric)
+            if bins is None:
+                bins = cells[metric] = {}
+            cell = bins.get(index)
+            if cell is None:
+                cell = bins[index] = [0, 0]
+            cell[1 if is_sum else 0] += delta
+        for metric, bins in cells.items():
+            target = _Bins()
+            for index in sorted(bins):
+                count, total = bins[index]
+                if count or total:
+                    target.indexes.append(index)
+                    target.counts.append(count)
+                    target.sums.append(total)
+            if target.indexes:
+                self._bins[metric] = target
 
     def add(self, name: str, delta: int) -> None:
         if not delta:

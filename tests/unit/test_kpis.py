@@ -225,6 +225,25 @@ def test_items_reads_the_same_pairs_as_the_generic_mapping(
     assert all(pair in bag.items() for pair in generic)
 
 
+@given(st.lists(any_fact, max_size=30), st.lists(any_fact, max_size=10))
+def test_a_bag_built_at_once_equals_one_built_counter_by_counter(
+    facts: list[Fact], retracted: list[Fact]
+) -> None:
+    # the mapping may hold zeros, negative values and bins with a count but no sum (or the
+    # reverse), as a window's summed buckets do after retractions
+    counters: Counter[str] = Counter(counters_of(facts))
+    for f in retracted:
+        for name, value in fact_counters(f):
+            counters[name] -= value
+    one_by_one = KpiCounters()
+    for name, value in counters.items():
+        one_by_one.add(name, value)
+    at_once = KpiCounters(counters)
+    assert list(at_once.items()) == list(one_by_one.items())
+    assert at_once.wire() == one_by_one.wire()
+    assert dict(at_once) == {name: value for name, value in counters.items() if value}
+
+
 def test_missing_counter_is_a_key_error() -> None:
     bag = KpiCounters({"created": 2})
     count_name, sum_name = bin_names("reply", 7)
