@@ -7,7 +7,9 @@ batch; the live planner sends exactly those to Redis and to its cache (``apply_d
 ``Windows`` is the in-memory store: it keeps a running sum per window for the last as_of it
 was read at and moves it bucket by bucket, so reading a window costs the minutes it moved,
 not the minutes it spans. Replay applies each diff straight into the buckets (``apply``):
-the same increments without the flat keys (tested equal).
+the same increments without the flat keys (tested equal). Those facts wait, per minute, until
+something reads the buckets: replay reads once, at the end, and the facts of minutes pruned
+before then (a third of a long log's, older than its last week) are never expanded.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from streams.domain.facts import FactDiff
+from streams.domain.facts import Fact, FactDiff
 from streams.domain.instant import MICROS_PER_MINUTE, Instant, Micros, floor_minute
 from streams.domain.kpis import DimKey, KpiCounters, fact_counters, fact_dimensions
 
@@ -120,6 +122,9 @@ class Windows:
         self._running = {name: _Running(width) for name, width in widths.items()}
         self._dims: dict[DimKey, DimKey] = {}
         self._floor: Instant | None = None  # ``apply`` ignores facts before it
+        # facts ``apply`` took and has not expanded into the buckets yet: minute -> (retracted,
+        # added); the buckets and running sums are what they would be once expanded
+        self._deferred: dict[Instant, tuple[list[Fact], list[Fact]]] = {}
 
     def forget_before(self, before: Instant) -> None:
         """Prune before ``before`` for good: ``apply`` ignores facts there from now on.
@@ -134,43 +139,63 @@ class Windows:
         self.prune(self._floor)
 
     def apply(self, diff: FactDiff) -> None:
-        """Retract and add one ticket's changed facts, straight into their buckets.
+        """Retract and add one ticket's changed facts, into their buckets.
 
         The same increments as ``apply_deltas(bucket_deltas(diff))`` without building the
-        flat keys first: replay counts every fact here, so this is its hottest loop.
+        flat keys: replay counts every fact here. The facts wait per minute and are expanded
+        into counters when the buckets are next read (``window``, ``buckets``); ``prune`` drops
+        those of the minutes it forgets.
         """
-        buckets, interned = self._buckets, self._dims
-        running = [w for w in self._running.values() if w.as_of is not None]
-        floor = self._floor
-        for sign, facts in ((-1, diff.retracted), (1, diff.added)):
+        deferred, floor = self._deferred, self._floor
+        for side, facts in ((0, diff.retracted), (1, diff.added)):
             for fact in facts:
                 minute = floor_minute(fact.time)
                 if floor is not None and minute < floor:
                     continue
-                increments = fact_counters(fact)
-                bucket = buckets.get(minute)
-                if bucket is None:
-                    bucket = buckets[minute] = {}
-                for dim in fact_dimensions(fact):
-                    counters = bucket.get(dim)
-                    if counters is None:
-                        dim = interned.setdefault(dim, dim)
-                        counters = bucket[dim] = {}
-                    get = counters.get
+                waiting = deferred.get(minute)
+                if waiting is None:
+                    waiting = deferred[minute] = ([], [])
+                waiting[side].append(fact)
+
+    def _expand_deferred(self) -> None:
+        deferred = self._deferred
+        if not deferred:
+            return
+        for minute, (retracted, added) in deferred.items():
+            self._expand(minute, -1, retracted)
+            self._expand(minute, 1, added)
+        deferred.clear()
+
+    def _expand(self, minute: Instant, sign: int, facts: list[Fact]) -> None:
+        """Add (``sign`` 1) or retract (-1) facts of one minute to its bucket and windows."""
+        if not facts:
+            return
+        buckets, interned = self._buckets, self._dims
+        running = [w for w in self._running.values() if w.holds(minute)]
+        bucket = buckets.get(minute)
+        if bucket is None:
+            bucket = buckets[minute] = {}
+        for fact in facts:
+            increments = fact_counters(fact)
+            for dim in fact_dimensions(fact):
+                counters = bucket.get(dim)
+                if counters is None:
+                    dim = interned.setdefault(dim, dim)
+                    counters = bucket[dim] = {}
+                get = counters.get
+                for name, value in increments:
+                    total = get(name, 0) + sign * value
+                    if total:
+                        counters[name] = total
+                    else:
+                        counters.pop(name, None)
+                if not counters:
+                    del bucket[dim]
+                for window in running:
                     for name, value in increments:
-                        total = get(name, 0) + sign * value
-                        if total:
-                            counters[name] = total
-                        else:
-                            counters.pop(name, None)
-                    if not counters:
-                        del bucket[dim]
-                    for window in running:
-                        if window.holds(minute):
-                            for name, value in increments:
-                                window.add(dim, name, sign * value)
-                if not bucket:
-                    del buckets[minute]
+                        window.add(dim, name, sign * value)
+        if not bucket:
+            del buckets[minute]
 
     def apply_deltas(self, deltas: Mapping[BucketKey, int]) -> None:
         """Add counter increments to their buckets and to every window that holds them."""
@@ -213,6 +238,7 @@ class Windows:
             running = self._running[name]
         except KeyError:
             raise ValueError(f"unknown window {name!r}") from None
+        self._expand_deferred()
         if running.as_of != as_of:
             self._move(running, as_of)
         running.settle()
@@ -221,6 +247,10 @@ class Windows:
     def prune(self, before: Instant) -> None:
         """Forget the buckets of minutes that start before ``before`` (a whole minute)."""
         _whole_minute(before, "before")
+        # facts not yet expanded are in no bucket and no running sum: dropping them is the
+        # same as expanding them and pruning their bucket
+        for minute in [m for m in self._deferred if m < before]:
+            del self._deferred[minute]
         for minute in [m for m in self._buckets if m < before]:
             bucket = self._buckets.pop(minute)
             for running in self._running.values():
@@ -229,6 +259,7 @@ class Windows:
 
     def buckets(self) -> Mapping[Instant, Mapping[DimKey, Mapping[str, int]]]:
         """The stored minute buckets (read-only), e.g. to compare with another store."""
+        self._expand_deferred()
         return MappingProxyType(self._buckets)
 
     def _move(self, running: _Running, as_of: Instant) -> None:
