@@ -55,7 +55,7 @@ _SOURCES = Path(__file__).resolve().parent.parent.parent  # the folder holding s
 
 @dataclass(frozen=True, slots=True)
 class NativeStatus:
-    """Which code the domain runs, and why: for logs and ``ticketpulse`` diagnostics."""
+    """Which code the domain runs, and why: for the worker's start-up log and the tests."""
 
     compiled: bool
     reason: str
@@ -94,8 +94,7 @@ def group_library(build: Path) -> Path | None:
     return None
 
 
-_status = NativeStatus(False, "not activated")
-_decided = False
+_status: NativeStatus | None = None  # decided by the first ``activate``
 
 
 def activate(package: str, package_path: list[str]) -> NativeStatus:
@@ -103,10 +102,9 @@ def activate(package: str, package_path: list[str]) -> NativeStatus:
 
     The first call decides for the process; a package's own call only follows it.
     """
-    global _status, _decided
-    if not _decided:
+    global _status
+    if _status is None:
         _status = _load()
-        _decided = True
     if _status.compiled and _status.build is not None:
         package_path.insert(0, str(_status.build.joinpath(*package.split("."))))
     return _status
@@ -139,7 +137,7 @@ def _load() -> NativeStatus:
 
 def status() -> NativeStatus:
     """What ``activate`` decided for this process."""
-    return _status
+    return _status or NativeStatus(False, "not activated")
 
 
 def loaded_compiled() -> list[str]:
