@@ -122,8 +122,8 @@ class Windows:
         self._running = {name: _Running(width) for name, width in widths.items()}
         self._dims: dict[DimKey, DimKey] = {}
         self._floor: Instant | None = None  # ``apply`` ignores facts before it
-        # facts ``apply`` took and has not expanded into the buckets yet: minute -> (retracted,
-        # added); the buckets and running sums are what they would be once expanded
+        # facts ``apply`` took and has not expanded yet: minute -> (retracted, added); neither
+        # the buckets nor the running sums hold them until ``_expand_deferred``
         self._deferred: dict[Instant, tuple[list[Fact], list[Fact]]] = {}
 
     def forget_before(self, before: Instant) -> None:
