@@ -12,7 +12,7 @@ LINT_PATHS := streams tests bench
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-setup: ## install Debian packages, .venv and the Kafka jars (quick when done)
+setup: ## install Debian packages, .venv, the mypyc build of the domain and the Kafka jars (quick when done)
 	@bash scripts/setup.sh
 
 lint: setup ## ruff check, ruff format --check, mypy --strict

@@ -3,9 +3,9 @@
     .venv/bin/python scripts/build_native.py [--force] [--keep N]
 
 The modules are ``streams.domain.native.COMPILED``. Quick when a build of the current
-sources exists already. The build is made in a temporary
-folder and renamed into place, so a build that fails or is interrupted is never used; it is
-discarded too if a source changed while it was compiled. Older builds beyond ``--keep`` are
+sources exists already. The build is made in a temporary folder and renamed into place, so
+a build that fails or is interrupted is never used; it is discarded too if a source changed
+while it was compiled. Older builds beyond ``--keep`` are
 removed. See streams/domain/native.py for how a build is chosen at import.
 """
 

@@ -65,7 +65,7 @@ fi
 
 # --- The domain compiled with mypyc (streams/domain/native.py) ----------------------------------
 # Quick when a build of the current sources exists. Without one the domain runs as plain Python
-# (same results, about 1.4x slower), so a machine without a C compiler still works.
+# (same results, slower: bench/bench_native.py), so a machine without a C compiler still works.
 native_log="$(mktemp)"
 if "$VENV/bin/python" scripts/build_native.py >"$native_log" 2>&1; then
     sed -n 's/^build_native: /setup: /p' "$native_log"

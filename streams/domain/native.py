@@ -1,8 +1,8 @@
 """The hot modules compiled with mypyc, used when a build matches the sources.
 
 The domain (and the live batch planner, pure too) is typed for ``mypy --strict``, so mypyc
-can compile it to C extensions with the same behaviour (replay runs about 1.3x faster,
-``bench/bench_replay.py``). The Python sources
+can compile it to C extensions with the same behaviour (replay runs 1.3-1.5x faster,
+``bench/bench_native.py``). The Python sources
 stay the reference: a build is looked up by a fingerprint of exactly the sources it was made
 from, so an edited module is never shadowed by a stale build; without a matching build, or
 with ``TICKETPULSE_PURE_PYTHON=1``, the domain runs as plain Python. ``make setup`` builds
