@@ -1,9 +1,11 @@
 """The Faust application: the thin edge that feeds ``Worker`` and serves the HTTP API.
 
-Faust consumes the three co-partitioned topics as raw bytes. Batches are taken without acks
-(``noack_take``) and acked only after ``Worker.handle`` returned, i.e. once Redis holds them:
-an exception or a shutdown mid-batch never acks a message that was not applied (the pitfall of
-faust-streaming #189/#315), and acks never leave gaps (#312/#606).
+Faust runs the consumer group over the three co-partitioned topics; each fetched batch goes
+whole, as raw bytes, to ``Worker.handle`` (``streams.live.batch_delivery``), which returns
+once Redis holds it. Nothing passes through Faust's streams and acks, so an exception or a
+shutdown mid-batch cannot ack a message that was not applied (the pitfall of faust-streaming
+#189/#315), nor can acks leave gaps (#312/#606): the group's committed offsets are Redis's
+positions, committed every second and at each rebalance.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from redis import exceptions as redis_errors
 
 from streams.domain.events import Event
 from streams.domain.policies import PolicySet
-from streams.live import api, fast_delivery
+from streams.live import api, batch_delivery
 from streams.live.batch import Message
 from streams.live.metrics import Metrics, render
 from streams.live.publisher import Pacer, Publisher
@@ -137,6 +139,7 @@ def create_app(
         producer_acks=-1,
         autodiscover=False,
         broker_commit_interval=1.0,
+        broker_max_poll_records=settings.batch_max,  # the largest batch a fetch delivers
         broker_session_timeout=settings.session_timeout_seconds,
         broker_heartbeat_interval=max(settings.session_timeout_seconds / 5, 0.5),
     )
@@ -177,30 +180,20 @@ def create_app(
         pacer=Pacer(settings.publish_max_share),
     )
 
-    @app.agent(topic)
-    async def ingest(stream: Any) -> None:
-        async for events in stream.noack_take(settings.batch_max, settings.batch_within_seconds):
-            messages = [
-                Message(
-                    topic=event.message.topic,
-                    partition=event.message.partition,
-                    offset=event.message.offset,
-                    value=event.value if isinstance(event.value, bytes) else b"",
-                    key=event.message.key,
-                )
-                for event in events
-            ]
-            try:
-                await worker.handle(messages)
-                behind = sum(worker.lag(highwaters()).values())
-                publisher.changed(backlog=behind > settings.batch_max)
-            except Exception:
-                # Not transient (those are retried inside): a bug or corrupt state. Exit so a
-                # supervisor restarts us and Kafka redelivers from the last commit; never ack.
-                log.critical("batch failed; exiting without acking it", exc_info=True)
-                os._exit(70)
-            for event in events:
-                await stream.ack(event)
+    app.topics.add(topic)  # subscribes the consumer; the records bypass Faust's streams
+
+    async def deliver(messages: list[Message]) -> None:
+        try:
+            await worker.handle(messages)
+            behind = sum(worker.lag(highwaters()).values())
+            publisher.changed(backlog=behind > settings.batch_max)
+        except Exception:
+            # Not transient (those are retried inside): a bug or corrupt state. Exit so a
+            # supervisor restarts us and Kafka redelivers after what Redis holds.
+            log.critical("batch failed; exiting", exc_info=True)
+            os._exit(70)
+
+    batch_delivery.install_on(app, deliver)
 
     @app.timer(interval=settings.scan_interval_seconds)  # type: ignore[untyped-decorator]
     async def scan_breaches() -> None:
@@ -232,11 +225,9 @@ def create_app(
 
     @app.on_partitions_assigned.connect
     async def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        # Both patch Faust's consumer, once, before anything is delivered: the inline first
-        # delivery step (Faust's per-message path minus four tasks) is safe only because
-        # every rebalance ends with the seek to Redis's positions.
+        # Patches Faust's consumer, once, before anything is delivered: records fetched
+        # as a rebalance stops the flow are dropped, and fetched again after this seek.
         seek_after_faust(app.consumer, redis_positions)
-        fast_delivery.install(app.consumer)
         try:
             await adopt(args[0] if args else kwargs.get("assigned", set()))
         finally:
@@ -251,6 +242,8 @@ def create_app(
                 if partition not in worker.states:
                     await guard.claim(partition)  # a partition whose state is gone is wiped
         await worker.assign(mine)
+
+    committed: dict[TP, int] = {}  # what ``commit_positions`` last committed
 
     @app.on_rebalance_complete.connect
     async def follow_redis(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
@@ -274,6 +267,22 @@ def create_app(
                 log.warning("could not commit Redis's positions (rebalancing again): %s", wanted)
         except Exception as error:  # a newer rebalance took these partitions: it seeks anew
             log.warning("positions from Redis not committed (%r); the next rebalance will", error)
+        committed.clear()  # the next commit sends every assigned partition's position
+
+    @app.timer(interval=1.0)  # type: ignore[untyped-decorator]
+    async def commit_positions() -> None:
+        """Commit what Redis holds, so that the group's offsets (what lag tools read) follow
+        the worker: its batches bypass Faust's acks, from which Faust would commit."""
+        if not adopted.is_set():
+            return  # rebalancing: ``follow_redis`` commits at its end
+        wanted = {tp: at for tp, at in redis_positions().items() if committed.get(tp) != at}
+        if not wanted:
+            return
+        try:
+            if await app.consumer._thread.commit(wanted):  # type: ignore[attr-defined]
+                committed.update(wanted)
+        except Exception as error:  # a rebalance began: the next tick, or its end, commits
+            log.info("positions not committed (%r); retrying", error)
 
     @app.timer(interval=1.0)  # type: ignore[untyped-decorator]
     async def watch_state() -> None:

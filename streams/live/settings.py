@@ -32,7 +32,6 @@ class WorkerSettings:
     topic_deadletter: str = "support.deadletter"
     policies: Path | None = None
     batch_max: int = 2000
-    batch_within_seconds: float = 0.05
     scan_interval_seconds: float = 0.5
     publish_interval_seconds: float = 1.0  # at the latest; sooner after new data
     publish_min_gap_seconds: float = 0.2
