@@ -25,6 +25,8 @@ from streams.domain.windows import BucketKey, Windows, add_bucket_deltas
 from streams.live.records import decode_record, encode_record
 from streams.live.writes import PartitionWrites, backlog_field, bucket_field
 
+TARGETS = tuple(SlaTarget)  # iterating the enum itself runs Python code each time
+
 
 @dataclass(frozen=True, slots=True)
 class Message:
@@ -197,9 +199,10 @@ def _rejected(message: Message) -> dict[str, Any]:
 
 
 def _backlog_key(view: TicketView) -> str | None:
-    if view.status is None or not view.in_backlog:
+    status = view.status
+    if status is None or not view.in_backlog:
         return None
-    return backlog_field(view.status.value, view.priority or "", view.team or "")
+    return backlog_field(status, view.priority or "", view.team or "")  # a StrEnum is its text
 
 
 def _due(view: TicketView) -> dict[SlaTarget, Instant]:
@@ -216,7 +219,10 @@ def _breached(view: TicketView) -> set[SlaTarget]:
 
 def wake_time(view: TicketView, timeline: Timeline, now: Instant) -> Instant | None:
     """When the ticket changes with no new event: its next deadline or a future-dated event."""
-    pending = next((e.occurred_at for e in timeline.events if e.occurred_at >= now), None)
+    events = timeline.events  # in time order: mostly none is in the future
+    pending = None
+    if events and events[-1].occurred_at >= now:
+        pending = next(e.occurred_at for e in events if e.occurred_at >= now)
     candidates = [t for t in (view.next_deadline, pending) if t is not None]
     return min(candidates) if candidates else None
 
@@ -229,14 +235,19 @@ def _index_changes(
     timeline: Timeline,
     now: Instant,
 ) -> None:
-    before, after = _backlog_key(old), _backlog_key(new)
+    same_backlog = (
+        old.status is new.status and old.priority == new.priority and old.team == new.team
+    )
+    before = after = None
+    if not same_backlog:
+        before, after = _backlog_key(old), _backlog_key(new)
     if before != after:
         if before is not None:
             writes.backlog[before] = writes.backlog.get(before, 0) - 1
         if after is not None:
             writes.backlog[after] = writes.backlog.get(after, 0) + 1
     old_due, new_due = _due(old), _due(new)
-    for target in SlaTarget:
+    for target in TARGETS:
         if old_due.get(target) != new_due.get(target):
             writes.due.setdefault(target, {})[ticket_id] = new_due.get(target)
     old_breached, new_breached = _breached(old), _breached(new)
