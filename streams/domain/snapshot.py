@@ -37,15 +37,21 @@ class Backlog:
     @classmethod
     def from_tickets(cls, tickets: Iterable[tuple[str, str, str]]) -> Backlog:
         """Count (status, priority, team) triples; tickets not in a backlog status are skipped."""
+        return cls.from_counts(Counter(tickets).items())
+
+    @classmethod
+    def from_counts(cls, counts: Iterable[tuple[tuple[str, str, str], int]]) -> Backlog:
+        """Sum tickets counted per (status, priority, team); keys not in a backlog status, and
+        counts of zero or less, are skipped. The worker's backlog hashes hold such counts."""
         statuses: Counter[str] = Counter()
         priorities: Counter[str] = Counter()
         teams: Counter[str] = Counter()
-        for status, priority, team in tickets:
-            if Status(status) not in BACKLOG_STATUSES:
+        for (status, priority, team), count in counts:
+            if count <= 0 or Status(status) not in BACKLOG_STATUSES:
                 continue
-            statuses[status] += 1
-            priorities[priority] += 1
-            teams[team] += 1
+            statuses[status] += count
+            priorities[priority] += count
+            teams[team] += count
         return cls(
             total=statuses.total(),
             by_status=_sorted_counts(statuses),

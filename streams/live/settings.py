@@ -31,7 +31,7 @@ class WorkerSettings:
     topic_surveys: str = "support.surveys"
     topic_deadletter: str = "support.deadletter"
     policies: Path | None = None
-    batch_max: int = 2000
+    batch_max: int = 8000  # per fetch, over all partitions: one transaction each
     scan_interval_seconds: float = 0.5
     publish_interval_seconds: float = 1.0  # at the latest; sooner after new data
     publish_min_gap_seconds: float = 0.2

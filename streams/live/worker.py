@@ -304,15 +304,14 @@ class Worker:
                 at_risk[target] += count
             for target, count in late.items():
                 breached[target] += count
-        tickets = [
-            tuple(key.split(FIELD_SEPARATOR))
-            for key, count in backlog.items()
-            for _ in range(max(count, 0))
-        ]
+        counts = []
+        for key, count in backlog.items():
+            status, priority, team = key.split(FIELD_SEPARATOR)
+            counts.append(((status, priority, team), count))
         return build_snapshot(
             as_of,
             windows,
-            Backlog.from_tickets((s, p, t) for s, p, t in tickets),
+            Backlog.from_counts(counts),
             SlaNow(at_risk=dict(at_risk), breached_running=dict(breached)),
         )
 

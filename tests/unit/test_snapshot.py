@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from streams.domain.facts import Fact, FactDiff, FactKind, SlaTarget
 from streams.domain.instant import MICROS_PER_MINUTE, parse_rfc3339
@@ -146,6 +149,33 @@ def test_backlog_counts_only_open_work() -> None:
     }
     assert list(backlog.by_team) == ["apps", "billing"]
     assert snapshot_of(backlog=backlog)["backlog"] == backlog.to_json()
+
+
+@given(
+    st.dictionaries(
+        st.tuples(
+            st.sampled_from(["new", "open", "pending", "on_hold", "solved", "closed"]),
+            st.sampled_from(["low", "high", ""]),
+            st.sampled_from(["billing", "apps", ""]),
+        ),
+        st.integers(-3, 5),
+    )
+)
+def test_backlog_from_counts_equals_counting_each_ticket(
+    counts: dict[tuple[str, str, str], int],
+) -> None:
+    """The worker's backlog hashes hold counts (zero or below after moves): summing them
+    equals counting one triple per open ticket."""
+    tickets = [key for key, count in counts.items() for _ in range(max(count, 0))]
+    open_tickets = [t for t in tickets if t[0] in ("new", "open", "pending", "on_hold")]
+    expected = {
+        "total": len(open_tickets),
+        "by_status": dict(sorted(Counter(t[0] for t in open_tickets).items())),
+        "by_priority": dict(sorted(Counter(t[1] for t in open_tickets).items())),
+        "by_team": dict(sorted(Counter(t[2] for t in open_tickets).items())),
+    }
+    assert Backlog.from_counts(counts.items()).to_json() == expected
+    assert Backlog.from_tickets(tickets).to_json() == expected
 
 
 def test_sla_now_always_lists_every_target() -> None:
