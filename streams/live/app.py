@@ -193,7 +193,7 @@ def create_app(
             log.critical("batch failed; exiting", exc_info=True)
             os._exit(70)
 
-    batch_delivery.install_on(app, deliver)
+    batch_delivery.install_on(app, deliver, settings.fetch_max_wait_ms)
 
     @app.timer(interval=settings.scan_interval_seconds)  # type: ignore[untyped-decorator]
     async def scan_breaches() -> None:

@@ -32,6 +32,7 @@ class WorkerSettings:
     topic_deadletter: str = "support.deadletter"
     policies: Path | None = None
     batch_max: int = 8000  # per fetch, over all partitions: one transaction each
+    fetch_max_wait_ms: int = 100  # the broker's longest wait on a fetch (batch_delivery)
     scan_interval_seconds: float = 0.5
     publish_interval_seconds: float = 1.0  # at the latest; sooner after new data
     publish_min_gap_seconds: float = 0.2
@@ -68,6 +69,12 @@ class WorkerSettings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = replace(cls(), **values)  # type: ignore[arg-type]
         _ = settings.kafka_auth  # a wrong combination fails here, naming the variable
+        if settings.fetch_max_wait_ms <= 0:
+            raise ConfigError(
+                "environment",
+                "TICKETPULSE_FETCH_MAX_WAIT_MS",
+                f"{settings.fetch_max_wait_ms}: must be a positive number of milliseconds",
+            )
         if not 0 < settings.publish_max_share <= 1:
             raise ConfigError(
                 "environment",

@@ -15,6 +15,7 @@ from streams.live.batch_delivery import (
     drain_batches,
     install,
     install_on,
+    limit_fetch_wait,
     to_messages,
 )
 
@@ -219,3 +220,42 @@ def test_install_on_patches_the_consumer_the_app_makes() -> None:
     assert made == []  # nothing is made before Faust asks
     consumer = app._new_consumer()
     assert consumer is made[0] and consumer._tp_batch_delivery  # type: ignore[attr-defined]
+
+
+def test_limit_fetch_wait_sets_the_wait_of_the_consumer_faust_creates() -> None:
+    class Client:
+        _fetch_max_wait_ms = 1500  # what Faust's driver passes
+
+    class Thread:
+        def _create_worker_consumer(self, transport: Any) -> Client:
+            return Client()
+
+    consumer = FakeConsumer([])
+    consumer._thread = Thread()  # type: ignore[attr-defined]
+    limit_fetch_wait(consumer, 100)
+    client = consumer._thread._create_worker_consumer(None)  # type: ignore[attr-defined]
+    assert client._fetch_max_wait_ms == 100
+
+
+def test_install_on_limits_the_fetch_wait_when_asked() -> None:
+    class Client:
+        _fetch_max_wait_ms = 1500
+
+    class Thread:
+        def _create_worker_consumer(self, transport: Any) -> Client:
+            return Client()
+
+    class App:
+        def _new_consumer(self) -> FakeConsumer:
+            consumer = FakeConsumer([])
+            consumer._thread = Thread()  # type: ignore[attr-defined]
+            return consumer
+
+    async def deliver(messages: list[Message]) -> None:
+        pass
+
+    for wait, expected in ((None, 1500), (250, 250)):
+        app = App()
+        install_on(app, deliver, wait)
+        thread = app._new_consumer()._thread  # type: ignore[attr-defined]
+        assert thread._create_worker_consumer(None)._fetch_max_wait_ms == expected

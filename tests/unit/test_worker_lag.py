@@ -62,6 +62,11 @@ def test_lag_counts_messages_after_the_last_applied_offset() -> None:
 def test_publish_share_must_be_a_fraction() -> None:
     with pytest.raises(ConfigError, match="TICKETPULSE_PUBLISH_MAX_SHARE"):
         WorkerSettings.from_env({"TICKETPULSE_PUBLISH_MAX_SHARE": "0"})
+    with pytest.raises(ConfigError, match=r"TICKETPULSE_FETCH_MAX_WAIT_MS.*positive"):
+        WorkerSettings.from_env({"TICKETPULSE_FETCH_MAX_WAIT_MS": "0"})
+    assert (
+        WorkerSettings.from_env({"TICKETPULSE_FETCH_MAX_WAIT_MS": "250"}).fetch_max_wait_ms == 250
+    )
     assert (
         WorkerSettings.from_env({"TICKETPULSE_PUBLISH_MAX_SHARE": "0.5"}).publish_max_share == 0.5
     )
