@@ -10,8 +10,12 @@ every 100,000 allocations still collects the few cycles, at a fraction of that c
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+log = logging.getLogger(__name__)
 
 THRESHOLDS = (100_000, 10, 10)
 
@@ -30,3 +34,37 @@ def fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*previous)
+
+
+class Freezer:
+    """Keeps the objects a worker holds out of the collector's passes, batch after batch.
+
+    Even a pass every 100,000 allocations scans each young object once or twice before it
+    grows old, and the worker's young objects are mostly its cache, kept for as long as a
+    ticket is open: measured at 3,000 events/s, young passes took 80-160 ms every 4 s or so,
+    and a middle one 0.78 s, with nothing collected, each of them a pause of every event in
+    flight. ``batch_done`` moves every object that survived a batch into the permanent
+    generation (``gc.freeze``, which also restarts the allocation count), so the passes see
+    only what one batch allocates. Reference cycles among frozen objects are not collected
+    until ``full_every`` seconds have passed: then one full pass over everything
+    (``gc.unfreeze`` and ``gc.collect``) frees them, and the survivors are frozen again.
+    """
+
+    def __init__(
+        self, full_every: float = 600.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.full_every = full_every
+        self.clock = clock
+        self.last_full = clock()
+
+    def batch_done(self) -> None:
+        now = self.clock()
+        if now - self.last_full >= self.full_every:
+            self.last_full = now
+            gc.unfreeze()
+            started = time.perf_counter()
+            freed = gc.collect()
+            log.info(
+                "full garbage collection: %d freed in %.2f s", freed, time.perf_counter() - started
+            )
+        gc.freeze()

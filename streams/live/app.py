@@ -24,6 +24,7 @@ from faust.types import TP
 from faust.web import Request, Response, View
 from redis import exceptions as redis_errors
 
+from streams import collector
 from streams.domain.events import Event
 from streams.domain.policies import PolicySet
 from streams.live import api, batch_delivery
@@ -182,9 +183,12 @@ def create_app(
 
     app.topics.add(topic)  # subscribes the consumer; the records bypass Faust's streams
 
+    freezer = collector.Freezer()
+
     async def deliver(messages: list[Message]) -> None:
         try:
             await worker.handle(messages)
+            freezer.batch_done()
             behind = sum(worker.lag(highwaters()).values())
             publisher.changed(backlog=behind > settings.batch_max)
         except Exception:
