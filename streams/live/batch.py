@@ -235,17 +235,14 @@ def _index_changes(
     timeline: Timeline,
     now: Instant,
 ) -> None:
-    same_backlog = (
-        old.status is new.status and old.priority == new.priority and old.team == new.team
-    )
-    before = after = None
-    if not same_backlog:
+    # the backlog key follows status, priority and team only: unchanged, nothing moves
+    if old.status is not new.status or old.priority != new.priority or old.team != new.team:
         before, after = _backlog_key(old), _backlog_key(new)
-    if before != after:
-        if before is not None:
-            writes.backlog[before] = writes.backlog.get(before, 0) - 1
-        if after is not None:
-            writes.backlog[after] = writes.backlog.get(after, 0) + 1
+        if before != after:
+            if before is not None:
+                writes.backlog[before] = writes.backlog.get(before, 0) - 1
+            if after is not None:
+                writes.backlog[after] = writes.backlog.get(after, 0) + 1
     old_due, new_due = _due(old), _due(new)
     for target in TARGETS:
         if old_due.get(target) != new_due.get(target):

@@ -142,10 +142,13 @@ def test_batches_and_restarts_equal_replay(policies: PolicySet, seed: int) -> No
         assert engine.snapshot(AS_OF)["windows"][name] == expected["windows"][name]
     backlog = {k: v for k, v in model.backlog.items() if v}
     assert sum(backlog.values()) == expected["backlog"]["total"]
-    by_status: Counter[str] = Counter()
-    for key, count in backlog.items():
-        by_status[key.split("\x1f")[0]] += count
-    assert dict(by_status) == expected["backlog"]["by_status"]
+    # each ticket counted under its current status, priority and team (a priority or team
+    # change of an open ticket moves it)
+    for position, name in enumerate(("by_status", "by_priority", "by_team")):
+        counts: Counter[str] = Counter()
+        for key, count in backlog.items():
+            counts[key.split("\x1f")[position]] += count
+        assert dict(counts) == expected["backlog"][name], name
     breached = {t.value: len(m) for t, m in model.breached.items()}
     assert {k: v for k, v in breached.items() if v} == {
         k: v for k, v in expected["sla_now"]["breached_running"].items() if v
@@ -242,3 +245,20 @@ def test_a_ticket_not_yet_created_may_expire_until_its_creation_arrives(
     late = plan(state, decode_batch([created], model.offsets), policies, now)
     assert "N" in late.writes.tickets and "N" not in late.writes.closed  # open: persists
     assert [f.kind.value for f in late.added_facts][:2] == ["created", "first_reply"]
+
+
+def test_a_priority_change_in_a_later_batch_moves_the_ticket_in_the_backlog(
+    policies: PolicySet,
+) -> None:
+    """The planner recomputes a ticket's backlog key only when status, priority or team
+    change: a priority change alone, status unchanged, must still move the count."""
+    lines = [
+        b'{"event_id": "p-1", "type": "ticket.created", "occurred_at": "2026-11-03T10:00:00Z",'
+        b' "ticket_id": "P1", "channel": "phone", "priority": "normal", "team": "tech"}',
+        b'{"event_id": "p-2", "type": "ticket.priority_changed",'
+        b' "occurred_at": "2026-11-03T10:20:00Z", "ticket_id": "P1", "priority": "urgent"}',
+    ]
+    state, model = PartitionState(0), Model()
+    for offset, line in enumerate(lines):  # one batch each: the second sees the first's view
+        run(state, model, [Message("support.tickets", 0, offset, line)], policies, AS_OF)
+    assert {k: v for k, v in model.backlog.items() if v} == {"new\x1furgent\x1ftech": 1}
