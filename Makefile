@@ -31,7 +31,7 @@ demo: setup ## the stack, a worker and live simulated traffic, watched with tick
 	@bash scripts/demo.sh
 
 bench: setup ## pipeline benchmark (docs/bench.md); BENCH_ARGS="--events 50000 --repeats 1" for a quick run
-	@$(BIN)/python -c 'import quixstreams, matplotlib' 2>/dev/null || $(BIN)/pip install -q -e '.[dev,bench]'
+	@$(BIN)/python -c 'import quixstreams, matplotlib' 2>/dev/null && test -x $(BIN)/py-spy || $(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench.pipeline $(BENCH_ARGS)
 
 stack-up: setup ## ticketpulse stack up
