@@ -80,6 +80,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--publish-every", type=int, default=5, help="batches; 0: never")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--dump", help="with --profile: write the cProfile stats to this file")
     parser.add_argument(
         "--default-gc", action="store_true", help="Python's collector thresholds, not the worker's"
     )
@@ -95,6 +96,8 @@ def main() -> None:
     if profile:
         profile.disable()
         pstats.Stats(profile).sort_stats("tottime").print_stats(20)
+        if args.dump:
+            profile.dump_stats(args.dump)
     n = len(all_messages)
     print(
         f"Worker.handle: {n:,} events in batches of {args.batch}, published every"

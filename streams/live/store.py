@@ -25,6 +25,7 @@ from redis.typing import EncodableT, FieldT
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import Instant, Micros
 from streams.errors import TicketpulseError, TransientError
+from streams.live.redis_packing import with_hiredis_packing
 from streams.live.writes import PartitionWrites
 
 DEFAULT_TTL_SECONDS = 8 * 86400
@@ -129,7 +130,7 @@ class RedisSettings:
 
     def client(self) -> Redis:
         """A client that fails fast: one immediate reconnect, then the worker's backoff."""
-        return Redis.from_url(
+        client = Redis.from_url(
             self.url,
             username=self.username,
             password=self.password,
@@ -138,6 +139,7 @@ class RedisSettings:
             retry=Retry(NoBackoff(), 1),
             decode_responses=False,
         )
+        return with_hiredis_packing(client)
 
 
 class RedisStore:

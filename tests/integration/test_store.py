@@ -20,6 +20,7 @@ from redis.exceptions import AuthenticationError, NoPermissionError
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import MICROS_PER_MINUTE, MICROS_PER_SECOND, parse_rfc3339
 from streams.errors import TransientError
+from streams.live.redis_packing import with_hiredis_packing
 from streams.live.store import RedisSettings, RedisStore
 from streams.live.writes import PartitionWrites, backlog_field, bucket_field
 from streams.stack.ports import HOST, free_ports
@@ -38,7 +39,7 @@ NEW_LOW = backlog_field("new", "low", "support")
 
 @pytest.fixture
 async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    connection = aioredis.Redis.from_url(redis_url)
+    connection = with_hiredis_packing(aioredis.Redis.from_url(redis_url))  # as the worker's
     yield connection
     await connection.aclose()
 
