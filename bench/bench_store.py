@@ -112,7 +112,8 @@ async def wait_ready(client: aioredis.Redis) -> None:
 
 def request_bytes(writes: PartitionWrites) -> int:
     records = sum(len(r) for r in writes.tickets.values() if r is not None)
-    counters = sum(len(f) + 12 for _, f in writes.buckets) + sum(len(f) + 4 for f in writes.backlog)
+    bucket_fields = [f for fields in writes.buckets.values() for f in fields]
+    counters = sum(len(f) + 12 for f in bucket_fields) + sum(len(f) + 4 for f in writes.backlog)
     return records + counters
 
 
@@ -144,7 +145,7 @@ async def run(url: str, writes: list[PartitionWrites]) -> None:
         f"p99 {percentile(ms, 99):.2f} ms, max {max(ms):.2f} ms"
     )
     sizes = [request_bytes(w) for w in writes]
-    fields = [len(w.buckets) + len(w.backlog) for w in writes]
+    fields = [sum(map(len, w.buckets.values())) + len(w.backlog) for w in writes]
     print(
         f"  per batch: {statistics.mean(len(w.tickets) for w in writes):.0f} tickets, "
         f"{statistics.mean(fields):.0f} counter deltas, ~{statistics.mean(sizes) / 1024:.0f} KiB"
@@ -168,7 +169,7 @@ async def run(url: str, writes: list[PartitionWrites]) -> None:
     per_ticket = (memory_after - memory_before) / len(usage)
     print(f"  used_memory growth per ticket (records, indexes, buckets): {per_ticket:.0f} B")
 
-    minutes = sorted({m for w in writes for m, _ in w.buckets})
+    minutes = sorted({m for w in writes for m in w.buckets})
     pipe = client.pipeline(transaction=False)
     for minute in minutes:
         pipe.memory_usage(store.key(PARTITION, "b", str(minute)), samples=0)

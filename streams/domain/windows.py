@@ -7,9 +7,10 @@ batch; the live planner sends exactly those to Redis and to its cache (``apply_d
 ``Windows`` is the in-memory store: it keeps a running sum per window for the last as_of it
 was read at and moves it bucket by bucket, so reading a window costs the minutes it moved,
 not the minutes it spans. Replay applies each diff straight into the buckets (``apply``):
-the same increments without the flat keys (tested equal). Those facts wait, per minute, until
-something reads the buckets: replay reads once, at the end, and the facts of minutes pruned
-before then (a third of a long log's, older than its last week) are never expanded.
+the same increments without a batch's sum in between (tested equal). Those facts wait, per
+minute, until something reads the buckets: replay reads once, at the end, and the facts of
+minutes pruned before then (a third of a long log's, older than its last week) are never
+expanded.
 """
 
 from __future__ import annotations
@@ -28,28 +29,49 @@ WINDOWS: dict[str, Micros] = {
     "7d": 7 * 24 * 60 * MICROS_PER_MINUTE,
 }
 
-BucketKey = tuple[Instant, DimKey, str]
 Bucket = dict[DimKey, dict[str, int]]
+# A batch's counter increments: minute start -> dimension key -> counter -> delta. Nested like
+# the buckets, so summing a fact's increments costs a lookup per level, not a key tuple each.
+MinuteDeltas = dict[Instant, Bucket]
 
 
-def bucket_deltas(diff: FactDiff) -> dict[BucketKey, int]:
-    """Counter increments per (minute start, dimension key, counter); zeros are dropped."""
-    deltas: dict[BucketKey, int] = {}
+def bucket_deltas(diff: FactDiff) -> MinuteDeltas:
+    """Counter increments per minute start, dimension key and counter; zeros are dropped."""
+    deltas: MinuteDeltas = {}
     add_bucket_deltas(diff, deltas)
-    return {key: value for key, value in deltas.items() if value}
+    return without_zeros(deltas)
 
 
-def add_bucket_deltas(diff: FactDiff, into: dict[BucketKey, int]) -> None:
+def add_bucket_deltas(diff: FactDiff, into: MinuteDeltas) -> None:
     """Add a diff's increments to ``into``, which may then hold zeros (a batch's running sum)."""
-    get = into.get
     for sign, facts in ((-1, diff.retracted), (1, diff.added)):
         for fact in facts:
             minute = floor_minute(fact.time)
+            bucket = into.get(minute)
+            if bucket is None:
+                bucket = into[minute] = {}
             increments = fact_counters(fact)
             for dim in fact_dimensions(fact):
+                counters = bucket.get(dim)
+                if counters is None:
+                    counters = bucket[dim] = {}
+                get = counters.get
                 for name, value in increments:
-                    key = (minute, dim, name)
-                    into[key] = get(key, 0) + sign * value
+                    counters[name] = get(name, 0) + sign * value
+
+
+def without_zeros(deltas: MinuteDeltas) -> MinuteDeltas:
+    """The non-zero increments only, and no empty level (what a batch writes)."""
+    kept: MinuteDeltas = {}
+    for minute, bucket in deltas.items():
+        dims: Bucket = {}
+        for dim, counters in bucket.items():
+            nonzero = {name: value for name, value in counters.items() if value}
+            if nonzero:
+                dims[dim] = nonzero
+        if dims:
+            kept[minute] = dims
+    return kept
 
 
 def _whole_minute(instant: Instant, what: str) -> None:
@@ -141,8 +163,8 @@ class Windows:
     def apply(self, diff: FactDiff) -> None:
         """Retract and add one ticket's changed facts, into their buckets.
 
-        The same increments as ``apply_deltas(bucket_deltas(diff))`` without building the
-        flat keys: replay counts every fact here. The facts wait per minute and are expanded
+        The same increments as ``apply_deltas(bucket_deltas(diff))`` without summing them
+        first: replay counts every fact here. The facts wait per minute and are expanded
         into counters when the buckets are next read (``window``, ``buckets``); ``prune`` drops
         those of the minutes it forgets.
         """
@@ -197,7 +219,7 @@ class Windows:
         if not bucket:
             del buckets[minute]
 
-    def apply_deltas(self, deltas: Mapping[BucketKey, int]) -> None:
+    def apply_deltas(self, deltas: Mapping[Instant, Mapping[DimKey, Mapping[str, int]]]) -> None:
         """Add counter increments to their buckets and to every window that holds them."""
         buckets, interned = self._buckets, self._dims
         spans = [
@@ -205,31 +227,34 @@ class Windows:
             for w in self._running.values()
             if w.as_of is not None
         ]
-        for (minute, dim, name), delta in deltas.items():
-            if not delta:
-                continue
+        for minute, dims in deltas.items():
+            holding = [pending for start, end, pending in spans if start <= minute < end]
             bucket = buckets.get(minute)
             if bucket is None:
                 bucket = buckets[minute] = {}
-            counters = bucket.get(dim)
-            if counters is None:
-                dim = interned.setdefault(dim, dim)
-                counters = bucket[dim] = {}
-            value = counters.get(name, 0) + delta
-            if value:
-                counters[name] = value
-            else:
-                del counters[name]
+            for dim, increments in dims.items():
+                counters = bucket.get(dim)
+                if counters is None:
+                    dim = interned.setdefault(dim, dim)
+                    counters = bucket[dim] = {}
+                get = counters.get
+                for name, delta in increments.items():
+                    if not delta:
+                        continue
+                    value = get(name, 0) + delta
+                    if value:
+                        counters[name] = value
+                    else:
+                        del counters[name]
+                    for pending in holding:
+                        waiting = pending.get(dim)
+                        if waiting is None:
+                            waiting = pending[dim] = {}
+                        waiting[name] = waiting.get(name, 0) + delta
                 if not counters:
                     del bucket[dim]
-                    if not bucket:
-                        del buckets[minute]
-            for start, end, pending in spans:
-                if start <= minute < end:
-                    waiting = pending.get(dim)
-                    if waiting is None:
-                        waiting = pending[dim] = {}
-                    waiting[name] = waiting.get(name, 0) + delta
+            if not bucket:
+                del buckets[minute]
 
     def window(self, name: str, as_of: Instant) -> Mapping[DimKey, Mapping[str, int]]:
         """The non-zero counters per dimension key of the facts in [as_of - W, as_of)."""

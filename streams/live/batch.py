@@ -21,9 +21,9 @@ from streams.domain.instant import Instant
 from streams.domain.policies import PolicySet
 from streams.domain.ticket import TicketView, evaluate
 from streams.domain.timeline import CLOSED_REASON, Arrival, Timeline
-from streams.domain.windows import BucketKey, Windows, add_bucket_deltas
+from streams.domain.windows import MinuteDeltas, Windows, add_bucket_deltas, without_zeros
 from streams.live.records import decode_record, encode_record
-from streams.live.writes import PartitionWrites, backlog_field, bucket_field
+from streams.live.writes import PartitionWrites, backlog_field, bucket_field_prefix
 
 TARGETS = tuple(SlaTarget)  # iterating the enum itself runs Python code each time
 
@@ -121,7 +121,7 @@ class BatchResult:
     deadletters: list[dict[str, Any]] = field(default_factory=list)
     outcomes: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     added_facts: list[Fact] = field(default_factory=list)
-    window_deltas: dict[BucketKey, int] = field(default_factory=dict)
+    window_deltas: MinuteDeltas = field(default_factory=dict)
     latest_event_time: Instant | None = None
 
 
@@ -161,7 +161,7 @@ def plan(
             touched.add(event.ticket_id)
             if result.latest_event_time is None or event.occurred_at > result.latest_event_time:
                 result.latest_event_time = event.occurred_at
-    deltas: dict[BucketKey, int] = {}
+    deltas: MinuteDeltas = {}
     for ticket_id in sorted(touched):
         ticket = state.tickets[ticket_id]
         old = ticket.view
@@ -177,9 +177,14 @@ def plan(
             # closed: kept a while for late surveys; never created: events of a ticket whose
             # creation may never come must not pile up in Redis (it persists once created)
             result.writes.closed.add(ticket_id)
-    result.window_deltas = {key: value for key, value in deltas.items() if value}
-    for (minute, (dim, value), counter), delta in result.window_deltas.items():
-        result.writes.buckets[(minute, bucket_field(dim, value, counter))] = delta
+    result.window_deltas = without_zeros(deltas)
+    buckets = result.writes.buckets
+    for minute, dims in result.window_deltas.items():
+        fields = buckets[minute] = {}
+        for (dim, value), counters in dims.items():
+            prefix = bucket_field_prefix(dim, value)
+            for counter, delta in counters.items():
+                fields[prefix + counter] = delta
     state.offsets.update(batch.last_offsets)
     return result
 

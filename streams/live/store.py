@@ -272,13 +272,7 @@ class RedisStore:
         p = writes.partition
         keys = [self.key(p, "tx"), self.key(p, "minutes"), self.key(p, "backlog")]
         args: list[Any] = [token, self.bucket_ttl, _json_object(writes.backlog)]
-        by_minute: dict[Instant, dict[str, int]] = {}
-        for (minute, bucket_field), delta in writes.buckets.items():
-            deltas = by_minute.get(minute)
-            if deltas is None:
-                deltas = by_minute[minute] = {}
-            deltas[bucket_field] = delta
-        for minute, deltas in by_minute.items():
+        for minute, deltas in writes.buckets.items():
             keys.append(self.key(p, "b", str(minute)))
             args += (minute, _json_object(deltas))
         return [len(keys), *keys, *args]

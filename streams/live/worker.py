@@ -29,7 +29,7 @@ from streams.domain.instant import (
 from streams.domain.kpis import DimKey, KpiCounters
 from streams.domain.policies import PolicySet
 from streams.domain.snapshot import Backlog, SlaNow, build_snapshot
-from streams.domain.windows import WINDOWS
+from streams.domain.windows import WINDOWS, MinuteDeltas
 from streams.errors import TransientError
 from streams.live.batch import DecodedBatch, Message, PartitionState, decode_batch, plan
 from streams.live.metrics import Metrics
@@ -103,11 +103,13 @@ class Worker:
         state.offsets = await self._retry(lambda: self.store.load_offsets(partition))
         since = floor_minute(self.now()) - WEEK - MICROS_PER_MINUTE
         buckets = await self._retry(lambda: self.store.load_buckets(partition, since))
-        deltas: dict[tuple[Instant, DimKey, str], int] = {}
+        deltas: MinuteDeltas = {}
         for minute, counters in buckets.items():
+            bucket: dict[DimKey, dict[str, int]] = {}
+            deltas[minute] = bucket
             for name, value in counters.items():
                 dim, dim_value, counter = name.split(FIELD_SEPARATOR)
-                deltas[(minute, (dim, dim_value), counter)] = value
+                bucket.setdefault((dim, dim_value), {})[counter] = value
         state.windows.apply_deltas(deltas)
         return state
 

@@ -17,7 +17,12 @@ FIELD_SEPARATOR = "\x1f"
 
 def bucket_field(dim: str, value: str, counter: str) -> str:
     """A minute bucket's hash field: ``dim\\x1fvalue\\x1fcounter``."""
-    return f"{dim}{FIELD_SEPARATOR}{value}{FIELD_SEPARATOR}{counter}"
+    return bucket_field_prefix(dim, value) + counter
+
+
+def bucket_field_prefix(dim: str, value: str) -> str:
+    """What the fields of one dimension key share: a batch joins it once per minute."""
+    return f"{dim}{FIELD_SEPARATOR}{value}{FIELD_SEPARATOR}"
 
 
 def backlog_field(status: str, priority: str, team: str) -> str:
@@ -31,7 +36,7 @@ class PartitionWrites:
     - ``tickets``: ticket id -> record bytes to store (None: delete the record)
     - ``closed``: ticket ids whose record may expire: closed tickets (kept a while for late
       surveys) and tickets whose ``ticket.created`` has not arrived (kept a while for it)
-    - ``buckets``: (minute start, bucket field) -> counter delta
+    - ``buckets``: minute start -> bucket field -> counter delta
     - ``backlog``: backlog field -> delta
     - ``due``: target -> ticket id -> deadline to index, or None to remove it
     - ``breached``: target -> ticket id -> True to add to the breached-running set, False to remove
@@ -42,7 +47,7 @@ class PartitionWrites:
     partition: int
     tickets: dict[str, bytes | None] = field(default_factory=dict)
     closed: set[str] = field(default_factory=set)
-    buckets: dict[tuple[Instant, str], int] = field(default_factory=dict)
+    buckets: dict[Instant, dict[str, int]] = field(default_factory=dict)
     backlog: dict[str, int] = field(default_factory=dict)
     due: dict[SlaTarget, dict[str, Instant | None]] = field(default_factory=dict)
     breached: dict[SlaTarget, dict[str, bool]] = field(default_factory=dict)

@@ -14,7 +14,7 @@ from streams.domain.engine import Engine
 from streams.domain.instant import parse_rfc3339
 from streams.domain.policies import PolicySet, load_policies
 from streams.domain.timeline import CLOSED_REASON
-from streams.domain.windows import WINDOWS, Windows
+from streams.domain.windows import WINDOWS, MinuteDeltas, Windows
 from streams.live.batch import Message, PartitionState, decode_batch, plan
 from streams.live.writes import PartitionWrites
 from streams.replay import replay_lines
@@ -40,7 +40,9 @@ class Model:
                 self.records.pop(ticket_id, None)
             else:
                 self.records[ticket_id] = blob
-        self.buckets.update(writes.buckets)
+        self.buckets.update(
+            {(m, f): v for m, fields in writes.buckets.items() for f, v in fields.items()}
+        )
         self.backlog.update(writes.backlog)
         for target, changes in writes.due.items():
             for ticket_id, deadline in changes.items():
@@ -104,11 +106,11 @@ def policies() -> PolicySet:
 
 def windows_from_buckets(model: Model) -> Windows:
     windows = Windows()
-    deltas = {}
+    deltas: MinuteDeltas = {}
     for (minute, field), value in model.buckets.items():
         dim, dim_value, counter = field.split("\x1f")
         if value:
-            deltas[(minute, (dim, dim_value), counter)] = value
+            deltas.setdefault(minute, {}).setdefault((dim, dim_value), {})[counter] = value
     windows.apply_deltas(deltas)
     return windows
 

@@ -79,11 +79,13 @@ def test_deltas_land_in_the_minute_of_the_fact() -> None:
     f = make(T0 + 59 * SECOND + 999_999, agent="a1")
     deltas = bucket_deltas(FactDiff(added=(f,)))
     assert deltas == {
-        (T0, ("overall", ""), "created"): 1,
-        (T0, ("team", "t1"), "created"): 1,
-        (T0, ("channel", "email"), "created"): 1,
-        (T0, ("priority", "high"), "created"): 1,
-        (T0, ("agent", "a1"), "created"): 1,
+        T0: {
+            ("overall", ""): {"created": 1},
+            ("team", "t1"): {"created": 1},
+            ("channel", "email"): {"created": 1},
+            ("priority", "high"): {"created": 1},
+            ("agent", "a1"): {"created": 1},
+        }
     }
 
 
@@ -91,17 +93,20 @@ def test_deltas_of_a_correction_cancel_what_did_not_change() -> None:
     old = make(T0, FactKind.REPLY, 60 * SECOND, team="t1")
     new = make(T0 + 5 * SECOND, FactKind.REPLY, 60 * SECOND, team="t2")
     deltas = bucket_deltas(FactDiff(retracted=(old,), added=(new,)))
-    assert {dim for _, dim, _ in deltas} == {("team", "t1"), ("team", "t2")}
-    assert all(v == -60 * SECOND for (_, d, n), v in deltas.items() if d[1] == "t1" and ":s" in n)
+    flat = {
+        (m, d, n): v for m, dims in deltas.items() for d, c in dims.items() for n, v in c.items()
+    }
+    assert {dim for _, dim, _ in flat} == {("team", "t1"), ("team", "t2")}
+    assert all(v == -60 * SECOND for (_, d, n), v in flat.items() if d[1] == "t1" and ":s" in n)
     assert bucket_deltas(FactDiff(retracted=(old,), added=(old,))) == {}
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(facts_st, max_size=30), st.lists(facts_st, max_size=30), minutes_st)
-def test_direct_apply_equals_the_flat_deltas_the_live_path_writes(
+def test_direct_apply_equals_the_summed_deltas_the_live_path_writes(
     first: list[Fact], second: list[Fact], as_of: int
 ) -> None:
-    # replay applies diffs straight into the buckets, the live path sums flat deltas
+    # replay applies diffs straight into the buckets, the live path sums a batch's deltas
     # (bucket_deltas) first: both must leave the same buckets and the same running windows
     direct, flat = Windows(SMALL), Windows(SMALL)
     for store in (direct, flat):
@@ -197,7 +202,7 @@ def test_a_dimension_disappears_with_its_last_fact() -> None:
 # --- incremental movement == brute force ---------------------------------------------------
 
 op_st = st.one_of(
-    # the flag: through the flat deltas of the live path (``apply_deltas``), not ``apply``
+    # the flag: through the summed deltas of the live path (``apply_deltas``), not ``apply``
     st.tuples(st.just("add"), st.lists(facts_st, min_size=1, max_size=5), st.booleans()),
     st.tuples(st.just("retract"), st.integers(0, 10**6), st.booleans()),
     st.tuples(st.just("read"), st.sampled_from(list(SMALL))),
