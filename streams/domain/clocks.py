@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
+from typing import Any, Final
 
 from streams.domain.calendars import Calendar
 from streams.domain.events import Status
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import Instant, Micros
-from streams.domain.value import value
+from streams.domain.value import Value
 
 StatusChange = tuple[Instant, Status]
 
@@ -70,16 +71,44 @@ class ClockPhase(StrEnum):
     BREACHED = "breached"  # stopped after its deadline, or still running past it
 
 
-@value
-class ClockView:
+class ClockView(Value):
     """One SLA clock of a ticket as of ``now``: what ``GET /tickets/{id}`` and sla_now read."""
 
-    target: SlaTarget
-    started_at: Instant
-    deadline: Instant | None
-    stopped_at: Instant | None
-    breached_at: Instant | None
-    paused: bool
+    _NAMES = ("target", "started_at", "deadline", "stopped_at", "breached_at", "paused")
+    __slots__ = _NAMES
+
+    target: Final[SlaTarget]
+    started_at: Final[Instant]
+    deadline: Final[Instant | None]
+    stopped_at: Final[Instant | None]
+    breached_at: Final[Instant | None]
+    paused: Final[bool]
+
+    def __init__(
+        self,
+        target: SlaTarget,
+        started_at: Instant,
+        deadline: Instant | None,
+        stopped_at: Instant | None,
+        breached_at: Instant | None,
+        paused: bool,
+    ) -> None:
+        self.target = target
+        self.started_at = started_at
+        self.deadline = deadline
+        self.stopped_at = stopped_at
+        self.breached_at = breached_at
+        self.paused = paused
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (
+            self.target,
+            self.started_at,
+            self.deadline,
+            self.stopped_at,
+            self.breached_at,
+            self.paused,
+        )
 
     @property
     def running(self) -> bool:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic_core import from_json
@@ -317,11 +317,10 @@ _OPTIONAL = (
     "requester_id",
     "duration_seconds",
 )
-if tuple(field.name for field in fields(Event)) != (*_COMMON, *_OPTIONAL, "extra"):
+if (*_COMMON, *_OPTIONAL) != Event._NAMES:
     raise ImportError("streams.domain.decode: Event's fields changed; update _OPTIONAL")
-_DEFAULTS: tuple[Any, ...] = tuple(
-    field.default for field in fields(Event) if field.name in _OPTIONAL
-)
+_BLANK = Event("", EventType.TICKET_CREATED, 0, "")  # its optional fields hold the defaults
+_DEFAULTS: tuple[Any, ...] = tuple(getattr(_BLANK, name) for name in _OPTIONAL)
 _SLOT = {name: index for index, name in enumerate(_OPTIONAL)}
 
 _TYPES = {member.value: member for member in EventType}

@@ -6,12 +6,11 @@ ticket are processed in the order of ``sort_key``: (occurred_at, kind rank, even
 
 from __future__ import annotations
 
-from dataclasses import field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from streams.domain.instant import Instant, format_rfc3339
-from streams.domain.value import value
+from streams.domain.value import Value
 
 
 class EventType(StrEnum):
@@ -83,28 +82,98 @@ KIND_RANK: dict[EventType, int] = {
 }
 
 
-@value
-class Event:
+class Event(Value):
     """One validated event. Fields a type does not carry stay None.
 
-    ``extra`` keeps unknown fields so that an event re-encodes to what was sent.
+    ``extra`` keeps unknown fields so that an event re-encodes to what was sent; it is not
+    part of the value (equality and hashing leave it out).
     """
 
-    event_id: str
-    type: EventType
-    occurred_at: Instant
-    ticket_id: str
-    channel: Channel | None = None
-    priority: Priority | None = None
-    team: str | None = None
-    agent_id: str | None = None
-    status: Status | None = None
-    public: bool = True
-    score: int | None = None
-    account_id: str | None = None
-    requester_id: str | None = None
-    duration_seconds: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    _NAMES = (
+        "event_id",
+        "type",
+        "occurred_at",
+        "ticket_id",
+        "channel",
+        "priority",
+        "team",
+        "agent_id",
+        "status",
+        "public",
+        "score",
+        "account_id",
+        "requester_id",
+        "duration_seconds",
+    )
+    __slots__ = (*_NAMES, "extra")
+
+    event_id: Final[str]
+    type: Final[EventType]
+    occurred_at: Final[Instant]
+    ticket_id: Final[str]
+    channel: Final[Channel | None]
+    priority: Final[Priority | None]
+    team: Final[str | None]
+    agent_id: Final[str | None]
+    status: Final[Status | None]
+    public: Final[bool]
+    score: Final[int | None]
+    account_id: Final[str | None]
+    requester_id: Final[str | None]
+    duration_seconds: Final[float | None]
+    extra: Final[dict[str, Any]]
+
+    def __init__(
+        self,
+        event_id: str,
+        type: EventType,
+        occurred_at: Instant,
+        ticket_id: str,
+        channel: Channel | None = None,
+        priority: Priority | None = None,
+        team: str | None = None,
+        agent_id: str | None = None,
+        status: Status | None = None,
+        public: bool = True,
+        score: int | None = None,
+        account_id: str | None = None,
+        requester_id: str | None = None,
+        duration_seconds: float | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.event_id = event_id
+        self.type = type
+        self.occurred_at = occurred_at
+        self.ticket_id = ticket_id
+        self.channel = channel
+        self.priority = priority
+        self.team = team
+        self.agent_id = agent_id
+        self.status = status
+        self.public = public
+        self.score = score
+        self.account_id = account_id
+        self.requester_id = requester_id
+        self.duration_seconds = duration_seconds
+        self.extra = {} if extra is None else extra
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (
+            self.event_id,
+            self.type,
+            self.occurred_at,
+            self.ticket_id,
+            self.channel,
+            self.priority,
+            self.team,
+            self.agent_id,
+            self.status,
+            self.public,
+            self.score,
+            self.account_id,
+            self.requester_id,
+            self.duration_seconds,
+        )
 
     @property
     def sort_key(self) -> tuple[Instant, int, str]:

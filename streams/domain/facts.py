@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
+from typing import Any, Final
 
 from streams.domain.instant import Instant
-from streams.domain.value import value
+from streams.domain.value import Value
 
 
 class FactKind(StrEnum):
@@ -34,26 +35,107 @@ class SlaTarget(StrEnum):
     RESOLUTION = "resolution"
 
 
-@value(order=True)
-class Fact:
-    """One fact. ``agent`` is None when the fact has no agent (left out of by_agent)."""
+class Fact(Value):
+    """One fact. ``agent`` is None when the fact has no agent (left out of by_agent).
 
-    time: Instant
-    kind: FactKind
-    value: int
-    team: str
-    channel: str
-    priority: str
-    agent: str | None = None
-    target: SlaTarget | None = None
+    Ordered by its fields in order, as windows and diffs sort facts.
+    """
+
+    _NAMES = ("time", "kind", "value", "team", "channel", "priority", "agent", "target")
+    __slots__ = _NAMES
+
+    time: Final[Instant]
+    kind: Final[FactKind]
+    value: Final[int]
+    team: Final[str]
+    channel: Final[str]
+    priority: Final[str]
+    agent: Final[str | None]
+    target: Final[SlaTarget | None]
+
+    def __init__(
+        self,
+        time: Instant,
+        kind: FactKind,
+        value: int,
+        team: str,
+        channel: str,
+        priority: str,
+        agent: str | None = None,
+        target: SlaTarget | None = None,
+    ) -> None:
+        self.time = time
+        self.kind = kind
+        self.value = value
+        self.team = team
+        self.channel = channel
+        self.priority = priority
+        self.agent = agent
+        self.target = target
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (
+            self.time,
+            self.kind,
+            self.value,
+            self.team,
+            self.channel,
+            self.priority,
+            self.agent,
+            self.target,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        # field by field, without the base's tuples: diff_facts compares every fact it is given
+        if not isinstance(other, Fact):
+            return NotImplemented
+        return (
+            self.time == other.time
+            and self.kind == other.kind
+            and self.value == other.value
+            and self.team == other.team
+            and self.channel == other.channel
+            and self.priority == other.priority
+            and self.agent == other.agent
+            and self.target == other.target
+        )
+
+    def __ne__(self, other: object) -> bool:
+        if not isinstance(other, Fact):
+            return NotImplemented
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __lt__(self, other: Fact) -> bool:
+        return self._fields() < other._fields()
+
+    def __le__(self, other: Fact) -> bool:
+        return self._fields() <= other._fields()
+
+    def __gt__(self, other: Fact) -> bool:
+        return self._fields() > other._fields()
+
+    def __ge__(self, other: Fact) -> bool:
+        return self._fields() >= other._fields()
 
 
-@value
-class FactDiff:
+class FactDiff(Value):
     """What changed in a ticket's facts: windows subtract ``retracted`` and add ``added``."""
 
-    retracted: tuple[Fact, ...] = ()
-    added: tuple[Fact, ...] = ()
+    _NAMES = ("retracted", "added")
+    __slots__ = _NAMES
+
+    retracted: Final[tuple[Fact, ...]]
+    added: Final[tuple[Fact, ...]]
+
+    def __init__(self, retracted: tuple[Fact, ...] = (), added: tuple[Fact, ...] = ()) -> None:
+        self.retracted = retracted
+        self.added = added
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.retracted, self.added)
 
     def __bool__(self) -> bool:
         return bool(self.retracted or self.added)

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # The modules on the hot path of replay and the worker: the domain's, and the live batch
-# planner (pure too). ``policies`` (YAML loading, run once) and ``value`` (a decorator that must
-# stay a Python function for dataclass_transform) stay Python; so does this module.
+# planner (pure too). ``policies`` (YAML loading, run once) stays Python; so does this module.
+# ``value`` is compiled so that the records built on it are native classes.
 COMPILED = (
     "streams.domain.calendars",
     "streams.domain.clocks",
@@ -42,6 +42,7 @@ COMPILED = (
     "streams.domain.snapshot",
     "streams.domain.ticket",
     "streams.domain.timeline",
+    "streams.domain.value",
     "streams.domain.windows",
     "streams.live.batch",
     "streams.live.writes",

@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Final
+from typing import Any, Final
 
 from streams.domain.clocks import ClockView, StatusChange, deadline
 from streams.domain.events import BACKLOG_STATUSES, Event, EventType, Status
 from streams.domain.facts import Fact, FactKind, SlaTarget
 from streams.domain.instant import Instant
 from streams.domain.policies import Policy, PolicySet
-from streams.domain.value import value
+from streams.domain.value import Value
 
 _SURVEY_KIND = {EventType.SURVEY_CSAT: FactKind.CSAT, EventType.SURVEY_NPS: FactKind.NPS}
 # Iterating the enum class runs a Python-level generator on every evaluation; a tuple does not.
@@ -50,22 +50,81 @@ def _select(policies: PolicySet, priority: str, team: str, channel: str) -> Poli
     return policy
 
 
-@value
-class TicketView:
+class TicketView(Value):
     """A ticket as of ``now``. ``status`` is None until its ``ticket.created`` is known."""
 
-    ticket_id: str
-    now: Instant
-    facts: tuple[Fact, ...] = ()
-    clocks: tuple[ClockView, ...] = ()
-    status: Status | None = None
-    priority: str | None = None
-    team: str | None = None
-    channel: str | None = None
-    assignee: str | None = None
-    policy: str | None = None
-    created_at: Instant | None = None
-    anomalies: int = 0
+    _NAMES = (
+        "ticket_id",
+        "now",
+        "facts",
+        "clocks",
+        "status",
+        "priority",
+        "team",
+        "channel",
+        "assignee",
+        "policy",
+        "created_at",
+        "anomalies",
+    )
+    __slots__ = _NAMES
+
+    ticket_id: Final[str]
+    now: Final[Instant]
+    facts: Final[tuple[Fact, ...]]
+    clocks: Final[tuple[ClockView, ...]]
+    status: Final[Status | None]
+    priority: Final[str | None]
+    team: Final[str | None]
+    channel: Final[str | None]
+    assignee: Final[str | None]
+    policy: Final[str | None]
+    created_at: Final[Instant | None]
+    anomalies: Final[int]
+
+    def __init__(
+        self,
+        ticket_id: str,
+        now: Instant,
+        facts: tuple[Fact, ...] = (),
+        clocks: tuple[ClockView, ...] = (),
+        status: Status | None = None,
+        priority: str | None = None,
+        team: str | None = None,
+        channel: str | None = None,
+        assignee: str | None = None,
+        policy: str | None = None,
+        created_at: Instant | None = None,
+        anomalies: int = 0,
+    ) -> None:
+        self.ticket_id = ticket_id
+        self.now = now
+        self.facts = facts
+        self.clocks = clocks
+        self.status = status
+        self.priority = priority
+        self.team = team
+        self.channel = channel
+        self.assignee = assignee
+        self.policy = policy
+        self.created_at = created_at
+        self.anomalies = anomalies
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (
+            self.ticket_id,
+            self.now,
+            self.facts,
+            self.clocks,
+            self.status,
+            self.priority,
+            self.team,
+            self.channel,
+            self.assignee,
+            self.policy,
+            self.created_at,
+            self.anomalies,
+        )
 
     @property
     def in_backlog(self) -> bool:

@@ -1,42 +1,77 @@
-"""``@value`` records: frozen for mypy, and equal, hashed and ordered like frozen dataclasses."""
+"""``Value`` records: frozen for mypy, equal, hashed and ordered by their fields, with slots."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from streams.domain.facts import Fact, FactKind
-from streams.domain.value import value
+from streams.domain.clocks import ClockView
+from streams.domain.events import Event, EventType
+from streams.domain.facts import Fact, FactDiff, FactKind, SlaTarget
+from streams.domain.ticket import TicketView
+from streams.domain.value import Value
 
 
-@value(order=True)
-class Pair:
-    first: int
-    second: str | None = None
+def _fact(value: int = 1, agent: str | None = "a1", time: int = 0) -> Fact:
+    return Fact(time, FactKind.REPLY, value, "billing", "email", "high", agent)
 
 
-@value
-class Plain:
-    number: int
+def test_facts_are_equal_hashed_and_ordered_by_their_fields_in_order() -> None:
+    assert _fact() == _fact() and hash(_fact()) == hash(_fact())
+    assert _fact() != _fact(value=2) and _fact() != _fact(agent=None)
+    assert (_fact() != _fact()) is False and (_fact() == _fact(value=2)) is False
+    later, bigger, first = _fact(time=1), _fact(value=2), _fact()
+    assert sorted([later, bigger, first]) == [first, bigger, later]
+    assert first < bigger <= bigger < later and later > first >= first
+    assert len({_fact(), _fact(), _fact(value=2)}) == 2
+    assert _fact() != object() and _fact() != (0, FactKind.REPLY, 1)
 
 
-def test_equality_hashing_and_order_follow_the_fields() -> None:
-    assert Pair(1, "a") == Pair(1, "a") and hash(Pair(1, "a")) == hash(Pair(1, "a"))
-    assert Pair(1, "a") != Pair(1, "b")
-    assert sorted([Pair(2), Pair(1, "b"), Pair(1, "a")]) == [Pair(1, "a"), Pair(1, "b"), Pair(2)]
-    assert len({Plain(1), Plain(1), Plain(2)}) == 2
-    with pytest.raises(TypeError):
-        _ = Plain(1) < Plain(2)  # type: ignore[operator]  # order only when asked for
+def test_a_value_equals_only_one_of_its_own_class() -> None:
+    view = ClockView(SlaTarget.FIRST_REPLY, 0, 10, None, None, False)
+    assert view == ClockView(SlaTarget.FIRST_REPLY, 0, 10, None, None, False)
+    assert view != ClockView(SlaTarget.FIRST_REPLY, 0, 10, None, None, True)
+    assert hash(view) == hash(ClockView(SlaTarget.FIRST_REPLY, 0, 10, None, None, False))
+    assert TicketView("T1", 5, (_fact(),)) == TicketView("T1", 5, (_fact(),))
+    assert TicketView("T1", 5) != TicketView("T1", 6)
+    assert FactDiff(added=(_fact(),)) == FactDiff((), (_fact(),)) != FactDiff((_fact(),))
+    assert not FactDiff() and FactDiff(retracted=(_fact(),))
+    assert view != TicketView("T1", 5) and FactDiff() != TicketView("T1", 5)
 
 
-def test_records_have_slots_not_a_dict() -> None:
-    fact = Fact(0, FactKind.CREATED, 0, "t", "email", "high")
-    assert not hasattr(fact, "__dict__")
+def test_an_events_extra_fields_are_kept_but_not_part_of_its_value() -> None:
+    plain = Event("e1", EventType.CONTACT_INBOUND, 7, "T1")
+    extra = Event("e1", EventType.CONTACT_INBOUND, 7, "T1", extra={"source": "x"})
+    assert plain == extra and hash(plain) == hash(extra) and extra.extra == {"source": "x"}
+    assert plain.extra == {} and plain.public is True
+    assert plain != Event("e1", EventType.CONTACT_INBOUND, 7, "T1", public=False)
+
+
+def test_repr_names_each_field() -> None:
+    assert repr(FactDiff()) == "FactDiff(retracted=(), added=())"
+    shown = repr(_fact())
+    assert shown.startswith("Fact(time=0, kind=") and shown.endswith("agent='a1', target=None)")
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        _fact(),
+        FactDiff(),
+        ClockView(SlaTarget.RESOLUTION, 0, None, None, None, True),
+        TicketView("T1", 0),
+        Event("e1", EventType.CONTACT_INBOUND, 7, "T1"),
+    ],
+)
+def test_records_have_slots_not_a_dict(record: Value) -> None:
+    assert not hasattr(record, "__dict__")
+    target: Any = record
     with pytest.raises(AttributeError):
-        fact.other = 1  # type: ignore[attr-defined]
+        target.other = 1
 
 
 def test_mypy_refuses_assigning_a_field(tmp_path: Path) -> None:
@@ -53,4 +88,4 @@ def test_mypy_refuses_assigning_a_field(tmp_path: Path) -> None:
         check=False,
     )
     assert checked.returncode == 1, checked.stdout
-    assert 'Property "value" defined in "Fact" is read-only' in checked.stdout
+    assert 'Cannot assign to final attribute "value"' in checked.stdout
