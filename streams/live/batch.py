@@ -23,7 +23,12 @@ from streams.domain.ticket import TicketView, evaluate
 from streams.domain.timeline import CLOSED_REASON, Arrival, Timeline
 from streams.domain.windows import MinuteDeltas, Windows, add_bucket_deltas, without_zeros
 from streams.live.records import decode_record, encode_record
-from streams.live.writes import PartitionWrites, backlog_field, bucket_field_prefix
+from streams.live.writes import (
+    PartitionWrites,
+    backlog_field,
+    bucket_field_prefix,
+    bucket_values,
+)
 
 TARGETS = tuple(SlaTarget)  # iterating the enum itself runs Python code each time
 
@@ -53,6 +58,17 @@ class PartitionState:
     offsets: dict[str, int] = field(default_factory=dict)
     tickets: dict[str, TicketState] = field(default_factory=dict)
     windows: Windows = field(default_factory=Windows)
+    # From this minute on, ``windows`` holds the partition's buckets exactly as Redis does
+    # (loaded at adoption, then kept by this, their only writer): a batch writes the new
+    # values of those buckets' fields. Before it (pruned or never loaded) and when None,
+    # it writes increments.
+    exact_from: Instant | None = None
+
+    def forget_before(self, minute: Instant) -> None:
+        """Prune the cached buckets before ``minute``; they are no longer held exactly."""
+        self.windows.prune(minute)
+        if self.exact_from is not None and minute > self.exact_from:
+            self.exact_from = minute
 
     def missing(self, ticket_ids: Iterable[str]) -> set[str]:
         return {t for t in ticket_ids if t not in self.tickets}
@@ -178,9 +194,14 @@ def plan(
             # creation may never come must not pile up in Redis (it persists once created)
             result.writes.closed.add(ticket_id)
     result.window_deltas = without_zeros(deltas)
-    buckets = result.writes.buckets
+    writes = result.writes
+    exact_from = state.exact_from
+    held = state.windows.buckets() if exact_from is not None else {}
     for minute, dims in result.window_deltas.items():
-        fields = buckets[minute] = {}
+        if exact_from is not None and minute >= exact_from:
+            writes.bucket_values[minute] = bucket_values(held.get(minute), dims)
+            continue
+        fields = writes.buckets[minute] = {}
         for (dim, value), counters in dims.items():
             prefix = bucket_field_prefix(dim, value)
             for counter, delta in counters.items():

@@ -111,6 +111,7 @@ class Worker:
                 dim, dim_value, counter = name.split(FIELD_SEPARATOR)
                 bucket.setdefault((dim, dim_value), {})[counter] = value
         state.windows.apply_deltas(deltas)
+        state.exact_from = since
         return state
 
     # -- work ------------------------------------------------------------------------------
@@ -266,7 +267,7 @@ class Worker:
             if state is None:
                 continue
             sums = {name: state.windows.window(name, as_of) for name in WINDOWS}
-            state.windows.prune(as_of - WEEK - MICROS_PER_MINUTE)
+            state.forget_before(as_of - WEEK - MICROS_PER_MINUTE)
             blobs[partition] = encode_window_sums(as_of, sums)
             add_window_sums(merged, sums)
         for partition, blob in blobs.items():

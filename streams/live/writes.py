@@ -7,10 +7,12 @@ tested without the engine.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import Instant
+from streams.domain.kpis import DimKey
 
 FIELD_SEPARATOR = "\x1f"
 
@@ -30,13 +32,53 @@ def backlog_field(status: str, priority: str, team: str) -> str:
 
 
 @dataclass(slots=True)
+class BucketValues:
+    """A minute bucket's changed fields as their new values, not as increments.
+
+    For a minute the worker's cache holds exactly as Redis does (its partition's buckets
+    have one writer), so plain ``HSET``/``HDEL`` replace the counter script's per-field
+    ``HINCRBY``, and writing them twice is harmless.
+    """
+
+    values: dict[str, int] = field(default_factory=dict)  # field -> new value, never 0
+    removed: list[str] = field(default_factory=list)  # fields that reached 0
+    empty: bool = False  # no field left: the bucket and its ``minutes`` entry go
+
+
+def bucket_values(
+    held: Mapping[DimKey, Mapping[str, int]] | None, deltas: Mapping[DimKey, Mapping[str, int]]
+) -> BucketValues:
+    """The fields ``deltas`` (non-zero) change in a bucket that holds ``held``, as values."""
+    out = BucketValues()
+    values, removed = out.values, out.removed
+    left = sum(len(counters) for counters in held.values()) if held else 0
+    for dim, counters in deltas.items():
+        prefix = bucket_field_prefix(dim[0], dim[1])
+        before_of = held.get(dim) if held else None
+        for counter, delta in counters.items():
+            before = before_of.get(counter, 0) if before_of else 0
+            after = before + delta
+            if after:
+                values[prefix + counter] = after
+                if not before:
+                    left += 1
+            else:
+                removed.append(prefix + counter)
+                left -= 1  # after == 0 with a non-zero delta: the field held a value
+    out.empty = left == 0
+    return out
+
+
+@dataclass(slots=True)
 class PartitionWrites:
     """Every change one batch makes to one partition's keys.
 
     - ``tickets``: ticket id -> record bytes to store (None: delete the record)
     - ``closed``: ticket ids whose record may expire: closed tickets (kept a while for late
       surveys) and tickets whose ``ticket.created`` has not arrived (kept a while for it)
-    - ``buckets``: minute start -> bucket field -> counter delta
+    - ``buckets``: minute start -> bucket field -> counter delta, for minutes the worker's
+      cache does not hold (older than its horizon)
+    - ``bucket_values``: minute start -> the changed fields' new values, for minutes it holds
     - ``backlog``: backlog field -> delta
     - ``due``: target -> ticket id -> deadline to index, or None to remove it
     - ``breached``: target -> ticket id -> True to add to the breached-running set, False to remove
@@ -48,6 +90,7 @@ class PartitionWrites:
     tickets: dict[str, bytes | None] = field(default_factory=dict)
     closed: set[str] = field(default_factory=set)
     buckets: dict[Instant, dict[str, int]] = field(default_factory=dict)
+    bucket_values: dict[Instant, BucketValues] = field(default_factory=dict)
     backlog: dict[str, int] = field(default_factory=dict)
     due: dict[SlaTarget, dict[str, Instant | None]] = field(default_factory=dict)
     breached: dict[SlaTarget, dict[str, bool]] = field(default_factory=dict)
@@ -58,6 +101,7 @@ class PartitionWrites:
         return bool(
             self.tickets
             or self.buckets
+            or self.bucket_values
             or self.backlog
             or self.due
             or self.breached

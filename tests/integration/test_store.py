@@ -22,7 +22,7 @@ from streams.domain.instant import MICROS_PER_MINUTE, MICROS_PER_SECOND, parse_r
 from streams.errors import TransientError
 from streams.live.redis_packing import with_hiredis_packing
 from streams.live.store import RedisSettings, RedisStore
-from streams.live.writes import PartitionWrites, backlog_field, bucket_field
+from streams.live.writes import BucketValues, PartitionWrites, backlog_field, bucket_field
 from streams.stack.ports import HOST, free_ports
 
 pytestmark = pytest.mark.integration
@@ -178,6 +178,53 @@ async def test_counter_names_and_values_survive_the_scripts_json(store: RedisSto
 
     assert await store.load_buckets(2, T0) == {T0: {odd: big - 1}, T0 + MIN: {odd: -7}}
     assert await store.backlog(2) == {odd: 3}
+
+
+async def test_bucket_values_set_fields_drop_zeros_and_keep_the_index_and_ttls(
+    client: aioredis.Redis, prefix: str
+) -> None:
+    store = RedisStore(client, prefix, bucket_ttl=5000)
+    k = f"{{{prefix}:p5}}"
+    first = PartitionWrites(
+        5,
+        bucket_values={
+            T0: BucketValues({CREATED_EMAIL: 4, CREATED_BILLING: 1}),
+            T0 + MIN: BucketValues({CREATED_EMAIL: 2}),
+        },
+    )
+    await store.apply(first)
+    await store.apply(first)  # values, not increments: twice is once
+    assert await store.load_buckets(5, 0) == {
+        T0: {CREATED_EMAIL: 4, CREATED_BILLING: 1},
+        T0 + MIN: {CREATED_EMAIL: 2},
+    }
+
+    # one field set, one dropped, one bucket emptied; a minute with increments beside them
+    second = PartitionWrites(
+        5,
+        buckets={T0 + 2 * MIN: {CREATED_EMAIL: 3}},
+        bucket_values={
+            T0: BucketValues({CREATED_EMAIL: 7}, [CREATED_BILLING]),
+            T0 + MIN: BucketValues(removed=[CREATED_EMAIL], empty=True),
+        },
+    )
+    await store.apply(second)
+    assert await store.load_buckets(5, 0) == {
+        T0: {CREATED_EMAIL: 7},
+        T0 + 2 * MIN: {CREATED_EMAIL: 3},
+    }
+    assert await client.zrange(f"{k}:minutes", 0, -1, withscores=True) == [
+        (str(T0).encode(), float(T0)),
+        (str(T0 + 2 * MIN).encode(), float(T0 + 2 * MIN)),
+    ]
+    assert f"{k}:b:{T0 + MIN}" not in await keys_of(client, prefix)
+    for key in (f"{k}:b:{T0}", f"{k}:minutes"):
+        assert 4900 < await client.ttl(key) <= 5000, key
+
+    await store.apply(PartitionWrites(5, bucket_values={T0: BucketValues(empty=True)}))
+    await store.apply(PartitionWrites(5, buckets={T0 + 2 * MIN: {CREATED_EMAIL: -3}}))
+    assert await store.load_buckets(5, 0) == {}
+    assert not {f"{k}:b:{T0}", f"{k}:minutes"} & await keys_of(client, prefix)
 
 
 async def test_negation_leaves_no_field_bucket_or_index_entry(

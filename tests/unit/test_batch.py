@@ -16,7 +16,7 @@ from streams.domain.policies import PolicySet, load_policies
 from streams.domain.timeline import CLOSED_REASON
 from streams.domain.windows import WINDOWS, MinuteDeltas, Windows
 from streams.live.batch import Message, PartitionState, decode_batch, plan
-from streams.live.writes import PartitionWrites
+from streams.live.writes import PartitionWrites, bucket_field
 from streams.replay import replay_lines
 
 GOLDEN = Path(__file__).parent.parent / "golden"
@@ -43,6 +43,14 @@ class Model:
         self.buckets.update(
             {(m, f): v for m, fields in writes.buckets.items() for f, v in fields.items()}
         )
+        for minute, change in writes.bucket_values.items():
+            for name, value in change.values.items():
+                self.buckets[(minute, name)] = value
+            for name in change.removed:
+                self.buckets[(minute, name)] = 0
+            if change.empty:  # the bucket goes: it must hold nothing else
+                held = {f for (m, f), v in self.buckets.items() if m == minute and v}
+                assert not held, f"an emptied bucket {minute} still held {held}"
         self.backlog.update(writes.backlog)
         for target, changes in writes.due.items():
             for ticket_id, deadline in changes.items():
@@ -91,7 +99,34 @@ def run(
     result = plan(state, batch, policies, now)
     model.apply(result.writes)
     state.windows.apply_deltas(result.window_deltas)
+    if state.exact_from is not None:  # the cache holds these minutes as Redis does
+        exact_from = state.exact_from
+        assert cached_fields(state.windows, exact_from) == model_fields(model, exact_from)
     return result.deadletters
+
+
+def cached_fields(windows: Windows, since: int) -> dict[tuple[int, str], int]:
+    return {
+        (minute, bucket_field(dim, value, counter)): n
+        for minute, bucket in windows.buckets().items()
+        if minute >= since
+        for (dim, value), counters in bucket.items()
+        for counter, n in counters.items()
+    }
+
+
+def model_fields(model: Model, since: int) -> dict[tuple[int, str], int]:
+    return {(m, f): v for (m, f), v in model.buckets.items() if m >= since and v}
+
+
+def adopt(model: Model, exact_from: int | None) -> PartitionState:
+    """A new owner of the partition: with a horizon, it loads the buckets from there on."""
+    state = PartitionState(0)
+    if exact_from is None:
+        return state
+    state.windows.apply_deltas(deltas_of(model, exact_from))
+    state.exact_from = exact_from
+    return state
 
 
 def replay_snapshot(policies: PolicySet) -> dict[str, Any]:
@@ -104,22 +139,35 @@ def policies() -> PolicySet:
     return load_policies(GOLDEN / "policies.yaml")
 
 
-def windows_from_buckets(model: Model) -> Windows:
-    windows = Windows()
+def deltas_of(model: Model, since: int = 0) -> MinuteDeltas:
     deltas: MinuteDeltas = {}
     for (minute, field), value in model.buckets.items():
         dim, dim_value, counter = field.split("\x1f")
-        if value:
+        if value and minute >= since:
             deltas.setdefault(minute, {}).setdefault((dim, dim_value), {})[counter] = value
-    windows.apply_deltas(deltas)
+    return deltas
+
+
+def windows_from_buckets(model: Model) -> Windows:
+    windows = Windows()
+    windows.apply_deltas(deltas_of(model))
     return windows
 
 
+# None: every bucket change as an increment (no cache of the buckets); a horizon: the
+# buckets from there on cached and written as values, the older ones as increments
+HORIZONS = (None, parse_rfc3339("2026-11-02T09:00:00Z"), parse_rfc3339("2026-11-03T10:00:00Z"))
+
+
+@pytest.mark.parametrize("exact_from", HORIZONS)
 @pytest.mark.parametrize("seed", range(5))
-def test_batches_and_restarts_equal_replay(policies: PolicySet, seed: int) -> None:
+def test_batches_and_restarts_equal_replay(
+    policies: PolicySet, seed: int, exact_from: int | None
+) -> None:
     rng = random.Random(seed)
     messages = [m for m in golden_messages() if m.value.find(b'"2026-11-03T12:00:00Z"') < 0]
-    model, state = Model(), PartitionState(0)
+    model = Model()
+    state = adopt(model, exact_from)
     deadletters: list[dict[str, Any]] = []
     position = 0
     while position < len(messages):
@@ -127,10 +175,10 @@ def test_batches_and_restarts_equal_replay(policies: PolicySet, seed: int) -> No
         chunk = messages[position : position + size]
         if rng.random() < 0.3:  # a crash after the Redis write, before the Kafka commit
             deadletters += run(state, model, chunk, policies, AS_OF)
-            state = PartitionState(0)  # a new worker: only Redis survives
+            state = adopt(model, exact_from)  # a new worker: only Redis survives
             deadletters += run(state, model, chunk, policies, AS_OF)  # redelivered
         elif rng.random() < 0.2:  # a crash before the Redis write: nothing happened
-            state = PartitionState(0)
+            state = adopt(model, exact_from)
             deadletters += run(state, model, chunk, policies, AS_OF)
         else:
             deadletters += run(state, model, chunk, policies, AS_OF)
@@ -170,7 +218,8 @@ def test_redelivered_batch_changes_nothing(policies: PolicySet) -> None:
     batch = decode_batch(messages, model.offsets)
     assert batch.skipped == len(messages) and not batch.events
     result = plan(state, batch, policies, AS_OF)
-    assert not result.writes.buckets and not result.writes.tickets
+    assert not result.writes.buckets and not result.writes.bucket_values
+    assert not result.writes.tickets
     assert (dict(model.buckets), dict(model.backlog), dict(model.records)) == before
 
 
