@@ -116,45 +116,67 @@ class Worker:
 
     # -- work ------------------------------------------------------------------------------
     async def handle(self, messages: Sequence[Message]) -> None:
-        """Apply one fetched batch; returns only when Redis holds it (then the caller acks)."""
+        """Apply one fetched batch; returns only when Redis holds it (then the caller acks).
+
+        The batch's partitions are applied concurrently: each has its own lock, cache, keys
+        and fenced transaction, so while Redis runs one partition's transaction the worker
+        plans the next (in turn, Redis's time and the worker's added up). If one fails, the
+        others are cancelled and the error raised: what Redis holds is the truth either way.
+        """
         by_partition: defaultdict[int, list[Message]] = defaultdict(list)
         for message in messages:
             by_partition[message.partition].append(message)
-        for partition, batch in sorted(by_partition.items()):
-            async with self.locks[partition]:
-                if not self.owns(partition):
-                    # fetched before a rebalance took the partition away: its new owner
-                    # applies it (from the offsets in Redis); applying it here too would
-                    # make this worker a second writer with a stale cache
-                    self.metrics.count_not_owned(len(batch))
+        if len(by_partition) == 1:
+            [(partition, batch)] = by_partition.items()
+            await self._handle_partition(partition, batch)
+            return
+        tasks = [
+            asyncio.ensure_future(self._handle_partition(partition, batch))
+            for partition, batch in sorted(by_partition.items())
+        ]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    async def _handle_partition(self, partition: int, batch: list[Message]) -> None:
+        async with self.locks[partition]:
+            if not self.owns(partition):
+                # fetched before a rebalance took the partition away: its new owner
+                # applies it (from the offsets in Redis); applying it here too would
+                # make this worker a second writer with a stale cache
+                self.metrics.count_not_owned(len(batch))
+                return
+            for attempt in range(1, STALE_ATTEMPTS + 1):
+                state = self.states.get(partition)
+                if state is None:
+                    state = self.states[partition] = await self._adopt(partition)
+                    self.health.assigned = True
+                decoded = decode_batch(batch, state.offsets)
+                try:
+                    await self._apply(state, decoded, ())
+                except StaleOffsets as error:
+                    if attempt == STALE_ATTEMPTS:
+                        raise
+                    log.warning("%s; reloading the partition from Redis", error)
                     continue
-                for attempt in range(1, STALE_ATTEMPTS + 1):
-                    state = self.states.get(partition)
-                    if state is None:
-                        state = self.states[partition] = await self._adopt(partition)
-                        self.health.assigned = True
-                    decoded = decode_batch(batch, state.offsets)
-                    try:
-                        await self._apply(state, decoded, ())
-                    except StaleOffsets as error:
-                        if attempt == STALE_ATTEMPTS:
-                            raise
-                        log.warning("%s; reloading the partition from Redis", error)
-                        continue
-                    if decoded.skipped:
-                        self.metrics.count_redelivered(decoded.skipped)
-                    for topic, first, missing in decoded.gaps:
-                        log.warning(
-                            "%s partition %d: %d offsets from %d on were never received "
-                            "(deleted by retention before they were applied, commit markers "
-                            "of a transactional producer, or lost by the consumer)",
-                            topic,
-                            partition,
-                            missing,
-                            first,
-                        )
-                        self.metrics.count_missed_offsets(topic, missing)
-                    break
+                if decoded.skipped:
+                    self.metrics.count_redelivered(decoded.skipped)
+                for topic, first, missing in decoded.gaps:
+                    log.warning(
+                        "%s partition %d: %d offsets from %d on were never received "
+                        "(deleted by retention before they were applied, commit markers "
+                        "of a transactional producer, or lost by the consumer)",
+                        topic,
+                        partition,
+                        missing,
+                        first,
+                    )
+                    self.metrics.count_missed_offsets(topic, missing)
+                break
 
     async def scan(self) -> int:
         """Evaluate tickets whose wake-up time has passed: breaches with no further event."""

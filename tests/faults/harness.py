@@ -239,7 +239,17 @@ class Fleet:
         with self._lock:
             worker = self.workers.pop(slot)
         worker.process.send_signal(signal.SIGTERM)
-        return worker.process.wait(60)
+        try:
+            return worker.process.wait(60)
+        except subprocess.TimeoutExpired:
+            # mode logs the stack of every thread and asyncio task on SIGUSR1: say where it hangs
+            worker.process.send_signal(signal.SIGUSR1)
+            time.sleep(3)
+            worker.process.kill()
+            worker.process.wait(10)
+            raise AssertionError(
+                f"worker {slot} did not stop within 60 s of SIGTERM; its log:\n{worker.tail(400)}"
+            ) from None
 
     def add(self, slot: int) -> WorkerProcess:
         with self._lock:
