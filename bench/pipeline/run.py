@@ -657,6 +657,7 @@ def run_profile(bench: Bench, topics: Topics) -> Profile:
                 "--nonblocking",
                 "--rate",
                 "50",
+                *(["--native"] if bench.args.profile_native else []),
             ],
             check=True,
             capture_output=True,
@@ -993,6 +994,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-rate", type=float, help="F's rate for the latency loads")
     parser.add_argument("--publish-interval", type=float, default=1.0)
     parser.add_argument("--profile", type=int, default=20, help="py-spy seconds")
+    parser.add_argument(
+        "--profile-native",
+        action="store_true",
+        help="py-spy --native: the mypyc-compiled functions too, not only Python frames",
+    )
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--timeout", type=float, default=3600.0, help="per drain, seconds")
     parser.add_argument("--bootstrap", help="use this Kafka (with --redis-url)")

@@ -162,6 +162,9 @@ def _function(frame: str) -> str:
     return f"{name} ({short})" if where else name
 
 
+_COMPILED = "ticketpulse_domain__mypyc"  # the library of the mypyc build (py-spy --native)
+
+
 def summarise_profile(raw: str, top: int) -> Profile:
     """py-spy ``--format raw`` (collapsed stacks ``a;b;c count``) to per-function shares."""
     own: dict[str, int] = {}
@@ -175,7 +178,7 @@ def summarise_profile(raw: str, top: int) -> Profile:
         frames = [_function(f) for f in stack.split(";")]
         own[frames[-1]] = own.get(frames[-1], 0) + count
         for frame in set(frames):
-            if "streams/" in frame:
+            if "streams/" in frame or _COMPILED in frame:
                 inclusive[frame] = inclusive.get(frame, 0) + count
         total += count
     if not total:
