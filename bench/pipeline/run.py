@@ -654,10 +654,10 @@ def run_profile(bench: Bench, topics: Topics) -> Profile:
                 "raw",
                 "--output",
                 str(out),
-                "--nonblocking",
                 "--rate",
                 "50",
-                *(["--native"] if bench.args.profile_native else []),
+                # native stacks need the process paused at each sample; Python ones do not
+                *(["--native"] if bench.args.profile_native else ["--nonblocking"]),
             ],
             check=True,
             capture_output=True,
