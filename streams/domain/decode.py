@@ -303,22 +303,9 @@ def _duration(value: Any, values: list[Any], slot: int) -> str | None:
     return None
 
 
-# Event is built positionally (see the module docstring); this is the order relied on.
-_COMMON = ("event_id", "type", "occurred_at", "ticket_id")
-_OPTIONAL = (
-    "channel",
-    "priority",
-    "team",
-    "agent_id",
-    "status",
-    "public",
-    "score",
-    "account_id",
-    "requester_id",
-    "duration_seconds",
-)
-if (*_COMMON, *_OPTIONAL) != Event._NAMES:
-    raise ImportError("streams.domain.decode: Event's fields changed; update _OPTIONAL")
+# Event is built positionally (see the module docstring): the four fields every event has,
+# then the optional ones, in the order of its ``__init__`` (which ``Event._NAMES`` follows).
+_COMMON, _OPTIONAL = Event._NAMES[:4], Event._NAMES[4:]
 _BLANK = Event("", EventType.TICKET_CREATED, 0, "")  # its optional fields hold the defaults
 _DEFAULTS: tuple[Any, ...] = tuple(getattr(_BLANK, name) for name in _OPTIONAL)
 _SLOT = {name: index for index, name in enumerate(_OPTIONAL)}

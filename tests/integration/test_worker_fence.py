@@ -7,23 +7,16 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from prometheus_client import CollectorRegistry
 
 from streams.domain.instant import parse_rfc3339
-from streams.domain.policies import default_policies
 from streams.live.batch import Message
-from streams.live.metrics import Metrics
 from streams.live.store import RedisStore, StaleOffsets
 from streams.live.worker import Worker
 from streams.live.writes import PartitionWrites
 from streams.simulation import SimulationConfig, generate, take
+from tests.integration.workers import in_process_worker
 
 NOW = parse_rfc3339("2026-11-03T12:00:00Z")
-
-
-class _Drop:
-    async def send(self, records: Any) -> None:
-        return None
 
 
 def messages(count: int) -> list[Message]:
@@ -33,14 +26,7 @@ def messages(count: int) -> list[Message]:
 
 
 def worker(client: aioredis.Redis, prefix: str) -> Worker:
-    return Worker(
-        policies=default_policies(),
-        store=RedisStore(client, prefix),
-        metrics=Metrics(CollectorRegistry()),
-        deadletters=_Drop(),
-        partitions=1,
-        clock=lambda: NOW / 1e6,
-    )
+    return in_process_worker(client, prefix, NOW)
 
 
 @pytest.fixture

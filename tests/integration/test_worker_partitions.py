@@ -9,26 +9,18 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from prometheus_client import CollectorRegistry
 from redis.exceptions import ResponseError
 
 from streams.domain.instant import parse_rfc3339
-from streams.domain.policies import default_policies
 from streams.live.batch import Message
-from streams.live.metrics import Metrics
-from streams.live.store import RedisStore
 from streams.live.worker import Worker
 from streams.simulation import SimulationConfig, generate, take
+from tests.integration.workers import in_process_worker
 
 pytestmark = pytest.mark.integration
 
 NOW = parse_rfc3339("2026-11-03T12:00:00Z")
 PARTITIONS = 3
-
-
-class _Drop:
-    async def send(self, records: Any) -> None:
-        return None
 
 
 def messages(count: int) -> list[Message]:
@@ -45,14 +37,7 @@ def messages(count: int) -> list[Message]:
 
 
 def worker(client: aioredis.Redis, prefix: str) -> Worker:
-    return Worker(
-        policies=default_policies(),
-        store=RedisStore(client, prefix),
-        metrics=Metrics(CollectorRegistry()),
-        deadletters=_Drop(),
-        partitions=PARTITIONS,
-        clock=lambda: NOW / 1e6,
-    )
+    return in_process_worker(client, prefix, NOW, PARTITIONS)
 
 
 @pytest.fixture

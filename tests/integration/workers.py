@@ -22,8 +22,14 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
 
-from streams.domain.instant import MICROS_PER_SECOND, format_rfc3339, parse_rfc3339
+from streams.domain.instant import MICROS_PER_SECOND, Instant, format_rfc3339, parse_rfc3339
+from streams.domain.policies import default_policies
+from streams.live.metrics import Metrics
+from streams.live.store import RedisStore
+from streams.live.worker import Worker
 from streams.stack.ports import free_ports
 
 GOLDEN = Path(__file__).parent.parent / "golden"
@@ -192,3 +198,22 @@ def iter_until(timeout: float, interval: float = 0.3) -> Iterator[float]:
     while time.monotonic() < deadline:
         yield deadline - time.monotonic()
         time.sleep(interval)
+
+
+class DropDeadletters:
+    """A dead-letter sink that keeps nothing, for workers run in the test's own process."""
+
+    async def send(self, records: Any) -> None:
+        return None
+
+
+def in_process_worker(client: Redis, prefix: str, now: Instant, partitions: int = 1) -> Worker:
+    """A ``Worker`` on the real Redis without Kafka, its clock stopped at ``now``."""
+    return Worker(
+        policies=default_policies(),
+        store=RedisStore(client, prefix),
+        metrics=Metrics(CollectorRegistry()),
+        deadletters=DropDeadletters(),
+        partitions=partitions,
+        clock=lambda: now / 1e6,
+    )

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from streams.domain.clocks import ClockView
-from streams.domain.events import Event, EventType
+from streams.domain.events import Channel, Event, EventType, Priority, Status
 from streams.domain.facts import Fact, FactDiff, FactKind, SlaTarget
 from streams.domain.ticket import TicketView
 from streams.domain.value import Value
@@ -49,6 +49,40 @@ def test_an_events_extra_fields_are_kept_but_not_part_of_its_value() -> None:
     assert plain == extra and hash(plain) == hash(extra) and extra.extra == {"source": "x"}
     assert plain.extra == {} and plain.public is True
     assert plain != Event("e1", EventType.CONTACT_INBOUND, 7, "T1", public=False)
+
+
+# every field a value unlike the others, so that two fields swapped would show
+DISTINCT: list[Value] = [
+    Fact(1, FactKind.SLA_MET, 2, "team", "chat", "high", "agent", SlaTarget.RESOLUTION),
+    FactDiff((_fact(),), (_fact(value=2),)),
+    ClockView(SlaTarget.NEXT_REPLY, 1, 2, 3, 4, True),
+    TicketView("T1", 1, (_fact(),), (), Status.OPEN, "high", "team", "chat", "a", "p", 2, 3),
+    Event(
+        "e1",
+        EventType.CONTACT_OUTBOUND,
+        7,
+        "T1",
+        Channel.EMAIL,
+        Priority.HIGH,
+        "team",
+        "agent",
+        Status.OPEN,
+        False,
+        3,
+        "account",
+        "requester",
+        1.5,
+    ),
+]
+
+
+@pytest.mark.parametrize("record", DISTINCT, ids=lambda r: type(r).__name__)
+def test_init_takes_the_fields_in_the_order_of_names(record: Value) -> None:
+    """Decoding builds events positionally in ``Event._NAMES`` order."""
+    values = tuple(getattr(record, name) for name in type(record)._NAMES)
+    assert values == record._fields()
+    assert len(set(map(repr, values))) == len(values)
+    assert type(record)(*values)._fields() == values
 
 
 def test_repr_names_each_field() -> None:
