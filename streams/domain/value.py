@@ -4,8 +4,9 @@ Replay and the worker build an event per line, a fact per KPI sample and a view 
 evaluated ticket, and the compiled domain reads their fields in every rule. A dataclass
 (``@dataclass(frozen=True)`` or a slots one made by a decorator) is not a class mypyc compiles
 natively, so each read went through Python's attribute lookup and each build through a
-Python ``__init__``: building a fact and reading two of its fields took 353 ns against 86 ns
-for a plain class that mypyc compiles (``bench/bench_values.py``). So the records are plain
+Python ``__init__``. As plain classes compiled natively, replay of a million events ran 1.2x
+faster (``bench/results/replay.md``, session 9; ``bench/bench_values.py`` compares building
+them from Python). So the records are plain
 classes: ``__slots__``, an ``__init__`` written out, ``Final`` fields that ``mypy --strict``
 refuses to reassign, and ``_fields`` (the fields that make the value, in order). This base
 gives them a dataclass's equality, hashing and repr from ``_fields``; the subclasses that are
