@@ -16,6 +16,7 @@ def main() -> None:
 def _register() -> None:
     from streams.grafana.commands import grafana
     from streams.live.commands import worker
+    from streams.policy_commands import policies
     from streams.replay import replay
     from streams.simulate import simulate
     from streams.stack.commands import stack
@@ -27,6 +28,7 @@ def _register() -> None:
     main.add_command(worker)
     main.add_command(top)
     main.add_command(grafana)
+    main.add_command(policies)
 
 
 _register()

@@ -1,13 +1,15 @@
 """The small error vocabulary of ticketpulse.
 
 - ``ConfigError``: a configuration file is wrong; names the file, the key and the problem.
-  Commands print it and exit non-zero.
+  Commands print it and exit non-zero. ``ConfigErrors`` holds every problem of one file.
 - Invalid events are not exceptions: decoding returns an ``InvalidEvent`` value that goes
   to the dead-letter topic (see ``streams.domain.decode``).
 - ``TransientError``: an I/O failure worth retrying with backoff; the message is not acked.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class TicketpulseError(Exception):
@@ -20,6 +22,20 @@ class ConfigError(TicketpulseError):
         self.file = file
         self.key = key
         self.problem = problem
+
+
+class ConfigErrors(ConfigError):
+    """Every problem found in one file, so a user fixes them in one go; one line each.
+
+    ``file``, ``key`` and ``problem`` are the first problem's."""
+
+    def __init__(self, errors: Sequence[ConfigError]) -> None:
+        if not errors:
+            raise ValueError("ConfigErrors needs at least one error")
+        first = errors[0]
+        super().__init__(first.file, first.key, first.problem)
+        self.errors = tuple(errors)
+        self.args = ("\n".join(str(error) for error in self.errors),)
 
 
 class TransientError(TicketpulseError):

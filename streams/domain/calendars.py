@@ -46,7 +46,8 @@ _SAMPLE_STEP: Final = 2 * _HOUR
 SEARCH_LIMIT_DAYS: Final = 3_660
 _CACHE_LIMIT: Final = 100_000
 
-_SHIFT = re.compile(r"^\s*(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})\s*$")
+SHIFT_PATTERN: Final = r"^\s*(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})\s*$"
+_SHIFT = re.compile(SHIFT_PATTERN)
 
 Interval = tuple[Instant, Instant]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
 Instant = int
 Micros = int
@@ -22,7 +23,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 )
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+DURATION_PATTERN: Final = r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$"
+_DURATION = re.compile(DURATION_PATTERN)
 _UNIT_MICROS = {
     "s": MICROS_PER_SECOND,
     "m": MICROS_PER_MINUTE,

@@ -1,27 +1,45 @@
 """SLA policies (spec section 4): which targets apply to a ticket and how their time counts.
 
 The policy file is the one place operators tune SLAs, so it is validated strictly: every
-problem is a ``ConfigError`` naming the file, the dotted key path and what is wrong, and
-no unknown key is ignored. ``docs/policies.md`` describes the format for users.
+problem is a ``ConfigError`` naming the file, the dotted key path and what is wrong, all of
+them at once (``ConfigErrors``), and no unknown key is ignored. The file is modelled with
+pydantic at this boundary (which also gives editors a JSON Schema); the engine gets the
+plain ``PolicySet``. ``docs/policies.md`` describes the format for users.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib.resources import files
 from itertools import pairwise
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Annotated, Any, ClassVar, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_core.core_schema import WithDefaultSchema
 
 from streams.domain.calendars import (
     ALWAYS_OPEN,
+    SHIFT_PATTERN,
     WEEKDAYS,
     BusinessCalendar,
     Calendar,
@@ -30,18 +48,16 @@ from streams.domain.calendars import (
 )
 from streams.domain.events import Channel, Priority, Status
 from streams.domain.facts import SlaTarget
-from streams.domain.instant import Micros, parse_duration
-from streams.errors import ConfigError
+from streams.domain.instant import DURATION_PATTERN, Micros, parse_duration
+from streams.errors import ConfigError, ConfigErrors
 
 MATCH_KEYS: Final = ("priority", "team", "channel")
 DEFAULT_AT_RISK_WITHIN: Final[Micros] = parse_duration("15m")
 DEFAULT_POLICIES_PATH: Final = Path(str(files("streams") / "data" / "policies.yaml"))
+SCHEMA_PATH: Final = Path(str(files("streams") / "data" / "policies.schema.json"))
 
-_TOP_KEYS: Final = ("calendars", "at_risk_within", "policies")
-_POLICY_KEYS: Final = ("name", "match", "calendar", "targets", "pause_resolution_on")
-_CALENDAR_KEYS: Final = ("timezone", "hours", "holidays")
 _ISO_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_PAUSABLE: Final = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
+_PAUSABLE: Final = tuple(s.value for s in (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD))
 _MATCH_VALUES: Final[Mapping[str, tuple[str, ...]]] = {
     "priority": tuple(p.value for p in Priority),
     "channel": tuple(c.value for c in Channel),
@@ -100,8 +116,10 @@ def default_policies() -> PolicySet:
 
 
 def parse_policies(data: object, source: str) -> PolicySet:
-    """Validate the YAML document ``data``; ``source`` names the file in errors."""
-    return _Parser(source).policy_set(data)
+    """Validate the YAML document ``data``; ``source`` names the file in errors.
+
+    Every problem is reported at once: a ``ConfigErrors`` lists each with its key path."""
+    return _validate(data, source).policy_set()
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -159,228 +177,435 @@ def _one_of(names: tuple[str, ...]) -> str:
     return ", ".join(names[:-1]) + " or " + names[-1]
 
 
-class _Parser:
-    """Walks the document, naming the dotted key path of any problem."""
+# -- the file as pydantic models -----------------------------------------------------------
+# Each leaf validator raises ``_problem`` with the message users see; the models give every
+# problem its key path, so one run reports all of them, and they generate the JSON Schema.
 
-    def __init__(self, source: str) -> None:
-        self.source = source
 
-    def fail(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(self.source, key, problem)
+def _problem(message: str) -> PydanticCustomError:
+    return PydanticCustomError("policies", "{problem}", {"problem": message})
 
-    def mapping(self, value: object, key: str, allowed: tuple[str, ...]) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(key, f"expected a mapping, got {_describe(value)}")
-        for name in value:
-            if not isinstance(name, str):
-                raise self.fail(key, f"key {name!r} is not a string")
-            if name not in allowed:
-                raise self.fail(_join(key, name), f"unknown key; use {_one_of(allowed)}")
+
+def _listed(value: object) -> object:
+    """One value stands for a list of one."""
+    return [value] if isinstance(value, str) else value
+
+
+def _not_empty(values: tuple[str, ...]) -> tuple[str, ...]:
+    if not values:
+        raise _problem("expected a value or a list of values, got an empty list")
+    return values
+
+
+def _duration(value: object, *, positive: bool = False) -> Micros:
+    if not isinstance(value, str):
+        raise _problem(f"{value!r} is not a duration like 15m, 4h or 3d")
+    try:
+        amount = parse_duration(value)
+    except ValueError as error:
+        raise _problem(str(error)) from None
+    if positive and amount <= 0:
+        raise _problem(f"{value!r} must be longer than zero")
+    return amount
+
+
+def _target(value: object) -> Micros:
+    return _duration(value, positive=True)
+
+
+def _name(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _problem(f"expected a policy name, got {_describe(value)}")
+    return value
+
+
+def _choice(kind: str, known: tuple[str, ...]) -> Callable[[object], str]:
+    def check(value: object) -> str:
+        if not isinstance(value, str) or value not in known:
+            raise _problem(f"unknown {kind} {value!r}; use {_one_of(known)}")
         return value
 
-    def strings(self, value: object, key: str) -> list[str]:
-        """A string or a list of strings (one or more)."""
-        items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or not items:
-            raise self.fail(key, f"expected a string or a list of strings, got {_describe(value)}")
-        for index, item in enumerate(items):
-            if not isinstance(item, str) or not item:
-                raise self.fail(f"{key}[{index}]", f"expected a non-empty string, got {item!r}")
-        return items
+    return check
 
-    def duration(self, value: object, key: str, *, positive: bool) -> Micros:
-        if not isinstance(value, str):
-            raise self.fail(key, f"{value!r} is not a duration like 15m, 4h or 3d")
-        try:
-            amount = parse_duration(value)
-        except ValueError as error:
-            raise self.fail(key, str(error)) from None
-        if positive and amount <= 0:
-            raise self.fail(key, f"{value!r} must be longer than zero")
-        return amount
 
-    # -- the document ---------------------------------------------------------------------
-    def policy_set(self, data: object) -> PolicySet:
-        if data is None:
-            raise self.fail("(file)", "the file is empty; it needs a list of `policies`")
-        top = self.mapping(data, "(file)", _TOP_KEYS)
-        if "policies" not in top:
-            raise self.fail("policies", "missing: the file must list its policies")
-        calendars = self.calendars(top.get("calendars"))
-        at_risk = DEFAULT_AT_RISK_WITHIN
-        if "at_risk_within" in top:
-            at_risk = self.duration(top["at_risk_within"], "at_risk_within", positive=False)
-        raw = top["policies"]
-        if not isinstance(raw, list):
-            raise self.fail("policies", f"expected a list of policies, got {_describe(raw)}")
-        policies = tuple(
-            self.policy(item, f"policies[{index}]", calendars) for index, item in enumerate(raw)
+def _team(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise _problem(f"expected a non-empty string, got {value!r}")
+    return value
+
+
+def _calendar_ref(value: object, info: ValidationInfo) -> str:
+    if not isinstance(value, str):
+        raise _problem(f"expected a calendar name, got {_describe(value)}")
+    defined = (info.context or {}).get("calendars")
+    if defined is not None and value not in defined:
+        raise _problem(
+            f"unknown calendar {value!r}; defined calendars: {', '.join(sorted(defined)) or 'none'}"
         )
-        first_index: dict[str, int] = {}
-        for index, policy in enumerate(policies):
-            if policy.name in first_index:
-                raise self.fail(
-                    f"policies[{index}].name",
-                    f"{policy.name!r} is already the name of policies[{first_index[policy.name]}]",
-                )
-            first_index[policy.name] = index
-        return PolicySet(policies, at_risk, MappingProxyType(calendars))
+    return value
 
-    def policy(self, value: object, key: str, calendars: Mapping[str, BusinessCalendar]) -> Policy:
-        raw = self.mapping(value, key, _POLICY_KEYS)
-        name = raw.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise self.fail(f"{key}.name", f"expected a policy name, got {_describe(name)}")
-        calendar: Calendar = ALWAYS_OPEN
-        if "calendar" in raw:
-            calendar = self.calendar_ref(raw["calendar"], f"{key}.calendar", calendars)
-        return Policy(
-            name=name,
-            match=self.match(raw.get("match", {}), f"{key}.match"),
-            calendar=calendar,
-            targets=self.targets(raw.get("targets", {}), f"{key}.targets"),
-            pause_resolution_on=self.pauses(
-                raw.get("pause_resolution_on", []), f"{key}.pause_resolution_on"
-            ),
+
+def _pause(value: object) -> Status:
+    if value in (Status.SOLVED, Status.CLOSED):
+        raise _problem(f"{value!r} can't pause: solved and closed stop the resolution clock")
+    if not isinstance(value, str) or value not in _PAUSABLE:
+        raise _problem(f"unknown status {value!r}; use {_one_of(_PAUSABLE)}")
+    return Status(value)
+
+
+def _zone(value: object) -> ZoneInfo:
+    if not isinstance(value, str) or not value:
+        raise _problem(f"expected a time zone like Europe/Berlin, got {_describe(value)}")
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _problem(f"unknown time zone {value!r}") from None
+
+
+def _shift(value: object) -> Shift:
+    if not isinstance(value, str):
+        raise _problem(f"{value!r} is not an interval like 09:00-17:00")
+    try:
+        return parse_shift(value)
+    except ValueError as error:
+        raise _problem(str(error)) from None
+
+
+def _shifts(value: object) -> object:
+    """A day: one interval, a list of them, or nothing (closed)."""
+    return [] if value is None else _listed(value)
+
+
+def _no_overlap(shifts: tuple[Shift, ...]) -> tuple[Shift, ...]:
+    ordered = tuple(sorted(shifts))
+    for before, after in pairwise(ordered):
+        if after.start < before.end:
+            raise _problem(f"{str(after)!r} overlaps {str(before)!r}")
+    return ordered
+
+
+def _holiday(value: object) -> date:
+    # YAML reads an unquoted 2026-12-24 as a date already.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        if not isinstance(value, str) or not _ISO_DATE.match(value):
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _problem(f"{value!r} is not a date like 2026-12-24") from None
+
+
+def _enum_schema(values: tuple[str, ...]) -> dict[str, Any]:
+    return {"type": "string", "enum": list(values)}
+
+
+def _one_or_many(item: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [item, {"type": "array", "items": item, "minItems": 1}]}
+
+
+_DURATION_SCHEMA: Final = {
+    "type": "string",
+    "pattern": DURATION_PATTERN,
+    "description": "a number and a unit: 90s, 15m, 4h, 1.5h, 3d, 1w",
+}
+_SHIFT_SCHEMA: Final = {
+    "type": "string",
+    "pattern": SHIFT_PATTERN,
+    "description": "an interval HH:MM-HH:MM, e.g. 09:00-17:00",
+}
+
+Duration = Annotated[Micros, PlainValidator(_duration), WithJsonSchema(_DURATION_SCHEMA)]
+Target = Annotated[Micros | None, PlainValidator(_target), WithJsonSchema(_DURATION_SCHEMA)]
+
+
+_PRIORITY_SCHEMA: Final = _enum_schema(_MATCH_VALUES["priority"])
+_CHANNEL_SCHEMA: Final = _enum_schema(_MATCH_VALUES["channel"])
+_TEAM_SCHEMA: Final = {"type": "string", "minLength": 1}
+
+# A match key: one value or a non-empty list of them.
+Priorities = Annotated[
+    tuple[Annotated[str, PlainValidator(_choice("priority", _MATCH_VALUES["priority"]))], ...],
+    BeforeValidator(_listed),
+    AfterValidator(_not_empty),
+    WithJsonSchema(_one_or_many(_PRIORITY_SCHEMA)),
+]
+Channels = Annotated[
+    tuple[Annotated[str, PlainValidator(_choice("channel", _MATCH_VALUES["channel"]))], ...],
+    BeforeValidator(_listed),
+    AfterValidator(_not_empty),
+    WithJsonSchema(_one_or_many(_CHANNEL_SCHEMA)),
+]
+Teams = Annotated[
+    tuple[Annotated[str, PlainValidator(_team)], ...],
+    BeforeValidator(_listed),
+    AfterValidator(_not_empty),
+    WithJsonSchema(_one_or_many(_TEAM_SCHEMA)),
+]
+
+Day = Annotated[
+    tuple[Annotated[Shift, PlainValidator(_shift)], ...],
+    BeforeValidator(_shifts),
+    AfterValidator(_no_overlap),
+    WithJsonSchema({"anyOf": [_SHIFT_SCHEMA, {"type": "array", "items": _SHIFT_SCHEMA}]}),
+]
+
+
+class _Section(BaseModel):
+    """A mapping of the file: no unknown keys, each value checked where it is."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    UNKNOWN: ClassVar[str] = "unknown key"
+
+
+class MatchSection(_Section):
+    """Which tickets a policy applies to: every key given must fit (AND); a list means any of
+    its values (OR). No key: every ticket."""
+
+    UNKNOWN: ClassVar[str] = "unknown match key"
+    priority: Priorities = ()
+    team: Teams = ()
+    channel: Channels = ()
+
+
+class TargetsSection(_Section):
+    """SLA targets as durations of elapsed time under the policy's calendar; a target left
+    out is not tracked."""
+
+    UNKNOWN: ClassVar[str] = "unknown target"
+    first_reply: Target = Field(default=None, description="the first public agent reply")
+    next_reply: Target = Field(
+        default=None, description="each agent reply after a customer contact"
+    )
+    resolution: Target = Field(default=None, description="solving the ticket")
+
+
+class PolicySection(_Section):
+    """One SLA policy; the first policy whose match fits a ticket applies."""
+
+    name: Annotated[str, PlainValidator(_name), WithJsonSchema({"type": "string"})] = Field(
+        description="unique; shown on GET /tickets/{id}"
+    )
+    match: MatchSection = MatchSection()
+    calendar: Annotated[
+        str | None, PlainValidator(_calendar_ref), WithJsonSchema({"type": "string"})
+    ] = Field(default=None, description="a calendar under `calendars`; without one, calendar time")
+    targets: TargetsSection = TargetsSection()
+    pause_resolution_on: Annotated[
+        tuple[Annotated[Status, PlainValidator(_pause)], ...],
+        BeforeValidator(_listed),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    _enum_schema(_PAUSABLE),
+                    {"type": "array", "items": _enum_schema(_PAUSABLE)},
+                ]
+            }
+        ),
+    ] = Field(default=(), description="statuses that pause the resolution clock")
+
+
+class HoursSection(_Section):
+    """Open hours per weekday, local to the calendar's time zone: HH:MM-HH:MM intervals
+    (24:00 allowed as an end); a weekday left out is closed."""
+
+    UNKNOWN: ClassVar[str] = "unknown weekday"
+    mon: Day = ()
+    tue: Day = ()
+    wed: Day = ()
+    thu: Day = ()
+    fri: Day = ()
+    sat: Day = ()
+    sun: Day = ()
+
+    @model_validator(mode="after")
+    def _open_sometime(self) -> HoursSection:
+        if not any(self.table()):
+            raise _problem("no open hours on any weekday; a calendar must be open sometime")
+        return self
+
+    def table(self) -> tuple[tuple[Shift, ...], ...]:
+        return tuple(getattr(self, day) for day in WEEKDAYS)
+
+
+class CalendarSection(_Section):
+    """Business hours: only open time counts towards a target of a policy using it."""
+
+    timezone: Annotated[ZoneInfo, PlainValidator(_zone), WithJsonSchema({"type": "string"})] = (
+        Field(description="an IANA time zone name, e.g. Europe/Berlin")
+    )
+    hours: HoursSection
+    holidays: Annotated[
+        tuple[Annotated[date, PlainValidator(_holiday)], ...],
+        WithJsonSchema({"type": "array", "items": {"type": "string", "format": "date"}}),
+    ] = Field(default=(), description="local dates YYYY-MM-DD, closed all day")
+
+
+def _no_calendars(value: object) -> object:
+    return {} if value is None else value
+
+
+class PolicyFile(_Section):
+    """A ticketpulse SLA policy file (docs/policies.md)."""
+
+    model_config = ConfigDict(title="ticketpulse SLA policies")
+    calendars: Annotated[dict[str, CalendarSection], BeforeValidator(_no_calendars)] = Field(
+        default_factory=dict, description="named business-hours calendars"
+    )
+    at_risk_within: Duration = Field(
+        default=DEFAULT_AT_RISK_WITHIN,
+        description="a running clock is at risk when its deadline is at most this far ahead "
+        "(default 15m)",
+    )
+    policies: list[PolicySection] = Field(
+        description="tried in order; the first whose match fits the ticket applies"
+    )
+
+    def policy_set(self) -> PolicySet:
+        """The domain's form, for the engine."""
+        calendars = {
+            name: BusinessCalendar(name, raw.timezone, raw.hours.table(), frozenset(raw.holidays))
+            for name, raw in self.calendars.items()
+        }
+        return PolicySet(
+            tuple(_policy(raw, calendars) for raw in self.policies),
+            self.at_risk_within,
+            MappingProxyType(calendars),
         )
 
-    def match(self, value: object, key: str) -> Mapping[str, frozenset[str]]:
-        if not isinstance(value, dict):
-            raise self.fail(key, f"expected a mapping, got {_describe(value)}")
-        out: dict[str, frozenset[str]] = {}
-        for name, wanted in value.items():
-            if name not in MATCH_KEYS:
-                raise self.fail(_join(key, name), f"unknown match key; use {_one_of(MATCH_KEYS)}")
-            items = self.strings(wanted, f"{key}.{name}")
-            known = _MATCH_VALUES.get(name)
-            for index, item in enumerate(items):
-                if known is not None and item not in known:
-                    where = f"{key}.{name}" if isinstance(wanted, str) else f"{key}.{name}[{index}]"
-                    raise self.fail(where, f"unknown {name} {item!r}; use {_one_of(known)}")
-            out[name] = frozenset(items)
-        return MappingProxyType(out)
 
-    def calendar_ref(
-        self, value: object, key: str, calendars: Mapping[str, BusinessCalendar]
-    ) -> BusinessCalendar:
-        if not isinstance(value, str):
-            raise self.fail(key, f"expected a calendar name, got {_describe(value)}")
-        if value not in calendars:
-            defined = ", ".join(sorted(calendars)) or "none"
-            raise self.fail(key, f"unknown calendar {value!r}; defined calendars: {defined}")
-        return calendars[value]
+def _policy(raw: PolicySection, calendars: Mapping[str, BusinessCalendar]) -> Policy:
+    match = {key: frozenset(getattr(raw.match, key)) for key in MATCH_KEYS}
+    targets = {target: getattr(raw.targets, target.value) for target in SlaTarget}
+    return Policy(
+        name=raw.name,
+        match=MappingProxyType({key: values for key, values in match.items() if values}),
+        calendar=calendars[raw.calendar] if raw.calendar is not None else ALWAYS_OPEN,
+        targets=MappingProxyType({t: amount for t, amount in targets.items() if amount}),
+        pause_resolution_on=frozenset(raw.pause_resolution_on),
+    )
 
-    def targets(self, value: object, key: str) -> Mapping[SlaTarget, Micros]:
-        names = tuple(t.value for t in SlaTarget)
-        if not isinstance(value, dict):
-            raise self.fail(key, f"expected a mapping, got {_describe(value)}")
-        out: dict[SlaTarget, Micros] = {}
-        for name, amount in value.items():
-            if name not in names:
-                raise self.fail(_join(key, name), f"unknown target; use {_one_of(names)}")
-            out[SlaTarget(name)] = self.duration(amount, f"{key}.{name}", positive=True)
-        return MappingProxyType(out)
 
-    def pauses(self, value: object, key: str) -> frozenset[Status]:
-        if value == []:
-            return frozenset()
-        pausable = tuple(s.value for s in _PAUSABLE)
-        out: set[Status] = set()
-        for index, item in enumerate(self.strings(value, key)):
-            where = key if isinstance(value, str) else f"{key}[{index}]"
-            if item in (Status.SOLVED, Status.CLOSED):
-                raise self.fail(
-                    where, f"{item!r} can't pause: solved and closed stop the resolution clock"
-                )
-            if item not in pausable:
-                raise self.fail(where, f"unknown status {item!r}; use {_one_of(pausable)}")
-            out.add(Status(item))
-        return frozenset(out)
+class _NoDefaults(GenerateJsonSchema):
+    """Defaults are domain values (microseconds, empty tuples); the descriptions give them."""
 
-    # -- calendars ------------------------------------------------------------------------
-    def calendars(self, value: object) -> dict[str, BusinessCalendar]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise self.fail("calendars", f"expected a mapping of names, got {_describe(value)}")
-        out: dict[str, BusinessCalendar] = {}
-        for name, raw in value.items():
-            if not isinstance(name, str) or not name:
-                raise self.fail("calendars", f"calendar name {name!r} is not a string")
-            out[name] = self.calendar(name, raw, f"calendars.{name}")
-        return out
+    def default_schema(self, schema: WithDefaultSchema) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
 
-    def calendar(self, name: str, value: object, key: str) -> BusinessCalendar:
-        raw = self.mapping(value, key, _CALENDAR_KEYS)
-        if "timezone" not in raw:
-            raise self.fail(f"{key}.timezone", "missing: a calendar needs a time zone")
-        zone = self.zone(raw["timezone"], f"{key}.timezone")
-        if "hours" not in raw:
-            raise self.fail(f"{key}.hours", "missing: a calendar needs open hours")
-        hours = self.hours(raw["hours"], f"{key}.hours")
-        holidays = self.holidays(raw.get("holidays", []), f"{key}.holidays")
-        return BusinessCalendar(name, zone, hours, holidays)
 
-    def zone(self, value: object, key: str) -> ZoneInfo:
-        if not isinstance(value, str) or not value:
-            raise self.fail(key, f"expected a time zone like Europe/Berlin, got {_describe(value)}")
+def policies_schema() -> dict[str, Any]:
+    """The JSON Schema of the file, for editors (``streams/data/policies.schema.json``)."""
+    schema = PolicyFile.model_json_schema(schema_generator=_NoDefaults)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+# -- errors as users read them ---------------------------------------------------------------
+
+Loc = tuple[int | str, ...]
+
+_MISSING: Final = {
+    "policies": "missing: the file must list its policies",
+    "name": "expected a policy name, got nothing",
+    "timezone": "missing: a calendar needs a time zone",
+    "hours": "missing: a calendar needs open hours",
+}
+
+
+_LIST_OF: Final = {
+    "policies": " of policies",
+    "holidays": " of dates",
+    **{day: " like ['09:00-17:00']" for day in WEEKDAYS},
+}
+
+
+def _section_at(loc: Loc) -> type[_Section] | None:
+    match loc:
+        case ():
+            return PolicyFile
+        case ("policies", int()):
+            return PolicySection
+        case ("policies", int(), "match"):
+            return MatchSection
+        case ("policies", int(), "targets"):
+            return TargetsSection
+        case ("calendars", str()):
+            return CalendarSection
+        case ("calendars", str(), "hours"):
+            return HoursSection
+    return None
+
+
+def _path(loc: Loc) -> str:
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+    return path.removeprefix(".") or "(file)"
+
+
+def _raw_at(data: object, loc: Loc) -> object:
+    for part in loc:
         try:
-            return ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise self.fail(key, f"unknown time zone {value!r}") from None
-
-    def hours(self, value: object, key: str) -> tuple[tuple[Shift, ...], ...]:
-        if not isinstance(value, dict):
-            raise self.fail(key, f"expected a mapping of weekdays, got {_describe(value)}")
-        table: dict[str, tuple[Shift, ...]] = {}
-        for day, raw in value.items():
-            if day not in WEEKDAYS:
-                raise self.fail(_join(key, day), f"unknown weekday; use {_one_of(WEEKDAYS)}")
-            table[day] = self.shifts(raw, f"{key}.{day}")
-        if not any(table.values()):
-            raise self.fail(key, "no open hours on any weekday; a calendar must be open sometime")
-        return tuple(table.get(day, ()) for day in WEEKDAYS)
-
-    def shifts(self, value: object, key: str) -> tuple[Shift, ...]:
-        if value is None or value == []:
-            return ()
-        items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list):
-            raise self.fail(key, f"expected a list like ['09:00-17:00'], got {_describe(value)}")
-        parsed: list[tuple[Shift, int, str]] = []
-        for index, item in enumerate(items):
-            where = key if isinstance(value, str) else f"{key}[{index}]"
-            if not isinstance(item, str):
-                raise self.fail(where, f"{item!r} is not an interval like 09:00-17:00")
-            try:
-                parsed.append((parse_shift(item), index, item))
-            except ValueError as error:
-                raise self.fail(where, str(error)) from None
-        parsed.sort()
-        for (before, _, before_text), (after, index, text) in pairwise(parsed):
-            if after.start < before.end:
-                raise self.fail(f"{key}[{index}]", f"{text!r} overlaps {before_text!r}")
-        return tuple(shift for shift, _, _ in parsed)
-
-    def holidays(self, value: object, key: str) -> frozenset[date]:
-        if not isinstance(value, list):
-            raise self.fail(key, f"expected a list of dates, got {_describe(value)}")
-        out: set[date] = set()
-        for index, item in enumerate(value):
-            # YAML reads an unquoted 2026-12-24 as a date already.
-            if isinstance(item, date) and not isinstance(item, datetime):
-                out.add(item)
-                continue
-            try:
-                if not isinstance(item, str) or not _ISO_DATE.match(item):
-                    raise ValueError
-                out.add(date.fromisoformat(item))
-            except ValueError:
-                raise self.fail(
-                    f"{key}[{index}]", f"{item!r} is not a date like 2026-12-24"
-                ) from None
-        return frozenset(out)
+            data = data[part]  # type: ignore[index]
+        except (TypeError, KeyError, IndexError):
+            return None
+    return data
 
 
-def _join(key: str, name: object) -> str:
-    return str(name) if key == "(file)" else f"{key}.{name}"
+def _config_error(source: str, data: object, error: ErrorDetails) -> ConfigError:
+    loc, kind, value = tuple(error["loc"]), error["type"], error["input"]
+    if loc and loc[-1] == 0 and isinstance(_raw_at(data, loc[:-1]), str):
+        loc = loc[:-1]  # a single value where a list may be: its path has no [0]
+    if loc and loc[-1] == "[key]":
+        return ConfigError(source, _path(loc[:-2]), f"key {value!r} is not a string")
+    if kind == "extra_forbidden":
+        section = _section_at(loc[:-1])
+        known = f"; use {_one_of(tuple(section.model_fields))}" if section else ""
+        return ConfigError(
+            source, _path(loc), f"{section.UNKNOWN if section else 'unknown key'}{known}"
+        )
+    of = _LIST_OF.get(str(loc[-1]) if loc else "", "")
+    problem = {
+        "missing": _MISSING.get(str(loc[-1]) if loc else "", "missing"),
+        "model_type": f"expected a mapping, got {_describe(value)}",
+        "dict_type": f"expected a mapping, got {_describe(value)}",
+        "list_type": f"expected a list{of}, got {_describe(value)}",
+        "tuple_type": f"expected a list{of}, got {_describe(value)}",
+        "string_type": f"expected a string, got {_describe(value)}",
+    }.get(kind, error["msg"])
+    return ConfigError(source, _path(loc), problem)
+
+
+def _duplicate_names(data: object, source: str) -> list[ConfigError]:
+    """Two policies of one name: checked across the list, so outside the models."""
+    raw = data.get("policies") if isinstance(data, dict) else None
+    first: dict[str, int] = {}
+    errors = []
+    for index, item in enumerate(raw if isinstance(raw, list) else []):
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in first:
+            problem = f"{name!r} is already the name of policies[{first[name]}]"
+            errors.append(ConfigError(source, f"policies[{index}].name", problem))
+        else:
+            first[name] = index
+    return errors
+
+
+def _validate(data: object, source: str) -> PolicyFile:
+    if data is None:
+        raise ConfigError(source, "(file)", "the file is empty; it needs a list of `policies`")
+    calendars = data.get("calendars") if isinstance(data, dict) else None
+    context = {
+        "calendars": [n for n in calendars if isinstance(n, str)]
+        if isinstance(calendars, dict)
+        else []
+    }
+    errors: list[ConfigError] = []
+    model: PolicyFile | None = None
+    try:
+        model = PolicyFile.model_validate(data, context=context)
+    except ValidationError as invalid:
+        errors = [_config_error(source, data, error) for error in invalid.errors()]
+    errors += _duplicate_names(data, source)
+    if errors or model is None:
+        raise ConfigErrors(errors)
+    return model

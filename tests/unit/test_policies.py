@@ -20,7 +20,7 @@ from streams.domain.policies import (
     load_policies,
     parse_policies,
 )
-from streams.errors import ConfigError
+from streams.errors import ConfigError, ConfigErrors
 
 MINUTE = MICROS_PER_MINUTE
 HOUR = 60 * MINUTE
@@ -266,7 +266,7 @@ ERRORS = [
     (
         with_policy("{name: b, match: {team: []}}"),
         "policies[1].match.team",
-        "expected a string or a list of strings, got a list",
+        "expected a value or a list of values, got an empty list",
     ),
     (
         with_policy("{name: b, calendar: ofice}"),
@@ -321,7 +321,7 @@ ERRORS = [
     ),
     (
         with_calendar("{timezone: UTC, hours: {fri: ['09:00-13:00', '08:00-09:30']}}"),
-        "calendars.office.hours.fri[0]",
+        "calendars.office.hours.fri",
         "'09:00-13:00' overlaps '08:00-09:30'",
     ),
     (
@@ -401,3 +401,16 @@ def test_load_reads_a_valid_file(tmp_path: Path) -> None:
     path = tmp_path / "ok.yaml"
     path.write_text(SPEC_EXAMPLE)
     assert summary(load_policies(str(path))) == summary(parse(SPEC_EXAMPLE))
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    text = with_policy("{name: b, targets: {first_reply: 4x, resolution: 0h}, match: {team: []}}")
+    with pytest.raises(ConfigErrors) as caught:
+        parse(text)
+    assert [(error.key, error.problem) for error in caught.value.errors] == [
+        ("policies[1].match.team", "expected a value or a list of values, got an empty list"),
+        ("policies[1].targets.first_reply", "'4x' is not a duration like 15m, 4h or 3d"),
+        ("policies[1].targets.resolution", "'0h' must be longer than zero"),
+    ]
+    assert caught.value.key == "policies[1].match.team"  # the first problem's fields
+    assert str(caught.value).splitlines() == [str(error) for error in caught.value.errors]
