@@ -14,6 +14,7 @@ def main() -> None:
 
 
 def _register() -> None:
+    from streams.deadletter import deadletter
     from streams.grafana.commands import grafana
     from streams.live.commands import worker
     from streams.policy_commands import policies
@@ -29,6 +30,7 @@ def _register() -> None:
     main.add_command(top)
     main.add_command(grafana)
     main.add_command(policies)
+    main.add_command(deadletter)
 
 
 _register()
