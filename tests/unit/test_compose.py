@@ -339,11 +339,46 @@ def test_alertmanager_routes_to_a_default_webhook_receiver() -> None:
     assert [hook["url"] for hook in default["webhook_configs"]]
 
 
+def test_inhibit_rules_name_real_alerts_and_labels_both_alerts_carry() -> None:
+    """Each rule mutes one generated alert by another, on labels both carry; the local stack's
+    Alertmanager mutes alike. (tests/integration/test_alertmanager_inhibit.py runs them.)"""
+    from streams.grafana.alerts import ALERTS
+
+    by_name = {alert.name: alert for alert in ALERTS}
+    compose_rules = load_yaml(COMPOSE_DIR / "alertmanager.yml")["inhibit_rules"]
+    local_rules = load_yaml(REPO / "deploy" / "alertmanager" / "alertmanager.yml")["inhibit_rules"]
+    assert compose_rules == local_rules
+    pairs = set()
+    for rule in compose_rules:
+        names = []
+        for side in ("source_matchers", "target_matchers"):
+            found = [m for m in rule[side] if m.startswith("alertname")]
+            (matcher,) = found
+            pattern = matcher.split("=", 1)[1].lstrip("~").strip('"')
+            matched = [n for n in by_name if re.fullmatch(pattern, n)]
+            assert matched, matcher
+            names.append(matched)
+        for source in names[0]:
+            for target in names[1]:
+                pairs.add((source, target))
+                for label in rule["equal"]:  # a label missing on either side never matches
+                    for name in (source, target):
+                        alert = by_name[name]
+                        assert label in alert.all_labels() or label in alert.query, (name, label)
+    assert pairs == {
+        ("TicketpulseSlaBudgetBurnFast", "TicketpulseSlaBudgetBurnSlow"),
+        ("TicketpulseWorkerDown", "TicketpulseNoEvents"),
+        ("TicketpulseWorkerDown", "TicketpulseEventTimeLag"),
+        ("TicketpulseSlaBreach", "TicketpulseTeamSlaBreach"),
+    }
+
+
 @pytest.mark.parametrize(
     ("tool", "args", "path"),
     [
         ("promtool", ["check", "config"], "prometheus.yml"),
         ("amtool", ["check-config"], "alertmanager.yml"),
+        ("amtool", ["check-config"], "../alertmanager/alertmanager.yml"),
     ],
 )
 def test_config_passes_the_upstream_checker(tool: str, args: list[str], path: str) -> None:
