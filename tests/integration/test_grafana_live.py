@@ -48,7 +48,6 @@ from .workers import Run, WorkerProcess, iter_until, now_micros, produce, shifte
 BREACH_BOUND_SECONDS = 30.0
 # Panels and alert queries that cannot have data here, and why.
 MAY_BE_EMPTY = {
-    "Consumer lag": "the worker does not export ticketpulse_consumer_lag_messages yet",
     "TicketpulseSlaBudgetBurnFast": "it needs 20 recent clocks stopped in the hour",
     "TicketpulseSlaBudgetBurnSlow": "it needs 20 recent clocks stopped and a 30m burn above 4",
 }
