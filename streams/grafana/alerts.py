@@ -29,7 +29,6 @@ from streams.grafana import (
 )
 from streams.grafana.promql import OVERALL, dims_sum
 
-RUNBOOKS = "docs/runbooks.md"
 ONCALL_BOARD = "ticketpulse-sla-oncall"
 TEAM_BOARD = "ticketpulse-team-agent"
 AT_RISK_LIST = 50  # tickets the tickets_url lists
