@@ -105,7 +105,7 @@ def cpu(action: Callable[[], object]) -> float:
 
 def observe_all(metrics: Metrics, batches: list[list[Fact]]) -> None:
     for batch in batches:
-        metrics.observe_facts(batch)
+        metrics.observe_facts(batch, now=AS_OF)
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ from streams.errors import ConfigError
 from streams.simulation import Emitted, Intent, SimulationConfig, generate, take
 
 DEFAULT_START = "2026-11-02T08:00:00Z"  # a Monday morning: the same file for the same seed
+REALTIME_DURATION = "52w"  # --realtime without --events or --duration: a year of traffic
 PROGRESS_FROM = 100_000  # events; smaller outputs finish before a bar would help
 PROGRESS_STEP = 5_000
 
@@ -86,6 +87,29 @@ def parse_start(text: str) -> Instant:
         raise click.BadParameter(f"{text!r}: {error}", param_hint="--start") from error
 
 
+def check_usage(
+    out: str | None,
+    kafka: str | None,
+    realtime: bool,
+    max_rate: float | None,
+    count: int | None,
+    duration: str | None,
+) -> str | None:
+    """The option combinations click cannot check; the ``--duration`` to run (None: ``--events``).
+
+    A ``--realtime`` run with neither ``--events`` nor ``--duration`` goes on for a year.
+    """
+    if (out is None) == (kafka is None):
+        raise click.UsageError("give exactly one of --out and --kafka")
+    if realtime and max_rate:
+        raise click.UsageError("--realtime and --max-rate pace differently: choose one")
+    if duration is None and count is None and realtime:
+        duration = REALTIME_DURATION
+    if (count is None) == (duration is None):
+        raise click.UsageError("give exactly one of --events and --duration")
+    return duration
+
+
 @click.command("simulate")
 @click.option("--out", "out", type=click.Path(dir_okay=False, allow_dash=True),
               help="JSONL file to write; - for stdout.")  # fmt: skip
@@ -131,14 +155,7 @@ def simulate(
     quiet: bool,
 ) -> None:
     """Write simulated ticket, contact and survey events as JSONL, or produce them to Kafka."""
-    if (out is None) == (kafka is None):
-        raise click.UsageError("give exactly one of --out and --kafka")
-    if realtime and max_rate:
-        raise click.UsageError("--realtime and --max-rate pace differently: choose one")
-    if duration is None and count is None and realtime:
-        duration = "52w"
-    if (count is None) == (duration is None):
-        raise click.UsageError("give exactly one of --events and --duration")
+    duration = check_usage(out, kafka, realtime, max_rate, count, duration)
     start = parse_start(start_text)
     until = None
     expected = float(count or 0)

@@ -11,3 +11,10 @@ from __future__ import annotations
 DATASOURCE_UID = "ticketpulse-prometheus"
 FOLDER_UID = "ticketpulse"
 FOLDER_TITLE = "ticketpulse"
+
+# Where the alerts' annotations link to by default, absolute because a page or a chat message
+# has no repository to be relative to; `ticketpulse grafana generate` takes others
+# (docs/grafana.md, "Links in the alerts").
+RUNBOOKS_URL = "https://ticketpulse.example.com/docs/runbooks.md"
+GRAFANA_URL = "http://127.0.0.1:3000"  # Grafana of docker-compose.yml and of `make demo`
+API_URL = "http://127.0.0.1:6066"  # a worker's HTTP API (TICKETPULSE_WEB_PORT)

@@ -5,6 +5,12 @@ An alert is a PromQL *query* (the value), a comparison with a threshold, and an 
 ``(query) > threshold``; Grafana gets the query as its instant query A and the comparison as
 a threshold expression B, so both fire on the same series with the same labels. Runbooks are
 the sections of docs/runbooks.md named after each alert.
+
+The SLA alerts count only *recent* outcomes (``ticketpulse_sla_*_recent_total``: the deadline or
+stop was at most TICKETPULSE_RECENT_SLA_SECONDS old when the worker saw it), so a backfill or a
+replay of old events shows on the boards but does not page. The burn-rate alerts follow the
+Google SRE workbook's multi-window, multi-burn-rate alerts, with a minimum volume (see
+``MIN_STOPPED_CLOCKS``).
 """
 
 from __future__ import annotations
@@ -13,14 +19,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from streams.grafana import DATASOURCE_UID, FOLDER_TITLE, FOLDER_UID
+from streams.grafana import (
+    API_URL,
+    DATASOURCE_UID,
+    FOLDER_TITLE,
+    FOLDER_UID,
+    GRAFANA_URL,
+    RUNBOOKS_URL,
+)
 from streams.grafana.promql import OVERALL, dims_sum
 
-RUNBOOKS = "docs/runbooks.md"
+ONCALL_BOARD = "ticketpulse-sla-oncall"
+TEAM_BOARD = "ticketpulse-team-agent"
+AT_RISK_LIST = 50  # tickets the tickets_url lists
+
 # The SLA compliance the error budget is computed against: 5% of clocks may breach.
 TARGET_COMPLIANCE = 0.95
-FAST_BURN = 10.0  # 1h burn rate: half the clocks of the last hour breached
-SLOW_BURN = 4.0  # 6h burn rate, confirmed by the 1h one: a fifth breached for hours
+# Multi-window, multi-burn-rate (Google SRE workbook, "Alerting on SLOs"): each alert needs its
+# long window (the budget really burns) and a short one, 1/12 of it (it still burns now, so the
+# alert resolves minutes after the burn stops rather than an hour later).
+FAST_BURN = 10.0  # 1h and 5m burn rate: half the clocks breached
+FAST_WINDOWS = ("1h", "5m")
+SLOW_BURN = 4.0  # 6h and 30m burn rate: a fifth of the clocks breached for hours
+SLOW_WINDOWS = ("6h", "30m")
+# Minimum volume: a burn rate is a ratio, and in a quiet hour one breach of one stopped clock
+# is a burn of 20. The budget alerts need this many stopped clocks (met + breached) in their
+# long window; then a fast burn takes at least 11 breaches in the hour. Fewer clocks are no
+# budget question: each breach of an urgent or high ticket already pages (TicketpulseSlaBreach).
+MIN_STOPPED_CLOCKS = 20
 AT_RISK_THRESHOLD = 10  # clocks of one target due within at_risk_within
 EVENT_TIME_LAG_SECONDS = 120
 DEADLETTERS_PER_MINUTE = 1.0
@@ -28,6 +54,8 @@ DEADLETTERS_PER_MINUTE = 1.0
 # and day_of_week() are UTC). Change them here and run `ticketpulse grafana generate`.
 OPEN_HOURS = "hour() >= 8 < 18 and on() day_of_week() >= 1 <= 5"
 WORKER_JOB = "ticketpulse"  # the Prometheus scrape job of the workers
+MET_RECENT = "ticketpulse_sla_met_recent_total"
+BREACHED_RECENT = "ticketpulse_sla_breached_recent_total"
 
 SLA_GROUP = "ticketpulse-sla"
 HEALTH_GROUP = "ticketpulse-health"
@@ -35,6 +63,18 @@ PROMETHEUS_INTERVAL = "30s"
 GRAFANA_INTERVAL = "1m"
 
 Op = Literal[">", "<"]
+
+
+@dataclass(frozen=True)
+class Links:
+    """The absolute URLs annotations point to: runbooks page, Grafana, a worker's API."""
+
+    runbooks: str = RUNBOOKS_URL
+    grafana: str = GRAFANA_URL
+    api: str = API_URL
+
+
+LINKS = Links()
 
 
 @dataclass(frozen=True)
@@ -53,10 +93,31 @@ class Alert:
     """None when the query sets ``severity`` itself (by priority)."""
     when: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
+    board: str = ONCALL_BOARD
+    board_variable: str = ""
+    """A label of the alert that is also a variable of the board (team, priority), or ""."""
 
     @property
-    def runbook_url(self) -> str:
-        return f"{RUNBOOKS}#{self.name.lower()}"
+    def anchor(self) -> str:
+        return self.name.lower()
+
+    def runbook_url(self, links: Links = LINKS) -> str:
+        return f"{links.runbooks}#{self.anchor}"
+
+    def dashboard_url(self, links: Links = LINKS) -> str:
+        url = f"{links.grafana.rstrip('/')}/d/{self.board}"
+        if self.board_variable:
+            name = self.board_variable
+            url += f"?var-{name}={{{{ $labels.{name} }}}}"
+        return url
+
+    def tickets_url(self, links: Links = LINKS) -> str:
+        """Where the tickets behind an SLA alert are listed: ``GET /sla/at-risk`` (overdue
+        first), or "" for an alert that is not about tickets."""
+        if self.group != SLA_GROUP:
+            return ""
+        query = f"target={{{{ $labels.target }}}}&limit={AT_RISK_LIST}"
+        return f"{links.api.rstrip('/')}/sla/at-risk?{query}"
 
     @property
     def grafana_query(self) -> str:
@@ -75,12 +136,17 @@ class Alert:
             labels["severity"] = self.severity
         return labels
 
-    def annotations(self) -> dict[str, str]:
-        return {
+    def annotations(self, links: Links = LINKS) -> dict[str, str]:
+        found = {
             "summary": self.summary,
             "description": self.description,
-            "runbook_url": self.runbook_url,
+            "runbook_url": self.runbook_url(links),
+            "dashboard_url": self.dashboard_url(links),
         }
+        tickets = self.tickets_url(links)
+        if tickets:
+            found["tickets_url"] = tickets
+        return found
 
 
 def _indent(text: str) -> str:
@@ -91,21 +157,49 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def _breach_ratio(window: str) -> str:
-    breached = dims_sum("ticketpulse_sla_breached_total", OVERALL, window, "target")
-    met = dims_sum("ticketpulse_sla_met_total", OVERALL, window, "target")
+def _outcomes(recent: bool) -> tuple[str, str]:
+    """(met, breached) counters: every outcome first seen (boards), or recent ones (alerts)."""
+    if recent:
+        return MET_RECENT, BREACHED_RECENT
+    return "ticketpulse_sla_met_total", "ticketpulse_sla_breached_total"
+
+
+def _breach_ratio(window: str, recent: bool) -> str:
+    met_total, breached_total = _outcomes(recent)
+    breached = dims_sum(breached_total, OVERALL, window, "target")
+    met = dims_sum(met_total, OVERALL, window, "target")
     return f"{breached}\n/ ({met}\n   + {breached})"
 
 
-def burn_rate(window: str) -> str:
-    """Share of stopped clocks that breached over ``window``, per error budget (1 = on budget)."""
+def burn_rate(window: str, recent: bool = False) -> str:
+    """Share of stopped clocks that breached over ``window``, per error budget (1 = on budget).
+
+    The boards count every outcome; the alerts (``recent=True``) only recent ones."""
     budget = _number(round(1 - TARGET_COMPLIANCE, 6))
-    return f"(\n{_indent(_breach_ratio(window))}\n) / {budget}"
+    return f"(\n{_indent(_breach_ratio(window, recent))}\n) / {budget}"
+
+
+def stopped_clocks(window: str) -> str:
+    """Recent clocks that stopped (met or breached) over ``window``, per target."""
+    met = dims_sum(MET_RECENT, OVERALL, window, "target")
+    breached = dims_sum(BREACHED_RECENT, OVERALL, window, "target")
+    return f"({met}\n + {breached})"
+
+
+def budget_burn(windows: tuple[str, str], threshold: float) -> str:
+    """The long window's burn rate, kept where the short window burns above ``threshold`` too
+    and the long window has at least ``MIN_STOPPED_CLOCKS`` stopped clocks."""
+    long, short = windows
+    return (
+        f"{burn_rate(long, recent=True)}\n"
+        f"and on (target)\n{burn_rate(short, recent=True)} > {threshold:g}\n"
+        f"and on (target)\n{stopped_clocks(long)} >= {MIN_STOPPED_CLOCKS}"
+    )
 
 
 _BY_PRIORITY = (
     "label_replace(label_replace(\n  sum by (target, priority) (increase("
-    'ticketpulse_sla_breached_total{priority!=""}[5m])),\n'
+    f'{BREACHED_RECENT}{{priority!=""}}[5m])),\n'
     '  "severity", "critical", "priority", "urgent|high"),\n'
     '  "severity", "warning", "priority", "normal|low")'
 )
@@ -127,12 +221,13 @@ ALERTS: tuple[Alert, ...] = (
             "deadline in the last 5 minutes. Severity follows the priority: urgent and high "
             "page, normal and low warn."
         ),
+        board_variable="priority",
     ),
     Alert(
         name="TicketpulseTeamSlaBreach",
         uid="ticketpulse-team-sla-breach",
         group=SLA_GROUP,
-        query=dims_sum("ticketpulse_sla_breached_total", 'team!=""', "5m", "target, team"),
+        query=dims_sum(BREACHED_RECENT, 'team!=""', "5m", "target, team"),
         op=">",
         threshold=0,
         for_="0s",
@@ -143,6 +238,8 @@ ALERTS: tuple[Alert, ...] = (
             "At least one ticket of team {{ $labels.team }} breached its {{ $labels.target }} "
             "deadline in the last 5 minutes; routed to the team by its team label."
         ),
+        board=TEAM_BOARD,
+        board_variable="team",
     ),
     Alert(
         name="TicketpulseSlaAtRisk",
@@ -164,23 +261,25 @@ ALERTS: tuple[Alert, ...] = (
         name="TicketpulseSlaBudgetBurnFast",
         uid="ticketpulse-sla-burn-fast",
         group=SLA_GROUP,
-        query=burn_rate("1h"),
+        query=budget_burn(FAST_WINDOWS, FAST_BURN),
         op=">",
         threshold=FAST_BURN,
-        for_="5m",
+        for_="2m",
         keep_firing_for="15m",
         severity="critical",
         summary="{{ $labels.target }} SLA error budget burning fast",
         description=(
-            f"Over the last hour {{{{ $labels.target }}}} clocks breached {FAST_BURN:g} times "
-            f"faster than a {TARGET_COMPLIANCE:.0%} compliance target allows."
+            f"Over the last hour, and still over the last 5 minutes, {{{{ $labels.target }}}} "
+            f"clocks breached more than {FAST_BURN:g} times faster than a "
+            f"{TARGET_COMPLIANCE:.0%} compliance target allows (at least "
+            f"{MIN_STOPPED_CLOCKS} clocks stopped in the hour)."
         ),
     ),
     Alert(
         name="TicketpulseSlaBudgetBurnSlow",
         uid="ticketpulse-sla-burn-slow",
         group=SLA_GROUP,
-        query=f"{burn_rate('6h')}\nand on (target)\n{burn_rate('1h')} > {SLOW_BURN:g}",
+        query=budget_burn(SLOW_WINDOWS, SLOW_BURN),
         op=">",
         threshold=SLOW_BURN,
         for_="15m",
@@ -188,9 +287,10 @@ ALERTS: tuple[Alert, ...] = (
         severity="warning",
         summary="{{ $labels.target }} SLA error budget burning steadily",
         description=(
-            f"Over the last 6 hours, and still over the last hour, {{{{ $labels.target }}}} "
-            f"clocks breached more than {SLOW_BURN:g} times faster than a "
-            f"{TARGET_COMPLIANCE:.0%} compliance target allows."
+            f"Over the last 6 hours, and still over the last 30 minutes, "
+            f"{{{{ $labels.target }}}} clocks breached more than {SLOW_BURN:g} times faster "
+            f"than a {TARGET_COMPLIANCE:.0%} compliance target allows (at least "
+            f"{MIN_STOPPED_CLOCKS} clocks stopped in the 6 hours)."
         ),
     ),
     Alert(
@@ -290,7 +390,7 @@ def group_names() -> list[str]:
 
 
 def prometheus_rules(
-    alerts: tuple[Alert, ...] = ALERTS, interval: str = PROMETHEUS_INTERVAL
+    alerts: tuple[Alert, ...] = ALERTS, interval: str = PROMETHEUS_INTERVAL, links: Links = LINKS
 ) -> dict[str, Any]:
     """The Prometheus rule file (``rule_files``) as a document."""
     groups = []
@@ -304,7 +404,7 @@ def prometheus_rules(
                     "for": alert.for_,
                     "keep_firing_for": alert.keep_firing_for,
                     "labels": alert.all_labels(),
-                    "annotations": alert.annotations(),
+                    "annotations": alert.annotations(links),
                 }
             )
         groups.append({"name": name, "interval": interval, "rules": rules})
@@ -355,7 +455,7 @@ def grafana_data(alert: Alert) -> list[dict[str, Any]]:
     ]
 
 
-def _grafana_rule(alert: Alert) -> dict[str, Any]:
+def _grafana_rule(alert: Alert, links: Links) -> dict[str, Any]:
     return {
         "uid": alert.uid,
         "title": alert.name,
@@ -366,12 +466,12 @@ def _grafana_rule(alert: Alert) -> dict[str, Any]:
         "for": alert.for_,
         "keepFiringFor": alert.keep_firing_for,
         "labels": alert.all_labels(),
-        "annotations": alert.annotations(),
+        "annotations": alert.annotations(links),
         "isPaused": False,
     }
 
 
-def grafana_rule_file(alerts: tuple[Alert, ...] = ALERTS) -> dict[str, Any]:
+def grafana_rule_file(alerts: tuple[Alert, ...] = ALERTS, links: Links = LINKS) -> dict[str, Any]:
     """Grafana's alert-rule provisioning file (apiVersion 1)."""
     groups = [
         {
@@ -379,7 +479,7 @@ def grafana_rule_file(alerts: tuple[Alert, ...] = ALERTS) -> dict[str, Any]:
             "name": name,
             "folder": FOLDER_TITLE,
             "interval": GRAFANA_INTERVAL,
-            "rules": [_grafana_rule(a) for a in alerts if a.group == name],
+            "rules": [_grafana_rule(a, links) for a in alerts if a.group == name],
         }
         for name in group_names()
     ]
@@ -391,7 +491,9 @@ def _seconds(duration: str) -> int:
     return int(duration[:-1]) * units[duration[-1]]
 
 
-def api_rule_groups(alerts: tuple[Alert, ...] = ALERTS) -> list[dict[str, Any]]:
+def api_rule_groups(
+    alerts: tuple[Alert, ...] = ALERTS, links: Links = LINKS
+) -> list[dict[str, Any]]:
     """The same rules in the shape of Grafana's alerting provisioning HTTP API.
 
     The API spells some fields differently from the file format (``keep_firing_for``,
@@ -401,7 +503,7 @@ def api_rule_groups(alerts: tuple[Alert, ...] = ALERTS) -> list[dict[str, Any]]:
     for name in group_names():
         rules = []
         for alert in (a for a in alerts if a.group == name):
-            rule = _grafana_rule(alert)
+            rule = _grafana_rule(alert, links)
             rule["keep_firing_for"] = rule.pop("keepFiringFor")
             rule.update(folderUID=FOLDER_UID, ruleGroup=name, orgID=1)
             rules.append(rule)

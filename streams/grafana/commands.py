@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from streams.grafana import API_URL, GRAFANA_URL, RUNBOOKS_URL
 from streams.grafana.paths import REPO_ROOT
 
 
@@ -27,12 +28,41 @@ def grafana() -> None:
     help="Repository root to write into.",
 )
 @click.option("--check", is_flag=True, help="Write nothing; fail if a file is out of date.")
-def generate(root: Path, check: bool) -> None:
+@click.option(
+    "--runbooks-url",
+    envvar="TICKETPULSE_RUNBOOKS_URL",
+    default=RUNBOOKS_URL,
+    show_default=True,
+    help="Where docs/runbooks.md is published; alerts link to its sections "
+    "[TICKETPULSE_RUNBOOKS_URL].",
+)
+@click.option(
+    "--grafana-url",
+    envvar="GRAFANA_URL",
+    default=GRAFANA_URL,
+    show_default=True,
+    help="Grafana base URL for the alerts' dashboard links [GRAFANA_URL].",
+)
+@click.option(
+    "--api-url",
+    envvar="TICKETPULSE_API_URL",
+    default=API_URL,
+    show_default=True,
+    help="A worker's HTTP API, where the SLA alerts list their tickets [TICKETPULSE_API_URL].",
+)
+def generate(root: Path, check: bool, runbooks_url: str, grafana_url: str, api_url: str) -> None:
     """Write the dashboards JSON and the Grafana and Prometheus alert rule files."""
     from streams.grafana import files
+    from streams.grafana.alerts import Links
 
+    for option, url in (("--runbooks-url", runbooks_url), ("--grafana-url", grafana_url),
+                        ("--api-url", api_url)):  # fmt: skip
+        if not url.startswith(("http://", "https://")):
+            message = f"{url!r}: expected an absolute http(s) URL"
+            raise click.BadParameter(message, param_hint=option)
+    links = Links(runbooks=runbooks_url, grafana=grafana_url, api=api_url)
     if check:
-        stale = files.stale(root)
+        stale = files.stale(root, links)
         if stale:
             names = "\n".join(f"  {p}" for p in stale)
             raise click.ClickException(
@@ -40,7 +70,7 @@ def generate(root: Path, check: bool) -> None:
             )
         click.echo("generated files are up to date")
         return
-    changed = files.write(root)
+    changed = files.write(root, links)
     for path in changed:
         click.echo(f"wrote {path}")
     if not changed:

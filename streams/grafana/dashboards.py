@@ -27,7 +27,7 @@ from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
 from streams.grafana import DATASOURCE_UID
-from streams.grafana.alerts import FAST_BURN, SLOW_BURN, burn_rate
+from streams.grafana.alerts import FAST_BURN, MIN_STOPPED_CLOCKS, SLOW_BURN, burn_rate
 from streams.grafana.promql import (
     ALL_ROWS_VALUE,
     BACKLOG_BY_PRIORITY,
@@ -551,8 +551,10 @@ def sla_oncall() -> dm.Dashboard:
         series_panel(
             "Error-budget burn rate",
             "Breached share of stopped clocks divided by the error budget (1 - target "
-            f"compliance): 1 spends it exactly. Alerts: 1h above {FAST_BURN:g} (fast), "
-            f"6h and 1h above {SLOW_BURN:g} (slow).",
+            f"compliance): 1 spends it exactly, over every clock first seen (a backfill "
+            f"shows here). Alerts count recent clocks only: 1h and 5m above {FAST_BURN:g} "
+            f"(fast), 6h and 30m above {SLOW_BURN:g} (slow), with at least "
+            f"{MIN_STOPPED_CLOCKS} clocks stopped.",
             "none",
             ((None, "green"), (SLOW_BURN, "yellow"), (FAST_BURN, "red")),
             [Query(burn_rate("1h"), "1h {{target}}"), Query(burn_rate("6h"), "6h {{target}}")],

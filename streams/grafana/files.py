@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from streams.grafana.alerts import grafana_rule_file, prometheus_rules
+from streams.grafana.alerts import LINKS, Links, grafana_rule_file, prometheus_rules
 from streams.grafana.dashboards import DASHBOARDS, dashboard_json
 from streams.grafana.paths import REPO_ROOT
 
@@ -48,25 +48,26 @@ def _dashboard_text(build: Callable[[], Any]) -> Callable[[], str]:
     return lambda: dump_json(dashboard_json(build()))
 
 
-def generated() -> dict[Path, str]:
-    """Repository-relative path -> the content the code generates for it."""
+def generated(links: Links = LINKS) -> dict[Path, str]:
+    """Repository-relative path -> the content the code generates for it; the alerts'
+    annotations link to ``links`` (the committed files use the defaults)."""
     files = {
         DASHBOARD_DIR / f"{name}.json": _dashboard_text(build)()
         for name, build in DASHBOARDS.items()
     }
     files[GRAFANA_RULES] = _HEADER.format(source="streams/grafana/alerts.py") + dump_yaml(
-        grafana_rule_file()
+        grafana_rule_file(links=links)
     )
     files[PROMETHEUS_RULES] = _HEADER.format(source="streams/grafana/alerts.py") + dump_yaml(
-        prometheus_rules()
+        prometheus_rules(links=links)
     )
     return files
 
 
-def write(root: Path = REPO_ROOT) -> list[Path]:
+def write(root: Path = REPO_ROOT, links: Links = LINKS) -> list[Path]:
     """Write every generated file under ``root``; the paths whose content changed."""
     changed = []
-    for relative, text in generated().items():
+    for relative, text in generated(links).items():
         path = root / relative
         if path.exists() and path.read_text(encoding="utf-8") == text:
             continue
@@ -76,10 +77,10 @@ def write(root: Path = REPO_ROOT) -> list[Path]:
     return changed
 
 
-def stale(root: Path = REPO_ROOT) -> list[Path]:
+def stale(root: Path = REPO_ROOT, links: Links = LINKS) -> list[Path]:
     """Generated files that are missing or differ from what the code generates."""
     return [
         relative
-        for relative, text in generated().items()
+        for relative, text in generated(links).items()
         if not (root / relative).exists() or (root / relative).read_text(encoding="utf-8") != text
     ]

@@ -40,9 +40,10 @@ from prometheus_client.utils import floatToGoString
 
 from streams.domain.events import EventType
 from streams.domain.facts import Fact, FactKind, SlaTarget
-from streams.domain.instant import MICROS_PER_SECOND, parse_rfc3339
+from streams.domain.instant import MICROS_PER_SECOND, Instant, parse_rfc3339
 from streams.domain.kpis import DISTRIBUTIONS, fact_counters, sla_counter
 from streams.domain.windows import WINDOWS
+from streams.live.settings import RECENT_SLA_SECONDS
 
 Kind = Literal["counter", "gauge", "histogram"]
 
@@ -131,6 +132,19 @@ FACT_COUNTERS: dict[str, MetricDef] = {
 }
 SLA_MET = _facts("ticketpulse_sla_met_total", "SLA clocks stopped by their deadline.", "target")
 SLA_BREACHED = _facts("ticketpulse_sla_breached_total", "SLA clocks breached.", "target")
+# The same outcomes, counted only when the clock stopped (met) or its deadline passed
+# (breached) at most TICKETPULSE_RECENT_SLA_SECONDS before the worker saw it: what the alerts
+# count, so that a backfill or a replay of old events shows on boards but does not page.
+SLA_MET_RECENT = _facts(
+    "ticketpulse_sla_met_recent_total",
+    "SLA clocks stopped by their deadline, recently (event time) when seen.",
+    "target",
+)
+SLA_BREACHED_RECENT = _facts(
+    "ticketpulse_sla_breached_recent_total",
+    "SLA clocks breached, with a recent deadline (event time) when seen.",
+    "target",
+)
 LAST_BREACH = MetricDef(
     "ticketpulse_last_breach_timestamp_seconds",
     "gauge",
@@ -298,6 +312,8 @@ METRICS: tuple[MetricDef, ...] = (
     *FACT_COUNTERS.values(),
     SLA_MET,
     SLA_BREACHED,
+    SLA_MET_RECENT,
+    SLA_BREACHED_RECENT,
     LAST_BREACH,
     AGENT_REPLY,
     EVENTS,
@@ -345,7 +361,15 @@ _COUNTER_SERIES: dict[str, tuple[MetricDef, tuple[str, ...]]] = {
     **{sla_counter(t, "met"): (SLA_MET, (t.value,)) for t in SlaTarget},
     **{sla_counter(t, "breached"): (SLA_BREACHED, (t.value,)) for t in SlaTarget},
 }
-_FACT_FAMILIES = (*FACT_HISTOGRAMS.values(), *FACT_COUNTERS.values(), SLA_MET, SLA_BREACHED)
+# kpis.py SLA counter name -> (recent counter, its target label value)
+_RECENT_SERIES: dict[str, tuple[MetricDef, tuple[str, ...]]] = {
+    **{sla_counter(t, "met"): (SLA_MET_RECENT, (t.value,)) for t in SlaTarget},
+    **{sla_counter(t, "breached"): (SLA_BREACHED_RECENT, (t.value,)) for t in SlaTarget},
+}
+_SLA_KINDS = frozenset({FactKind.SLA_MET, FactKind.SLA_BREACHED})
+_COUNTER_FAMILIES = (*FACT_COUNTERS.values(), SLA_MET, SLA_BREACHED, SLA_MET_RECENT,
+                     SLA_BREACHED_RECENT)  # fmt: skip
+_FACT_FAMILIES = (*FACT_HISTOGRAMS.values(), *_COUNTER_FAMILIES)
 
 
 def _plain_key(fact: Fact) -> tuple[FactKind, int, SlaTarget | None]:
@@ -381,11 +405,12 @@ class _FactRow:
     """Every fact series of one row, all created at once so that rates and ratios
     (breached / (met + breached)) start from 0 rather than from an absent series."""
 
-    __slots__ = ("counters", "histograms")
+    __slots__ = ("counters", "histograms", "recent")
 
     def __init__(self) -> None:
         self.histograms = {m: _Hist(len(bounds)) for m, bounds in _RAW_BOUNDS.items()}
         self.counters = dict.fromkeys(_COUNTER_SERIES, 0)
+        self.recent = dict.fromkeys(_RECENT_SERIES, 0)
 
 
 class _FactCollector(Collector):
@@ -403,7 +428,8 @@ class _FactCollector(Collector):
         self._agents: dict[str, _Hist] | None = {} if agent_labels else None
         self._last_breach: dict[str, float] = {}
 
-    def observe(self, facts: Iterable[Fact]) -> None:
+    def observe(self, facts: Iterable[Fact], recent_since: Instant) -> None:
+        """Count ``facts``; SLA outcomes at or after ``recent_since`` also count as recent."""
         reply_bounds = _RAW_BOUNDS["reply"]
         with self._lock:
             for fact in facts:
@@ -424,9 +450,14 @@ class _FactCollector(Collector):
                         )
                         hist.counts[bisect_left(reply_bounds, fact.value)] += 1
                         hist.total += fact.value
-                for name in self._plain_counters(fact):
+                names = self._plain_counters(fact)
+                for name in names:
                     for row in rows:
                         row.counters[name] += 1
+                if fact.kind in _SLA_KINDS and fact.time >= recent_since:
+                    for name in names:
+                        for row in rows:
+                            row.recent[name] += 1
                 if fact.kind is FactKind.SLA_BREACHED and fact.target is not None:
                     at = fact.time / MICROS_PER_SECOND
                     target = fact.target.value
@@ -470,14 +501,16 @@ class _FactCollector(Collector):
             for m, d in FACT_HISTOGRAMS.items()
         }
         counters = {
-            d.name: CounterMetricFamily(d.name, d.help, labels=d.labels)
-            for d in (*FACT_COUNTERS.values(), SLA_MET, SLA_BREACHED)
+            d.name: CounterMetricFamily(d.name, d.help, labels=d.labels) for d in _COUNTER_FAMILIES
         }
         for labels, row in self._rows.items():
             for metric, hist in row.histograms.items():
                 _add_histogram(histograms[metric], metric, labels, hist)
             for name, count in row.counters.items():
                 definition, extra = _COUNTER_SERIES[name]
+                counters[definition.name].add_metric((*extra, *labels), count)
+            for name, count in row.recent.items():
+                definition, extra = _RECENT_SERIES[name]
                 counters[definition.name].add_metric((*extra, *labels), count)
         last = GaugeMetricFamily(LAST_BREACH.name, LAST_BREACH.help, labels=LAST_BREACH.labels)
         for target, at in self._last_breach.items():
@@ -522,10 +555,15 @@ class Metrics:
     """The worker's metrics in their own registry (tests and workers never share one)."""
 
     def __init__(
-        self, registry: CollectorRegistry | None = None, *, agent_labels: bool = False
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        agent_labels: bool = False,
+        recent_seconds: float = RECENT_SLA_SECONDS,
     ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.agent_labels = agent_labels
+        self.recent_micros = round(recent_seconds * MICROS_PER_SECOND)
         reg = self.registry
         self._facts = _FactCollector(agent_labels)
         reg.register(self._facts)
@@ -550,9 +588,13 @@ class Metrics:
 
     # --- facts ---------------------------------------------------------------------------
 
-    def observe_facts(self, added: Iterable[Fact]) -> None:
-        """Count the facts a ticket gained; retracted facts are not passed (see module doc)."""
-        self._facts.observe(added)
+    def observe_facts(self, added: Iterable[Fact], now: Instant) -> None:
+        """Count the facts a ticket gained; retracted facts are not passed (see module doc).
+
+        ``now`` is the worker's clock: SLA outcomes whose time is within ``recent_seconds`` of
+        it also count in the ``*_recent_total`` counters.
+        """
+        self._facts.observe(added, now - self.recent_micros)
 
     # --- pipeline health -----------------------------------------------------------------
 

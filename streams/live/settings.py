@@ -10,6 +10,11 @@ from pathlib import Path
 from streams.errors import ConfigError
 from streams.kafka_auth import KafkaAuth
 
+# How old (event time) an SLA outcome may be when the worker first sees it and still count in
+# the *_recent_total counters the alerts read: longer than a worker restart or a short Kafka
+# backlog, far shorter than a backfill, so that old facts seen now do not page.
+RECENT_SLA_SECONDS = 900.0
+
 
 @dataclass(frozen=True, slots=True)
 class WorkerSettings:
@@ -43,6 +48,7 @@ class WorkerSettings:
     produce_timeout_seconds: float = 30.0
     session_timeout_seconds: float = 10.0
     agent_labels: bool = False
+    recent_sla_seconds: float = RECENT_SLA_SECONDS
 
     @property
     def kafka_auth(self) -> KafkaAuth:
@@ -74,6 +80,12 @@ class WorkerSettings:
                 "environment",
                 "TICKETPULSE_FETCH_MAX_WAIT_MS",
                 f"{settings.fetch_max_wait_ms}: must be a positive number of milliseconds",
+            )
+        if settings.recent_sla_seconds <= 0:
+            raise ConfigError(
+                "environment",
+                "TICKETPULSE_RECENT_SLA_SECONDS",
+                f"{settings.recent_sla_seconds}: must be a positive number of seconds",
             )
         if not 0 < settings.publish_max_share <= 1:
             raise ConfigError(

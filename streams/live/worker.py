@@ -206,8 +206,9 @@ class Worker:
             records = await self._retry(lambda: self.store.load_tickets(partition, missing))
             state.load(records, missing, self.policies)
         expected = dict(state.offsets)  # the fence: what this worker believes Redis holds
+        now = self.now()
         try:
-            result = plan(state, batch, self.policies, self.now(), wake)
+            result = plan(state, batch, self.policies, now, wake)
         except Exception:
             self.states.pop(partition, None)  # the cache may be half-changed: rebuild it
             raise
@@ -226,9 +227,9 @@ class Worker:
             self.metrics.count_deadletters(
                 batch.invalid[0][0].topic if batch.invalid else "", len(result.deadletters)
             )
-        self.metrics.observe_facts(result.added_facts)
+        self.metrics.observe_facts(result.added_facts, now)
         if result.latest_event_time is not None:
-            lag = (self.now() - result.latest_event_time) / MICROS_PER_SECOND
+            lag = (now - result.latest_event_time) / MICROS_PER_SECOND
             self.metrics.set_event_time_lag(max(lag, 0.0))
         for topic, offset in batch.last_offsets.items():
             self.metrics.set_committed_offset(topic, partition, offset)

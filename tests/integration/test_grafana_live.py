@@ -7,7 +7,9 @@ Redis, with ``agent_labels`` on so that the per-agent panels have rows.
 
 1. A ticket whose first-reply deadline passes a few seconds after it arrives: the SLA-breach
    alert reaches the webhook within a bounded time after the deadline.
-2. The golden stream moved to now: every panel query and every alert expression is valid
+2. A backfilled ticket whose deadline passed a month ago: the breach counts on the boards'
+   counter, and no alert reaches the webhook.
+3. The golden stream moved to now: every panel query and every alert expression is valid
    PromQL on the real server and returns data, except where none can exist (named below).
 """
 
@@ -30,6 +32,7 @@ import pytest
 import yaml
 
 from streams.domain.instant import MICROS_PER_MINUTE, ceil_minute, format_rfc3339
+from streams.grafana import RUNBOOKS_URL
 from streams.grafana.alerts import ALERTS, fast_variant, prometheus_rules
 from streams.grafana.dashboards import DASHBOARDS, dashboard_json
 from streams.grafana.files import dump_yaml
@@ -45,9 +48,10 @@ from .workers import Run, WorkerProcess, iter_until, now_micros, produce, shifte
 BREACH_BOUND_SECONDS = 30.0
 # Panels and alert queries that cannot have data here, and why.
 MAY_BE_EMPTY = {
-    "Consumer lag": "the worker does not export ticketpulse_consumer_lag_messages yet",
-    "TicketpulseSlaBudgetBurnSlow": "its query keeps only targets whose 1h burn is above 4",
+    "TicketpulseSlaBudgetBurnFast": "it needs 20 recent clocks stopped in the hour",
+    "TicketpulseSlaBudgetBurnSlow": "it needs 20 recent clocks stopped and a 30m burn above 4",
 }
+QUIET_SECONDS = 8.0  # rules evaluate every second, Alertmanager groups within a second
 VARIABLES = {
     "$team": "^$",
     "$channel": "^$",
@@ -224,7 +228,8 @@ def test_sla_breach_alert_reaches_the_webhook_through_alertmanager(
     labels = breach["labels"]
     assert labels["target"] == "first_reply" and labels["priority"] == "urgent"
     assert labels["severity"] == "critical" and labels["service"] == "ticketpulse"
-    assert breach["annotations"]["runbook_url"] == "docs/runbooks.md#ticketpulseslabreach"
+    assert breach["annotations"]["runbook_url"] == f"{RUNBOOKS_URL}#ticketpulseslabreach"
+    assert breach["annotations"]["tickets_url"].endswith("/sla/at-risk?target=first_reply&limit=50")
     team = [
         a for _, a in webhook.alerts() if a["labels"]["alertname"] == "TicketpulseTeamSlaBreach"
     ]
@@ -235,6 +240,46 @@ def test_sla_breach_alert_reaches_the_webhook_through_alertmanager(
             a for _, a in webhook.alerts() if a["labels"]["alertname"] == "TicketpulseTeamSlaBreach"
         ]
     assert team and team[0]["labels"]["team"] == "billing"
+
+
+def ticket(ticket_id: str, created: int, priority: str, team: str) -> tuple[str, bytes, bytes]:
+    event = {
+        "event_id": f"{ticket_id}-created",
+        "type": "ticket.created",
+        "occurred_at": format_rfc3339(created),
+        "ticket_id": ticket_id,
+        "channel": "chat",
+        "priority": priority,
+        "team": team,
+    }
+    return ("tickets", ticket_id.encode(), json.dumps(event).encode())
+
+
+def test_a_backfilled_breach_counts_on_the_boards_but_does_not_page(
+    live: Live, webhook: Webhook
+) -> None:
+    team = {"team": "backfill", "target": "first_reply"}
+    selector = 'team="backfill", target="first_reply"'
+    # a current ticket first, so that the team's rows are scraped at 0 before the breach
+    asyncio.run(produce(live.run, [ticket("BF-NOW", now_micros(), "low", team["team"])]))
+    assert wait_for(live.prometheus, f"ticketpulse_sla_breached_total{{{selector}}} == 0")
+    time.sleep(2)  # a few scrapes and rule evaluations at 0
+    month_ago = now_micros() - 30 * 24 * 60 * MICROS_PER_MINUTE
+    sent = time.time()
+    asyncio.run(produce(live.run, [ticket("BF-OLD", month_ago, "low", team["team"])]))
+    assert wait_for(live.prometheus, f"ticketpulse_sla_breached_total{{{selector}}} == 1"), (
+        live.worker.tail()
+    )
+    recent = result(live.prometheus, f"ticketpulse_sla_breached_recent_total{{{selector}}}")
+    assert [float(r["value"][1]) for r in recent] == [0.0]
+    time.sleep(QUIET_SECONDS)
+    paged = [
+        alert["labels"]
+        for at, alert in webhook.alerts()
+        if at >= sent
+        and (alert["labels"].get("team") == "backfill" or alert["labels"].get("priority") == "low")
+    ]
+    assert paged == []
 
 
 def test_every_panel_query_and_alert_expression_runs_and_returns_data(live: Live) -> None:

@@ -155,19 +155,19 @@ def venv_tool(name: str) -> Path:
 # --- the compose file --------------------------------------------------------------------
 
 
-def test_compose_file_follows_the_compose_specification() -> None:
+def compose_spec_problems(path: Path) -> str:
+    """check-jsonschema's complaints about ``path`` against the Compose specification."""
     result = subprocess.run(
-        [
-            str(venv_tool("check-jsonschema")),
-            "--builtin-schema",
-            "vendor.compose-spec",
-            str(COMPOSE_FILE),
-        ],
+        [str(venv_tool("check-jsonschema")), "--builtin-schema", "vendor.compose-spec", str(path)],
         capture_output=True,
         text=True,
         check=False,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    return "" if result.returncode == 0 else result.stdout + result.stderr
+
+
+def test_compose_file_follows_the_compose_specification() -> None:
+    assert compose_spec_problems(COMPOSE_FILE) == ""
 
 
 def test_every_service_the_issue_names_is_defined() -> None:
@@ -301,6 +301,212 @@ def test_docs_name_every_variable_and_published_port() -> None:
         assert f"127.0.0.1:{port}" in docs
 
 
+# --- the ticketpulse services: commands, addresses, ports ----------------------------------
+
+# Ports the third-party images listen on by default (their commands here do not change them).
+IMAGE_PORTS = {"redis": {6379}, "prometheus": {9090}, "alertmanager": {9093}, "grafana": {3000}}
+HEALTH_URL = re.compile(r"https?://[^'\"\s]+")
+
+
+def ticketpulse_services() -> dict[str, dict[str, Any]]:
+    """Services that run the image built from the Dockerfile."""
+    return {name: svc for name, svc in services().items() if "build" in svc}
+
+
+def command_args(service: dict[str, Any]) -> list[str]:
+    """The arguments of ``ticketpulse`` in a service: its command, or the Dockerfile's CMD."""
+    command = service.get("command")
+    if command is None:
+        return list(json.loads(dict(dockerfile_instructions())["CMD"]))
+    return shlex.split(command) if isinstance(command, str) else [str(a) for a in command]
+
+
+def worker_settings() -> Any:
+    from streams.live.settings import WorkerSettings
+
+    return WorkerSettings.from_env(environment(services()["worker"]))
+
+
+def check_command(args: list[str], env: dict[str, str]) -> str:
+    """Parse ``ticketpulse <args>`` with the CLI's own parser and the command's own usage rules,
+    as the container would run it; the subcommand's name. Raises click's usage errors."""
+    from streams.cli import main
+    from streams.live.settings import WorkerSettings
+    from streams.simulate import check_usage
+
+    context = main.make_context("ticketpulse", list(args))
+    name, command, rest = main.resolve_command(context, list(args))  # no group option is used
+    assert name is not None and command is not None
+    params = command.make_context(name, rest, parent=context).params
+    if name == "simulate":
+        keys = ("out", "kafka", "realtime", "max_rate", "count", "duration")
+        check_usage(*(params[key] for key in keys))
+    if name == "worker":
+        overrides = {k: v for k, v in params.items() if k != "log_level"}
+        WorkerSettings.from_env(env, **overrides)
+    return name
+
+
+def listening() -> dict[str, set[int]]:
+    """service -> the ports it listens on inside the compose network."""
+    kafka = listener_ports(environment(services()["kafka"])["KAFKA_LISTENERS"])
+    return {**IMAGE_PORTS, "kafka": set(kafka.values()), "worker": {worker_settings().web_port}}
+
+
+def addresses() -> list[tuple[str, str]]:
+    """(where, host:port) of every address a service or a config names."""
+    found: list[tuple[str, str]] = []
+    prometheus = load_yaml(COMPOSE_DIR / "prometheus.yml")
+    for job in prometheus["scrape_configs"]:
+        for static in job["static_configs"]:
+            found += [(f"prometheus job {job['job_name']}", t) for t in static["targets"]]
+    for manager in prometheus["alerting"]["alertmanagers"]:
+        for static in manager["static_configs"]:
+            found += [("prometheus alerting", t) for t in static["targets"]]
+    datasources = load_yaml(GRAFANA_PROVISIONING / "datasources" / "prometheus.yml")
+    for datasource in datasources["datasources"]:
+        found.append(("grafana datasource", urlsplit(datasource["url"]).netloc))
+    worker = environment(services()["worker"])
+    found.append(("worker kafka", worker["TICKETPULSE_KAFKA_BOOTSTRAP"]))
+    found.append(("worker redis", urlsplit(worker["TICKETPULSE_REDIS_URL"]).netloc))
+    kafka = environment(services()["kafka"])
+    for listener in kafka["KAFKA_ADVERTISED_LISTENERS"].split(","):
+        found.append(("kafka advertised", listener.partition("://")[2]))
+    for voter in kafka["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(","):
+        found.append(("kafka voters", voter.partition("@")[2]))
+    for name, service in ticketpulse_services().items():
+        args = command_args(service)
+        if "--kafka" in args:
+            found.append((f"{name} --kafka", args[args.index("--kafka") + 1]))
+    return found
+
+
+def health_urls(service: dict[str, Any]) -> list[str]:
+    test = service.get("healthcheck", {}).get("test", [])
+    return HEALTH_URL.findall(" ".join(test) if isinstance(test, list) else test)
+
+
+def test_every_ticketpulse_command_passes_the_clis_own_parser() -> None:
+    commands = {}
+    for name, service in ticketpulse_services().items():
+        assert service.get("image") == "ticketpulse:local", name
+        commands[name] = check_command(command_args(service), environment(service))
+    assert commands == {"worker": "worker", "simulator": "simulate"}
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["simulate", "--kafka", "kafka:9092"], "exactly one of --events and --duration"),
+        (["simulate", "--kafka", "kafka:9092", "--realtime", "--max-rate", "5"], "pace"),
+        (["simulate", "--kafka", "kafka:9092", "--events", "x"], "not a valid integer"),
+        (["worker", "--web-port", "http"], "not a valid integer"),
+        (["simulator"], "No such command"),
+    ],
+)
+def test_the_command_check_catches_what_would_stop_a_container(
+    args: list[str], problem: str
+) -> None:
+    import click
+
+    with pytest.raises(click.ClickException, match=problem):
+        check_command(args, {})
+
+
+def test_every_address_names_a_service_and_a_port_it_listens_on() -> None:
+    ports = listening()
+    named = addresses()
+    assert {where for where, _ in named} >= {"prometheus job ticketpulse", "simulator --kafka"}
+    for where, address in named:
+        host, _, port = address.rpartition(":")
+        host = "prometheus" if (where, host) == ("prometheus job prometheus", "localhost") else host
+        assert host in services(), f"{where}: {address} is no service"
+        assert int(port) in ports[host], f"{where}: {host} does not listen on {port}"
+
+
+def test_the_worker_listens_where_prometheus_scrapes_it() -> None:
+    settings = worker_settings()
+    # 127.0.0.1 would take only the container's own connections: Prometheus's scrape of
+    # worker:6066 comes from another container
+    assert settings.web_host in {"0.0.0.0", "::"}
+    assert str(settings.web_port) in [str(p) for p in services()["worker"].get("expose", [])]
+
+
+def test_healthchecks_ask_a_port_the_service_listens_on_and_the_worker_its_readiness() -> None:
+    ports = listening()
+    for name, service in services().items():
+        for url in health_urls(service):
+            parts = urlsplit(url)
+            assert parts.hostname in {"127.0.0.1", "localhost"}, (name, url)
+            assert parts.port in ports[name], (name, url)
+    (worker,) = health_urls(services()["worker"])
+    assert urlsplit(worker).path == "/readyz"  # 503 until it owns partitions and reaches Redis
+    app = (REPO / "streams" / "live" / "app.py").read_text(encoding="utf-8")
+    assert '@app.page("/readyz")' in app
+
+
+def test_kafka_creates_topics_with_the_workers_partition_count() -> None:
+    kafka = environment(services()["kafka"])
+    assert int(kafka["KAFKA_NUM_PARTITIONS"]) == worker_settings().partitions
+
+
+def test_the_simulator_sends_live_traffic() -> None:
+    args = command_args(services()["simulator"])
+    assert "--realtime" in args
+    assert args[args.index("--start") + 1] == "now"  # events of today, not a backfill
+
+
+# --- one alert path ------------------------------------------------------------------------
+
+GRAFANA_ALERTING = "grafana/provisioning/alerting"
+OVERRIDE = COMPOSE_DIR / "grafana-alerting.yml"
+
+
+def merged_mounts(service: str, *documents: dict[str, Any]) -> dict[str, str]:
+    """Container path -> host path, later files winning per container path (compose's merge)."""
+    mounts: dict[str, str] = {}
+    for document in documents:
+        for source, target in volume_mounts(document["services"].get(service, {})):
+            mounts[target] = source
+    return mounts
+
+
+def grafana_provisions_alerting(mounts: dict[str, str]) -> bool:
+    alerting = (REPO / GRAFANA_ALERTING).resolve()
+    return any(
+        alerting == (REPO / source).resolve() or alerting.is_relative_to((REPO / source).resolve())
+        for source in mounts.values()
+        if is_host_path(source)
+    )
+
+
+def prometheus_rule_files(mounts: dict[str, str]) -> list[Path]:
+    (pattern,) = load_yaml(COMPOSE_DIR / "prometheus.yml")["rule_files"]
+    directory, _, glob = pattern.rpartition("/")
+    return sorted((REPO / mounts[directory]).glob(glob)) if directory in mounts else []
+
+
+def test_alerts_take_one_path_by_default_prometheus_and_alertmanager() -> None:
+    grafana = merged_mounts("grafana", compose())
+    prometheus = merged_mounts("prometheus", compose())
+    assert not grafana_provisions_alerting(grafana)
+    assert prometheus_rule_files(prometheus) == [
+        REPO / "deploy" / "prometheus" / "rules" / "ticketpulse.rules.yml"
+    ]
+
+
+def test_the_grafana_alerting_override_swaps_the_path_and_passes_the_spec() -> None:
+    override = load_yaml(OVERRIDE)
+    grafana = merged_mounts("grafana", compose(), override)
+    prometheus = merged_mounts("prometheus", compose(), override)
+    assert grafana_provisions_alerting(grafana)
+    assert grafana["/etc/grafana/provisioning/alerting"] == "./" + GRAFANA_ALERTING
+    assert prometheus_rule_files(prometheus) == []
+    for source, _ in volume_mounts(override["services"]["prometheus"]):
+        assert (REPO / source).is_dir(), source
+    assert compose_spec_problems(OVERRIDE) == ""
+
+
 # --- Prometheus and Alertmanager ---------------------------------------------------------
 
 
@@ -339,11 +545,46 @@ def test_alertmanager_routes_to_a_default_webhook_receiver() -> None:
     assert [hook["url"] for hook in default["webhook_configs"]]
 
 
+def test_inhibit_rules_name_real_alerts_and_labels_both_alerts_carry() -> None:
+    """Each rule mutes one generated alert by another, on labels both carry; the local stack's
+    Alertmanager mutes alike. (tests/integration/test_alertmanager_inhibit.py runs them.)"""
+    from streams.grafana.alerts import ALERTS
+
+    by_name = {alert.name: alert for alert in ALERTS}
+    compose_rules = load_yaml(COMPOSE_DIR / "alertmanager.yml")["inhibit_rules"]
+    local_rules = load_yaml(REPO / "deploy" / "alertmanager" / "alertmanager.yml")["inhibit_rules"]
+    assert compose_rules == local_rules
+    pairs = set()
+    for rule in compose_rules:
+        names = []
+        for side in ("source_matchers", "target_matchers"):
+            found = [m for m in rule[side] if m.startswith("alertname")]
+            (matcher,) = found
+            pattern = matcher.split("=", 1)[1].lstrip("~").strip('"')
+            matched = [n for n in by_name if re.fullmatch(pattern, n)]
+            assert matched, matcher
+            names.append(matched)
+        for source in names[0]:
+            for target in names[1]:
+                pairs.add((source, target))
+                for label in rule["equal"]:  # a label missing on either side never matches
+                    for name in (source, target):
+                        alert = by_name[name]
+                        assert label in alert.all_labels() or label in alert.query, (name, label)
+    assert pairs == {
+        ("TicketpulseSlaBudgetBurnFast", "TicketpulseSlaBudgetBurnSlow"),
+        ("TicketpulseWorkerDown", "TicketpulseNoEvents"),
+        ("TicketpulseWorkerDown", "TicketpulseEventTimeLag"),
+        ("TicketpulseSlaBreach", "TicketpulseTeamSlaBreach"),
+    }
+
+
 @pytest.mark.parametrize(
     ("tool", "args", "path"),
     [
         ("promtool", ["check", "config"], "prometheus.yml"),
         ("amtool", ["check-config"], "alertmanager.yml"),
+        ("amtool", ["check-config"], "../alertmanager/alertmanager.yml"),
     ],
 )
 def test_config_passes_the_upstream_checker(tool: str, args: list[str], path: str) -> None:
@@ -360,7 +601,10 @@ def test_config_passes_the_upstream_checker(tool: str, args: list[str], path: st
 
 
 def test_grafana_mounts_provisioning_and_dashboards_where_grafana_reads_them() -> None:
-    assert mount_target("grafana", "grafana/provisioning") == "/etc/grafana/provisioning"
+    for kind in ("datasources", "dashboards"):
+        assert mount_target("grafana", f"grafana/provisioning/{kind}") == (
+            f"/etc/grafana/provisioning/{kind}"
+        )
     assert mount_target("grafana", "grafana/dashboards") == "/var/lib/grafana/dashboards"
 
 

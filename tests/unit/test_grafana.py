@@ -15,7 +15,7 @@ import yaml
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
-from streams.grafana import DATASOURCE_UID, FOLDER_TITLE
+from streams.grafana import DATASOURCE_UID, FOLDER_TITLE, RUNBOOKS_URL
 from streams.grafana.alerts import ALERTS, api_rule_groups
 from streams.grafana.dashboards import DASHBOARDS
 from streams.grafana.files import DASHBOARD_DIR, REPO_ROOT, generated, stale, write
@@ -248,7 +248,7 @@ def test_alert_rule_file_has_grafanas_required_fields() -> None:
                 assert "from" in query["relativeTimeRange"]
             assert rule["noDataState"] in {"OK", "NoData", "Alerting", "KeepLast"}
             assert rule["execErrState"] in {"OK", "Error", "Alerting", "KeepLast"}
-            assert rule["annotations"]["runbook_url"].startswith("docs/runbooks.md#")
+            assert rule["annotations"]["runbook_url"].startswith(RUNBOOKS_URL + "#")
             uids.append(rule["uid"])
     assert len(uids) == len(set(uids)) == len(ALERTS)
 

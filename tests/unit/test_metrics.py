@@ -20,7 +20,9 @@ from streams.domain.facts import Fact, FactKind, SlaTarget, diff_facts
 from streams.domain.instant import MICROS_PER_SECOND, parse_rfc3339
 from streams.domain.snapshot import Backlog, SlaNow, build_snapshot
 from streams.domain.windows import WINDOWS
+from streams.errors import ConfigError
 from streams.live.metrics import ALLOWED_LABELS, METRICS, Metrics, render
+from streams.live.settings import WorkerSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
@@ -76,7 +78,8 @@ def test_duration_facts_fill_histograms_in_seconds_per_dimension() -> None:
             fact(FactKind.FIRST_REPLY, 7200 * SECOND),
             fact(FactKind.FIRST_REPLY, 30 * SECOND, team="tech"),
             fact(FactKind.FULL_RESOLUTION, 4 * 86400 * SECOND),
-        ]
+        ],
+        now=T0,
     )
     s = scrape(metrics)
     name = "ticketpulse_first_reply_seconds"
@@ -106,7 +109,8 @@ def test_first_solves_count_touches_one_and_zero_touch() -> None:
     metrics = Metrics()
     for touches in (0, 1, 4):
         metrics.observe_facts(
-            [fact(FactKind.RESOLUTION, 3600 * SECOND), fact(FactKind.TOUCHES_TO_CLOSE, touches)]
+            [fact(FactKind.RESOLUTION, 3600 * SECOND), fact(FactKind.TOUCHES_TO_CLOSE, touches)],
+            now=T0,
         )
     s = scrape(metrics)
     assert value(s, "ticketpulse_tickets_solved_total", **TEAM) == 3
@@ -123,8 +127,8 @@ def test_first_solves_count_touches_one_and_zero_touch() -> None:
 
 def test_survey_facts_split_by_the_spec_thresholds() -> None:
     metrics = Metrics()
-    metrics.observe_facts([fact(FactKind.CSAT, score) for score in (1, 3, 4, 5)])
-    metrics.observe_facts([fact(FactKind.NPS, score) for score in (0, 6, 7, 8, 9, 10, 10)])
+    metrics.observe_facts([fact(FactKind.CSAT, score) for score in (1, 3, 4, 5)], now=T0)
+    metrics.observe_facts([fact(FactKind.NPS, score) for score in (0, 6, 7, 8, 9, 10, 10)], now=T0)
     s = scrape(metrics)
     for row in (OVERALL, TEAM):
         assert value(s, "ticketpulse_csat_responses_total", **row) == 4
@@ -138,7 +142,8 @@ def test_survey_facts_split_by_the_spec_thresholds() -> None:
 def test_created_and_reopened_count_in_each_dimension_row() -> None:
     metrics = Metrics()
     metrics.observe_facts(
-        [fact(FactKind.CREATED), fact(FactKind.CREATED, channel="chat"), fact(FactKind.REOPEN)]
+        [fact(FactKind.CREATED), fact(FactKind.CREATED, channel="chat"), fact(FactKind.REOPEN)],
+        now=T0,
     )
     s = scrape(metrics)
     chat = {**OVERALL, "channel": "chat"}
@@ -171,7 +176,7 @@ def test_every_dimension_row_adds_up_to_the_overall_row() -> None:
             )
         )
     metrics = Metrics()
-    metrics.observe_facts(facts)
+    metrics.observe_facts(facts, now=T0)
     totals: dict[tuple[str, str], dict[frozenset[tuple[str, str]], float]] = {}
     for (name, labels), v in scrape(metrics).items():
         if not name.startswith("ticketpulse_") or "team" not in dict(labels):
@@ -201,10 +206,13 @@ def test_sla_outcomes_per_target_and_latest_breach_time() -> None:
             fact(FactKind.SLA_MET, target=SlaTarget.FIRST_REPLY),
             fact(FactKind.SLA_BREACHED, at=first, target=SlaTarget.FIRST_REPLY),
             fact(FactKind.SLA_BREACHED, at=T0, target=SlaTarget.RESOLUTION),
-        ]
+        ],
+        now=T0,
     )
     # a breach that arrives late, with an earlier deadline, does not move the time back
-    metrics.observe_facts([fact(FactKind.SLA_BREACHED, at=late, target=SlaTarget.FIRST_REPLY)])
+    metrics.observe_facts(
+        [fact(FactKind.SLA_BREACHED, at=late, target=SlaTarget.FIRST_REPLY)], now=T0
+    )
     s = scrape(metrics)
     met, breached = "ticketpulse_sla_met_total", "ticketpulse_sla_breached_total"
     assert value(s, met, target="first_reply", **TEAM) == 1
@@ -219,14 +227,56 @@ def test_sla_outcomes_per_target_and_latest_breach_time() -> None:
     assert value(s, last, target="next_reply") is None
 
 
+def test_only_sla_outcomes_recent_at_now_count_in_the_recent_counters() -> None:
+    """A backfill's old breaches count on the boards' counters, not in the alerts' ones."""
+    metrics = Metrics(recent_seconds=900)
+    now = T0 + 30 * 86400 * SECOND  # a month after the backfilled events
+    fr, res = SlaTarget.FIRST_REPLY, SlaTarget.RESOLUTION
+    metrics.observe_facts(
+        [
+            fact(FactKind.SLA_BREACHED, at=T0, target=fr),  # a month old: backfill
+            fact(FactKind.SLA_MET, at=T0, target=fr),
+            fact(FactKind.SLA_BREACHED, at=now - 901 * SECOND, target=fr),  # just too old
+            fact(FactKind.SLA_BREACHED, at=now - 900 * SECOND, target=fr),  # just recent
+            fact(FactKind.SLA_BREACHED, at=now - 5 * SECOND, target=res),
+            fact(FactKind.SLA_MET, at=now, target=res),
+            fact(FactKind.CREATED, at=now),
+        ],
+        now=now,
+    )
+    s = scrape(metrics)
+    total, recent = "ticketpulse_sla_breached_total", "ticketpulse_sla_breached_recent_total"
+    met_recent = "ticketpulse_sla_met_recent_total"
+    for row in (OVERALL, TEAM, CHANNEL, PRIORITY):
+        assert value(s, total, target="first_reply", **row) == 3
+        assert value(s, recent, target="first_reply", **row) == 1
+        assert value(s, recent, target="resolution", **row) == 1
+        assert value(s, met_recent, target="first_reply", **row) == 0
+        assert value(s, met_recent, target="resolution", **row) == 1
+        # exported at 0 with the row, so that an alert's increase() sees the first one
+        assert value(s, recent, target="next_reply", **row) == 0
+
+
+def test_the_recent_horizon_is_a_positive_setting() -> None:
+    with pytest.raises(ConfigError, match=r"TICKETPULSE_RECENT_SLA_SECONDS.*positive"):
+        WorkerSettings.from_env({"TICKETPULSE_RECENT_SLA_SECONDS": "0"})
+    settings = WorkerSettings.from_env({"TICKETPULSE_RECENT_SLA_SECONDS": "60"})
+    metrics = Metrics(recent_seconds=settings.recent_sla_seconds)
+    breach = [fact(FactKind.SLA_BREACHED, at=T0 - 61 * SECOND, target=SlaTarget.FIRST_REPLY)]
+    metrics.observe_facts(breach, now=T0)
+    s = scrape(metrics)
+    assert value(s, "ticketpulse_sla_breached_recent_total", target="first_reply", **TEAM) == 0
+    assert WorkerSettings().recent_sla_seconds == 900
+
+
 def test_counters_keep_facts_as_first_seen_after_a_retraction() -> None:
     metrics = Metrics()
     old = [fact(FactKind.FIRST_REPLY, 600 * SECOND)]
     new = [fact(FactKind.FIRST_REPLY, 300 * SECOND, at=T0 - 300 * SECOND)]
-    metrics.observe_facts(diff_facts([], old).added)
+    metrics.observe_facts(diff_facts([], old).added, now=T0)
     diff = diff_facts(old, new)
     assert diff.retracted == tuple(old)
-    metrics.observe_facts(diff.added)
+    metrics.observe_facts(diff.added, now=T0)
     s = scrape(metrics)
     assert value(s, "ticketpulse_first_reply_seconds_count", **TEAM) == 2
     assert value(s, "ticketpulse_first_reply_seconds_sum", **TEAM) == 900
@@ -236,7 +286,7 @@ def test_agent_reply_histogram_only_with_agent_labels() -> None:
     reply = fact(FactKind.REPLY, 120 * SECOND, agent="ann")
     without, with_agents = Metrics(), Metrics(agent_labels=True)
     for metrics in (without, with_agents):
-        metrics.observe_facts([reply, fact(FactKind.REPLY, 60 * SECOND)])
+        metrics.observe_facts([reply, fact(FactKind.REPLY, 60 * SECOND)], now=T0)
     off, on = scrape(without), scrape(with_agents)
     assert not any("agent" in dict(labels) for _, labels in off)
     assert value(on, "ticketpulse_agent_reply_seconds_count", agent="ann") == 1
@@ -542,8 +592,11 @@ def exercised(agent_labels: bool) -> Metrics:
     kinds += [FactKind.SLA_MET] * 3 + [FactKind.SLA_BREACHED] * 3
     values = {FactKind.CSAT: 5, FactKind.NPS: 9}
     metrics.observe_facts(
-        fact(kind, values.get(kind, 1), agent="ann", target=target)
-        for kind, target in zip(kinds, targets, strict=True)
+        [
+            fact(kind, values.get(kind, 1), agent="ann", target=target)
+            for kind, target in zip(kinds, targets, strict=True)
+        ],
+        now=T0,
     )
     metrics.count_events("support.surveys", "survey.nps", "anomaly")
     metrics.count_deadletters("support.surveys")
