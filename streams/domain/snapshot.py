@@ -135,6 +135,21 @@ def build_snapshot(
     }
 
 
+def fits(snapshot: Mapping[str, Any], limits: KeyLimits) -> bool:
+    """Whether every team and agent map of a snapshot is within ``limits`` (so that building
+    it with them would change nothing)."""
+    maps = [(window["by_team"], "team") for window in snapshot["windows"].values()]
+    maps += [(window["by_agent"], "agent") for window in snapshot["windows"].values()]
+    maps.append((snapshot["backlog"]["by_team"], "team"))
+    for keys, kind in maps:
+        bound = limits.of(kind)
+        if bound is not None and len(keys) > bound[0]:
+            limit, kept = bound
+            if sum(key not in kept for key in keys) > limit:
+                return False
+    return True
+
+
 def dumps_snapshot(snapshot: Mapping[str, Any], indent: int | None = None) -> str:
     """JSON text in the snapshot's own key order, ending with a newline."""
     return json.dumps(snapshot, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"

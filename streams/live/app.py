@@ -363,7 +363,9 @@ def create_app(
     @app.page("/metrics")
     class MetricsPage(View):
         async def get(self, request: Request) -> Response:
-            return self.bytes(render(metrics.registry), content_type="text/plain; version=0.0.4")
+            # Rendered in a thread: a long scrape must not hold up batches or /readyz.
+            text = await asyncio.to_thread(render, metrics.registry)
+            return self.bytes(text, content_type="text/plain; version=0.0.4")
 
     @app.page("/healthz")
     class Healthz(View):

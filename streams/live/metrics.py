@@ -40,6 +40,7 @@ from prometheus_client.utils import floatToGoString
 
 from streams.domain.events import EventType
 from streams.domain.facts import Fact, FactKind, SlaTarget
+from streams.domain.folding import OTHER, SNAPSHOT_LIMITS, KeyLimits
 from streams.domain.instant import MICROS_PER_SECOND, parse_rfc3339
 from streams.domain.kpis import DISTRIBUTIONS, fact_counters, sla_counter
 from streams.domain.windows import WINDOWS
@@ -60,6 +61,7 @@ ALLOWED_LABELS = frozenset(
         "outcome",
         "partition",
         "agent",
+        "dimension",
     }
 )
 DIMS = ("team", "channel", "priority")
@@ -210,6 +212,14 @@ CONSUMER_LAG = MetricDef(
     ("topic", "partition"),
 )
 WORKER_UP = MetricDef("ticketpulse_worker_up", "gauge", "1 while the worker consumes, else 0.")
+FACTS_FOLDED = MetricDef(
+    "ticketpulse_facts_folded_total",
+    "counter",
+    'Facts the fact metrics counted under team or agent "(other)": that dimension had '
+    "reached its label limit when their value first came.",
+    ("dimension",),
+)
+DEFAULT_LABEL_LIMIT = 200
 
 # --- snapshot mirror (the corrected truth) -------------------------------------------------------
 
@@ -300,6 +310,7 @@ METRICS: tuple[MetricDef, ...] = (
     SLA_BREACHED,
     LAST_BREACH,
     AGENT_REPLY,
+    FACTS_FOLDED,
     EVENTS,
     REDELIVERED,
     NOT_OWNED,
@@ -395,13 +406,18 @@ class _FactCollector(Collector):
     seeing a histogram whose count and buckets disagree.
     """
 
-    def __init__(self, agent_labels: bool) -> None:
+    def __init__(self, agent_labels: bool, limits: KeyLimits) -> None:
         self._lock = Lock()
         self._rows: dict[tuple[str, str, str], _FactRow] = {}
+        # (team, channel, priority) -> rows; a folded team's facts miss it and find the rows
+        # of "(other)", so it holds no more keys than there are rows.
         self._rows_of: dict[tuple[str, str, str], tuple[_FactRow, ...]] = {}
         self._plain: dict[tuple[FactKind, int, SlaTarget | None], tuple[str, ...]] = {}
         self._agents: dict[str, _Hist] | None = {} if agent_labels else None
         self._last_breach: dict[str, float] = {}
+        self._limits = limits
+        self._teams: set[str] = set()  # teams with rows of their own, not counting kept ones
+        self._folded = {"team": 0, "agent": 0}
 
     def observe(self, facts: Iterable[Fact]) -> None:
         reply_bounds = _RAW_BOUNDS["reply"]
@@ -419,9 +435,7 @@ class _FactCollector(Collector):
                         hist.counts[index] += 1
                         hist.total += fact.value
                     if self._agents is not None and fact.kind is FactKind.REPLY and fact.agent:
-                        hist = self._agents.get(fact.agent) or self._agents.setdefault(
-                            fact.agent, _Hist(len(reply_bounds))
-                        )
+                        hist = self._agents.get(fact.agent) or self._agent_hist(fact.agent)
                         hist.counts[bisect_left(reply_bounds, fact.value)] += 1
                         hist.total += fact.value
                 for name in self._plain_counters(fact):
@@ -434,12 +448,34 @@ class _FactCollector(Collector):
                         self._last_breach[target] = at
 
     def _add_rows(self, dims: tuple[str, str, str]) -> tuple[_FactRow, ...]:
+        """The rows of a team, channel and priority not seen yet, or of a folded team."""
+        team, channel, priority = dims
+        if team and team not in self._limits.kept_teams and team not in self._teams:
+            if len(self._teams) < self._limits.team:
+                self._teams.add(team)
+            else:
+                self._folded["team"] += 1
+                dims = (OTHER, channel, priority)
+                rows = self._rows_of.get(dims)
+                if rows is not None:
+                    return rows
         rows = tuple(
             self._rows.get(key) or self._rows.setdefault(key, _FactRow())
             for key in _dimension_rows(*dims)
         )
         self._rows_of[dims] = rows
         return rows
+
+    def _agent_hist(self, agent: str) -> _Hist:
+        """The reply histogram of an agent not seen yet: its own while under the limit."""
+        assert self._agents is not None
+        if len(self._agents) - (OTHER in self._agents) >= self._limits.agent:
+            self._folded["agent"] += 1
+            agent = OTHER
+        hist = self._agents.get(agent)
+        if hist is None:
+            hist = self._agents[agent] = _Hist(len(_RAW_BOUNDS["reply"]))
+        return hist
 
     def _plain_counters(self, fact: Fact) -> tuple[str, ...]:
         key = _plain_key(fact)
@@ -457,7 +493,7 @@ class _FactCollector(Collector):
 
     def _definitions(self) -> tuple[MetricDef, ...]:
         extra = (AGENT_REPLY,) if self._agents is not None else ()
-        return (*_FACT_FAMILIES, LAST_BREACH, *extra)
+        return (*_FACT_FAMILIES, LAST_BREACH, FACTS_FOLDED, *extra)
 
     def collect(self) -> Iterator[Metric]:
         with self._lock:
@@ -482,7 +518,13 @@ class _FactCollector(Collector):
         last = GaugeMetricFamily(LAST_BREACH.name, LAST_BREACH.help, labels=LAST_BREACH.labels)
         for target, at in self._last_breach.items():
             last.add_metric((target,), at)
-        families: list[Metric] = [*histograms.values(), *counters.values(), last]
+        folded = CounterMetricFamily(
+            FACTS_FOLDED.name, FACTS_FOLDED.help, labels=FACTS_FOLDED.labels
+        )
+        for dimension, count in self._folded.items():
+            if dimension == "team" or self._agents is not None:
+                folded.add_metric((dimension,), count)
+        families: list[Metric] = [*histograms.values(), *counters.values(), last, folded]
         if self._agents is not None:
             agents = HistogramMetricFamily(AGENT_REPLY.name, AGENT_REPLY.help, labels=("agent",))
             for agent, hist in self._agents.items():
@@ -522,12 +564,25 @@ class Metrics:
     """The worker's metrics in their own registry (tests and workers never share one)."""
 
     def __init__(
-        self, registry: CollectorRegistry | None = None, *, agent_labels: bool = False
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        agent_labels: bool = False,
+        label_limit: int = DEFAULT_LABEL_LIMIT,
+        kept_teams: frozenset[str] = frozenset(),
     ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.agent_labels = agent_labels
+        # The team and agent label values of one dimension: ``kept_teams`` (the policies'),
+        # then at most ``label_limit`` others; the rest are "(other)". Without agent labels
+        # the snapshot's own agent limit applies, so its agents never force a second render.
+        self.label_limits = KeyLimits(
+            team=label_limit,
+            agent=label_limit if agent_labels else SNAPSHOT_LIMITS.agent,
+            kept_teams=kept_teams,
+        )
         reg = self.registry
-        self._facts = _FactCollector(agent_labels)
+        self._facts = _FactCollector(agent_labels, self.label_limits)
         reg.register(self._facts)
         self._events: Counter = _make(EVENTS, reg)
         self._deadletters: Counter = _make(DEADLETTERS, reg)
@@ -621,7 +676,8 @@ class Metrics:
     # --- snapshot ------------------------------------------------------------------------
 
     def mirror_snapshot(self, snapshot: Mapping[str, Any]) -> None:
-        """Replace every snapshot gauge by the values of ``snapshot`` (a spec section 5 dict).
+        """Replace every snapshot gauge by the values of ``snapshot`` (a spec section 5 dict),
+        built with ``label_limits`` so that its team and agent maps fit the labels.
 
         Series of keys no longer in the snapshot and of null values disappear. A malformed
         snapshot raises ``ValueError`` and leaves the previous values exposed.

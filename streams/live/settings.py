@@ -43,6 +43,9 @@ class WorkerSettings:
     produce_timeout_seconds: float = 30.0
     session_timeout_seconds: float = 10.0
     agent_labels: bool = False
+    # Distinct teams (and agents, with agent_labels) with series of their own in /metrics,
+    # besides the teams the policies name; the others share the label value "(other)".
+    metrics_label_limit: int = 200
 
     @property
     def kafka_auth(self) -> KafkaAuth:
@@ -74,6 +77,12 @@ class WorkerSettings:
                 "environment",
                 "TICKETPULSE_FETCH_MAX_WAIT_MS",
                 f"{settings.fetch_max_wait_ms}: must be a positive number of milliseconds",
+            )
+        if settings.metrics_label_limit < 1:
+            raise ConfigError(
+                "environment",
+                "TICKETPULSE_METRICS_LABEL_LIMIT",
+                f"{settings.metrics_label_limit}: must be at least 1",
             )
         if not 0 < settings.publish_max_share <= 1:
             raise ConfigError(

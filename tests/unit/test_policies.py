@@ -401,3 +401,16 @@ def test_load_reads_a_valid_file(tmp_path: Path) -> None:
     path = tmp_path / "ok.yaml"
     path.write_text(SPEC_EXAMPLE)
     assert summary(load_policies(str(path))) == summary(parse(SPEC_EXAMPLE))
+
+
+def test_named_teams_are_every_team_a_match_names() -> None:
+    policies = parse(
+        """
+policies:
+  - {name: a, match: {team: [billing, tech], priority: urgent}}
+  - {name: b, match: {team: returns}}
+  - {name: c, match: {channel: chat}}
+"""
+    )
+    assert policies.named_teams == {"billing", "tech", "returns"}
+    assert parse(SPEC_EXAMPLE).named_teams == frozenset()
