@@ -7,7 +7,9 @@ events a team, as in the attack this guards against), through the real code path
 replay's engine and windows, the snapshot (``GET /kpis``), the fact metrics and the snapshot
 gauges built with the metrics' label limits, then one ``render`` of ``/metrics``. Prints the
 process's resident memory after the imports and at the end, the snapshot's JSON size and
-team keys, and the exposition's size, series and team label values.
+team keys, the size of the window sums a worker publishes to Redis (all partitions' together;
+merged exactly, so they keep every team), and the exposition's size, series and team label
+values.
 
 ``--unbounded`` sets every limit to 10^9: what the worker did before team and agent values
 were bounded. Run each variant in its own process, so that the resident memory is its own.
@@ -30,6 +32,7 @@ from streams.domain.policies import default_policies
 from streams.domain.snapshot import build_snapshot, dumps_snapshot
 from streams.domain.windows import WINDOWS
 from streams.live.metrics import Metrics, render
+from streams.live.worker import encode_window_sums
 
 START = parse_rfc3339("2026-11-02T08:00:00Z")
 UNBOUNDED = 10**9
@@ -81,6 +84,7 @@ def main() -> None:
     limits = KeyLimits(UNBOUNDED, UNBOUNDED) if args.unbounded else KeyLimits()
     snapshot = build_snapshot(as_of, windows, backlog, sla_now, limits)
     snapshot_bytes = len(dumps_snapshot(snapshot).encode())
+    sums_bytes = len(encode_window_sums(as_of, windows))
 
     label_limit = UNBOUNDED if args.unbounded else 200
     metrics = Metrics(label_limit=label_limit)
@@ -108,13 +112,12 @@ def main() -> None:
         f"  snapshot (GET /kpis)   {snapshot_bytes / 2**20:8.1f} MiB, "
         f"{len(snapshot['windows']['7d']['by_team']):,} teams in 7d.by_team"
     )
+    print(f"  window sums (Redis)    {sums_bytes / 2**20:8.1f} MiB, every team (merged exactly)")
     print(
         f"  /metrics               {len(text) / 2**20:8.1f} MiB, {len(lines):,} series, "
         f"{len(team_values):,} team values"
     )
-    print(
-        f"  mirror_snapshot        {mirror_seconds:8.2f} s   render {render_seconds:.2f} s (wall)"
-    )
+    print(f"  mirror_snapshot        {mirror_seconds:8.2f} s, render {render_seconds:.2f} s (wall)")
     print(
         f"  resident memory        {before:8.0f} MiB after imports, {after:.0f} MiB at the "
         f"end, peak {peak:.0f} MiB"

@@ -260,6 +260,23 @@ def promtool_cases() -> list[dict[str, Any]]:
             ],
         },
         {
+            "name": "facts folded into (other) fire per dimension",
+            "interval": "1m",
+            "input_series": [
+                series("ticketpulse_facts_folded_total", "0x10 30x100", dimension="team"),
+                series("ticketpulse_facts_folded_total", "0x110", dimension="agent"),
+            ],
+            "alert_rule_test": [
+                check("TicketpulseLabelsFolded", "9m"),
+                check(
+                    "TicketpulseLabelsFolded",
+                    "12m",
+                    expected("TicketpulseLabelsFolded", {"dimension": "team"}, "30"),
+                ),
+                check("TicketpulseLabelsFolded", "140m"),
+            ],
+        },
+        {
             # 1970-01-01, where promtool's clock starts, was a Thursday (day_of_week 4)
             "name": "no events at all, only during open hours",
             "interval": "1m",
