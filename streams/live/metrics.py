@@ -19,6 +19,7 @@ dimension labels hold ``""`` where a row is not split by that dimension, so
 
 from __future__ import annotations
 
+import asyncio
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
@@ -337,6 +338,12 @@ def _label_names(definition: MetricDef, agent_labels: bool) -> tuple[str, ...]:
 def render(registry: CollectorRegistry) -> bytes:
     """The text exposition for the HTTP ``/metrics`` route."""
     return generate_latest(registry)
+
+
+async def render_in_thread(registry: CollectorRegistry) -> bytes:
+    """``render`` for the ``/metrics`` route: in a thread, so that however long a scrape
+    takes, the event loop keeps applying batches and answering ``/readyz``."""
+    return await asyncio.to_thread(render, registry)
 
 
 # --- the fact side ---------------------------------------------------------------------------

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
 
 from streams.domain.facts import Fact, FactDiff, FactKind
 from streams.domain.folding import OTHER
 from streams.domain.instant import MICROS_PER_MINUTE, parse_rfc3339
 from streams.domain.snapshot import Backlog, SlaNow, build_snapshot, fits
 from streams.domain.windows import WINDOWS, Windows
-from streams.live.metrics import Metrics, render
+from streams.live.metrics import Metrics, render, render_in_thread
 
 AS_OF = parse_rfc3339("2026-11-02T10:00:00Z")
 FOLDED = "ticketpulse_facts_folded_total"
@@ -122,3 +127,24 @@ def test_many_more_junk_teams_add_no_series() -> None:
     assert names == {(name, labels) for name, labels in many if name != FOLDED}
     teams = {dict(labels).get("team") for _, labels in many} - {None, ""}
     assert teams == {*(f"junk-{i:05}" for i in range(20)), OTHER}
+
+
+def test_the_route_renders_in_a_thread_while_the_event_loop_runs_on() -> None:
+    """A collector that can only finish once the event loop has run a callback: rendered on
+    the loop it would wait out its 10 s and fail; rendered in a thread it finishes."""
+    loop_ran = threading.Event()
+
+    class WaitsForTheLoop(Collector):
+        def collect(self) -> Iterator[Metric]:
+            if not loop_ran.wait(10):
+                raise AssertionError("the event loop was blocked during the render")
+            yield GaugeMetricFamily("probe", "Set once the loop ran.", value=1)
+
+    metrics = Metrics()
+    metrics.registry.register(WaitsForTheLoop())
+
+    async def scrape() -> bytes:
+        asyncio.get_running_loop().call_soon(loop_ran.set)
+        return await render_in_thread(metrics.registry)
+
+    assert b"probe 1.0" in asyncio.run(scrape())
