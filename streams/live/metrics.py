@@ -14,7 +14,8 @@ account or requester. Both kinds have the snapshot's shape, marginal rows rather
 crossings (a fact counts in four rows: overall, its team, its channel, its priority):
 dimension labels hold ``""`` where a row is not split by that dimension, so
 ``{team="",channel="",priority=""}`` is "overall" and ``{team!=""}`` is "per team".
-``agent`` exists only with ``agent_labels=True``.
+``agent`` exists only with ``agent_labels=True``. Team and agent values are bounded
+(``Metrics.label_limits``): beyond the limit they share the value ``"(other)"``.
 """
 
 from __future__ import annotations
