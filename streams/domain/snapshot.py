@@ -14,7 +14,13 @@ from typing import Any
 
 from streams.domain.events import BACKLOG_STATUSES, Status
 from streams.domain.facts import SlaTarget
-from streams.domain.folding import SNAPSHOT_LIMITS, KeyLimits, fold_counters, fold_counts
+from streams.domain.folding import (
+    OTHER,
+    SNAPSHOT_LIMITS,
+    KeyLimits,
+    fold_counters,
+    fold_counts,
+)
 from streams.domain.instant import Instant, format_rfc3339
 from streams.domain.kpis import DIMENSIONS, OVERALL, DimKey, render_kpis
 from streams.domain.windows import WINDOWS
@@ -136,8 +142,9 @@ def build_snapshot(
 
 
 def fits(snapshot: Mapping[str, Any], limits: KeyLimits) -> bool:
-    """Whether every team and agent map of a snapshot is within ``limits`` (so that building
-    it with them would change nothing)."""
+    """Whether every team and agent map of a snapshot has at most ``limits`` keys besides the
+    kept ones and ``OTHER``: then it needs no second build with those limits (an already
+    folded snapshot, with smaller limits than these, fits)."""
     maps = [(window["by_team"], "team") for window in snapshot["windows"].values()]
     maps += [(window["by_agent"], "agent") for window in snapshot["windows"].values()]
     maps.append((snapshot["backlog"]["by_team"], "team"))
@@ -145,7 +152,7 @@ def fits(snapshot: Mapping[str, Any], limits: KeyLimits) -> bool:
         bound = limits.of(kind)
         if bound is not None and len(keys) > bound[0]:
             limit, kept = bound
-            if sum(key not in kept for key in keys) > limit:
+            if sum(key not in kept and key != OTHER for key in keys) > limit:
                 return False
     return True
 

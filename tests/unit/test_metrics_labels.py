@@ -148,3 +148,17 @@ def test_the_route_renders_in_a_thread_while_the_event_loop_runs_on() -> None:
         return await render_in_thread(metrics.registry)
 
     assert b"probe 1.0" in asyncio.run(scrape())
+
+
+def test_a_snapshot_folded_by_its_own_limits_needs_no_second_build() -> None:
+    """6,000 agents fold to 5,000 and (other) in GET /kpis; without agent labels the gauges
+    mirror that snapshot as it is, and so they do with a label limit above the snapshot's."""
+    facts = [reply("billing", f"ag-{i:05}") for i in range(6000)]
+    store = Windows()
+    store.apply(FactDiff(added=tuple(facts)))
+    windows = {name: store.window(name, AS_OF) for name in WINDOWS}
+    snapshot = build_snapshot(AS_OF, windows, Backlog(), SlaNow())
+    assert len(snapshot["windows"]["1h"]["by_agent"]) == 5001
+    assert fits(snapshot, Metrics().label_limits)
+    assert fits(snapshot, Metrics(agent_labels=True, label_limit=5000).label_limits)
+    assert not fits(snapshot, Metrics(agent_labels=True, label_limit=4999).label_limits)
