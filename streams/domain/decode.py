@@ -30,6 +30,9 @@ from streams.domain.events import Channel, Event, EventType, Priority, Status
 from streams.domain.instant import Instant, parse_rfc3339
 
 DEFAULT_MAX_BYTES = 64 * 1024
+# Ids, teams and agents longer than this are junk, not names: each distinct value becomes a
+# dimension key (a snapshot entry, a Prometheus label value), so its size is bounded here.
+MAX_TEXT_CHARS = 200
 
 # Timestamps outside these years are typos or zero values, not events: invalid.
 MIN_YEAR = 2000
@@ -168,7 +171,12 @@ def _build(obj: Mapping[Any, Any]) -> Event:
 
 def _required_text(obj: Mapping[Any, Any], name: str) -> str:
     value: Any = obj.get(name)
-    if type(value) is str and value.isascii() and value and not value.isspace():
+    if (
+        type(value) is str
+        and value.isascii()
+        and 0 < len(value) <= MAX_TEXT_CHARS
+        and not value.isspace()
+    ):
         return value  # the common case, without a call to _text_defect
     reason = _text_defect(value)
     if reason is not None:
@@ -180,6 +188,8 @@ def _required_text(obj: Mapping[Any, Any], name: str) -> str:
 def _text_defect(value: Any) -> str | None:
     if not isinstance(value, str) or not value or value.isspace():
         return "must be a non-empty string"
+    if len(value) > MAX_TEXT_CHARS:
+        return f"longer than {MAX_TEXT_CHARS} characters"
     if not value.isascii():
         try:
             value.encode("utf-8")
@@ -275,7 +285,12 @@ def _score_converter(low: int, high: int) -> _Converter:
 
 
 def _text(value: Any, values: list[Any], slot: int) -> str | None:
-    if type(value) is str and value.isascii() and value and not value.isspace():
+    if (
+        type(value) is str
+        and value.isascii()
+        and 0 < len(value) <= MAX_TEXT_CHARS
+        and not value.isspace()
+    ):
         values[slot] = value  # the common case, as in _required_text
         return None
     reason = _text_defect(value)

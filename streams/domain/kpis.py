@@ -454,6 +454,25 @@ class _CounterItems(ItemsView[str, int]):
         return self._mapping._pairs()
 
 
+# One counter per fact: a key's number of facts, the volume that ranks it when a map folds.
+_FACT_COUNT_NAMES = (
+    CREATED,
+    REOPENED,
+    CSAT_RESPONSES,
+    NPS_RESPONSES,
+    *(_TOTAL_NAMES[d.metric][0] for d in DISTRIBUTIONS),
+    *_SLA_MET.values(),
+    *_SLA_BREACHED.values(),
+)
+
+
+def fact_count(counters: Mapping[str, int]) -> int:
+    """The facts counted in ``counters``: in ``K`` terms tickets_created + reopened + the CSAT
+    and NPS responses + every distribution's count + SLA met and breached of every target."""
+    get = counters._plain.get if isinstance(counters, KpiCounters) else counters.get
+    return sum(get(name, 0) for name in _FACT_COUNT_NAMES)
+
+
 # --- counters -> K -------------------------------------------------------------------------
 
 

@@ -88,6 +88,11 @@ class PolicySet:
     at_risk_within: Micros = DEFAULT_AT_RISK_WITHIN
     calendars: Mapping[str, BusinessCalendar] = field(default_factory=lambda: MappingProxyType({}))
 
+    @property
+    def named_teams(self) -> frozenset[str]:
+        """Every team some policy's ``match`` names: known teams, never junk."""
+        return frozenset(team for p in self.policies for team in p.match.get("team", ()))
+
     def select(self, *, priority: str, team: str, channel: str) -> Policy | None:
         """The first policy that fits the ticket; None means the ticket has no SLA clocks."""
         for policy in self.policies:

@@ -14,6 +14,13 @@ from typing import Any
 
 from streams.domain.events import BACKLOG_STATUSES, Status
 from streams.domain.facts import SlaTarget
+from streams.domain.folding import (
+    OTHER,
+    SNAPSHOT_LIMITS,
+    KeyLimits,
+    fold_counters,
+    fold_counts,
+)
 from streams.domain.instant import Instant, format_rfc3339
 from streams.domain.kpis import DIMENSIONS, OVERALL, DimKey, render_kpis
 from streams.domain.windows import WINDOWS
@@ -59,12 +66,14 @@ class Backlog:
             by_team=_sorted_counts(teams),
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, limits: KeyLimits = SNAPSHOT_LIMITS) -> dict[str, Any]:
+        """The backlog object; teams beyond ``limits.team`` are folded (``folding.py``)."""
+        teams = fold_counts(_sorted_counts(self.by_team), limits.team, limits.kept_teams)
         return {
             "total": self.total,
             "by_status": _sorted_counts(self.by_status),
             "by_priority": _sorted_counts(self.by_priority),
-            "by_team": _sorted_counts(self.by_team),
+            "by_team": _sorted_counts(teams),
         }
 
 
@@ -92,7 +101,7 @@ class SlaNow:
         return {"at_risk": dict(self.at_risk), "breached_running": dict(self.breached_running)}
 
 
-def _render_window(counters: WindowCounters) -> dict[str, Any]:
+def _render_window(counters: WindowCounters, limits: KeyLimits) -> dict[str, Any]:
     groups: dict[str, dict[str, Mapping[str, int]]] = {kind: {} for kind in DIMENSIONS}
     for dim, values in counters.items():
         if dim == OVERALL:
@@ -104,7 +113,9 @@ def _render_window(counters: WindowCounters) -> dict[str, Any]:
             groups[kind][key] = values
     rendered: dict[str, Any] = {"overall": render_kpis(counters.get(OVERALL, {}))}
     for kind, members in groups.items():
-        rendered[f"by_{kind}"] = {key: render_kpis(members[key]) for key in sorted(members)}
+        bound = limits.of(kind)
+        kept = fold_counters(members, *bound) if bound else members
+        rendered[f"by_{kind}"] = {key: render_kpis(kept[key]) for key in sorted(kept)}
     return rendered
 
 
@@ -113,16 +124,37 @@ def build_snapshot(
     windows: Mapping[str, WindowCounters],
     backlog: Backlog,
     sla_now: SlaNow,
+    limits: KeyLimits = SNAPSHOT_LIMITS,
 ) -> dict[str, Any]:
-    """The snapshot dict, in the spec's key order; ``windows`` must hold exactly 1h, 24h, 7d."""
+    """The snapshot dict, in the spec's key order; ``windows`` must hold exactly 1h, 24h, 7d.
+
+    ``limits`` bounds the team and agent maps (docs/snapshot.md); the Prometheus mirror
+    passes smaller ones.
+    """
     if set(windows) != set(WINDOWS):
         raise ValueError(f"windows must be {sorted(WINDOWS)}, got {sorted(windows)}")
     return {
         "as_of": format_rfc3339(as_of),
-        "windows": {name: _render_window(windows[name]) for name in WINDOWS},
-        "backlog": backlog.to_json(),
+        "windows": {name: _render_window(windows[name], limits) for name in WINDOWS},
+        "backlog": backlog.to_json(limits),
         "sla_now": sla_now.to_json(),
     }
+
+
+def fits(snapshot: Mapping[str, Any], limits: KeyLimits) -> bool:
+    """Whether every team and agent map of a snapshot has at most ``limits`` keys besides the
+    kept ones and ``OTHER``: then it needs no second build with those limits (an already
+    folded snapshot, with smaller limits than these, fits)."""
+    maps = [(window["by_team"], "team") for window in snapshot["windows"].values()]
+    maps += [(window["by_agent"], "agent") for window in snapshot["windows"].values()]
+    maps.append((snapshot["backlog"]["by_team"], "team"))
+    for keys, kind in maps:
+        bound = limits.of(kind)
+        if bound is not None and len(keys) > bound[0]:
+            limit, kept = bound
+            if sum(key not in kept and key != OTHER for key in keys) > limit:
+                return False
+    return True
 
 
 def dumps_snapshot(snapshot: Mapping[str, Any], indent: int | None = None) -> str:

@@ -363,6 +363,24 @@ ALERTS: tuple[Alert, ...] = (
         ),
     ),
     Alert(
+        name="TicketpulseLabelsFolded",
+        uid="ticketpulse-labels-folded",
+        group=HEALTH_GROUP,
+        query="sum by (dimension) (increase(ticketpulse_facts_folded_total[1h]))",
+        op=">",
+        threshold=0,
+        for_="0s",
+        keep_firing_for="1h",
+        severity="warning",
+        summary="More {{ $labels.dimension }} values than the metrics label limit",
+        description=(
+            "{{ $value }} facts of the last hour were counted under {{ $labels.dimension }} "
+            '"(other)" in the fact metrics: a worker has seen more distinct values than '
+            "TICKETPULSE_METRICS_LABEL_LIMIT. Usually a producer sends junk (ids or typos) as "
+            "the value; per-value Prometheus series for the late ones are missing."
+        ),
+    ),
+    Alert(
         name="TicketpulseNoEvents",
         uid="ticketpulse-no-events",
         group=HEALTH_GROUP,

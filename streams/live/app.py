@@ -29,7 +29,7 @@ from streams.domain.events import Event
 from streams.domain.policies import PolicySet
 from streams.live import api, batch_delivery
 from streams.live.batch import Message
-from streams.live.metrics import Metrics, render
+from streams.live.metrics import Metrics, render_in_thread
 from streams.live.publisher import Pacer, Publisher
 from streams.live.recovery import LOST_STATE_EXIT, StateGuard, positions, seek_after_faust
 from streams.live.settings import WorkerSettings
@@ -363,7 +363,8 @@ def create_app(
     @app.page("/metrics")
     class MetricsPage(View):
         async def get(self, request: Request) -> Response:
-            return self.bytes(render(metrics.registry), content_type="text/plain; version=0.0.4")
+            text = await render_in_thread(metrics.registry)
+            return self.bytes(text, content_type="text/plain; version=0.0.4")
 
     @app.page("/healthz")
     class Healthz(View):

@@ -84,7 +84,10 @@ def worker(
     collector.tune()  # far fewer garbage collections over the worker's cache
     store = RedisStore.from_settings(RedisSettings(settings.redis_url, settings.redis_prefix))
     metrics = Metrics(
-        agent_labels=settings.agent_labels, recent_seconds=settings.recent_sla_seconds
+        agent_labels=settings.agent_labels,
+        recent_seconds=settings.recent_sla_seconds,
+        label_limit=settings.metrics_label_limit,
+        kept_teams=policy_set.named_teams,
     )
     app, _ = create_app(settings, policy_set, store, metrics)
     faust.Worker(app, loglevel=log_level).execute_from_commandline()

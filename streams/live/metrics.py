@@ -14,11 +14,13 @@ account or requester. Both kinds have the snapshot's shape, marginal rows rather
 crossings (a fact counts in four rows: overall, its team, its channel, its priority):
 dimension labels hold ``""`` where a row is not split by that dimension, so
 ``{team="",channel="",priority=""}`` is "overall" and ``{team!=""}`` is "per team".
-``agent`` exists only with ``agent_labels=True``.
+``agent`` exists only with ``agent_labels=True``. Team and agent values are bounded
+(``Metrics.label_limits``): beyond the limit they share the value ``"(other)"``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
@@ -40,6 +42,7 @@ from prometheus_client.utils import floatToGoString
 
 from streams.domain.events import EventType
 from streams.domain.facts import Fact, FactKind, SlaTarget
+from streams.domain.folding import OTHER, SNAPSHOT_LIMITS, KeyLimits
 from streams.domain.instant import MICROS_PER_SECOND, Instant, parse_rfc3339
 from streams.domain.kpis import DISTRIBUTIONS, fact_counters, sla_counter
 from streams.domain.windows import WINDOWS
@@ -61,6 +64,7 @@ ALLOWED_LABELS = frozenset(
         "outcome",
         "partition",
         "agent",
+        "dimension",
     }
 )
 DIMS = ("team", "channel", "priority")
@@ -224,6 +228,14 @@ CONSUMER_LAG = MetricDef(
     ("topic", "partition"),
 )
 WORKER_UP = MetricDef("ticketpulse_worker_up", "gauge", "1 while the worker consumes, else 0.")
+FACTS_FOLDED = MetricDef(
+    "ticketpulse_facts_folded_total",
+    "counter",
+    'Facts the fact metrics counted under team or agent "(other)": that dimension had '
+    "reached its label limit when their value first came.",
+    ("dimension",),
+)
+DEFAULT_LABEL_LIMIT = 200
 
 # --- snapshot mirror (the corrected truth) -------------------------------------------------------
 
@@ -316,6 +328,7 @@ METRICS: tuple[MetricDef, ...] = (
     SLA_BREACHED_RECENT,
     LAST_BREACH,
     AGENT_REPLY,
+    FACTS_FOLDED,
     EVENTS,
     REDELIVERED,
     NOT_OWNED,
@@ -342,6 +355,12 @@ def _label_names(definition: MetricDef, agent_labels: bool) -> tuple[str, ...]:
 def render(registry: CollectorRegistry) -> bytes:
     """The text exposition for the HTTP ``/metrics`` route."""
     return generate_latest(registry)
+
+
+async def render_in_thread(registry: CollectorRegistry) -> bytes:
+    """``render`` for the ``/metrics`` route: in a thread, so that however long a scrape
+    takes, the event loop keeps applying batches and answering ``/readyz``."""
+    return await asyncio.to_thread(render, registry)
 
 
 # --- the fact side ---------------------------------------------------------------------------
@@ -420,13 +439,18 @@ class _FactCollector(Collector):
     seeing a histogram whose count and buckets disagree.
     """
 
-    def __init__(self, agent_labels: bool) -> None:
+    def __init__(self, agent_labels: bool, limits: KeyLimits) -> None:
         self._lock = Lock()
         self._rows: dict[tuple[str, str, str], _FactRow] = {}
+        # (team, channel, priority) -> rows; a folded team's facts miss it and find the rows
+        # of "(other)", so it holds no more keys than there are rows.
         self._rows_of: dict[tuple[str, str, str], tuple[_FactRow, ...]] = {}
         self._plain: dict[tuple[FactKind, int, SlaTarget | None], tuple[str, ...]] = {}
         self._agents: dict[str, _Hist] | None = {} if agent_labels else None
         self._last_breach: dict[str, float] = {}
+        self._limits = limits
+        self._teams: set[str] = set()  # teams with rows of their own, not counting kept ones
+        self._folded = {"team": 0, "agent": 0}
 
     def observe(self, facts: Iterable[Fact], recent_since: Instant) -> None:
         """Count ``facts``; SLA outcomes at or after ``recent_since`` also count as recent."""
@@ -445,9 +469,7 @@ class _FactCollector(Collector):
                         hist.counts[index] += 1
                         hist.total += fact.value
                     if self._agents is not None and fact.kind is FactKind.REPLY and fact.agent:
-                        hist = self._agents.get(fact.agent) or self._agents.setdefault(
-                            fact.agent, _Hist(len(reply_bounds))
-                        )
+                        hist = self._agents.get(fact.agent) or self._agent_hist(fact.agent)
                         hist.counts[bisect_left(reply_bounds, fact.value)] += 1
                         hist.total += fact.value
                 names = self._plain_counters(fact)
@@ -465,12 +487,34 @@ class _FactCollector(Collector):
                         self._last_breach[target] = at
 
     def _add_rows(self, dims: tuple[str, str, str]) -> tuple[_FactRow, ...]:
+        """The rows of a team, channel and priority not seen yet, or of a folded team."""
+        team, channel, priority = dims
+        if team and team not in self._limits.kept_teams and team not in self._teams:
+            if len(self._teams) < self._limits.team:
+                self._teams.add(team)
+            else:
+                self._folded["team"] += 1
+                dims = (OTHER, channel, priority)
+                rows = self._rows_of.get(dims)
+                if rows is not None:
+                    return rows
         rows = tuple(
             self._rows.get(key) or self._rows.setdefault(key, _FactRow())
             for key in _dimension_rows(*dims)
         )
         self._rows_of[dims] = rows
         return rows
+
+    def _agent_hist(self, agent: str) -> _Hist:
+        """The reply histogram of an agent not seen yet: its own while under the limit."""
+        assert self._agents is not None
+        if len(self._agents) - (OTHER in self._agents) >= self._limits.agent:
+            self._folded["agent"] += 1
+            agent = OTHER
+        hist = self._agents.get(agent)
+        if hist is None:
+            hist = self._agents[agent] = _Hist(len(_RAW_BOUNDS["reply"]))
+        return hist
 
     def _plain_counters(self, fact: Fact) -> tuple[str, ...]:
         key = _plain_key(fact)
@@ -488,7 +532,7 @@ class _FactCollector(Collector):
 
     def _definitions(self) -> tuple[MetricDef, ...]:
         extra = (AGENT_REPLY,) if self._agents is not None else ()
-        return (*_FACT_FAMILIES, LAST_BREACH, *extra)
+        return (*_FACT_FAMILIES, LAST_BREACH, FACTS_FOLDED, *extra)
 
     def collect(self) -> Iterator[Metric]:
         with self._lock:
@@ -515,7 +559,13 @@ class _FactCollector(Collector):
         last = GaugeMetricFamily(LAST_BREACH.name, LAST_BREACH.help, labels=LAST_BREACH.labels)
         for target, at in self._last_breach.items():
             last.add_metric((target,), at)
-        families: list[Metric] = [*histograms.values(), *counters.values(), last]
+        folded = CounterMetricFamily(
+            FACTS_FOLDED.name, FACTS_FOLDED.help, labels=FACTS_FOLDED.labels
+        )
+        for dimension, count in self._folded.items():
+            if dimension == "team" or self._agents is not None:
+                folded.add_metric((dimension,), count)
+        families: list[Metric] = [*histograms.values(), *counters.values(), last, folded]
         if self._agents is not None:
             agents = HistogramMetricFamily(AGENT_REPLY.name, AGENT_REPLY.help, labels=("agent",))
             for agent, hist in self._agents.items():
@@ -560,12 +610,22 @@ class Metrics:
         *,
         agent_labels: bool = False,
         recent_seconds: float = RECENT_SLA_SECONDS,
+        label_limit: int = DEFAULT_LABEL_LIMIT,
+        kept_teams: frozenset[str] = frozenset(),
     ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.agent_labels = agent_labels
         self.recent_micros = round(recent_seconds * MICROS_PER_SECOND)
+        # The team and agent label values of one dimension: ``kept_teams`` (the policies'),
+        # then at most ``label_limit`` others; the rest are "(other)". Without agent labels
+        # the snapshot's own agent limit applies, so its agents never force a second render.
+        self.label_limits = KeyLimits(
+            team=label_limit,
+            agent=label_limit if agent_labels else SNAPSHOT_LIMITS.agent,
+            kept_teams=kept_teams,
+        )
         reg = self.registry
-        self._facts = _FactCollector(agent_labels)
+        self._facts = _FactCollector(agent_labels, self.label_limits)
         reg.register(self._facts)
         self._events: Counter = _make(EVENTS, reg)
         self._deadletters: Counter = _make(DEADLETTERS, reg)
@@ -663,7 +723,8 @@ class Metrics:
     # --- snapshot ------------------------------------------------------------------------
 
     def mirror_snapshot(self, snapshot: Mapping[str, Any]) -> None:
-        """Replace every snapshot gauge by the values of ``snapshot`` (a spec section 5 dict).
+        """Replace every snapshot gauge by the values of ``snapshot`` (a spec section 5 dict),
+        built with ``label_limits`` so that its team and agent maps fit the labels.
 
         Series of keys no longer in the snapshot and of null values disappear. A malformed
         snapshot raises ``ValueError`` and leaves the previous values exposed.

@@ -49,6 +49,9 @@ class WorkerSettings:
     session_timeout_seconds: float = 10.0
     agent_labels: bool = False
     recent_sla_seconds: float = RECENT_SLA_SECONDS
+    # Distinct teams (and agents, with agent_labels) with series of their own in /metrics,
+    # besides the teams the policies name; the others share the label value "(other)".
+    metrics_label_limit: int = 200
 
     @property
     def kafka_auth(self) -> KafkaAuth:
@@ -86,6 +89,12 @@ class WorkerSettings:
                 "environment",
                 "TICKETPULSE_RECENT_SLA_SECONDS",
                 f"{settings.recent_sla_seconds}: must be a positive number of seconds",
+            )
+        if settings.metrics_label_limit < 1:
+            raise ConfigError(
+                "environment",
+                "TICKETPULSE_METRICS_LABEL_LIMIT",
+                f"{settings.metrics_label_limit}: must be at least 1",
             )
         if not 0 < settings.publish_max_share <= 1:
             raise ConfigError(

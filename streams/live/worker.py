@@ -28,7 +28,7 @@ from streams.domain.instant import (
 )
 from streams.domain.kpis import DimKey, KpiCounters
 from streams.domain.policies import PolicySet
-from streams.domain.snapshot import Backlog, SlaNow, build_snapshot
+from streams.domain.snapshot import Backlog, SlaNow, build_snapshot, fits
 from streams.domain.windows import WINDOWS, MinuteDeltas
 from streams.errors import TransientError
 from streams.live.batch import DecodedBatch, Message, PartitionState, decode_batch, plan
@@ -295,10 +295,10 @@ class Worker:
             add_window_sums(merged, sums)
         for partition, blob in blobs.items():
             await self._retry(partial(self.store.publish_window_sums, partition, blob))
-        snapshot = await self.merged_snapshot(now, merged, set(blobs))
+        snapshot, mirror = await self.merged_snapshot(now, merged, set(blobs))
         encoded = json.dumps(snapshot, separators=(",", ":")).encode()
         await self._retry(lambda: self.store.write_snapshot(encoded))
-        self.metrics.mirror_snapshot(snapshot)
+        self.metrics.mirror_snapshot(mirror)
         return snapshot
 
     async def merged_snapshot(
@@ -306,8 +306,10 @@ class Worker:
         now: Instant,
         merged: dict[str, dict[DimKey, KpiCounters]],
         merged_partitions: Iterable[int],
-    ) -> dict[str, Any]:
-        """The global snapshot: all partitions' window sums, backlog and SLA counts, summed.
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The global snapshot: all partitions' window sums, backlog and SLA counts, summed;
+        and the same built with the metrics' label limits, for the gauges (the same object
+        unless some team or agent map exceeds them).
 
         ``merged`` already holds the window sums of ``merged_partitions``; the others' are
         read from Redis.
@@ -334,12 +336,15 @@ class Worker:
         for key, count in backlog.items():
             status, priority, team = key.split(FIELD_SEPARATOR)
             counts.append(((status, priority, team), count))
-        return build_snapshot(
+        parts = (
             as_of,
             windows,
             Backlog.from_counts(counts),
             SlaNow(at_risk=dict(at_risk), breached_running=dict(breached)),
         )
+        snapshot = build_snapshot(*parts)
+        limits = self.metrics.label_limits
+        return snapshot, snapshot if fits(snapshot, limits) else build_snapshot(*parts, limits)
 
 
 WIRE_VERSION = 2

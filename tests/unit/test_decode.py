@@ -294,6 +294,33 @@ def test_value_defects(raw: Any, error: str, kept: Any) -> None:
     assert result.raw == kept
 
 
+TEXT_FIELDS = [
+    (EventType.SURVEY_CSAT, "event_id"),
+    (EventType.SURVEY_CSAT, "ticket_id"),
+    (EventType.TICKET_CREATED, "team"),
+    (EventType.TICKET_CREATED, "account_id"),
+    (EventType.TICKET_CREATED, "requester_id"),
+    (EventType.TICKET_ASSIGNED, "agent_id"),
+    (EventType.TICKET_ASSIGNED, "team"),
+    (EventType.CONTACT_OUTBOUND, "agent_id"),
+    (EventType.SURVEY_NPS, "account_id"),
+]
+
+
+@pytest.mark.parametrize(("event_type", "name"), TEXT_FIELDS)
+@pytest.mark.parametrize("letter", ["x", "ü", "\N{CHEQUERED FLAG}"])
+def test_text_fields_are_limited_to_200_characters(
+    event_type: EventType, name: str, letter: str
+) -> None:
+    """Characters, not bytes: 200 flags (800 UTF-8 bytes) pass, 201 ASCII letters do not."""
+    at_limit = wire(event_type, **{name: letter * 200})
+    assert getattr(decoded(at_limit), name) == letter * 200
+    over = wire(event_type, **{name: letter * 201})
+    error = f"{name}: longer than 200 characters"
+    assert decode_event(over) == InvalidEvent(error, over)
+    assert decode_event(json.dumps(over).encode()) == InvalidEvent(error, over)
+
+
 def test_size_limit() -> None:
     text = json.dumps(wire(subject="x" * 200))
     assert isinstance(decode_event(text, max_bytes=len(text)), Event)

@@ -414,3 +414,16 @@ def test_every_problem_is_reported_at_once() -> None:
     ]
     assert caught.value.key == "policies[1].match.team"  # the first problem's fields
     assert str(caught.value).splitlines() == [str(error) for error in caught.value.errors]
+
+
+def test_named_teams_are_every_team_a_match_names() -> None:
+    policies = parse(
+        """
+policies:
+  - {name: a, match: {team: [billing, tech], priority: urgent}}
+  - {name: b, match: {team: returns}}
+  - {name: c, match: {channel: chat}}
+"""
+    )
+    assert policies.named_teams == {"billing", "tech", "returns"}
+    assert parse(SPEC_EXAMPLE).named_teams == frozenset()
