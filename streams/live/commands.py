@@ -20,7 +20,11 @@ from streams.errors import ConfigError
 @click.option("--redis-prefix", help="Redis key prefix [TICKETPULSE_REDIS_PREFIX].")
 @click.option("--web-host", help="HTTP listen address [TICKETPULSE_WEB_HOST].")
 @click.option("--web-port", type=int, help="HTTP port for the API and /metrics.")
-@click.option("--partitions", type=int, help="Partitions of the input topics (created if missing).")
+@click.option(
+    "--partitions",
+    type=int,
+    help="Partitions of the input topics: created so when missing, checked when they exist.",
+)
 @click.option("--group-id", help="Consumer group / Faust app id [TICKETPULSE_GROUP_ID].")
 @click.option(
     "--policies",
@@ -70,6 +74,7 @@ def worker(
                 (*settings.input_topics, settings.topic_deadletter),
                 settings.partitions,
                 settings.kafka_auth.aiokafka_options(),
+                copartitioned=settings.input_topics,
             )
         )
     except ConfigError as error:
