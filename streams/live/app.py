@@ -30,6 +30,7 @@ from streams.domain.policies import PolicySet
 from streams.live import api, batch_delivery
 from streams.live.batch import Message
 from streams.live.metrics import Metrics, render
+from streams.live.placement import Placement
 from streams.live.publisher import Pacer, Publisher
 from streams.live.recovery import LOST_STATE_EXIT, StateGuard, positions, seek_after_faust
 from streams.live.settings import WorkerSettings
@@ -152,6 +153,7 @@ def create_app(
         metrics=metrics,
         deadletters=out,
         partitions=settings.partitions,
+        placement=Placement(settings.partitions),
     )
     topic = app.topic(
         *settings.input_topics,

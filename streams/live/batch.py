@@ -22,6 +22,7 @@ from streams.domain.policies import PolicySet
 from streams.domain.ticket import TicketView, evaluate
 from streams.domain.timeline import CLOSED_REASON, Arrival, Timeline
 from streams.domain.windows import MinuteDeltas, Windows, add_bucket_deltas, without_zeros
+from streams.live.placement import Placement
 from streams.live.records import decode_record, encode_record
 from streams.live.writes import (
     PartitionWrites,
@@ -91,6 +92,8 @@ class PartitionState:
 class DecodedBatch:
     events: list[tuple[Message, Event]] = field(default_factory=list)
     invalid: list[tuple[Message, InvalidEvent]] = field(default_factory=list)
+    # valid events keyed or placed elsewhere than their ticket's partition, with the reason
+    misplaced: list[tuple[Message, Event, str]] = field(default_factory=list)
     skipped: int = 0  # already applied according to Redis
     last_offsets: dict[str, int] = field(default_factory=dict)
     # (topic, first offset not received, how many) between what Redis applied and the next
@@ -102,12 +105,18 @@ class DecodedBatch:
         return {event.ticket_id for _, event in self.events}
 
 
-def decode_batch(messages: Sequence[Message], applied: dict[str, int]) -> DecodedBatch:
+def decode_batch(
+    messages: Sequence[Message], applied: dict[str, int], placement: Placement | None = None
+) -> DecodedBatch:
     """Decode one partition's messages after the offsets Redis applied, noting gaps.
 
     A partition's offsets are consecutive except for records the topic no longer holds
     (retention), a transactional producer's commit markers, or records the consumer failed
     to deliver. The first and the last lose events silently, so gaps are reported.
+
+    With ``placement`` (the live worker's), a valid event whose message key is not its
+    ticket_id, or whose partition is not its ticket's, is ``misplaced``; without it (a
+    worker fed by a bench or a test), keys and partitions are taken as they come.
     """
     batch = DecodedBatch()
     last_offsets = batch.last_offsets
@@ -126,8 +135,13 @@ def decode_batch(messages: Sequence[Message], applied: dict[str, int]) -> Decode
         decoded = decode_event(message.value)
         if isinstance(decoded, InvalidEvent):
             batch.invalid.append((message, decoded))
-        else:
-            batch.events.append((message, decoded))
+            continue
+        if placement is not None:
+            defect = placement.defect(message.key, message.partition, decoded.ticket_id)
+            if defect is not None:
+                batch.misplaced.append((message, decoded, defect))
+                continue
+        batch.events.append((message, decoded))
     return batch
 
 
@@ -166,13 +180,16 @@ def plan(
                 offset=message.offset,
             )
         )
+    for message, event, reason in batch.misplaced:
+        result.outcomes[(message.topic, event.type.value, "misplaced")] += 1
+        result.deadletters.append(_deadletter(message, reason))
     touched: set[str] = set(wake)
     for message, event in batch.events:
         ticket = state.tickets[event.ticket_id]
         arrival = ticket.timeline.add(event)
         result.outcomes[(message.topic, event.type.value, arrival.value)] += 1
         if arrival is Arrival.REJECTED:
-            result.deadletters.append(_rejected(message))
+            result.deadletters.append(_deadletter(message, CLOSED_REASON))
         elif arrival is Arrival.ACCEPTED:
             touched.add(event.ticket_id)
             if result.latest_event_time is None or event.occurred_at > result.latest_event_time:
@@ -210,13 +227,14 @@ def plan(
     return result
 
 
-def _rejected(message: Message) -> dict[str, Any]:
+def _deadletter(message: Message, reason: str) -> dict[str, Any]:
+    """The dead letter of a valid event refused for ``reason``, carrying its value as sent."""
     try:
         original: Any = json.loads(message.value)
     except ValueError:
         original = message.value.decode("utf-8", errors="replace")
     return {
-        "error": CLOSED_REASON,
+        "error": reason,
         "event": original,
         "source_topic": message.topic,
         "partition": message.partition,

@@ -24,6 +24,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from streams.domain.instant import MICROS_PER_SECOND, Instant, format_rfc3339, parse_rfc3339
@@ -118,6 +119,19 @@ class WorkerProcess:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
+
+    def metrics(self) -> dict[str, float]:
+        """The samples of the worker's /metrics, as ``name{label="value",...}`` (sorted)."""
+        with urllib.request.urlopen(self.url + "/metrics", timeout=5) as response:
+            text = response.read().decode()
+        return {
+            sample.name
+            + "{"
+            + ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            + "}": sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

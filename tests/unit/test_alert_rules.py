@@ -260,6 +260,35 @@ def promtool_cases() -> list[dict[str, Any]]:
             ],
         },
         {
+            "name": "misplaced events fire at once and only for the topic that had them",
+            "interval": "1m",
+            "input_series": [
+                series(
+                    "ticketpulse_events_total",
+                    "0x10 3x50",
+                    topic="support.contacts",
+                    type="contact.outbound",
+                    outcome="misplaced",
+                ),
+                series(
+                    "ticketpulse_events_total",
+                    "0+10x60",
+                    topic="support.tickets",
+                    type="ticket.created",
+                    outcome="accepted",
+                ),
+            ],
+            "alert_rule_test": [
+                check("TicketpulseMisplacedEvents", "9m"),
+                check(
+                    "TicketpulseMisplacedEvents",
+                    "12m",
+                    expected("TicketpulseMisplacedEvents", {"topic": "support.contacts"}, "3"),
+                ),
+                check("TicketpulseMisplacedEvents", "45m"),
+            ],
+        },
+        {
             # 1970-01-01, where promtool's clock starts, was a Thursday (day_of_week 4)
             "name": "no events at all, only during open hours",
             "interval": "1m",
