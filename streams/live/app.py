@@ -150,6 +150,7 @@ def create_app(
         deadletters=out,
         partitions=settings.partitions,
         placement=Placement(settings.partitions),
+        topics=settings.topics,
     )
     topic = app.topic(
         *settings.input_topics,

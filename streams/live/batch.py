@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streams.domain.decode import InvalidEvent, deadletter_record, decode_event
-from streams.domain.events import Event, Status
+from streams.domain.events import TOPIC_OF, Event, Status
 from streams.domain.facts import Fact, SlaTarget, diff_facts
 from streams.domain.instant import Instant
 from streams.domain.policies import PolicySet
@@ -30,8 +30,11 @@ from streams.live.writes import (
     bucket_field_prefix,
     bucket_values,
 )
+from streams.topic_names import DEFAULT_TOPICS, TopicNames
 
 TARGETS = tuple(SlaTarget)  # iterating the enum itself runs Python code each time
+# the outcome of an event accepted, then withdrawn by a close that arrived after it
+WITHDRAWN = "withdrawn"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,13 +164,15 @@ def plan(
     policies: PolicySet,
     now: Instant,
     wake: Iterable[str] = (),
+    topics: TopicNames = DEFAULT_TOPICS,
 ) -> BatchResult:
     """Apply a decoded batch (and re-evaluate ``wake`` tickets) to the cached state.
 
     Every ticket of the batch and of ``wake`` must be in ``state.tickets``. The cache is
     updated in place; the result says what to write to Redis, what to dead-letter and what
     to count. ``state.windows`` is *not* moved: the caller applies ``window_deltas`` once
-    Redis has accepted the writes.
+    Redis has accepted the writes. ``topics`` names the topic of an event withdrawn by a
+    close (``Timeline``) that was read in an earlier batch.
     """
     result = BatchResult(writes=PartitionWrites(state.partition, offsets=dict(batch.last_offsets)))
     for message, invalid in batch.invalid:
@@ -184,16 +189,22 @@ def plan(
         result.outcomes[(message.topic, event.type.value, "misplaced")] += 1
         result.deadletters.append(_deadletter(message, reason))
     touched: set[str] = set(wake)
+    read: dict[tuple[str, str], Message] | None = None  # this batch's, once one is withdrawn
     for message, event in batch.events:
-        ticket = state.tickets[event.ticket_id]
-        arrival = ticket.timeline.add(event)
+        timeline = state.tickets[event.ticket_id].timeline
+        arrival = timeline.add(event)
         result.outcomes[(message.topic, event.type.value, arrival.value)] += 1
         if arrival is Arrival.REJECTED:
             result.deadletters.append(_deadletter(message, CLOSED_REASON))
+            touched.add(event.ticket_id)  # its record keeps the refused id: copies are dups
         elif arrival is Arrival.ACCEPTED:
             touched.add(event.ticket_id)
             if result.latest_event_time is None or event.occurred_at > result.latest_event_time:
                 result.latest_event_time = event.occurred_at
+            if timeline.withdrawn:
+                if read is None:
+                    read = {(e.ticket_id, e.event_id): m for m, e in batch.events}
+                _withdraw(result, timeline, read, state.partition, topics)
     deltas: MinuteDeltas = {}
     for ticket_id in sorted(touched):
         ticket = state.tickets[ticket_id]
@@ -240,6 +251,36 @@ def _deadletter(message: Message, reason: str) -> dict[str, Any]:
         "partition": message.partition,
         "offset": message.offset,
     }
+
+
+def _withdraw(
+    result: BatchResult,
+    timeline: Timeline,
+    read: dict[tuple[str, str], Message],
+    partition: int,
+    topics: TopicNames,
+) -> None:
+    """Dead-letter the events a late close withdrew, as if they had come after it.
+
+    One read in this batch carries its message's value, topic and offset; one read in an
+    earlier batch is known only as the ticket's record keeps it: the fields the worker reads,
+    its topic by type, and no offset.
+    """
+    for event in timeline.withdrawn:
+        message = read.get((event.ticket_id, event.event_id))
+        if message is not None:
+            record = _deadletter(message, CLOSED_REASON)
+        else:
+            record = {
+                "error": CLOSED_REASON,
+                "event": event.to_json(),
+                "source_topic": topics.name_of(TOPIC_OF[event.type]),
+                "partition": partition,
+                "offset": None,
+            }
+        result.deadletters.append(record)
+        result.outcomes[(record["source_topic"], event.type.value, WITHDRAWN)] += 1
+    timeline.withdrawn.clear()
 
 
 def _backlog_key(view: TicketView) -> str | None:

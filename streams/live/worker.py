@@ -36,6 +36,7 @@ from streams.live.metrics import Metrics
 from streams.live.placement import Placement
 from streams.live.store import RedisStore, StaleOffsets
 from streams.live.writes import FIELD_SEPARATOR
+from streams.topic_names import DEFAULT_TOPICS, TopicNames
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -77,6 +78,7 @@ class Worker:
     # the key and partition check (``streams.live.placement``); None takes messages as
     # they come (a bench or a test feeding unkeyed messages)
     placement: Placement | None = None
+    topics: TopicNames = DEFAULT_TOPICS  # names the topic of a dead letter read long before
 
     def now(self) -> Instant:
         return int(self.clock() * MICROS_PER_SECOND)
@@ -211,7 +213,7 @@ class Worker:
             state.load(records, missing, self.policies)
         expected = dict(state.offsets)  # the fence: what this worker believes Redis holds
         try:
-            result = plan(state, batch, self.policies, self.now(), wake)
+            result = plan(state, batch, self.policies, self.now(), wake, self.topics)
         except Exception:
             self.states.pop(partition, None)  # the cache may be half-changed: rebuild it
             raise
