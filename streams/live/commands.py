@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from pathlib import Path
 
 import click
@@ -50,6 +51,7 @@ def worker(
     from streams.live.app import create_app
     from streams.live.metrics import Metrics
     from streams.live.settings import WorkerSettings
+    from streams.live.startup_logs import quiet_start
     from streams.live.store import RedisSettings, RedisStore
     from streams.live.topics import ensure_topics
 
@@ -89,5 +91,7 @@ def worker(
     collector.tune()  # far fewer garbage collections over the worker's cache
     store = RedisStore.from_settings(RedisSettings(settings.redis_url, settings.redis_prefix))
     metrics = Metrics(agent_labels=settings.agent_labels)
-    app, _ = create_app(settings, policy_set, store, metrics)
-    faust.Worker(app, loglevel=log_level).execute_from_commandline()
+    app, live = create_app(settings, policy_set, store, metrics)
+    faust_worker = faust.Worker(app, loglevel=log_level)
+    quiet_start(faust_worker, lambda: not live.health.assigned, sys.stdout)
+    faust_worker.execute_from_commandline()

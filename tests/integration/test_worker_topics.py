@@ -173,3 +173,15 @@ def test_events_keyed_or_placed_elsewhere_are_dead_lettered_and_counted(run: Run
     # only K0's reply reached its ticket; the others keep no stray copy of their ticket
     replies = {t: worker.get(f"/tickets/{t}")[1]["events"] for t in tickets[:4]}
     assert replies == {"K0": 2, "K1": 1, "K2": 1, "K3": 1}
+
+
+def test_the_log_of_a_worker_not_on_a_terminal_is_plain_and_quiet_at_start(run: Run) -> None:
+    worker = run.start_worker()
+    asyncio.run(produce(run, shifted_golden(ceil_minute(now_micros()))[:5]))
+    for _ in iter_until(5):
+        pass
+    worker.process.terminate()
+    worker.process.wait(30)
+    text = worker.log.read_text(errors="replace")
+    assert "\x1b[" not in text  # Faust's spinner: ANSI codes, meant for a terminal
+    assert [line for line in text.splitlines() if " ERROR " in line] == []
