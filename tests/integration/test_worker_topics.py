@@ -178,8 +178,9 @@ def test_events_keyed_or_placed_elsewhere_are_dead_lettered_and_counted(run: Run
 def test_the_log_of_a_worker_not_on_a_terminal_is_plain_and_quiet_at_start(run: Run) -> None:
     worker = run.start_worker()
     asyncio.run(produce(run, shifted_golden(ceil_minute(now_micros()))[:5]))
-    for _ in iter_until(5):
-        pass
+    for _ in iter_until(20):  # applied and published
+        if worker.get("/kpis")[0] == 200:
+            break
     worker.process.terminate()
     worker.process.wait(30)
     text = worker.log.read_text(errors="replace")
