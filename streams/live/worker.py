@@ -236,7 +236,7 @@ class Worker:
             self.metrics.set_event_time_lag(max(lag, 0.0))
         for topic, offset in batch.last_offsets.items():
             self.metrics.set_committed_offset(topic, partition, offset)
-        size = len(batch.events) + len(batch.invalid) + len(wake)
+        size = len(batch.events) + len(batch.invalid) + len(batch.misplaced) + len(wake)
         self.metrics.observe_batch(time.perf_counter() - started, size)
 
     async def _retry(self, operation: Callable[[], Awaitable[T]]) -> T:
