@@ -28,10 +28,14 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from streams.domain.decode import InvalidEvent, decode_event
-from streams.domain.events import TOPIC_OF, Channel, EventType, Priority, Status, Topic
+from streams.domain.events import TOPIC_OF, Channel, EventType, Priority, Status
 from streams.domain.instant import format_rfc3339, from_datetime
 from streams.errors import TransientError
 from streams.kafka_auth import KafkaAuth
+
+# TopicNames is part of this module's API: services import it from here
+from streams.topic_names import DEFAULT_TOPICS as DEFAULT_TOPICS
+from streams.topic_names import TopicNames as TopicNames
 
 T = TypeVar("T")
 
@@ -42,42 +46,6 @@ When = datetime | str | None
 _GUARANTEES = {"acks": "all", "enable_idempotence": True}
 
 
-@dataclass(frozen=True, slots=True)
-class TopicNames:
-    """The Kafka topic names; the defaults are the spec's."""
-
-    tickets: str = "support.tickets"
-    contacts: str = "support.contacts"
-    surveys: str = "support.surveys"
-    deadletter: str = "support.deadletter"
-
-    def name_of(self, topic: Topic) -> str:
-        """The Kafka name of a logical topic."""
-        if topic is Topic.TICKETS:
-            return self.tickets
-        if topic is Topic.CONTACTS:
-            return self.contacts
-        return self.surveys
-
-    @property
-    def inputs(self) -> tuple[str, str, str]:
-        """The topics the worker consumes."""
-        return (self.tickets, self.contacts, self.surveys)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> TopicNames:
-        """The defaults, overridden by the worker's ``TICKETPULSE_TOPIC_<NAME>`` variables,
-        so that services and the worker configured by one environment agree."""
-        env = os.environ if env is None else env
-        names = {
-            name: env[f"TICKETPULSE_TOPIC_{name.upper()}"]
-            for name in ("tickets", "contacts", "surveys", "deadletter")
-            if env.get(f"TICKETPULSE_TOPIC_{name.upper()}")
-        }
-        return cls(**names)
-
-
-DEFAULT_TOPICS = TopicNames()
 DEFAULT_BOOTSTRAP = "127.0.0.1:19092"  # the local stack's Kafka
 
 

@@ -28,7 +28,6 @@ from typing import Any, Protocol
 
 from streams.domain.instant import MICROS_PER_SECOND
 from streams.emit import (
-    TopicNames,
     auth_from_env,
     bootstrap_from_env,
     delivered,
@@ -37,6 +36,7 @@ from streams.emit import (
 )
 from streams.errors import TransientError
 from streams.simulation import Emitted
+from streams.topic_names import TopicNames
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]

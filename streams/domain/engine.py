@@ -42,6 +42,8 @@ class Engine:
     windows: Windows = field(default_factory=Windows)
     retired: dict[str, Retired] = field(default_factory=dict)
     restored: set[str] = field(default_factory=set)
+    # events a late close withdrew from their timeline (``Timeline``), for the caller to take
+    withdrawn: list[Event] = field(default_factory=list)
 
     def ingest(self, event: Event) -> Arrival:
         """Store an event in its ticket's timeline; facts change only on ``evaluate``."""
@@ -53,7 +55,11 @@ class Engine:
             else:
                 timeline = self._restore(event.ticket_id, retired)
             self.timelines[event.ticket_id] = timeline
-        return timeline.add(event)
+        arrival = timeline.add(event)
+        if timeline.withdrawn:
+            self.withdrawn.extend(timeline.withdrawn)
+            timeline.withdrawn.clear()
+        return arrival
 
     def retire(self, ticket_id: str, now: Instant) -> bool:
         """Count a closed ticket's facts as of ``now`` and keep only its compact record.

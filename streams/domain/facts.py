@@ -108,17 +108,31 @@ class Fact(Value):
     def __hash__(self) -> int:
         return hash(self._fields())
 
+    def _order(self) -> tuple[Any, ...]:
+        # None sorts as "": two facts alike up to an agent (or a target) that only one of
+        # them has must compare (say two clocks met at one instant), not raise TypeError
+        return (
+            self.time,
+            self.kind,
+            self.value,
+            self.team,
+            self.channel,
+            self.priority,
+            self.agent or "",
+            self.target or "",
+        )
+
     def __lt__(self, other: Fact) -> bool:
-        return self._fields() < other._fields()
+        return self._order() < other._order()
 
     def __le__(self, other: Fact) -> bool:
-        return self._fields() <= other._fields()
+        return self._order() <= other._order()
 
     def __gt__(self, other: Fact) -> bool:
-        return self._fields() > other._fields()
+        return self._order() > other._order()
 
     def __ge__(self, other: Fact) -> bool:
-        return self._fields() >= other._fields()
+        return self._order() >= other._order()
 
 
 class FactDiff(Value):

@@ -15,13 +15,18 @@ from typing import Any
 
 from streams.domain.decode import InvalidEvent, decode_event
 from streams.domain.engine import Engine
-from streams.domain.events import Status
+from streams.domain.events import Event, Status
 from streams.domain.instant import FOREVER, MICROS_PER_MINUTE, Instant, ceil_minute, floor_minute
 from streams.domain.timeline import CLOSED_REASON, Arrival
 from streams.domain.windows import WINDOWS
 
 LONGEST = max(WINDOWS.values())
 FORGET_STEP = 60 * MICROS_PER_MINUTE
+
+
+def withdrawn_error(event: Event) -> str:
+    """The error of an event read before the close on this line, which it sorts after."""
+    return f"{CLOSED_REASON} (event_id {event.event_id!r}, read earlier, sorts after this close)"
 
 
 @dataclass(slots=True)
@@ -73,6 +78,12 @@ def replay_log(
             errors.append((number, CLOSED_REASON))
         else:
             accepted += 1
+            if engine.withdrawn:  # a close that came after events sorting after it
+                for event in engine.withdrawn:
+                    errors.append((number, withdrawn_error(event)))
+                accepted -= len(engine.withdrawn)
+                rejected += len(engine.withdrawn)
+                engine.withdrawn.clear()
             if latest is None or decoded.occurred_at > latest:
                 latest = decoded.occurred_at
                 if (

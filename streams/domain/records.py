@@ -1,4 +1,5 @@
-"""A ticket's record: its accepted events, compactly, and when it was last evaluated.
+"""A ticket's record: its accepted events, compactly, when it was last evaluated, and the ids
+of the events it refused (after closed).
 
 Facts are not stored: they are a pure function of (events, policies, now), so the record is
 enough to rebuild the exact view the windows hold. Only fields the engine reads are kept,
@@ -60,6 +61,9 @@ def encode_record(timeline: Timeline, evaluated_at: Instant) -> bytes:
     rows = [_event_row(e) for e in timeline.events]
     # pydantic-core's JSON: the same compact form as json.dumps (non-ASCII text as UTF-8
     # rather than \u escapes), about 2x faster; records are written for every touched ticket
+    refused = timeline.refused_ids
+    if refused:  # ids of events refused after closed: a copy of one is a duplicate
+        return to_json({"n": evaluated_at, "e": rows, "r": sorted(refused)})
     return to_json({"n": evaluated_at, "e": rows})
 
 
@@ -69,4 +73,5 @@ def decode_record(ticket_id: str, blob: bytes) -> tuple[Timeline, Instant]:
     timeline = Timeline(ticket_id)
     for row in data["e"]:
         timeline.add(_row_event(ticket_id, row))
+    timeline.event_ids.update(data.get("r", ()))
     return timeline, int(data["n"])

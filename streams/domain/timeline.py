@@ -4,6 +4,15 @@ The timeline only stores and orders; what the events mean is ``ticket.evaluate``
 It decides the two things that must be known at arrival: a duplicate ``event_id`` changes
 nothing, and a ticket or contact event that sorts after ``closed`` is rejected (closed is final;
 surveys are still accepted).
+
+Which events are refused must not depend on the order they arrive in (a ticket's events come
+from three topics, interleaved as the consumer fetches them). So a ``closed`` that arrives
+after events sorting after it (or a ``ticket.created`` that makes an earlier ``closed``
+effective) *withdraws* those events: they leave the timeline for ``withdrawn``, and the caller
+dead-letters them as if they had come after the close. An event refused either way keeps its
+``event_id`` in ``event_ids``, so a copy of it is a duplicate, whenever it comes. The refused
+events are then exactly the ticket and contact events sorting after the first effective close,
+in any order of arrival.
 """
 
 from __future__ import annotations
@@ -30,7 +39,10 @@ class Arrival(StrEnum):
 class Timeline:
     ticket_id: str
     events: list[Event] = field(default_factory=list)
-    event_ids: set[str] = field(default_factory=set)
+    event_ids: set[str] = field(default_factory=set)  # accepted and refused events
+    # accepted events that a close arriving later withdrew; the caller takes them (and
+    # empties the list) to dead-letter them
+    withdrawn: list[Event] = field(default_factory=list)
     # kept as events arrive, so that the closed check does not walk the timeline each time
     _created: tuple[Instant, int, str] | None = None  # sort key of the first ticket.created
     _closes: list[tuple[Instant, int, str]] = field(default_factory=list)  # closed changes
@@ -39,9 +51,9 @@ class Timeline:
         if event.event_id in self.event_ids:
             return Arrival.DUPLICATE
         key = event.sort_key
+        self.event_ids.add(event.event_id)
         if event.type not in _SURVEYS and self._closed_before(key):
             return Arrival.REJECTED
-        self.event_ids.add(event.event_id)
         events = self.events
         if not events or events[-1].sort_key < key:
             events.append(event)
@@ -51,9 +63,40 @@ class Timeline:
         if event.type is EventType.TICKET_CREATED:
             if self._created is None or key < self._created:
                 self._created = key
+                if self._closes:
+                    self._withdraw_after_close()
         elif event.type is EventType.TICKET_STATUS_CHANGED and event.status is Status.CLOSED:
             self._closes.append(key)
+            self._withdraw_after_close()
         return Arrival.ACCEPTED
+
+    @property
+    def refused_ids(self) -> set[str]:
+        """Ids of events refused (rejected or withdrawn): kept so that copies stay duplicates."""
+        if len(self.event_ids) == len(self.events):
+            return set()
+        return self.event_ids - {e.event_id for e in self.events}
+
+    def _withdraw_after_close(self) -> None:
+        """Move the ticket and contact events sorting after the first effective close to
+        ``withdrawn``: they arrived before that close (or before the creation that made it
+        effective), and would have been rejected after it."""
+        start = self._created
+        effective = [close for close in self._closes if start is not None and start < close]
+        if not effective:
+            return
+        cutoff = min(effective)
+        events = self.events
+        if events[-1].sort_key <= cutoff:
+            return  # the usual case: the close is the latest event
+        kept = []
+        for event in events:
+            if event.type not in _SURVEYS and event.sort_key > cutoff:
+                self.withdrawn.append(event)
+            else:
+                kept.append(event)
+        events[:] = kept
+        self._closes = [close for close in self._closes if close <= cutoff]
 
     @property
     def has_created(self) -> bool:

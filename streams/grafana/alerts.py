@@ -381,6 +381,24 @@ ALERTS: tuple[Alert, ...] = (
         ),
     ),
     Alert(
+        name="TicketpulseMisplacedEvents",
+        uid="ticketpulse-misplaced-events",
+        group=HEALTH_GROUP,
+        query=('sum by (topic) (increase(ticketpulse_events_total{outcome="misplaced"}[15m]))'),
+        op=">",
+        threshold=0,
+        for_="0s",
+        keep_firing_for="15m",
+        severity="warning",
+        summary="Events of {{ $labels.topic }} are keyed or partitioned wrongly",
+        description=(
+            "{{ $value }} events of {{ $labels.topic }} in the last 15 minutes had a message "
+            "key other than their ticket_id, or sat on another partition than Kafka's default "
+            "partitioner gives their ticket: they were dead-lettered, and their tickets miss "
+            "them until the producer sends them again, keyed by ticket_id."
+        ),
+    ),
+    Alert(
         name="TicketpulseNoEvents",
         uid="ticketpulse-no-events",
         group=HEALTH_GROUP,

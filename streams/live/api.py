@@ -10,14 +10,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka.partitioner import murmur2
-
 from streams.domain.decode import InvalidEvent, decode_event
 from streams.domain.events import Event
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import format_rfc3339, seconds
 from streams.domain.policies import PolicySet
 from streams.domain.ticket import evaluate
+from streams.live import placement
 from streams.live.records import decode_record
 from streams.live.store import RedisStore
 
@@ -28,8 +27,8 @@ NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl
 
 
 def partition_of(ticket_id: str, partitions: int) -> int:
-    """Kafka's default partitioner for a UTF-8 key: where every event of a ticket lands."""
-    return (int(murmur2(ticket_id.encode())) & 0x7FFFFFFF) % partitions
+    """The partition that holds a ticket: Kafka's default partitioner over its UTF-8 id."""
+    return placement.partition_of(ticket_id.encode(), partitions)
 
 
 def kpis(snapshot: dict[str, Any] | None, window: str | None, by: str | None) -> Reply:

@@ -30,6 +30,7 @@ from streams.domain.policies import PolicySet
 from streams.live import api, batch_delivery
 from streams.live.batch import Message
 from streams.live.metrics import Metrics, render_in_thread
+from streams.live.placement import Placement
 from streams.live.publisher import Pacer, Publisher
 from streams.live.recovery import LOST_STATE_EXIT, StateGuard, positions, seek_after_faust
 from streams.live.settings import WorkerSettings
@@ -44,6 +45,7 @@ class KafkaOut:
 
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
+        self.topics = settings.topics
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
 
@@ -71,20 +73,15 @@ class KafkaOut:
             ticket = event.get("ticket_id") if isinstance(event, dict) else None
             key = ticket.encode() if isinstance(ticket, str) else None
             value = json.dumps(record, separators=(",", ":"), default=str).encode()
-            futures.append(await producer.send(self.settings.topic_deadletter, value, key=key))
+            futures.append(await producer.send(self.topics.deadletter, value, key=key))
         await asyncio.gather(*futures)
 
     async def send_events(self, events: Sequence[Event]) -> None:
         producer = await self.producer()
-        topics = {
-            "tickets": self.settings.topic_tickets,
-            "contacts": self.settings.topic_contacts,
-            "surveys": self.settings.topic_surveys,
-        }
         futures = []
         for event in events:
             value = json.dumps(event.to_json(), separators=(",", ":")).encode()
-            topic = topics[event.topic.value]
+            topic = self.topics.name_of(event.topic)
             futures.append(await producer.send(topic, value, key=event.ticket_id.encode()))
         await asyncio.gather(*futures)
 
@@ -152,6 +149,8 @@ def create_app(
         metrics=metrics,
         deadletters=out,
         partitions=settings.partitions,
+        placement=Placement(settings.partitions),
+        topics=settings.topics,
     )
     topic = app.topic(
         *settings.input_topics,

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streams.domain.decode import InvalidEvent, deadletter_record, decode_event
-from streams.domain.events import Event, Status
+from streams.domain.events import TOPIC_OF, Event, Status
 from streams.domain.facts import Fact, SlaTarget, diff_facts
 from streams.domain.instant import Instant
 from streams.domain.policies import PolicySet
 from streams.domain.ticket import TicketView, evaluate
 from streams.domain.timeline import CLOSED_REASON, Arrival, Timeline
 from streams.domain.windows import MinuteDeltas, Windows, add_bucket_deltas, without_zeros
+from streams.live.placement import Placement
 from streams.live.records import decode_record, encode_record
 from streams.live.writes import (
     PartitionWrites,
@@ -29,8 +30,11 @@ from streams.live.writes import (
     bucket_field_prefix,
     bucket_values,
 )
+from streams.topic_names import DEFAULT_TOPICS, TopicNames
 
 TARGETS = tuple(SlaTarget)  # iterating the enum itself runs Python code each time
+# the outcome of an event accepted, then withdrawn by a close that arrived after it
+WITHDRAWN = "withdrawn"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,8 @@ class PartitionState:
 class DecodedBatch:
     events: list[tuple[Message, Event]] = field(default_factory=list)
     invalid: list[tuple[Message, InvalidEvent]] = field(default_factory=list)
+    # valid events keyed or placed elsewhere than their ticket's partition, with the reason
+    misplaced: list[tuple[Message, Event, str]] = field(default_factory=list)
     skipped: int = 0  # already applied according to Redis
     last_offsets: dict[str, int] = field(default_factory=dict)
     # (topic, first offset not received, how many) between what Redis applied and the next
@@ -102,12 +108,18 @@ class DecodedBatch:
         return {event.ticket_id for _, event in self.events}
 
 
-def decode_batch(messages: Sequence[Message], applied: dict[str, int]) -> DecodedBatch:
+def decode_batch(
+    messages: Sequence[Message], applied: dict[str, int], placement: Placement | None = None
+) -> DecodedBatch:
     """Decode one partition's messages after the offsets Redis applied, noting gaps.
 
     A partition's offsets are consecutive except for records the topic no longer holds
     (retention), a transactional producer's commit markers, or records the consumer failed
     to deliver. The first and the last lose events silently, so gaps are reported.
+
+    With ``placement`` (the live worker's), a valid event whose message key is not its
+    ticket_id, or whose partition is not its ticket's, is ``misplaced``; without it (a
+    worker fed by a bench or a test), keys and partitions are taken as they come.
     """
     batch = DecodedBatch()
     last_offsets = batch.last_offsets
@@ -126,8 +138,13 @@ def decode_batch(messages: Sequence[Message], applied: dict[str, int]) -> Decode
         decoded = decode_event(message.value)
         if isinstance(decoded, InvalidEvent):
             batch.invalid.append((message, decoded))
-        else:
-            batch.events.append((message, decoded))
+            continue
+        if placement is not None:
+            defect = placement.defect(message.key, message.partition, decoded.ticket_id)
+            if defect is not None:
+                batch.misplaced.append((message, decoded, defect))
+                continue
+        batch.events.append((message, decoded))
     return batch
 
 
@@ -147,13 +164,15 @@ def plan(
     policies: PolicySet,
     now: Instant,
     wake: Iterable[str] = (),
+    topics: TopicNames = DEFAULT_TOPICS,
 ) -> BatchResult:
     """Apply a decoded batch (and re-evaluate ``wake`` tickets) to the cached state.
 
     Every ticket of the batch and of ``wake`` must be in ``state.tickets``. The cache is
     updated in place; the result says what to write to Redis, what to dead-letter and what
     to count. ``state.windows`` is *not* moved: the caller applies ``window_deltas`` once
-    Redis has accepted the writes.
+    Redis has accepted the writes. ``topics`` names the topic of an event withdrawn by a
+    close (``Timeline``) that was read in an earlier batch.
     """
     result = BatchResult(writes=PartitionWrites(state.partition, offsets=dict(batch.last_offsets)))
     for message, invalid in batch.invalid:
@@ -166,17 +185,26 @@ def plan(
                 offset=message.offset,
             )
         )
+    for message, event, reason in batch.misplaced:
+        result.outcomes[(message.topic, event.type.value, "misplaced")] += 1
+        result.deadletters.append(_deadletter(message, reason))
     touched: set[str] = set(wake)
+    read: dict[tuple[str, str], Message] | None = None  # this batch's, once one is withdrawn
     for message, event in batch.events:
-        ticket = state.tickets[event.ticket_id]
-        arrival = ticket.timeline.add(event)
+        timeline = state.tickets[event.ticket_id].timeline
+        arrival = timeline.add(event)
         result.outcomes[(message.topic, event.type.value, arrival.value)] += 1
         if arrival is Arrival.REJECTED:
-            result.deadletters.append(_rejected(message))
+            result.deadletters.append(_deadletter(message, CLOSED_REASON))
+            touched.add(event.ticket_id)  # its record keeps the refused id: copies are dups
         elif arrival is Arrival.ACCEPTED:
             touched.add(event.ticket_id)
             if result.latest_event_time is None or event.occurred_at > result.latest_event_time:
                 result.latest_event_time = event.occurred_at
+            if timeline.withdrawn:
+                if read is None:
+                    read = {(e.ticket_id, e.event_id): m for m, e in batch.events}
+                _withdraw(result, timeline, read, state.partition, topics)
     deltas: MinuteDeltas = {}
     for ticket_id in sorted(touched):
         ticket = state.tickets[ticket_id]
@@ -210,18 +238,49 @@ def plan(
     return result
 
 
-def _rejected(message: Message) -> dict[str, Any]:
+def _deadletter(message: Message, reason: str) -> dict[str, Any]:
+    """The dead letter of a valid event refused for ``reason``, carrying its value as sent."""
     try:
         original: Any = json.loads(message.value)
     except ValueError:
         original = message.value.decode("utf-8", errors="replace")
     return {
-        "error": CLOSED_REASON,
+        "error": reason,
         "event": original,
         "source_topic": message.topic,
         "partition": message.partition,
         "offset": message.offset,
     }
+
+
+def _withdraw(
+    result: BatchResult,
+    timeline: Timeline,
+    read: dict[tuple[str, str], Message],
+    partition: int,
+    topics: TopicNames,
+) -> None:
+    """Dead-letter the events a late close withdrew, as if they had come after it.
+
+    One read in this batch carries its message's value, topic and offset; one read in an
+    earlier batch is known only as the ticket's record keeps it: the fields the worker reads,
+    its topic by type, and no offset.
+    """
+    for event in timeline.withdrawn:
+        message = read.get((event.ticket_id, event.event_id))
+        if message is not None:
+            record = _deadletter(message, CLOSED_REASON)
+        else:
+            record = {
+                "error": CLOSED_REASON,
+                "event": event.to_json(),
+                "source_topic": topics.name_of(TOPIC_OF[event.type]),
+                "partition": partition,
+                "offset": None,
+            }
+        result.deadletters.append(record)
+        result.outcomes[(record["source_topic"], event.type.value, WITHDRAWN)] += 1
+    timeline.withdrawn.clear()
 
 
 def _backlog_key(view: TicketView) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from pathlib import Path
 
 import click
@@ -20,7 +21,11 @@ from streams.errors import ConfigError
 @click.option("--redis-prefix", help="Redis key prefix [TICKETPULSE_REDIS_PREFIX].")
 @click.option("--web-host", help="HTTP listen address [TICKETPULSE_WEB_HOST].")
 @click.option("--web-port", type=int, help="HTTP port for the API and /metrics.")
-@click.option("--partitions", type=int, help="Partitions of the input topics (created if missing).")
+@click.option(
+    "--partitions",
+    type=int,
+    help="Partitions of the input topics: created so when missing, checked when they exist.",
+)
 @click.option("--group-id", help="Consumer group / Faust app id [TICKETPULSE_GROUP_ID].")
 @click.option(
     "--policies",
@@ -46,6 +51,7 @@ def worker(
     from streams.live.app import create_app
     from streams.live.metrics import Metrics
     from streams.live.settings import WorkerSettings
+    from streams.live.startup_logs import quiet_start
     from streams.live.store import RedisSettings, RedisStore
     from streams.live.topics import ensure_topics
 
@@ -67,9 +73,10 @@ def worker(
         asyncio.run(
             ensure_topics(
                 settings.kafka_bootstrap,
-                (*settings.input_topics, settings.topic_deadletter),
+                (*settings.input_topics, settings.topics.deadletter),
                 settings.partitions,
                 settings.kafka_auth.aiokafka_options(),
+                copartitioned=settings.input_topics,
             )
         )
     except ConfigError as error:
@@ -89,5 +96,7 @@ def worker(
         label_limit=settings.metrics_label_limit,
         kept_teams=policy_set.named_teams,
     )
-    app, _ = create_app(settings, policy_set, store, metrics)
-    faust.Worker(app, loglevel=log_level).execute_from_commandline()
+    app, live = create_app(settings, policy_set, store, metrics)
+    faust_worker = faust.Worker(app, loglevel=log_level)
+    quiet_start(faust_worker, lambda: not live.health.assigned, sys.stdout)
+    faust_worker.execute_from_commandline()

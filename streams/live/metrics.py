@@ -68,7 +68,9 @@ ALLOWED_LABELS = frozenset(
     }
 )
 DIMS = ("team", "channel", "priority")
-OUTCOMES = frozenset({"accepted", "duplicate", "invalid", "rejected", "anomaly"})
+OUTCOMES = frozenset(
+    {"accepted", "duplicate", "invalid", "rejected", "withdrawn", "misplaced", "anomaly"}
+)
 STATS = ("mean", "p50", "p90", "p99")
 _EVENT_TYPES = frozenset(t.value for t in EventType)
 

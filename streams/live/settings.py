@@ -9,6 +9,7 @@ from pathlib import Path
 
 from streams.errors import ConfigError
 from streams.kafka_auth import KafkaAuth
+from streams.topic_names import DEFAULT_PREFIX, TopicNames
 
 # How old (event time) an SLA outcome may be when the worker first sees it and still count in
 # the *_recent_total counters the alerts read: longer than a worker restart or a short Kafka
@@ -31,10 +32,12 @@ class WorkerSettings:
     web_port: int = 6066
     group_id: str = "ticketpulse"
     partitions: int = 4
-    topic_tickets: str = "support.tickets"
-    topic_contacts: str = "support.contacts"
-    topic_surveys: str = "support.surveys"
-    topic_deadletter: str = "support.deadletter"
+    # every topic is <prefix><kind> unless its own variable names it (``topics``)
+    topic_prefix: str = DEFAULT_PREFIX
+    topic_tickets: str = ""
+    topic_contacts: str = ""
+    topic_surveys: str = ""
+    topic_deadletter: str = ""
     policies: Path | None = None
     batch_max: int = 8000  # per fetch, over all partitions: one transaction each
     fetch_max_wait_ms: int = 100  # the broker's longest wait on a fetch (batch_delivery)
@@ -63,8 +66,18 @@ class WorkerSettings:
         )
 
     @property
+    def topics(self) -> TopicNames:
+        return TopicNames.resolve(
+            self.topic_prefix,
+            tickets=self.topic_tickets,
+            contacts=self.topic_contacts,
+            surveys=self.topic_surveys,
+            deadletter=self.topic_deadletter,
+        )
+
+    @property
     def input_topics(self) -> tuple[str, str, str]:
-        return (self.topic_tickets, self.topic_contacts, self.topic_surveys)
+        return self.topics.inputs
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> WorkerSettings:

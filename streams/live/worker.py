@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -33,8 +33,10 @@ from streams.domain.windows import WINDOWS, MinuteDeltas
 from streams.errors import TransientError
 from streams.live.batch import DecodedBatch, Message, PartitionState, decode_batch, plan
 from streams.live.metrics import Metrics
+from streams.live.placement import Placement
 from streams.live.store import RedisStore, StaleOffsets
 from streams.live.writes import FIELD_SEPARATOR
+from streams.topic_names import DEFAULT_TOPICS, TopicNames
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -73,6 +75,10 @@ class Worker:
     owned: set[int] | None = None
     health: Health = field(default_factory=Health)
     max_backoff: float = 5.0
+    # the key and partition check (``streams.live.placement``); None takes messages as
+    # they come (a bench or a test feeding unkeyed messages)
+    placement: Placement | None = None
+    topics: TopicNames = DEFAULT_TOPICS  # names the topic of a dead letter read long before
 
     def now(self) -> Instant:
         return int(self.clock() * MICROS_PER_SECOND)
@@ -155,7 +161,7 @@ class Worker:
                 if state is None:
                     state = self.states[partition] = await self._adopt(partition)
                     self.health.assigned = True
-                decoded = decode_batch(batch, state.offsets)
+                decoded = decode_batch(batch, state.offsets, self.placement)
                 try:
                     await self._apply(state, decoded, ())
                 except StaleOffsets as error:
@@ -208,7 +214,7 @@ class Worker:
         expected = dict(state.offsets)  # the fence: what this worker believes Redis holds
         now = self.now()
         try:
-            result = plan(state, batch, self.policies, now, wake)
+            result = plan(state, batch, self.policies, now, wake, self.topics)
         except Exception:
             self.states.pop(partition, None)  # the cache may be half-changed: rebuild it
             raise
@@ -223,17 +229,15 @@ class Worker:
         state.windows.apply_deltas(result.window_deltas)
         for (topic, type_, outcome), count in result.outcomes.items():
             self.metrics.count_events(topic, type_, outcome, count)
-        if result.deadletters:
-            self.metrics.count_deadletters(
-                batch.invalid[0][0].topic if batch.invalid else "", len(result.deadletters)
-            )
+        for topic, count in Counter(d["source_topic"] for d in result.deadletters).items():
+            self.metrics.count_deadletters(topic, count)
         self.metrics.observe_facts(result.added_facts, now)
         if result.latest_event_time is not None:
             lag = (now - result.latest_event_time) / MICROS_PER_SECOND
             self.metrics.set_event_time_lag(max(lag, 0.0))
         for topic, offset in batch.last_offsets.items():
             self.metrics.set_committed_offset(topic, partition, offset)
-        size = len(batch.events) + len(batch.invalid) + len(wake)
+        size = len(batch.events) + len(batch.invalid) + len(batch.misplaced) + len(wake)
         self.metrics.observe_batch(time.perf_counter() - started, size)
 
     async def _retry(self, operation: Callable[[], Awaitable[T]]) -> T:

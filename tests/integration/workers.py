@@ -6,6 +6,7 @@ without seeing each other's data.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -20,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from streams.domain.instant import MICROS_PER_SECOND, Instant, format_rfc3339, parse_rfc3339
@@ -117,6 +119,19 @@ class WorkerProcess:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
+
+    def metrics(self) -> dict[str, float]:
+        """The samples of the worker's /metrics, as ``name{label="value",...}`` (sorted)."""
+        with urllib.request.urlopen(self.url + "/metrics", timeout=5) as response:
+            text = response.read().decode()
+        return {
+            sample.name
+            + "{"
+            + ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            + "}": sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -217,3 +232,36 @@ def in_process_worker(client: Redis, prefix: str, now: Instant, partitions: int 
         partitions=partitions,
         clock=lambda: now / 1e6,
     )
+
+
+async def read_topic(run: Run, topic: str, at_least: int, timeout: float = 30.0) -> list[Any]:
+    """The JSON values of a run's topic (``run.topics`` kind) from the start: once
+    ``at_least`` have come, whatever else arrives within a second more."""
+    consumer = AIOKafkaConsumer(
+        run.topics[topic], bootstrap_servers=run.bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    found: list[Any] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and len(found) < at_least:
+            for messages in (await consumer.getmany(timeout_ms=500)).values():
+                found += [json.loads(m.value) for m in messages]
+        if len(found) >= at_least:
+            await asyncio.sleep(1)  # one more may follow
+            for messages in (await consumer.getmany(timeout_ms=500)).values():
+                found += [json.loads(m.value) for m in messages]
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def partition_counts(run: Run) -> dict[str, int]:
+    """The run's topics' partition counts, as the broker has them."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=run.bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(run.topics.values()))
+    finally:
+        await admin.close()
+    return {str(t["topic"]): len(t["partitions"]) for t in described if t["partitions"]}

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 
 from streams.domain.engine import Engine
 from streams.domain.instant import parse_rfc3339
@@ -16,6 +17,7 @@ from streams.domain.policies import PolicySet, load_policies
 from streams.domain.timeline import CLOSED_REASON
 from streams.domain.windows import WINDOWS, MinuteDeltas, Windows
 from streams.live.batch import Message, PartitionState, decode_batch, plan
+from streams.live.placement import Placement, partition_of
 from streams.live.writes import PartitionWrites, bucket_field
 from streams.replay import replay_lines
 
@@ -313,3 +315,65 @@ def test_a_priority_change_in_a_later_batch_moves_the_ticket_in_the_backlog(
     for offset, line in enumerate(lines):  # one batch each: the second sees the first's view
         run(state, model, [Message("support.tickets", 0, offset, line)], policies, AS_OF)
     assert {k: v for k, v in model.backlog.items() if v} == {"new\x1furgent\x1ftech": 1}
+
+
+def test_events_keyed_or_placed_elsewhere_than_their_ticket_are_dead_lettered(
+    policies: PolicySet,
+) -> None:
+    """With the live worker's placement check, a valid event whose key is not its ticket_id
+    (another key, none) or whose partition is not its ticket's is dead-lettered and counted
+    ``misplaced``, by its own topic; a well placed one is applied."""
+    partitions = 4
+    home = partition_of(b"T1", partitions)
+
+    def reply(event_id: str) -> bytes:
+        event = {
+            "event_id": event_id,
+            "type": "contact.outbound",
+            "occurred_at": "2026-11-03T11:00:00Z",
+            "ticket_id": "T1",
+            "agent_id": "a1",
+            "channel": "chat",
+        }
+        return json.dumps(event).encode()
+
+    other = (home + 1) % partitions
+    messages = [
+        Message("support.contacts", home, 0, reply("r1"), b"T1"),
+        Message("support.contacts", home, 1, reply("r2"), b"acct-1"),
+        Message("support.contacts", home, 2, reply("r3"), None),
+        Message("support.contacts", other, 0, reply("r4"), b"T1"),
+    ]
+    placement = Placement(partitions)
+    decoded = [decode_batch([m], {}, placement) for m in messages]
+    assert [len(d.events) for d in decoded] == [1, 0, 0, 0]
+    assert all(len(d.misplaced) == 1 and not d.invalid for d in decoded[1:])
+
+    state = PartitionState(home)
+    batch = decode_batch(messages[:3], {}, placement)
+    state.load({}, batch.ticket_ids, policies)
+    result = plan(state, batch, policies, parse_rfc3339("2026-11-03T12:00:00Z"))
+    assert [d["event"]["event_id"] for d in result.deadletters] == ["r2", "r3"]
+    assert [d["error"] for d in result.deadletters] == [
+        "(key): message key 'acct-1' is not the event's ticket_id 'T1'",
+        "(key): the message has no key; it must be the event's ticket_id",
+    ]
+    assert {d["source_topic"] for d in result.deadletters} == {"support.contacts"}
+    assert result.outcomes == Counter(
+        {
+            ("support.contacts", "contact.outbound", "accepted"): 1,
+            ("support.contacts", "contact.outbound", "misplaced"): 2,
+        }
+    )
+    assert batch.last_offsets == {"support.contacts": 2}  # applied all the same
+    assert [e.event_id for e in state.tickets["T1"].timeline.events] == ["r1"]
+    wrong = decoded[3].misplaced[0][2]
+    assert wrong == (
+        f"(partition): on partition {other}, but Kafka's default partitioner puts "
+        f"ticket_id 'T1' on partition {home} of 4"
+    )
+    # the partition the producers' default partitioner picks (aiokafka's, as Java's)
+    keys = [f"T{n}".encode() for n in range(50)]
+    assert [partition_of(k, 6) for k in keys] == [
+        DefaultPartitioner()(k, list(range(6)), list(range(6))) for k in keys
+    ]

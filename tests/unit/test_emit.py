@@ -32,6 +32,7 @@ from streams.emit import (
     topic_for,
 )
 from streams.kafka_sink import EmitClock, KafkaSink, TokenBucket
+from streams.live.settings import WorkerSettings
 from streams.simulation import Emitted
 
 AT = "2026-11-02T09:15:00Z"
@@ -277,6 +278,22 @@ def test_topic_names_default_to_the_spec_and_follow_the_worker_environment() -> 
     assert names.inputs == ("support.tickets", "prod.contacts", "support.surveys")
     assert bootstrap_from_env({}) == "127.0.0.1:19092"
     assert bootstrap_from_env({"TICKETPULSE_KAFKA_BOOTSTRAP": "k:9092"}) == "k:9092"
+
+
+def test_one_prefix_moves_every_topic_and_a_topic_variable_still_wins() -> None:
+    """The emitters and the worker read ``TICKETPULSE_TOPIC_PREFIX`` alike."""
+    env = {"TICKETPULSE_TOPIC_PREFIX": "eu.", "TICKETPULSE_TOPIC_SURVEYS": "shared.surveys"}
+    names = TopicNames.from_env(env)
+    assert names == TopicNames(
+        tickets="eu.tickets",
+        contacts="eu.contacts",
+        surveys="shared.surveys",
+        deadletter="eu.deadletter",
+    )
+    settings = WorkerSettings.from_env(env)
+    assert settings.topics == names
+    assert settings.input_topics == ("eu.tickets", "eu.contacts", "shared.surveys")
+    assert WorkerSettings.from_env({}).topics == TopicNames() == TopicNames.from_env({})
 
 
 def test_outgoing_is_keyed_by_ticket_with_compact_utf8_json() -> None:

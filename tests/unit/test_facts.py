@@ -7,7 +7,7 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.domain.facts import NO_DIFF, Fact, FactKind, diff_facts
+from streams.domain.facts import NO_DIFF, Fact, FactKind, SlaTarget, diff_facts
 
 POOL = [
     Fact(time=t, kind=kind, value=v, team="a", channel="email", priority="low")
@@ -39,3 +39,13 @@ def test_equal_lists_give_no_diff_and_reordering_is_no_change() -> None:
     assert not diff_facts(POOL, list(reversed(POOL)))
     assert diff_facts(POOL[:2], POOL[:3]).added == (POOL[2],)
     assert diff_facts(POOL[:3], POOL[:2]).retracted == (POOL[2],)
+
+
+def test_facts_alike_but_for_an_agent_only_one_has_still_sort() -> None:
+    """Two clocks met at one instant: first reply (by agent a1) and resolution (no agent).
+    Sorting them (``diff_facts`` does) raised TypeError, and the batch with them failed."""
+    reply = Fact(1, FactKind.SLA_MET, 0, "a", "email", "low", "a1", SlaTarget.FIRST_REPLY)
+    resolution = Fact(1, FactKind.SLA_MET, 0, "a", "email", "low", None, SlaTarget.RESOLUTION)
+    unassigned = Fact(1, FactKind.SLA_MET, 0, "a", "email", "low", "a1", None)
+    assert sorted([reply, resolution, unassigned]) == [resolution, unassigned, reply]
+    assert diff_facts([], [reply, resolution]).added == (resolution, reply)

@@ -286,13 +286,20 @@ def test_events_after_closed_are_rejected_but_surveys_accepted(
     assert values(view, FactKind.REOPEN) == []
 
 
-def test_late_closed_ignores_events_already_accepted_after_it(
+def test_late_closed_withdraws_events_already_accepted_after_it(
     simple_policies: PolicySet,
 ) -> None:
     t = Events()
-    events = [t.created(0), t.reply(5), t.inbound(50), t.status(40, "closed")]
-    view = view_of(events, simple_policies)
-    assert view.anomalies == 1
+    inbound, csat = t.inbound(50), t.csat(55, 4)
+    timeline = Timeline("T1")
+    for event in (t.created(0), t.reply(5), inbound, csat):
+        assert timeline.add(event) is Arrival.ACCEPTED
+    assert timeline.add(t.status(40, "closed")) is Arrival.ACCEPTED
+    assert timeline.withdrawn == [inbound]  # the survey stays
+    assert inbound not in timeline.events and csat in timeline.events
+    assert timeline.add(inbound) is Arrival.DUPLICATE  # a copy is not refused twice
+    view = evaluate("T1", timeline.events, simple_policies, FAR)
+    assert view.anomalies == 0
     assert sla(view, SlaTarget.NEXT_REPLY) == []
 
 

@@ -1,0 +1,55 @@
+"""The Kafka topic names, defined once for the worker, the emitters and the simulator.
+
+All four share a prefix (``TICKETPULSE_TOPIC_PREFIX``, default ``support.``), so one variable
+moves them; a ``TICKETPULSE_TOPIC_<NAME>`` variable names one topic outright and wins.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from streams.domain.events import Topic
+
+DEFAULT_PREFIX = "support."
+KINDS = ("tickets", "contacts", "surveys", "deadletter")
+
+
+@dataclass(frozen=True, slots=True)
+class TopicNames:
+    """The Kafka topic names; the defaults are the spec's."""
+
+    tickets: str = DEFAULT_PREFIX + "tickets"
+    contacts: str = DEFAULT_PREFIX + "contacts"
+    surveys: str = DEFAULT_PREFIX + "surveys"
+    deadletter: str = DEFAULT_PREFIX + "deadletter"
+
+    def name_of(self, topic: Topic) -> str:
+        """The Kafka name of a logical topic."""
+        if topic is Topic.TICKETS:
+            return self.tickets
+        if topic is Topic.CONTACTS:
+            return self.contacts
+        return self.surveys
+
+    @property
+    def inputs(self) -> tuple[str, str, str]:
+        """The topics the worker consumes."""
+        return (self.tickets, self.contacts, self.surveys)
+
+    @classmethod
+    def resolve(cls, prefix: str = DEFAULT_PREFIX, **names: str) -> TopicNames:
+        """``<prefix><kind>`` for each kind, but for those ``names`` gives (empty: unset)."""
+        return cls(**{kind: names.get(kind) or prefix + kind for kind in KINDS})
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> TopicNames:
+        """The worker's ``TICKETPULSE_TOPIC_PREFIX`` and ``TICKETPULSE_TOPIC_<NAME>`` variables,
+        so that services and the worker configured by one environment agree."""
+        env = os.environ if env is None else env
+        names = {kind: env.get(f"TICKETPULSE_TOPIC_{kind.upper()}", "") for kind in KINDS}
+        return cls.resolve(env.get("TICKETPULSE_TOPIC_PREFIX", DEFAULT_PREFIX), **names)
+
+
+DEFAULT_TOPICS = TopicNames()
