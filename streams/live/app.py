@@ -29,6 +29,8 @@ from streams.domain.events import Event
 from streams.domain.policies import PolicySet
 from streams.live import api, batch_delivery
 from streams.live.batch import Message
+from streams.live.http_guard import Guard
+from streams.live.intake import Intake
 from streams.live.metrics import Metrics, render
 from streams.live.publisher import Pacer, Publisher
 from streams.live.recovery import LOST_STATE_EXIT, StateGuard, positions, seek_after_faust
@@ -123,6 +125,7 @@ def faust_datadir(group_id: str) -> str:
 def create_app(
     settings: WorkerSettings, policies: PolicySet, store: RedisStore, metrics: Metrics
 ) -> tuple[faust.App, Worker]:
+    gate = Guard(settings.api_token)
     app = faust.App(
         f"{settings.group_id}",
         broker=f"kafka://{settings.kafka_bootstrap}",
@@ -130,6 +133,13 @@ def create_app(
         web_host=settings.web_host,
         web_bind=settings.web_host,
         web_port=settings.web_port,
+        # Only the worker's own routes: Faust's /router and /table pages are off, and the
+        # gate answers 404 for its index page.
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
+        web_application_options={"middlewares": [gate.middleware]},
         topic_partitions=settings.partitions,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
@@ -346,19 +356,14 @@ def create_app(
             )
             return reply(self, result)
 
+    intake = Intake(settings.max_body_bytes, settings.post_concurrency, out.send_events)
+
     @app.page("/events")
     class Events(View):
         async def post(self, request: Request) -> Response:
             raw: Any = request  # aiohttp's request under Faust's thin type
-            length = raw.content_length
-            if length is not None and length > settings.max_body_bytes:
-                limit = settings.max_body_bytes
-                return reply(self, (413, {"error": f"(body): larger than {limit} bytes"}))
-            body = await raw.content.read(settings.max_body_bytes + 1)
-            result = await api.post_events(
-                body, raw.content_type, settings.max_body_bytes, out.send_events
-            )
-            return reply(self, result)
+            answer = await intake.post(raw.content_length, raw.content_type, raw.content)
+            return self.json(answer.body, status=answer.status, headers=answer.headers)
 
     @app.page("/metrics")
     class MetricsPage(View):
@@ -388,8 +393,10 @@ def create_app(
     @app.service
     class Closer(faust.Service):
         async def on_stop(self) -> None:
+            intake.close()
             await out.stop()
 
+    gate.routes = frozenset(app.web.views)  # the pages above, before Faust adds its own
     app.conf.web_enabled = True
     metrics.set_up(True)
     return app, worker
