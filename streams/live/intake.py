@@ -1,8 +1,9 @@
 """``POST /events`` at the edge: what one request may cost the worker, and what it answers.
 
 The body is read whole, chunk by chunk, up to ``max_body_bytes`` (413 beyond, whether the
-size was announced or not); it is parsed and validated in a thread, so a large body does not
-hold up the event loop that also applies batches and answers probes; and at most
+size was announced or not); it is parsed and validated in a thread of its own, one body at a
+time, so a large body does not hold up the event loop that also applies batches and answers
+probes; and at most
 ``concurrency`` requests are in flight (reading, parsing or producing). One more answers 503
 with ``Retry-After`` at once, without reading its body, which bounds the memory requests
 can take to about that many bodies and their parsed events.
@@ -68,7 +69,9 @@ class Intake:
         self.body_seconds = body_seconds
         self._send = send
         self._slots = asyncio.Semaphore(concurrency)
-        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="post-events")
+        # One thread: with the GIL more would not parse faster, only take the event loop's
+        # turns more often (a parse holds the GIL for its whole call).
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="post-events")
 
     async def post(self, length: int | None, content_type: str, stream: Chunks) -> Answer:
         if length is not None and length > self.max_bytes:

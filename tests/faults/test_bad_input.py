@@ -6,7 +6,6 @@ import asyncio
 import json
 import random
 import time
-from pathlib import Path
 from typing import Any
 
 from streams.domain.decode import TOO_DEEP, InvalidEvent, decode_event
@@ -21,6 +20,7 @@ from .harness import (
     post,
     post_pieces,
     read_topics,
+    rss_bytes,
     simulated_load,
     soak,
 )
@@ -89,13 +89,6 @@ def flood(count: int, keys: list[bytes], rng: random.Random, start: int = 0) -> 
         kind = "huge" if n % 50 == 0 else kinds[n % len(kinds)]
         out.append(malformed(n, rng.choice(keys), kind))
     return out
-
-
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 def test_malformed_flood_is_dead_lettered_good_events_unaffected_memory_flat(

@@ -176,7 +176,23 @@ def test_nesting_depth_gives_a_line_number_never_an_exception() -> None:
 
 
 def test_a_body_of_junk_lists_only_the_first_errors() -> None:
-    parsed = api.parse_events_body(b"x\n" * 50_000, NDJSON)
+    parsed = api.parse_events_body(b"x\n" * 20_000, NDJSON)
     assert isinstance(parsed, api.ParsedBatch)
-    assert parsed.rejected == 50_000 and len(parsed.errors) == api.MAX_ERRORS
+    assert parsed.rejected == 20_000 and len(parsed.errors) == api.MAX_ERRORS
     assert parsed.errors[-1]["line"] == api.MAX_ERRORS
+
+
+def test_more_events_than_a_request_may_hold_is_413_before_validating() -> None:
+    limit = api.MAX_EVENTS
+    too_many = f"{limit + 1} events; at most {limit} a request"
+    assert api.parse_events_body(b"{}\n" * (limit + 1), NDJSON) == (
+        413,
+        {"error": f"(body): {too_many}"},
+    )
+    array = b"[" + b",".join([b"{}"] * (limit + 1)) + b"]"
+    assert api.parse_events_body(array, "application/json") == (
+        413,
+        {"error": f"(body): {too_many}"},
+    )
+    parsed = api.parse_events_body(b"{}\n" * limit, NDJSON)
+    assert isinstance(parsed, api.ParsedBatch) and parsed.rejected == limit
