@@ -494,37 +494,6 @@ def rss_bytes(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-def post_pieces(
-    url: str,
-    pieces: Sequence[bytes],
-    content_type: str,
-    *,
-    announce: bool = True,
-    pause: float = 0.0,
-    headers: Mapping[str, str] | None = None,
-) -> tuple[int, Any]:
-    """POST a body sent in ``pieces`` (``pause`` s apart): with its ``Content-Length`` when
-    ``announce``, else in HTTP/1.1 chunks (each piece one chunk), as curl sends a pipe."""
-
-    def body() -> Iterable[bytes]:
-        for number, piece in enumerate(pieces):
-            if number:
-                time.sleep(pause)
-            yield piece
-
-    request = urllib.request.Request(url, data=body(), method="POST")
-    request.add_header("Content-Type", content_type)
-    if announce:
-        request.add_header("Content-Length", str(sum(map(len, pieces))))
-    for name, value in (headers or {}).items():
-        request.add_header(name, value)
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
 def assert_substantial(snapshot: dict[str, Any]) -> dict[str, int]:
     """The compared snapshot holds real numbers (so equal is not trivially equal)."""
     week = snapshot["windows"]["7d"]["overall"]

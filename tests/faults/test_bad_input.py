@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from streams.domain.decode import TOO_DEEP, InvalidEvent, decode_event
+from tests.integration.workers import post_pieces
 
 from .conftest import MakeRun, redis_client
 from .harness import (
@@ -18,7 +19,6 @@ from .harness import (
     Record,
     assert_substantial,
     post,
-    post_pieces,
     read_topics,
     rss_bytes,
     simulated_load,
