@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from streams.domain.events import Event
 from streams.live import api
 
 BODY_SECONDS = 60.0  # the longest a client may take to send its body: then 408
@@ -61,7 +60,7 @@ class Intake:
         self,
         max_bytes: int,
         concurrency: int,
-        send: Callable[[Sequence[Event]], Awaitable[None]],
+        send: Callable[[Sequence[api.Encoded]], Awaitable[None]],
         body_seconds: float = BODY_SECONDS,
     ) -> None:
         self.max_bytes = max_bytes

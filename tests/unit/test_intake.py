@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import pytest
 
 from streams.domain.decode import MAX_DEPTH, TOO_DEEP
-from streams.domain.events import Event
 from streams.live import api
 from streams.live.intake import Intake, read_body
 
@@ -50,13 +49,13 @@ class Pieces:
 
 class Sink:
     def __init__(self, fail: bool = False) -> None:
-        self.sent: list[Event] = []
+        self.sent: list[api.Encoded] = []
         self.fail = fail
 
-    async def __call__(self, events: Sequence[Event]) -> None:
+    async def __call__(self, records: Sequence[api.Encoded]) -> None:
         if self.fail:
             raise ConnectionError("broker down")
-        self.sent.extend(events)
+        self.sent.extend(records)
 
 
 def pieces_of(body: bytes, size: int) -> list[bytes]:
@@ -81,7 +80,10 @@ async def test_a_body_in_many_pieces_is_accepted_whole() -> None:
     body = b"\n".join(line(n) for n in range(1000)) + b"\n"
     answer = await intake.post(None, NDJSON, Pieces(pieces_of(body, 4096)))
     assert (answer.status, answer.body) == (202, {"accepted": 1000, "rejected": 0})
-    assert [e.event_id for e in sink.sent] == [f"e-{n}" for n in range(1000)]
+    assert [json.loads(value)["event_id"] for _, _, value in sink.sent] == [
+        f"e-{n}" for n in range(1000)
+    ]
+    assert sink.sent[7][:2] == ("tickets", b"T-7")  # the topic and key Kafka gets
     intake.close()
 
 
