@@ -134,8 +134,8 @@ def create_app(
         web_host=settings.web_host,
         web_bind=settings.web_host,
         web_port=settings.web_port,
-        # Only the worker's own routes: Faust's /router and /table pages are off, and the
-        # gate answers 404 for its index page.
+        # Only the worker's own routes: Faust's /router and /table pages are off (a Faust
+        # without these settings ignores them), and the gate answers 404 for any other page.
         web_router_enabled=False,
         web_tables_enabled=False,
         web_stats_enabled=False,
@@ -398,6 +398,9 @@ def create_app(
             await out.stop()
 
     gate.routes = frozenset(app.web.views)  # the pages above, before Faust adds its own
+    server: Any = app.web  # Faust's aiohttp driver
+    if gate.middleware not in server.web_app.middlewares:  # never serve the API unguarded
+        raise RuntimeError("this Faust does not take web_application_options' middlewares")
     app.conf.web_enabled = True
     metrics.set_up(True)
     return app, worker

@@ -38,13 +38,11 @@ class Guard:
         self.token = token
         self.routes: frozenset[str] = frozenset()
 
-    @property
-    def middleware(self) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
         @web.middleware
         async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             return await self.handle(request, handler)
 
-        return guard
+        self.middleware = guard
 
     async def handle(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         match = request.match_info

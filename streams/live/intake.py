@@ -1,12 +1,11 @@
 """``POST /events`` at the edge: what one request may cost the worker, and what it answers.
 
 The body is read whole, chunk by chunk, up to ``max_body_bytes`` (413 beyond, whether the
-size was announced or not); it is parsed and validated in a thread of its own, one body at a
-time, so a large body does not hold up the event loop that also applies batches and answers
-probes; and at most
-``concurrency`` requests are in flight (reading, parsing or producing). One more answers 503
-with ``Retry-After`` at once, without reading its body, which bounds the memory requests
-can take to about that many bodies and their parsed events.
+size was announced or not); it is parsed, validated and encoded in a thread of its own, one
+body at a time, so a large body does not hold up the event loop that also applies batches
+and answers probes; and at most ``concurrency`` requests are in flight (reading, parsing or
+producing). One more answers 503 with ``Retry-After`` at once, without reading its body,
+which bounds the memory requests can take to about that many bodies and their events.
 """
 
 from __future__ import annotations
