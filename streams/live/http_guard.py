@@ -10,6 +10,7 @@ traceback (the log has it).
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -28,6 +29,22 @@ def bearer_matches(header: str | None, token: str) -> bool:
     scheme, _, given = (header or "").strip().partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(
         given.strip().encode(), token.encode()
+    )
+
+
+def unguarded_warning(host: str, port: int, token: str) -> str | None:
+    """What to warn about at start: an API without a token on an address other than
+    loopback (anyone who reaches it may post events and read tickets)."""
+    if token or host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:  # a host name: it may resolve to anything
+        pass
+    return (
+        f"the HTTP API on {host}:{port} has no token (TICKETPULSE_API_TOKEN): anyone who "
+        "reaches it can post events and read ticket data (docs/security.md)"
     )
 
 

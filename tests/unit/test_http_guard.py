@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from streams.errors import ConfigError
-from streams.live.http_guard import Guard, bearer_matches
+from streams.live.http_guard import Guard, bearer_matches, unguarded_warning
 from streams.live.settings import WorkerSettings
 
 TOKEN = "s3cret-token"
@@ -100,3 +100,12 @@ def test_settings_of_the_http_edge() -> None:
     for name in ("TICKETPULSE_POST_CONCURRENCY", "TICKETPULSE_MAX_BODY_BYTES"):
         with pytest.raises(ConfigError, match=f"{name}.*must be at least 1"):
             WorkerSettings.from_env({name: "0"})
+
+
+def test_a_worker_open_to_the_network_without_a_token_is_warned_about() -> None:
+    for host in ("127.0.0.1", "127.0.0.2", "::1", "localhost"):
+        assert unguarded_warning(host, 6066, "") is None, host
+    for host in ("0.0.0.0", "10.1.2.3", "::", "worker"):
+        warning = unguarded_warning(host, 6066, "")
+        assert warning is not None and f"{host}:6066 has no token" in warning, host
+        assert unguarded_warning(host, 6066, TOKEN) is None
