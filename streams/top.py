@@ -254,11 +254,15 @@ class FetchError(Exception):
     """The snapshot could not be read; the text is what the screen shows."""
 
 
-def fetch_snapshot(url: str, timeout: float) -> dict[str, Any]:
-    """``GET <url>/kpis`` as a dict; FetchError with a readable reason otherwise."""
+def fetch_snapshot(url: str, timeout: float, token: str = "") -> dict[str, Any]:
+    """``GET <url>/kpis`` as a dict (with the API's bearer token, if any); FetchError with a
+    readable reason otherwise."""
     address = f"{url.rstrip('/')}/kpis"
+    request = urllib.request.Request(address)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(address, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             body = response.read()
     except urllib.error.HTTPError as error:
         raise FetchError(f"{address}: HTTP {error.code}: {_error_text(error.read())}") from None
@@ -295,13 +299,14 @@ class _Poller:
 
     url: str
     timeout: float
+    token: str = ""
     snapshot: dict[str, Any] | None = None
     fetched_at: Instant | None = None
 
     def poll(self) -> str | None:
         """Fetch once; the error line to show, or None."""
         try:
-            self.snapshot = fetch_snapshot(self.url, self.timeout)
+            self.snapshot = fetch_snapshot(self.url, self.timeout, self.token)
             self.fetched_at = _now()
             return None
         except FetchError as error:
@@ -321,9 +326,13 @@ class _Poller:
 @click.option("--once", is_flag=True, help="Print one frame and exit (1 if the fetch failed).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=3.0, show_default=True,
               help="Seconds to wait for the worker's answer.")  # fmt: skip
-def top(url: str, interval: float, by: str | None, window: str, once: bool, timeout: float) -> None:
+@click.option("--token", envvar="TICKETPULSE_API_TOKEN", default="", show_envvar=True,
+              help="The worker's API token, when it has one (docs/security.md).")  # fmt: skip
+def top(
+    url: str, interval: float, by: str | None, window: str, once: bool, timeout: float, token: str
+) -> None:
     """Watch the live KPIs, backlog and SLA clocks of a running worker."""
-    poller = _Poller(url, timeout)
+    poller = _Poller(url, timeout, token)
     console = Console()
     if once:
         status = poller.poll()

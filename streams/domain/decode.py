@@ -2,7 +2,8 @@
 
 Decoding never raises: anything that is not a valid event becomes an ``InvalidEvent`` whose
 ``error`` reads ``"<field>: <reason>"``. Defects that belong to no field use a name in
-parentheses: ``(event)`` for the value as a whole (too large, not a JSON object),
+parentheses: ``(event)`` for the value as a whole (too large, nested too deep, not a JSON
+object),
 ``(utf-8)`` for input that is not UTF-8, ``(json)`` for text that is not JSON, and
 ``(internal)`` for a decoder bug (a safety net; tests prove fuzzed input never reaches it).
 
@@ -33,6 +34,11 @@ DEFAULT_MAX_BYTES = 64 * 1024
 # Ids, teams and agents longer than this are junk, not names: each distinct value becomes a
 # dimension key (a snapshot entry, a Prometheus label value), so its size is bounded here.
 MAX_TEXT_CHARS = 200
+
+# Objects and arrays nest at most this deep in an event (the event itself is level 1): real
+# events are flat, and a deeper value would only cost recursion further down (JSON encoders).
+MAX_DEPTH = 32
+TOO_DEEP = f"(event): nested deeper than {MAX_DEPTH} levels"
 
 # Timestamps outside these years are typos or zero values, not events: invalid.
 MIN_YEAR = 2000
@@ -126,7 +132,31 @@ def _not_json(data: bytes, error: ValueError) -> InvalidEvent:
     except UnicodeDecodeError as bad:
         reason = f"(utf-8): {bad.reason} at byte {bad.start}"
         return InvalidEvent(reason, data.decode("utf-8", "replace"))
-    return InvalidEvent(f"(json): invalid JSON: {error}", text)
+    return InvalidEvent(json_error(error), text)
+
+
+def json_error(error: ValueError) -> str:
+    """The reason for text pydantic-core's parser refused: nested too deep (its own limit,
+    200 levels, is above ours) or not JSON."""
+    return TOO_DEEP if "recursion limit" in str(error) else f"(json): invalid JSON: {error}"
+
+
+def nested_deeper_than(value: object, levels: int) -> bool:
+    """Whether objects and arrays nest more than ``levels`` deep in ``value`` (itself level 1
+    if it is one); iterative, so no depth makes it recurse."""
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            children: list[Any] = list(item.values())
+        elif isinstance(item, list | tuple):
+            children = list(item)
+        else:
+            continue
+        if depth > levels:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
 
 
 class _Bad(Exception):
@@ -165,7 +195,10 @@ def _build(obj: Mapping[Any, Any]) -> Event:
         present += 1
     if len(obj) != present:
         known = _KNOWN[event_type]
-        values[-1] = {key: value for key, value in obj.items() if key not in known}
+        extra = {key: value for key, value in obj.items() if key not in known}
+        if nested_deeper_than(extra, MAX_DEPTH):  # only extra fields may hold containers
+            raise _Bad(TOO_DEEP)
+        values[-1] = extra
     return Event(event_id, event_type, occurred_at, ticket_id, *values)
 
 

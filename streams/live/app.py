@@ -25,10 +25,12 @@ from faust.web import Request, Response, View
 from redis import exceptions as redis_errors
 
 from streams import collector
-from streams.domain.events import Event
+from streams.domain.events import Topic
 from streams.domain.policies import PolicySet
 from streams.live import api, batch_delivery
 from streams.live.batch import Message
+from streams.live.http_guard import Guard
+from streams.live.intake import Intake
 from streams.live.metrics import Metrics, render_in_thread
 from streams.live.placement import Placement
 from streams.live.publisher import Pacer, Publisher
@@ -76,13 +78,15 @@ class KafkaOut:
             futures.append(await producer.send(self.topics.deadletter, value, key=key))
         await asyncio.gather(*futures)
 
-    async def send_events(self, events: Sequence[Event]) -> None:
+    async def send_events(self, records: Sequence[api.Encoded]) -> None:
+        """``POST /events``: records encoded off the event loop; the loop gets its turn
+        between thousands, so a large request does not hold up probes and batches."""
         producer = await self.producer()
         futures = []
-        for event in events:
-            value = json.dumps(event.to_json(), separators=(",", ":")).encode()
-            topic = self.topics.name_of(event.topic)
-            futures.append(await producer.send(topic, value, key=event.ticket_id.encode()))
+        for number, (kind, key, value) in enumerate(records, start=1):
+            futures.append(await producer.send(self.topics.name_of(Topic(kind)), value, key=key))
+            if number % 1000 == 0:
+                await asyncio.sleep(0)
         await asyncio.gather(*futures)
 
     async def stop(self) -> None:
@@ -120,6 +124,7 @@ def faust_datadir(group_id: str) -> str:
 def create_app(
     settings: WorkerSettings, policies: PolicySet, store: RedisStore, metrics: Metrics
 ) -> tuple[faust.App, Worker]:
+    gate = Guard(settings.api_token)
     app = faust.App(
         f"{settings.group_id}",
         broker=f"kafka://{settings.kafka_bootstrap}",
@@ -127,6 +132,13 @@ def create_app(
         web_host=settings.web_host,
         web_bind=settings.web_host,
         web_port=settings.web_port,
+        # Only the worker's own routes: Faust's /router and /table pages are off (a Faust
+        # without these settings ignores them), and the gate answers 404 for any other page.
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
+        web_application_options={"middlewares": [gate.middleware]},
         topic_partitions=settings.partitions,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
@@ -345,19 +357,14 @@ def create_app(
             )
             return reply(self, result)
 
+    intake = Intake(settings.max_body_bytes, settings.post_concurrency, out.send_events)
+
     @app.page("/events")
     class Events(View):
         async def post(self, request: Request) -> Response:
             raw: Any = request  # aiohttp's request under Faust's thin type
-            length = raw.content_length
-            if length is not None and length > settings.max_body_bytes:
-                limit = settings.max_body_bytes
-                return reply(self, (413, {"error": f"(body): larger than {limit} bytes"}))
-            body = await raw.content.read(settings.max_body_bytes + 1)
-            result = await api.post_events(
-                body, raw.content_type, settings.max_body_bytes, out.send_events
-            )
-            return reply(self, result)
+            answer = await intake.post(raw.content_length, raw.content_type, raw.content)
+            return self.json(answer.body, status=answer.status, headers=answer.headers)
 
     @app.page("/metrics")
     class MetricsPage(View):
@@ -388,8 +395,13 @@ def create_app(
     @app.service
     class Closer(faust.Service):
         async def on_stop(self) -> None:
+            intake.close()
             await out.stop()
 
+    gate.routes = frozenset(app.web.views)  # the pages above, before Faust adds its own
+    server: Any = app.web  # Faust's aiohttp driver
+    if gate.middleware not in server.web_app.middlewares:  # never serve the API unguarded
+        raise RuntimeError("this Faust does not take web_application_options' middlewares")
     app.conf.web_enabled = True
     metrics.set_up(True)
     return app, worker

@@ -49,6 +49,7 @@ def worker(
     from aiokafka.errors import KafkaError
 
     from streams.live.app import create_app
+    from streams.live.http_guard import unguarded_warning
     from streams.live.metrics import Metrics
     from streams.live.settings import WorkerSettings
     from streams.live.startup_logs import quiet_start
@@ -88,6 +89,9 @@ def worker(
     logging.getLogger("ticketpulse.worker").info(
         "domain: %s (%s)", "compiled" if domain.compiled else "plain Python", domain.reason
     )
+    unguarded = unguarded_warning(settings.web_host, settings.web_port, settings.api_token)
+    if unguarded:
+        logging.getLogger("ticketpulse.worker").warning("%s", unguarded)
     collector.tune()  # far fewer garbage collections over the worker's cache
     store = RedisStore.from_settings(RedisSettings(settings.redis_url, settings.redis_prefix))
     metrics = Metrics(

@@ -46,6 +46,9 @@ class WorkerSettings:
     publish_min_gap_seconds: float = 0.2
     publish_max_share: float = 0.25  # of the time spent publishing, at most (see Pacer)
     max_body_bytes: int = 4 * 1024 * 1024
+    post_concurrency: int = 4  # POST /events requests in flight at once; one more gets 503
+    # When set, the HTTP API (all but /healthz, /readyz, /metrics) needs "Bearer <token>".
+    api_token: str = field(default="", repr=False)
     # How long a produce (a dead letter, POST /events) may wait for Kafka before it fails:
     # POST /events answers 503 then, and a dead letter that cannot be written stops the worker.
     produce_timeout_seconds: float = 30.0
@@ -109,6 +112,13 @@ class WorkerSettings:
                 "TICKETPULSE_METRICS_LABEL_LIMIT",
                 f"{settings.metrics_label_limit}: must be at least 1",
             )
+        for name in ("max_body_bytes", "post_concurrency"):
+            if getattr(settings, name) < 1:
+                raise ConfigError(
+                    "environment",
+                    f"TICKETPULSE_{name.upper()}",
+                    f"{getattr(settings, name)}: must be at least 1",
+                )
         if not 0 < settings.publish_max_share <= 1:
             raise ConfigError(
                 "environment",

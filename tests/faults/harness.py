@@ -486,6 +486,14 @@ def post(url: str, body: bytes, content_type: str | None) -> tuple[int, Any]:
         return error.code, json.loads(error.read() or b"null")
 
 
+def rss_bytes(pid: int) -> int:
+    """A process's resident memory, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
 def assert_substantial(snapshot: dict[str, Any]) -> dict[str, int]:
     """The compared snapshot holds real numbers (so equal is not trivially equal)."""
     week = snapshot["windows"]["7d"]["overall"]

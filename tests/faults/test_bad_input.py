@@ -6,10 +6,10 @@ import asyncio
 import json
 import random
 import time
-from pathlib import Path
 from typing import Any
 
-from streams.domain.decode import InvalidEvent, decode_event
+from streams.domain.decode import TOO_DEEP, InvalidEvent, decode_event
+from tests.integration.workers import post_pieces
 
 from .conftest import MakeRun, redis_client
 from .harness import (
@@ -20,6 +20,7 @@ from .harness import (
     assert_substantial,
     post,
     read_topics,
+    rss_bytes,
     simulated_load,
     soak,
 )
@@ -88,13 +89,6 @@ def flood(count: int, keys: list[bytes], rng: random.Random, start: int = 0) -> 
         kind = "huge" if n % 50 == 0 else kinds[n % len(kinds)]
         out.append(malformed(n, rng.choice(keys), kind))
     return out
-
-
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 def test_malformed_flood_is_dead_lettered_good_events_unaffected_memory_flat(
@@ -166,16 +160,26 @@ def test_post_events_rejects_bad_requests_and_produces_nothing(
     fleets.append(fleet)
     fleet.wait_ready()
     url = fleet.worker().url + "/events"
-    event = {
-        "event_id": "p-1",
-        "type": "ticket.created",
-        "occurred_at": "2026-11-02T09:15:00Z",
-        "ticket_id": "P1",
-        "channel": "chat",
-        "priority": "normal",
-        "team": "billing",
-    }
-    line = json.dumps(event).encode()
+
+    def event(number: int, **extra: Any) -> bytes:
+        value = {
+            "event_id": f"p-{number}",
+            "type": "ticket.created",
+            "occurred_at": "2026-11-02T09:15:00Z",
+            "ticket_id": f"P{number}",
+            "channel": "chat",
+            "priority": "normal",
+            "team": "billing",
+            **extra,
+        }
+        return json.dumps(value).encode()
+
+    def nested(number: int, levels: int) -> bytes:
+        """An event whose extra field nests ``levels`` arrays (one more level with itself)."""
+        return event(number)[:-1] + b', "x": ' + b"[" * levels + b"]" * levels + b"}"
+
+    line = event(1)
+    deep = nested(2, 40)
     inputs = [run.topics[k] for k in ("tickets", "contacts", "surveys")]
 
     def held() -> int:
@@ -197,6 +201,9 @@ def test_post_events_rejects_bad_requests_and_produces_nothing(
         ("broken json", b"[" + line, "application/json", 400, "(json)"),
         ("empty", b"", "application/x-ndjson", 400, "no events"),
         ("not utf-8", b"\xff" + line, "application/x-ndjson", 400, ""),
+        ("deep array", b"[" * 10_000 + b"]" * 10_000, "application/json", 400, TOO_DEEP),
+        ("deep event", line + b"\n\n" + deep, "application/x-ndjson", 400, TOO_DEEP),
+        ("deep in an array", b"[" + line + b"," + deep + b"]", "application/json", 400, TOO_DEEP),
     ]
     for name, body, content_type, status, text in cases:
         got, reply = post(url, body, content_type)
@@ -204,9 +211,34 @@ def test_post_events_rejects_bad_requests_and_produces_nothing(
         assert text in json.dumps(reply), (name, reply)
         if status == 400 and "errors" in reply:
             assert reply["accepted"] == 0 and reply["errors"][0]["line"] >= 1, reply
+            if text == TOO_DEEP:  # the line (or position in the array) of the deep event
+                assert reply["errors"] == [{"line": 3 - ("array" in name), "error": TOO_DEEP}]
+    # grown past the limit while read (no Content-Length, chunks): 413, nothing kept
+    chunks = [b"\n".join([line] * 100) + b"\n"] * 20  # 20 chunks of about 18 KB
+    got, reply = post_pieces(url, chunks, "application/x-ndjson", announce=False)
+    assert (got, reply) == (413, {"error": "(body): larger than 65536 bytes"})
     assert held() == 0  # nothing was produced by any of them
-    assert post(url, line, "application/x-ndjson")[0] == 202
-    deadline = time.monotonic() + 20
-    while held() != 1 and time.monotonic() < deadline:
+
+    # A body in several writes is read whole: in two writes a second apart, and chunked.
+    lines = [event(n) for n in range(100, 400)]  # 300 events, about 55 KB
+    body = b"\n".join(lines) + b"\n"
+    halves = [body[: len(body) // 2], body[len(body) // 2 :]]
+    assert post_pieces(url, halves, "application/x-ndjson", pause=1.0) == (
+        202,
+        {"accepted": 300, "rejected": 0},
+    )
+    array = b"[" + b",".join(event(n) for n in range(400, 700)) + b"]"
+    pieces = [array[i : i + 4096] for i in range(0, len(array), 4096)]
+    got, reply = post_pieces(url, pieces, "application/json", announce=False, pause=0.05)
+    assert (got, reply) == (202, {"accepted": 300, "rejected": 0})
+
+    # The same depth limit on the Kafka path: dead-lettered with the same reason.
+    produced = [("tickets", b"P2", deep), ("tickets", b"P3", nested(3, 300))]
+    LoadProducer(run.bootstrap, run.topics, produced, 100.0).start().join(60)
+    letters: list[Any] = []
+    deadline = time.monotonic() + 30
+    while len(letters) < 2 and time.monotonic() < deadline:
         time.sleep(0.3)
-    assert held() == 1
+        letters = asyncio.run(read_topics(run.bootstrap, [run.topics["deadletter"]])).values
+    assert [json.loads(letter)["error"] for letter in letters] == [TOO_DEEP, TOO_DEEP]
+    assert held() == 602

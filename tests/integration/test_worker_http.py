@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from streams.domain.decode import InvalidEvent, decode_event
-from streams.domain.instant import ceil_minute
+from streams.domain.instant import MICROS_PER_SECOND, ceil_minute, format_rfc3339
 from streams.stack import Stack
 from streams.stack.config import ScrapeTarget
 
 from .test_worker import converge
-from .workers import Run, iter_until, now_micros, shifted_golden
+from .workers import Run, iter_until, now_micros, post_pieces, shifted_golden
 
 
 @pytest.fixture
@@ -112,3 +112,36 @@ def test_posted_events_reach_the_snapshot_and_prometheus_agrees(run: Run, stack:
 
 def _invalid(value: bytes) -> bool:
     return isinstance(decode_event(value), InvalidEvent)
+
+
+def test_a_body_in_two_writes_is_read_whole_and_every_event_counts(run: Run) -> None:
+    """1,000 events (about 190 KB) sent in two writes a second apart: all of them are
+    accepted and reach the snapshot, not only those of the first write."""
+    worker = run.start_worker()
+    start = now_micros() - 3600 * MICROS_PER_SECOND
+    lines = [
+        json.dumps(
+            {
+                "event_id": f"w-{n}",
+                "type": "ticket.created",
+                "occurred_at": format_rfc3339(start + n * MICROS_PER_SECOND),
+                "ticket_id": f"W-{n}",
+                "channel": "email",
+                "priority": "normal",
+                "team": "billing",
+            }
+        ).encode()
+        for n in range(1000)
+    ]
+    body = b"\n".join(lines) + b"\n"
+    halves = [body[: len(body) // 2], body[len(body) // 2 :]]
+    status, reply = post_pieces(worker.url + "/events", halves, "application/x-ndjson", pause=1.0)
+    assert (status, reply) == (202, {"accepted": 1000, "rejected": 0})
+    created = None
+    for _ in iter_until(60, interval=0.5):
+        status, snapshot = worker.get("/kpis")
+        if status == 200:
+            created = snapshot["windows"]["24h"]["overall"]["tickets_created"]
+            if created == 1000:
+                break
+    assert created == 1000, worker.tail()

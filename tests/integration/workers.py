@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,6 +154,34 @@ class WorkerProcess:
     def tail(self, lines: int = 40) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+def post_pieces(
+    url: str,
+    pieces: Sequence[bytes],
+    content_type: str,
+    *,
+    announce: bool = True,
+    pause: float = 0.0,
+) -> tuple[int, Any]:
+    """POST a body sent in ``pieces`` (``pause`` s apart): with its ``Content-Length`` when
+    ``announce``, else in HTTP/1.1 chunks (each piece one chunk), as curl sends a pipe."""
+
+    def body() -> Iterable[bytes]:
+        for number, piece in enumerate(pieces):
+            if number:
+                time.sleep(pause)
+            yield piece
+
+    request = urllib.request.Request(url, data=body(), method="POST")
+    request.add_header("Content-Type", content_type)
+    if announce:
+        request.add_header("Content-Length", str(sum(map(len, pieces))))
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
 
 
 def shifted_golden(target_as_of: int) -> list[tuple[str, bytes, bytes]]:

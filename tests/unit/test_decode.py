@@ -14,9 +14,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streams.domain.decode import (
+    MAX_DEPTH,
+    TOO_DEEP,
     InvalidEvent,
     deadletter_record,
     decode_event,
+    nested_deeper_than,
     parse_timestamp,
 )
 from streams.domain.events import Channel, Event, EventType, Priority, Status
@@ -275,7 +278,7 @@ def test_field_defects(value: dict[str, Any], error: str) -> None:
         ("", "(json): invalid JSON: ", ""),
         ('{"a": 1} x', "(json): invalid JSON: ", '{"a": 1} x'),
         ('{"score": NaN}', "(json): invalid JSON: ", '{"score": NaN}'),
-        ("[" * 5000, "(json): invalid JSON: ", "[" * 5000),
+        ("[" * 5000, TOO_DEEP, "[" * 5000),  # the parser stops at its depth limit first
         ("[1, 2]", "(event): must be a JSON object", [1, 2]),
         ("null", "(event): must be a JSON object", None),
         ('"text"', "(event): must be a JSON object", "text"),
@@ -332,6 +335,38 @@ def test_size_limit() -> None:
     limit = len(accented) + 50
     assert decode_event(accented, max_bytes=limit).error.startswith("(event): larger than")  # type: ignore[union-attr]
     assert isinstance(decode_event(accented), Event)
+
+
+def nested(depth: int) -> Any:
+    """A value whose arrays and objects nest ``depth`` levels (0: a scalar)."""
+    value: Any = 1
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+def test_nesting_depth_limit() -> None:
+    # the event is level 1, so its extra field may nest MAX_DEPTH - 1 levels
+    assert isinstance(decode_event(wire(subject=nested(MAX_DEPTH - 1))), Event)
+    deep = wire(subject=nested(MAX_DEPTH))
+    assert decode_event(deep) == InvalidEvent(TOO_DEEP, deep)
+    assert TOO_DEEP == "(event): nested deeper than 32 levels"
+    # from bytes, below and beyond the JSON parser's own limit (200): the same reason
+    for depth in (MAX_DEPTH, 300, 10_000):
+        text = json.dumps(wire(subject=0))[:-2] + "[" * depth + "]" * depth + "}"
+        result = decode_event(text.encode(), max_bytes=10**6)
+        assert result == InvalidEvent(TOO_DEEP, json.loads(text) if depth < 100 else text)
+    # a bare deep array is refused whole, never a RecursionError
+    assert error_of(b"[" * 10_000 + b"]" * 10_000, max_bytes=10**6) == TOO_DEEP
+
+
+def test_nested_deeper_than() -> None:
+    assert not nested_deeper_than(1, 0)
+    assert not nested_deeper_than({}, 1) and nested_deeper_than({}, 0)
+    assert not nested_deeper_than({"a": [1, {"b": 2}]}, 3)
+    assert nested_deeper_than({"a": [1, {"b": []}]}, 3)
+    assert nested_deeper_than(nested(100_000), 50)  # iterative: no RecursionError
+    assert not nested_deeper_than(nested(100_000), 100_000)
 
 
 def test_deadletter_record() -> None:

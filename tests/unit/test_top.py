@@ -208,8 +208,14 @@ def test_errors_and_a_missing_snapshot_are_shown_not_raised() -> None:
 class _Handler(BaseHTTPRequestHandler):
     status = 200
     body = b""
+    token = ""  # when set, a request without "Bearer <token>" gets 401, as from the worker
 
     def do_GET(self) -> None:
+        if self.token and self.headers.get("Authorization") != f"Bearer {self.token}":
+            self.send_response(401)
+            self.end_headers()
+            self.wfile.write(b'{"error": "(auth): missing or wrong bearer token"}')
+            return
         if self.path != "/kpis":
             self.send_error(404)
             return
@@ -222,8 +228,9 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-def _serve(status: int, body: Any) -> Iterator[str]:
-    handler = type("Handler", (_Handler,), {"status": status, "body": json.dumps(body).encode()})
+def _serve(status: int, body: Any, token: str = "") -> Iterator[str]:
+    attributes = {"status": status, "body": json.dumps(body).encode(), "token": token}
+    handler = type("Handler", (_Handler,), attributes)
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -245,8 +252,13 @@ def starting_worker() -> Iterator[str]:
     yield from _serve(503, body)
 
 
-def invoke(*args: str) -> Any:
-    return CliRunner().invoke(top, list(args), env={"COLUMNS": "200"})
+@pytest.fixture
+def locked_worker() -> Iterator[str]:
+    yield from _serve(200, snapshot(), token="s3cret")
+
+
+def invoke(*args: str, **env: str) -> Any:
+    return CliRunner().invoke(top, list(args), env={"COLUMNS": "200", **env})
 
 
 def test_once_prints_one_frame_from_the_worker(worker: str) -> None:
@@ -262,6 +274,15 @@ def test_once_shows_the_worker_s_error_and_exits_1(starting_worker: str) -> None
     result = invoke("--once", "--url", starting_worker)
     assert result.exit_code == 1
     assert "HTTP 503: no snapshot yet: the worker has not published one" in result.output
+
+
+def test_the_api_token_is_sent_from_its_variable_or_option(locked_worker: str) -> None:
+    refused = invoke("--once", "--url", locked_worker)
+    assert refused.exit_code == 1
+    assert "HTTP 401: (auth): missing or wrong bearer token" in refused.output
+    by_variable = invoke("--once", "--url", locked_worker, TICKETPULSE_API_TOKEN="s3cret")
+    assert by_variable.exit_code == 0 and "as_of 2026-11-02T10:00:00Z" in by_variable.output
+    assert invoke("--once", "--url", locked_worker, "--token", "s3cret").exit_code == 0
 
 
 def test_once_shows_an_unreachable_worker_and_exits_1() -> None:
