@@ -20,7 +20,7 @@ from streams.domain.facts import Fact, SlaTarget, diff_facts
 from streams.domain.instant import Instant
 from streams.domain.policies import PolicySet
 from streams.domain.ticket import TicketView, evaluate
-from streams.domain.timeline import CLOSED_REASON, Arrival, Timeline
+from streams.domain.timeline import Arrival, Timeline, refusal
 from streams.domain.windows import MinuteDeltas, Windows, add_bucket_deltas, without_zeros
 from streams.live.records import decode_record, encode_record
 from streams.live.writes import (
@@ -139,6 +139,7 @@ class BatchResult:
     added_facts: list[Fact] = field(default_factory=list)
     window_deltas: MinuteDeltas = field(default_factory=dict)
     latest_event_time: Instant | None = None
+    awaiting_creation: int = 0  # accepted events of tickets whose ticket.created is unknown
 
 
 def plan(
@@ -171,10 +172,12 @@ def plan(
         ticket = state.tickets[event.ticket_id]
         arrival = ticket.timeline.add(event)
         result.outcomes[(message.topic, event.type.value, arrival.value)] += 1
-        if arrival is Arrival.REJECTED:
-            result.deadletters.append(_rejected(message))
+        if arrival is Arrival.REJECTED or arrival is Arrival.OVER_LIMIT:
+            result.deadletters.append(_rejected(message, refusal(arrival, event)))
         elif arrival is Arrival.ACCEPTED:
             touched.add(event.ticket_id)
+            if not ticket.timeline.has_created:
+                result.awaiting_creation += 1
             if result.latest_event_time is None or event.occurred_at > result.latest_event_time:
                 result.latest_event_time = event.occurred_at
     deltas: MinuteDeltas = {}
@@ -210,13 +213,13 @@ def plan(
     return result
 
 
-def _rejected(message: Message) -> dict[str, Any]:
+def _rejected(message: Message, reason: str | None) -> dict[str, Any]:
     try:
         original: Any = json.loads(message.value)
     except ValueError:
         original = message.value.decode("utf-8", errors="replace")
     return {
-        "error": CLOSED_REASON,
+        "error": reason,
         "event": original,
         "source_topic": message.topic,
         "partition": message.partition,

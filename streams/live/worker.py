@@ -227,6 +227,8 @@ class Worker:
                 batch.invalid[0][0].topic if batch.invalid else "", len(result.deadletters)
             )
         self.metrics.observe_facts(result.added_facts)
+        if result.awaiting_creation:
+            self.metrics.count_awaiting_creation(result.awaiting_creation)
         if result.latest_event_time is not None:
             lag = (self.now() - result.latest_event_time) / MICROS_PER_SECOND
             self.metrics.set_event_time_lag(max(lag, 0.0))
