@@ -196,6 +196,9 @@ def plan(
             # closed: kept a while for late surveys; never created: events of a ticket whose
             # creation may never come must not pile up in Redis (it persists once created)
             result.writes.closed.add(ticket_id)
+            # and not in this cache either: once its record expires, this worker must see it
+            # gone as a new owner of the partition would (its next event reloads it)
+            del state.tickets[ticket_id]
     result.window_deltas = without_zeros(deltas)
     writes = result.writes
     exact_from = state.exact_from
