@@ -37,14 +37,12 @@ class Arrival(StrEnum):
     OVER_LIMIT = "over_limit"  # EVENT_LIMIT reached: dead-lettered with ``refusal``'s reason
 
 
-def refusal(arrival: Arrival, event: Event) -> str | None:
-    """The dead-letter reason of an event the timeline refused; None if it was not refused."""
-    if arrival is Arrival.REJECTED:
-        return CLOSED_REASON
+def refusal(arrival: Arrival, event: Event) -> str:
+    """The dead-letter reason of an event the timeline refused (rejected or over the limit)."""
     if arrival is Arrival.OVER_LIMIT:
         family = event.type.value.split(".")[0]
         return f"ticket_id: ticket has reached the limit of {EVENT_LIMIT} {family}.* events"
-    return None
+    return CLOSED_REASON
 
 
 @dataclass(slots=True)

@@ -192,12 +192,12 @@ def plan(
             result.added_facts.extend(diff.added)
         _index_changes(result.writes, ticket_id, old, new, ticket.timeline, now)
         result.writes.tickets[ticket_id] = encode_record(ticket.timeline, now)
-        if new.status is Status.CLOSED or not ticket.timeline.has_created:
-            # closed: kept a while for late surveys; never created: events of a ticket whose
-            # creation may never come must not pile up in Redis (it persists once created)
+        if _expires(ticket):
             result.writes.closed.add(ticket_id)
-            # and not in this cache either: once its record expires, this worker must see it
-            # gone as a new owner of the partition would (its next event reloads it)
+    # A record that expires is not cached either: once Redis has dropped it, this worker must
+    # see it gone as a new owner of the partition would (the ticket's next event reloads it).
+    for ticket_id in touched | batch.ticket_ids:
+        if _expires(state.tickets[ticket_id]):
             del state.tickets[ticket_id]
     result.window_deltas = without_zeros(deltas)
     writes = result.writes
@@ -216,7 +216,16 @@ def plan(
     return result
 
 
-def _rejected(message: Message, reason: str | None) -> dict[str, Any]:
+def _expires(ticket: TicketState) -> bool:
+    """Whether the ticket's record expires in Redis (``PartitionWrites.closed``).
+
+    Closed: kept a while for late surveys. Not created: the events of a ticket whose creation
+    may never come must not pile up (it persists once created).
+    """
+    return ticket.view.status is Status.CLOSED or not ticket.timeline.has_created
+
+
+def _rejected(message: Message, reason: str) -> dict[str, Any]:
     try:
         original: Any = json.loads(message.value)
     except ValueError:

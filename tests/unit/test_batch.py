@@ -324,9 +324,17 @@ def test_a_closed_ticket_counts_a_late_survey_until_its_record_expires(
     closed = ticket_message(1, event_id="n2", type="ticket.status_changed", status="closed")
     first = step(state, model, [created, closed], policies)
     assert "N" in first.writes.closed and "N" not in state.tickets
+    # a contact after closed is refused: the record is read, not written, nor kept
+    contact = ticket_message(
+        0, event_id="n3", type="contact.inbound", channel="chat", occurred_at="2026-11-03T11:30:00Z"
+    )
+    assert [d["error"] for d in step(state, model, [contact], policies).deadletters] == [
+        CLOSED_REASON
+    ]
+    assert "N" not in state.tickets
     if expired:
         del model.records["N"]
-    survey = ticket_message(0, event_id="n3", type="survey.csat", score=4)
+    survey = ticket_message(0, event_id="n4", type="survey.csat", score=4)
     late = step(state, model, [survey], policies)
     assert [f.value for f in late.added_facts if f.kind.value == "csat"] == ([] if expired else [4])
 
