@@ -102,7 +102,8 @@ def replay(
     c = result.counts
     click.echo(
         f"replayed {c['lines']} lines: {c['accepted']} applied, {c['duplicate']} duplicates, "
-        f"{c['invalid']} invalid, {c['rejected']} after closed, {c['after_as_of']} at/after "
+        f"{c['invalid']} invalid, {c['rejected']} after closed, {c['over_limit']} over the "
+        f"per-ticket limit, {c['after_as_of']} at/after "
         f"as_of, {c['anomalies']} anomalies; {c['tickets']} tickets; "
         f"as_of {result.snapshot['as_of']}",
         err=True,

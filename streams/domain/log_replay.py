@@ -17,7 +17,7 @@ from streams.domain.decode import InvalidEvent, decode_event
 from streams.domain.engine import Engine
 from streams.domain.events import Event, Status
 from streams.domain.instant import FOREVER, MICROS_PER_MINUTE, Instant, ceil_minute, floor_minute
-from streams.domain.timeline import CLOSED_REASON, Arrival
+from streams.domain.timeline import CLOSED_REASON, Arrival, refusal
 from streams.domain.windows import WINDOWS
 
 LONGEST = max(WINDOWS.values())
@@ -49,7 +49,7 @@ def replay_log(
     # the few with an event at or after the final as_of)
     settle_at = at if at is not None else FOREVER
     # plain ints, not Counter items: this loop runs once per line
-    read = invalid = after_as_of = accepted = duplicate = rejected = 0
+    read = invalid = after_as_of = accepted = duplicate = rejected = over_limit = 0
     errors: list[tuple[int, str]] = []
     latest: Instant | None = None
     # The snapshot's windows end at ``at``, or at the end of the latest event's minute, which
@@ -73,9 +73,12 @@ def replay_log(
         arrival = engine.ingest(decoded)
         if arrival is Arrival.DUPLICATE:
             duplicate += 1
-        elif arrival is Arrival.REJECTED:
-            rejected += 1
-            errors.append((number, CLOSED_REASON))
+        elif arrival is Arrival.REJECTED or arrival is Arrival.OVER_LIMIT:
+            if arrival is Arrival.REJECTED:
+                rejected += 1
+            else:
+                over_limit += 1
+            errors.append((number, refusal(arrival, decoded)))
         else:
             accepted += 1
             if engine.withdrawn:  # a close that came after events sorting after it
@@ -104,6 +107,7 @@ def replay_log(
         Arrival.ACCEPTED.value: accepted,
         Arrival.DUPLICATE.value: duplicate,
         Arrival.REJECTED.value: rejected,
+        Arrival.OVER_LIMIT.value: over_limit,
     }
     counts = Counter({name: count for name, count in seen.items() if count})
     counts["tickets"] = engine.ticket_count

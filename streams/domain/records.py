@@ -72,6 +72,6 @@ def decode_record(ticket_id: str, blob: bytes) -> tuple[Timeline, Instant]:
     data = from_json(blob)
     timeline = Timeline(ticket_id)
     for row in data["e"]:
-        timeline.add(_row_event(ticket_id, row))
+        timeline.add(_row_event(ticket_id, row), limited=False)
     timeline.event_ids.update(data.get("r", ()))
     return timeline, int(data["n"])

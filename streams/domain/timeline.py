@@ -1,9 +1,9 @@
 """A ticket's events, kept in spec order whatever order they arrive in.
 
 The timeline only stores and orders; what the events mean is ``ticket.evaluate``'s job.
-It decides the two things that must be known at arrival: a duplicate ``event_id`` changes
-nothing, and a ticket or contact event that sorts after ``closed`` is rejected (closed is final;
-surveys are still accepted).
+It decides the three things that must be known at arrival: a duplicate ``event_id`` changes
+nothing, a ticket or contact event that sorts after ``closed`` is rejected (closed is final;
+surveys are still accepted), and a ticket keeps at most ``EVENT_LIMIT`` events of each topic.
 
 Which events are refused must not depend on the order they arrive in (a ticket's events come
 from three topics, interleaved as the consumer fetches them). So a ``closed`` that arrives
@@ -13,6 +13,15 @@ dead-letters them as if they had come after the close. An event refused either w
 ``event_id`` in ``event_ids``, so a copy of it is a duplicate, whenever it comes. The refused
 events are then exactly the ticket and contact events sorting after the first effective close,
 in any order of arrival.
+
+The limit bounds what one ticket costs: every accepted event re-evaluates the whole timeline
+and rewrites its record, so a ticket in an auto-reply loop would otherwise cost more with each
+event. It counts per topic because a ticket's events of one topic reach the worker in the order
+they were sent (one Kafka partition), whatever the interleaving of the topics: live and a
+replay of the log keep the same events, and a contact loop never crowds out the ticket's
+``closed`` or its surveys. An event over the limit is not remembered (its id is not kept:
+that would grow without bound in a loop), so a copy of it is refused again; nor are refusals
+after closed beyond ``EVENT_LIMIT`` of them.
 """
 
 from __future__ import annotations
@@ -21,18 +30,30 @@ import bisect
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from streams.domain.events import Event, EventType, Status
+from streams.domain.events import TOPIC_OF, Event, EventType, Status, Topic
 from streams.domain.instant import Instant
 
 _SURVEYS = frozenset({EventType.SURVEY_CSAT, EventType.SURVEY_NPS})
 
 CLOSED_REASON = "ticket_id: ticket is closed; only surveys are accepted after closed"
 
+# Accepted events per ticket and topic; far above any real ticket (hundreds of messages).
+EVENT_LIMIT = 1000
+
 
 class Arrival(StrEnum):
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"  # after closed: goes to the dead-letter topic with CLOSED_REASON
+    OVER_LIMIT = "over_limit"  # EVENT_LIMIT reached: dead-lettered with ``refusal``'s reason
+
+
+def refusal(arrival: Arrival, event: Event) -> str:
+    """The dead-letter reason of an event the timeline refused (rejected or over the limit)."""
+    if arrival is Arrival.OVER_LIMIT:
+        family = event.type.value.split(".")[0]
+        return f"ticket_id: ticket has reached the limit of {EVENT_LIMIT} {family}.* events"
+    return CLOSED_REASON
 
 
 @dataclass(slots=True)
@@ -46,14 +67,27 @@ class Timeline:
     # kept as events arrive, so that the closed check does not walk the timeline each time
     _created: tuple[Instant, int, str] | None = None  # sort key of the first ticket.created
     _closes: list[tuple[Instant, int, str]] = field(default_factory=list)  # closed changes
+    _counts: dict[Topic, int] = field(default_factory=dict)  # accepted events per topic
 
-    def add(self, event: Event) -> Arrival:
+    def add(self, event: Event, *, limited: bool = True) -> Arrival:
+        """Accept ``event`` in spec order, or say why not.
+
+        ``limited=False`` skips ``EVENT_LIMIT``: a stored record is read back as it was kept.
+        """
         if event.event_id in self.event_ids:
             return Arrival.DUPLICATE
         key = event.sort_key
         self.event_ids.add(event.event_id)
         if event.type not in _SURVEYS and self._closed_before(key):
+            if len(self.event_ids) - len(self.events) > EVENT_LIMIT:
+                self.event_ids.discard(event.event_id)  # remembered refusals are bounded too
             return Arrival.REJECTED
+        topic = TOPIC_OF[event.type]
+        count = self._counts.get(topic, 0)
+        if limited and count >= EVENT_LIMIT:
+            self.event_ids.discard(event.event_id)
+            return Arrival.OVER_LIMIT
+        self._counts[topic] = count + 1
         events = self.events
         if not events or events[-1].sort_key < key:
             events.append(event)
@@ -93,6 +127,7 @@ class Timeline:
         for event in events:
             if event.type not in _SURVEYS and event.sort_key > cutoff:
                 self.withdrawn.append(event)
+                self._counts[TOPIC_OF[event.type]] -= 1
             else:
                 kept.append(event)
         events[:] = kept

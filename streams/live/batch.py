@@ -20,7 +20,7 @@ from streams.domain.facts import Fact, SlaTarget, diff_facts
 from streams.domain.instant import Instant
 from streams.domain.policies import PolicySet
 from streams.domain.ticket import TicketView, evaluate
-from streams.domain.timeline import CLOSED_REASON, Arrival, Timeline
+from streams.domain.timeline import CLOSED_REASON, Arrival, Timeline, refusal
 from streams.domain.windows import MinuteDeltas, Windows, add_bucket_deltas, without_zeros
 from streams.live.placement import Placement
 from streams.live.records import decode_record, encode_record
@@ -156,6 +156,7 @@ class BatchResult:
     added_facts: list[Fact] = field(default_factory=list)
     window_deltas: MinuteDeltas = field(default_factory=dict)
     latest_event_time: Instant | None = None
+    awaiting_creation: int = 0  # accepted events of tickets whose ticket.created is unknown
 
 
 def plan(
@@ -191,14 +192,19 @@ def plan(
     touched: set[str] = set(wake)
     read: dict[tuple[str, str], Message] | None = None  # this batch's, once one is withdrawn
     for message, event in batch.events:
-        timeline = state.tickets[event.ticket_id].timeline
+        ticket = state.tickets[event.ticket_id]
+        timeline = ticket.timeline
         arrival = timeline.add(event)
         result.outcomes[(message.topic, event.type.value, arrival.value)] += 1
         if arrival is Arrival.REJECTED:
             result.deadletters.append(_deadletter(message, CLOSED_REASON))
             touched.add(event.ticket_id)  # its record keeps the refused id: copies are dups
+        elif arrival is Arrival.OVER_LIMIT:
+            result.deadletters.append(_deadletter(message, refusal(arrival, event)))
         elif arrival is Arrival.ACCEPTED:
             touched.add(event.ticket_id)
+            if not timeline.has_created:
+                result.awaiting_creation += 1
             if result.latest_event_time is None or event.occurred_at > result.latest_event_time:
                 result.latest_event_time = event.occurred_at
             if timeline.withdrawn:
@@ -217,10 +223,13 @@ def plan(
             result.added_facts.extend(diff.added)
         _index_changes(result.writes, ticket_id, old, new, ticket.timeline, now)
         result.writes.tickets[ticket_id] = encode_record(ticket.timeline, now)
-        if new.status is Status.CLOSED or not ticket.timeline.has_created:
-            # closed: kept a while for late surveys; never created: events of a ticket whose
-            # creation may never come must not pile up in Redis (it persists once created)
+        if _expires(ticket):
             result.writes.closed.add(ticket_id)
+    # A record that expires is not cached either: once Redis has dropped it, this worker must
+    # see it gone as a new owner of the partition would (the ticket's next event reloads it).
+    for ticket_id in touched | batch.ticket_ids:
+        if _expires(state.tickets[ticket_id]):
+            del state.tickets[ticket_id]
     result.window_deltas = without_zeros(deltas)
     writes = result.writes
     exact_from = state.exact_from
@@ -236,6 +245,15 @@ def plan(
                 fields[prefix + counter] = delta
     state.offsets.update(batch.last_offsets)
     return result
+
+
+def _expires(ticket: TicketState) -> bool:
+    """Whether the ticket's record expires in Redis (``PartitionWrites.closed``).
+
+    Closed: kept a while for late surveys. Not created: the events of a ticket whose creation
+    may never come must not pile up (it persists once created).
+    """
+    return ticket.view.status is Status.CLOSED or not ticket.timeline.has_created
 
 
 def _deadletter(message: Message, reason: str) -> dict[str, Any]:

@@ -69,7 +69,16 @@ ALLOWED_LABELS = frozenset(
 )
 DIMS = ("team", "channel", "priority")
 OUTCOMES = frozenset(
-    {"accepted", "duplicate", "invalid", "rejected", "withdrawn", "misplaced", "anomaly"}
+    {
+        "accepted",
+        "duplicate",
+        "invalid",
+        "rejected",
+        "withdrawn",
+        "misplaced",
+        "over_limit",
+        "anomaly",
+    }
 )
 STATS = ("mean", "p50", "p90", "p99")
 _EVENT_TYPES = frozenset(t.value for t in EventType)
@@ -193,6 +202,13 @@ MISSED_OFFSETS = MetricDef(
     "Offsets never received between the last one applied and the next message of a "
     "partition: deleted by retention before being applied, transaction markers, or lost.",
     ("topic",),
+)
+AWAITING_CREATION = MetricDef(
+    "ticketpulse_events_awaiting_creation_total",
+    "counter",
+    "Accepted events of tickets whose ticket.created had not arrived; their record expires "
+    "from Redis 8 days after its last write unless it arrives.",
+    (),
 )
 DEADLETTERS = MetricDef(
     "ticketpulse_deadletter_total",
@@ -335,6 +351,7 @@ METRICS: tuple[MetricDef, ...] = (
     REDELIVERED,
     NOT_OWNED,
     MISSED_OFFSETS,
+    AWAITING_CREATION,
     DEADLETTERS,
     EVENT_TIME_LAG,
     BATCH_SECONDS,
@@ -631,6 +648,7 @@ class Metrics:
         reg.register(self._facts)
         self._events: Counter = _make(EVENTS, reg)
         self._deadletters: Counter = _make(DEADLETTERS, reg)
+        self._awaiting_creation: Counter = _make(AWAITING_CREATION, reg)
         self._redelivered: Counter = _make(REDELIVERED, reg)
         self._not_owned: Counter = _make(NOT_OWNED, reg)
         self._missed_offsets: Counter = _make(MISSED_OFFSETS, reg)
@@ -689,6 +707,10 @@ class Metrics:
         if child is None:
             child = self._missed_children[topic] = self._missed_offsets.labels(topic)
         child.inc(n)
+
+    def count_awaiting_creation(self, n: int) -> None:
+        """Events of tickets not yet created: their records expire unless it arrives."""
+        self._awaiting_creation.inc(n)
 
     def count_deadletters(self, topic: str, n: int = 1) -> None:
         child = self._deadletter_children.get(topic)

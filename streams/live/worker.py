@@ -232,6 +232,8 @@ class Worker:
         for topic, count in Counter(d["source_topic"] for d in result.deadletters).items():
             self.metrics.count_deadletters(topic, count)
         self.metrics.observe_facts(result.added_facts, now)
+        if result.awaiting_creation:
+            self.metrics.count_awaiting_creation(result.awaiting_creation)
         if result.latest_event_time is not None:
             lag = (now - result.latest_event_time) / MICROS_PER_SECOND
             self.metrics.set_event_time_lag(max(lag, 0.0))

@@ -7,6 +7,7 @@ seeing each other's keys.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -18,12 +19,19 @@ from redis.crc import key_slot
 from redis.exceptions import AuthenticationError, NoPermissionError
 
 from streams.domain.facts import SlaTarget
-from streams.domain.instant import MICROS_PER_MINUTE, MICROS_PER_SECOND, parse_rfc3339
+from streams.domain.instant import (
+    MICROS_PER_MINUTE,
+    MICROS_PER_SECOND,
+    format_rfc3339,
+    parse_rfc3339,
+)
 from streams.errors import TransientError
+from streams.live.batch import Message
 from streams.live.redis_packing import with_hiredis_packing
 from streams.live.store import RedisSettings, RedisStore
 from streams.live.writes import BucketValues, PartitionWrites, backlog_field, bucket_field
 from streams.stack.ports import HOST, free_ports
+from tests.integration.workers import in_process_worker
 
 pytestmark = pytest.mark.integration
 
@@ -652,3 +660,37 @@ async def test_the_store_needs_a_client_that_returns_bytes(redis_url: str) -> No
             RedisStore(text_client)
     finally:
         await text_client.aclose()
+
+
+async def test_a_ticket_never_created_expires_and_is_forgotten_as_redis_forgets_it(
+    client: aioredis.Redis, prefix: str
+) -> None:
+    """Through the worker's planner: the records a batch writes, and their TTLs in Redis."""
+    worker = in_process_worker(client, prefix, T0 + 60 * MIN)
+
+    def message(topic: str, offset: int, ticket: str, n: int, **event: str) -> Message:
+        at = format_rfc3339(T0 + n * MIN)
+        body = {"event_id": f"{ticket}-{n}", "ticket_id": ticket, "occurred_at": at, **event}
+        return Message(f"t.{topic}", 0, offset, json.dumps(body).encode())
+
+    created = {"type": "ticket.created", "channel": "chat", "priority": "low", "team": "ops"}
+    reply = {"type": "contact.outbound", "channel": "chat", "agent_id": "a1"}
+    await worker.handle(
+        [
+            message("contacts", 0, "O", 2, **reply),  # O's creation has not arrived
+            message("tickets", 0, "C", 0, **created),
+            message("contacts", 1, "C", 1, **reply),
+        ]
+    )
+    k = f"{{{prefix}:p0}}"
+    assert 0 < await client.ttl(f"{k}:t:O") <= 8 * 86400
+    assert await client.ttl(f"{k}:t:C") == -1
+    awaiting = "ticketpulse_events_awaiting_creation_total"
+    assert worker.metrics.registry.get_sample_value(awaiting) == 1
+
+    # O's record expires (8 days on); its creation, arriving after that, starts it afresh on
+    # this worker too, as on a worker that never saw O's reply
+    await client.delete(f"{k}:t:O")
+    await worker.handle([message("tickets", 1, "O", 0, **created)])
+    assert await client.ttl(f"{k}:t:O") == -1  # created: persists
+    assert [row[0] for row in json.loads(await client.get(f"{k}:t:O"))["e"]] == ["O-0"]

@@ -14,6 +14,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from streams.domain.engine import Engine
 from streams.domain.instant import parse_rfc3339
 from streams.domain.policies import PolicySet, load_policies
+from streams.domain.records import decode_record
 from streams.domain.timeline import CLOSED_REASON
 from streams.domain.windows import WINDOWS, MinuteDeltas, Windows
 from streams.live.batch import Message, PartitionState, decode_batch, plan
@@ -275,29 +276,70 @@ def test_wake_records_breach_without_event(policies: PolicySet) -> None:
     assert again.added_facts == [] and not again.window_deltas
 
 
-def test_a_ticket_not_yet_created_may_expire_until_its_creation_arrives(
-    policies: PolicySet,
+def step(state: PartitionState, model: Model, messages: list[Message], policies: PolicySet) -> Any:
+    """One batch as the worker applies it: missing records loaded from (modelled) Redis."""
+    batch = decode_batch(messages, model.offsets)
+    missing = state.missing(batch.ticket_ids)
+    state.load({t: model.records[t] for t in missing if t in model.records}, missing, policies)
+    result = plan(state, batch, policies, parse_rfc3339("2026-11-03T12:00:00Z"))
+    model.apply(result.writes)
+    return result
+
+
+def ticket_message(offset: int, **event: Any) -> Message:
+    topic = "support." + {"contact": "contacts", "survey": "surveys"}.get(
+        event["type"].split(".")[0], "tickets"
+    )
+    fields = {"ticket_id": "N", "occurred_at": "2026-11-03T11:00:00Z", **event}
+    return Message(topic, 0, offset, json.dumps(fields).encode())
+
+
+@pytest.mark.parametrize("expired", [False, True])
+def test_a_ticket_not_yet_created_expires_until_its_creation_arrives(
+    policies: PolicySet, expired: bool
 ) -> None:
-    def message(offset: int, **event: Any) -> Message:
-        topic = "support.contacts" if event["type"].startswith("contact") else "support.tickets"
-        fields = {"ticket_id": "N", "occurred_at": "2026-11-03T11:00:00Z", **event}
-        return Message(topic, 0, offset, json.dumps(fields).encode())
-
     model, state = Model(), PartitionState(0)
-    now = parse_rfc3339("2026-11-03T12:00:00Z")
-    reply = message(0, event_id="n2", type="contact.outbound", channel="chat", agent_id="a1")
-    batch = decode_batch([reply], model.offsets)
-    state.load({}, batch.ticket_ids, policies)
-    early = plan(state, batch, policies, now)
+    reply = ticket_message(0, event_id="n2", type="contact.outbound", channel="chat", agent_id="a1")
+    early = step(state, model, [reply], policies)
     assert "N" in early.writes.tickets and "N" in early.writes.closed  # no creation yet
-    model.apply(early.writes)
+    assert "N" not in state.tickets  # kept in Redis only, where it expires
+    if expired:  # its creation came more than 8 days later: Redis dropped the record
+        del model.records["N"]
 
-    created = message(
+    created = ticket_message(
         1, event_id="n1", type="ticket.created", channel="chat", priority="low", team="billing"
     )
-    late = plan(state, decode_batch([created], model.offsets), policies, now)
+    late = step(state, model, [created], policies)
     assert "N" in late.writes.tickets and "N" not in late.writes.closed  # open: persists
-    assert [f.kind.value for f in late.added_facts][:2] == ["created", "first_reply"]
+    kinds = [f.kind.value for f in late.added_facts]
+    # expired, the worker that saw the reply forgets it as a new owner would
+    assert kinds[0] == "created" and ("first_reply" in kinds) is not expired
+
+
+@pytest.mark.parametrize("expired", [False, True])
+def test_a_closed_ticket_counts_a_late_survey_until_its_record_expires(
+    policies: PolicySet, expired: bool
+) -> None:
+    model, state = Model(), PartitionState(0)
+    created = ticket_message(
+        0, event_id="n1", type="ticket.created", channel="chat", priority="low", team="billing"
+    )
+    closed = ticket_message(1, event_id="n2", type="ticket.status_changed", status="closed")
+    first = step(state, model, [created, closed], policies)
+    assert "N" in first.writes.closed and "N" not in state.tickets
+    # a contact after closed is refused: the record is read, not written, nor kept
+    contact = ticket_message(
+        0, event_id="n3", type="contact.inbound", channel="chat", occurred_at="2026-11-03T11:30:00Z"
+    )
+    assert [d["error"] for d in step(state, model, [contact], policies).deadletters] == [
+        CLOSED_REASON
+    ]
+    assert "N" not in state.tickets
+    if expired:
+        del model.records["N"]
+    survey = ticket_message(0, event_id="n4", type="survey.csat", score=4)
+    late = step(state, model, [survey], policies)
+    assert [f.value for f in late.added_facts if f.kind.value == "csat"] == ([] if expired else [4])
 
 
 def test_a_priority_change_in_a_later_batch_moves_the_ticket_in_the_backlog(
@@ -366,7 +408,9 @@ def test_events_keyed_or_placed_elsewhere_than_their_ticket_are_dead_lettered(
         }
     )
     assert batch.last_offsets == {"support.contacts": 2}  # applied all the same
-    assert [e.event_id for e in state.tickets["T1"].timeline.events] == ["r1"]
+    # T1 was never created, so its record is written (to expire) and not cached
+    timeline, _ = decode_record("T1", result.writes.tickets["T1"])
+    assert [e.event_id for e in timeline.events] == ["r1"]
     wrong = decoded[3].misplaced[0][2]
     assert wrong == (
         f"(partition): on partition {other}, but Kafka's default partitioner puts "
