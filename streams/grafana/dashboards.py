@@ -17,7 +17,7 @@ grafana/dashboards/.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -28,8 +28,15 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
-from streams.grafana import DATASOURCE_UID, RUNBOOKS_URL
-from streams.grafana.alerts import FAST_BURN, MIN_STOPPED_CLOCKS, SLOW_BURN, burn_rate
+from streams.grafana import DATASOURCE_UID
+from streams.grafana.alerts import (
+    FAST_BURN,
+    LINKS,
+    MIN_STOPPED_CLOCKS,
+    SLOW_BURN,
+    Links,
+    burn_rate,
+)
 from streams.grafana.promql import (
     ALL_ROWS_VALUE,
     BACKLOG_BY_PRIORITY,
@@ -212,12 +219,12 @@ def _options(
     return panel
 
 
-def runbook(alert: str) -> db.DashboardLink:
-    """A panel link to the runbook section of ``alert`` (docs/runbooks.md)."""
+def runbook(alert: str, links: Links) -> db.DashboardLink:
+    """A panel link to the runbook section of ``alert`` (docs/runbooks.md, at ``links``)."""
     return (
         db.DashboardLink(f"Runbook: {alert}")
         .type(dm.DashboardLinkType.LINK)
-        .url(f"{RUNBOOKS_URL}#{alert.lower()}")
+        .url(f"{links.runbooks}#{alert.lower()}")
         .target_blank(True)
     )
 
@@ -233,9 +240,10 @@ def board_link(title: str, uid: str, variables: str = "") -> db.DashboardLink:
 
 
 class Board:
-    """A dashboard being built: panels get ids in order and are laid out left to right."""
+    """A dashboard being built: panels get ids in order and are laid out left to right; it links
+    to the other ticketpulse boards and to the runbooks."""
 
-    def __init__(self, uid: str, title: str, description: str) -> None:
+    def __init__(self, uid: str, title: str, description: str, links: Links) -> None:
         self._next_id = 1
         self.builder = (
             db.Dashboard(title)
@@ -257,7 +265,7 @@ class Board:
                     .keep_time(True),
                     db.DashboardLink("Runbooks")
                     .type(dm.DashboardLinkType.LINK)
-                    .url(RUNBOOKS_URL)
+                    .url(links.runbooks)
                     .icon("doc")
                     .target_blank(True),
                 ]
@@ -378,7 +386,7 @@ _NOT_BY_DIMENSION = (
 )
 
 
-def _at_risk_panel() -> stat.Panel:
+def _at_risk_panel(links: Links) -> stat.Panel:
     return stat_panel(
         "At risk now",
         "Running, unpaused SLA clocks due within at_risk_within, per target." + _NOT_BY_DIMENSION,
@@ -386,11 +394,11 @@ def _at_risk_panel() -> stat.Panel:
         ((None, "green"), (1, "yellow"), (10, "red")),
         [_AT_RISK],
         no_value="No snapshot yet",
-        links=[runbook("TicketpulseSlaAtRisk")],
+        links=[runbook("TicketpulseSlaAtRisk", links)],
     )
 
 
-def _breached_running_panel() -> stat.Panel:
+def _breached_running_panel(links: Links) -> stat.Panel:
     return stat_panel(
         "Breached, still running",
         "SLA clocks past their deadline that have not stopped yet, per target." + _NOT_BY_DIMENSION,
@@ -398,19 +406,20 @@ def _breached_running_panel() -> stat.Panel:
         ((None, "green"), (1, "red")),
         [_BREACHED_RUNNING],
         no_value="No snapshot yet",
-        links=[runbook("TicketpulseSlaBreach")],
+        links=[runbook("TicketpulseSlaBreach", links)],
     )
 
 
 # --- Support overview ------------------------------------------------------------------------
 
 
-def support_overview() -> dm.Dashboard:
+def support_overview(links: Links = LINKS) -> dm.Dashboard:
     board = Board(
         "ticketpulse-support-overview",
         "ticketpulse / Support overview",
         "Support KPIs for leads: response times, quality, SLA compliance, volume and backlog. "
         "Numbers are the worker's snapshot (equal to GET /kpis) for the row the variables pick.",
+        links,
     ).variables(*_dimension_variables())
     board.row("Response times (snapshot windows 1h, 24h, 7d)").add(
         stat_panel(
@@ -519,8 +528,8 @@ def support_overview() -> dm.Dashboard:
             ],
             no_value=NO_CLOCK_STOPPED,
         ),
-        _at_risk_panel().span(12).height(4),
-        _breached_running_panel().span(12).height(4),
+        _at_risk_panel(links).span(12).height(4),
+        _breached_running_panel(links).span(12).height(4),
     )
     board.row("Volume and backlog").add(
         series_panel(
@@ -578,7 +587,7 @@ def support_overview() -> dm.Dashboard:
 # --- SLA on-call -----------------------------------------------------------------------------
 
 
-def sla_oncall() -> dm.Dashboard:
+def sla_oncall(links: Links = LINKS) -> dm.Dashboard:
     breached = "ticketpulse_sla_breached_total"
     met = "ticketpulse_sla_met_total"
     board = Board(
@@ -586,10 +595,11 @@ def sla_oncall() -> dm.Dashboard:
         "ticketpulse / SLA on-call",
         "What is about to breach, what breached, how fast the error budget burns, and "
         "whether the monitor itself is healthy. Runbooks: docs/runbooks.md.",
+        links,
     ).variables(*_dimension_variables())
     board.row("Now").add(
-        _at_risk_panel(),
-        _breached_running_panel(),
+        _at_risk_panel(links),
+        _breached_running_panel(links),
         stat_panel(
             "Time since last breach",
             "Now minus the latest breach deadline any worker has seen since it started.",
@@ -613,7 +623,7 @@ def sla_oncall() -> dm.Dashboard:
             [Query(rounded(picked_increase(breached, "1h", "target")), f"{{{{target}}}} {ROW}")],
             decimals=0,
             no_value="No breach counted since the workers started",
-            links=[runbook("TicketpulseSlaBreach")],
+            links=[runbook("TicketpulseSlaBreach", links)],
         ),
     )
     board.row("Breaches").add(
@@ -693,7 +703,7 @@ def sla_oncall() -> dm.Dashboard:
             ],
             width=24,
             no_value=NO_CLOCK_STOPPED,
-            links=[runbook(f"TicketpulseSlaBudget{speed}") for speed in ("BurnFast", "BurnSlow")],
+            links=[runbook(f"TicketpulseSlaBudgetBurn{pace}", links) for pace in ("Fast", "Slow")],
         ),
     )
     board.row("Pipeline health").add(
@@ -704,7 +714,7 @@ def sla_oncall() -> dm.Dashboard:
             ((None, "red"), (1, "green")),
             [Query("ticketpulse_worker_up", "{{instance}}")],
             no_value="No worker scraped",
-            links=[runbook("TicketpulseWorkerDown")],
+            links=[runbook("TicketpulseWorkerDown", links)],
             mappings=[
                 dm.ValueMap(
                     options={
@@ -730,7 +740,7 @@ def sla_oncall() -> dm.Dashboard:
             ((None, "green"), (60, "yellow"), (120, "red")),
             [Query("max by (instance) (ticketpulse_event_time_lag_seconds)", "{{instance}}")],
             no_value="No event applied yet",
-            links=[runbook("TicketpulseEventTimeLag")],
+            links=[runbook("TicketpulseEventTimeLag", links)],
         ),
         stat_panel(
             "Dead letters, last hour",
@@ -740,7 +750,7 @@ def sla_oncall() -> dm.Dashboard:
             [Query(rounded("sum(increase(ticketpulse_deadletter_total[1h]))"), "dead letters")],
             decimals=0,
             no_value="No dead letter since the workers started",
-            links=[runbook("TicketpulseDeadLetters")],
+            links=[runbook("TicketpulseDeadLetters", links)],
         ),
         series_panel(
             "Event-time lag",
@@ -799,11 +809,12 @@ _AGENTS = f'agent=~"$agent", {PER_AGENT}'
 _AGENT_NOTE = " Per-agent rows exist only when the worker runs with agent_labels on."
 
 
-def team_agent() -> dm.Dashboard:
+def team_agent(links: Links = LINKS) -> dm.Dashboard:
     board = Board(
         TEAM_AGENT_UID,
         "ticketpulse / Team and agent drill-down",
         "Per team and per agent: reply time, touches, solves and CSAT from the snapshot.",
+        links,
     ).variables(*_dimension_variables(), agent_variable())
     board.row("Teams").add(
         bar_panel(
@@ -965,7 +976,7 @@ def team_agent() -> dm.Dashboard:
     return board.build()
 
 
-DASHBOARDS = {
+DASHBOARDS: dict[str, Callable[[Links], dm.Dashboard]] = {
     "support-overview": support_overview,
     "sla-oncall": sla_oncall,
     "team-agent": team_agent,

@@ -16,7 +16,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from streams.grafana import DATASOURCE_UID, FOLDER_TITLE, RUNBOOKS_URL
-from streams.grafana.alerts import ALERTS, api_rule_groups
+from streams.grafana.alerts import ALERTS, Links, api_rule_groups
 from streams.grafana.dashboards import DASHBOARDS
 from streams.grafana.files import DASHBOARD_DIR, REPO_ROOT, generated, stale, write
 from streams.grafana.promql import row_problems, unknown_metrics, variables_used
@@ -192,6 +192,17 @@ def test_boards_link_to_each_other_and_panels_to_existing_runbook_sections(
             uid = link["url"].removeprefix("/d/").split("?")[0]
             assert uid in uids, (panel["title"], link["url"])
             assert "${__url_time_range}" in link["url"], panel["title"]
+
+
+def test_boards_link_to_the_runbooks_generate_is_given() -> None:
+    """`grafana generate --runbooks-url` moves the boards' runbook links with the alerts'."""
+    elsewhere = "https://wiki.example.org/support/runbooks"
+    files = generated(Links(runbooks=elsewhere))
+    for name in DASHBOARDS:
+        text = files[DASHBOARD_DIR / f"{name}.json"]
+        assert RUNBOOKS_URL not in text, name
+        assert f'"url": "{elsewhere}#' in text or name != "sla-oncall", name
+        assert f'"url": "{elsewhere}"' in text, name
 
 
 def test_oncall_panels_link_to_the_runbooks_of_their_alerts() -> None:
