@@ -309,8 +309,11 @@ def golden(live: Live) -> Live:
     asyncio.run(produce(live.run, records[:half]))
     assert wait_for(live.prometheus, 'ticketpulse_window_tickets_solved{agent!=""}')
     time.sleep(2.5)
-    asyncio.run(produce(live.run, records[half:]))
+    # and one event keyed by something else than its ticket (misplaced), for that alert
+    topic, _, value = next(r for r in records if json.loads(r[2]).get("type") == "ticket.created")
+    asyncio.run(produce(live.run, [*records[half:], (topic, b"acct-1", value)]))
     assert wait_for(live.prometheus, "ticketpulse_deadletter_total")
+    assert wait_for(live.prometheus, 'ticketpulse_events_total{outcome="misplaced"}')
     assert wait_for(live.prometheus, "ticketpulse_last_breach_timestamp_seconds")
     time.sleep(3)  # a few more scrapes after the last batch
     return live
