@@ -21,14 +21,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from grafana_foundation_sdk.builders import bargauge, common, prometheus, stat, timeseries
+from grafana_foundation_sdk.builders import bargauge, common, prometheus, stat, table, timeseries
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.cog.runtime import UnknownDataquery
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
-from streams.grafana import DATASOURCE_UID
+from streams.grafana import API_DATASOURCE_UID, DATASOURCE_UID
 from streams.grafana.alerts import (
     FAST_BURN,
     LINKS,
@@ -386,6 +388,77 @@ _NOT_BY_DIMENSION = (
 )
 
 
+# --- the tickets behind the numbers: GET /sla/at-risk through the Infinity data source -------
+
+INFINITY = "yesoreyeram-infinity-datasource"
+API_DATASOURCE = dm.DataSourceRef(type_val=INFINITY, uid=API_DATASOURCE_UID)
+AT_RISK_URL = "/sla/at-risk?limit=50"  # relative to the data source's URL (the worker)
+# (JSON field of each ticket, column title, Infinity column type)
+AT_RISK_COLUMNS = (
+    ("ticket_id", "Ticket", "string"),
+    ("target", "Target", "string"),
+    ("deadline", "Deadline", "timestamp"),
+    ("seconds_left", "Time left", "number"),
+    ("overdue", "Overdue", "boolean"),
+)
+
+
+class _Dataquery(cogbuilder.Builder[cogvariants.Dataquery]):
+    """A query of a data source the SDK has no model for, as the JSON Grafana stores."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def build(self) -> cogvariants.Dataquery:
+        return UnknownDataquery(self._data)
+
+
+def at_risk_query() -> dict[str, Any]:
+    """The Infinity query of the at-risk table: the API's JSON, one row a ticket."""
+    return {
+        "refId": "A",
+        "datasource": {"type": INFINITY, "uid": API_DATASOURCE_UID},
+        "type": "json",
+        "source": "url",
+        "format": "table",
+        "parser": "backend",
+        "url": AT_RISK_URL,
+        "url_options": {"method": "GET", "data": ""},
+        "root_selector": "tickets",
+        "columns": [
+            {"selector": field, "text": title, "type": kind}
+            for field, title, kind in AT_RISK_COLUMNS
+        ],
+    }
+
+
+def at_risk_table() -> table.Panel:
+    return (
+        table.Panel()
+        .title("Tickets at risk")
+        .description(
+            "The running SLA clocks due soonest (GET /sla/at-risk on a worker, through the "
+            "Infinity data source): every ticket due within at_risk_within, up to 50, in "
+            "deadline order. A clock past its deadline shows with time left below 0 until the "
+            "worker's breach scan counts it in Breached, still running." + _NOT_BY_DIMENSION
+        )
+        .datasource(API_DATASOURCE)
+        .targets([_Dataquery(at_risk_query())])
+        .unit("none")
+        .thresholds(_thresholds(((None, "red"), (0, "yellow"))))
+        .override_by_name(
+            "Time left",
+            [
+                dm.DynamicConfigValue(id_val="unit", value="s"),
+                dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-text"}),
+            ],
+        )
+        .no_value("No ticket due within at_risk_within")
+        .height(10)
+        .span(24)
+    )
+
+
 def _at_risk_panel(links: Links) -> stat.Panel:
     return stat_panel(
         "At risk now",
@@ -626,6 +699,7 @@ def sla_oncall(links: Links = LINKS) -> dm.Dashboard:
             links=[runbook("TicketpulseSlaBreach", links)],
         ),
     )
+    board.row("Tickets").add(at_risk_table())
     board.row("Breaches").add(
         series_panel(
             "Breaches per hour, per target",

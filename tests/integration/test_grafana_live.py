@@ -194,11 +194,12 @@ def substitute(expr: str, **picked: str) -> str:
 
 
 def board_targets() -> Iterator[tuple[str, dict[str, Any], str]]:
-    """(board name, panel, query) of every panel query of every board."""
+    """(board name, panel, PromQL) of every Prometheus query of every board."""
     for name, build in DASHBOARDS.items():
         for panel in dashboard_json(build())["panels"]:
             for target in panel.get("targets", []):
-                yield name, panel, target["expr"]
+                if "expr" in target:
+                    yield name, panel, target["expr"]
 
 
 def is_count(panel: dict[str, Any], expr: str) -> bool:
@@ -432,6 +433,28 @@ def test_ratio_panels_leave_out_rows_where_no_clock_stopped(live: Live) -> None:
         values = [sample["value"][1] for sample in found]
         assert "NaN" not in values, f"{title}: {found}"
         assert team not in {sample["metric"].get("team") for sample in found}, title
+
+
+def test_the_at_risk_table_reads_its_columns_from_the_workers_api(live: Live) -> None:
+    """The on-call board's ticket table asks the worker what Infinity would (the data source's
+    URL is the worker's) and finds every column it shows in each ticket."""
+    (query,) = [
+        target
+        for panel in dashboard_json(DASHBOARDS["sla-oncall"]())["panels"]
+        if panel["type"] == "table"
+        for target in panel["targets"]
+    ]
+    created = now_micros() - 5 * MICROS_PER_MINUTE  # urgent: first reply due in 10 minutes
+    asyncio.run(produce(live.run, [ticket("AR1", created, "urgent", "billing")]))
+    rows: list[dict[str, Any]] = []
+    for _ in iter_until(30, interval=0.5):
+        with urllib.request.urlopen(live.worker.url + query["url"], timeout=10) as response:
+            rows = json.loads(response.read())[query["root_selector"]]
+        if any(row["ticket_id"] == "AR1" for row in rows):
+            break
+    (row,) = [row for row in rows if row["ticket_id"] == "AR1" and row["target"] == "first_reply"]
+    assert {column["selector"] for column in query["columns"]} <= set(row), row
+    assert row["overdue"] is False and 0 < row["seconds_left"] <= 600
 
 
 def test_the_fast_rules_loaded_are_the_generated_ones(live: Live, tmp_path: Path) -> None:

@@ -15,9 +15,9 @@ import yaml
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
-from streams.grafana import DATASOURCE_UID, FOLDER_TITLE, RUNBOOKS_URL
+from streams.grafana import API_DATASOURCE_UID, DATASOURCE_UID, FOLDER_TITLE, RUNBOOKS_URL
 from streams.grafana.alerts import ALERTS, Links, api_rule_groups
-from streams.grafana.dashboards import DASHBOARDS
+from streams.grafana.dashboards import DASHBOARDS, INFINITY
 from streams.grafana.files import DASHBOARD_DIR, REPO_ROOT, generated, stale, write
 from streams.grafana.promql import row_problems, unknown_metrics, variables_used
 
@@ -42,10 +42,12 @@ def panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def queries(dashboard: dict[str, Any]) -> list[tuple[str, str]]:
+    """(panel title, PromQL) of every Prometheus query."""
     return [
         (panel["title"], target["expr"])
         for panel in panels(dashboard)
         for target in panel.get("targets", [])
+        if "expr" in target
     ]
 
 
@@ -92,6 +94,10 @@ def test_every_panel_has_a_unit_description_thresholds_and_the_datasource(
             continue
         title = panel["title"]
         assert panel.get("description"), title
+        if panel["datasource"]["type"] == INFINITY:
+            assert panel["datasource"]["uid"] == API_DATASOURCE_UID, title
+            assert all(t["datasource"] == panel["datasource"] for t in panel["targets"]), title
+            continue
         assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, title
         defaults = panel["fieldConfig"]["defaults"]
         assert defaults.get("unit"), title
@@ -170,7 +176,7 @@ def test_counts_from_increase_are_rounded_and_shown_whole(board: dict[str, Any])
 
 def test_every_panel_of_a_window_or_a_ratio_says_why_it_is_empty(board: dict[str, Any]) -> None:
     for panel in panels(board):
-        exprs = " ".join(t["expr"] for t in panel.get("targets", []))
+        exprs = " ".join(t.get("expr", "") for t in panel.get("targets", []))
         if 'window="1h"' in exprs or "/ (" in exprs:
             assert panel["fieldConfig"]["defaults"].get("noValue"), panel["title"]
 
@@ -305,6 +311,19 @@ def test_dashboard_provider_and_datasource_files() -> None:
     assert [p["folder"] for p in provider["providers"]] == [FOLDER_TITLE]
     datasources = load("datasources/prometheus.yml")
     assert [d["uid"] for d in datasources["datasources"]] == [DATASOURCE_UID]
+    (api,) = load("datasources/ticketpulse-api.yml")["datasources"]
+    assert api["uid"] == API_DATASOURCE_UID and api["type"] == INFINITY
+    assert api["url"] in api["jsonData"]["allowedHosts"]  # Infinity refuses other hosts
+
+
+def test_the_oncall_board_lists_the_tickets_at_risk_from_the_api() -> None:
+    (table,) = [p for p in panels(committed_dashboards()["sla-oncall"]) if p["type"] == "table"]
+    (query,) = table["targets"]
+    assert query["type"] == "json" and query["source"] == "url" and query["parser"] == "backend"
+    assert query["url"].startswith("/sla/at-risk?") and query["root_selector"] == "tickets"
+    assert {c["selector"] for c in query["columns"]} >= {"ticket_id", "target", "seconds_left"}
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    assert INFINITY in compose["services"]["grafana"]["environment"]["GF_PLUGINS_PREINSTALL"]
 
 
 def test_alert_rule_file_has_grafanas_required_fields() -> None:
