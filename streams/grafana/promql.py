@@ -19,9 +19,8 @@ PER_TEAM = 'team!=""'
 PER_CHANNEL = 'channel!=""'
 PER_PRIORITY = 'priority!=""'
 PER_AGENT = 'agent!=""'
-# The row the board's variables pick: "All" is ``^$`` (the empty label), so with every variable
-# on All this is the overall row, and with one set it is that team's, channel's or priority's.
-SELECTED = 'team=~"$team", channel=~"$channel", priority=~"$priority"'
+# The board variables' "All": the empty label, so that a selector on every variable set to All
+# picks the overall row (``picked_rows``).
 ALL_ROWS_VALUE = "^$"
 DIMENSIONS = ("team", "channel", "priority")
 
