@@ -3,6 +3,8 @@
 #   scripts/demo.sh          start what is not running (a day of history first), watch the KPIs
 #   scripts/demo.sh stop     stop the worker and the simulator (make stack-down stops the rest)
 # Environment: DEMO_RATE (mean simulated events/s, default 0.5), DEMO_ONCE=1 (print one frame).
+# The simulated desk works round the clock (simulate --round-the-clock): at 05:00 UTC as at noon,
+# tickets arrive, agents reply and solve, and the 1h windows have data.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,11 +56,12 @@ if ! alive simulator; then
         yesterday="$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:00Z)"
         echo "producing a day of history from $yesterday ..."
         "$BIN/ticketpulse" simulate --kafka "$TICKETPULSE_KAFKA_BOOTSTRAP" --start "$yesterday" \
-            --duration 1d --rate "$RATE" --seed 7 --quiet
+            --duration 1d --rate "$RATE" --seed 7 --round-the-clock --quiet
         touch "$RUN/history.done"
     fi
     nohup "$BIN/ticketpulse" simulate --kafka "$TICKETPULSE_KAFKA_BOOTSTRAP" --start now \
-        --realtime --rate "$RATE" --seed "$RANDOM" --quiet >"$LOGS/simulator.log" 2>&1 &
+        --realtime --rate "$RATE" --seed "$RANDOM" --round-the-clock --quiet \
+        >"$LOGS/simulator.log" 2>&1 &
     echo $! >"$RUN/simulator.pid"
     echo "live simulator started (log: $LOGS/simulator.log)"
 fi

@@ -27,7 +27,15 @@ from streams.domain.instant import (
     parse_rfc3339,
 )
 from streams.errors import ConfigError
-from streams.simulation import Emitted, Intent, SimulationConfig, generate, take
+from streams.simulation import (
+    DEFAULT_SHIFTS,
+    ROUND_THE_CLOCK_SHIFTS,
+    Emitted,
+    Intent,
+    SimulationConfig,
+    generate,
+    take,
+)
 
 DEFAULT_START = "2026-11-02T08:00:00Z"  # a Monday morning: the same file for the same seed
 REALTIME_DURATION = "52w"  # --realtime without --events or --duration: a year of traffic
@@ -136,6 +144,9 @@ def check_usage(
               show_default=True, help="Share of events sent after later ones.")  # fmt: skip
 @click.option("--daily-cycle/--flat", default=True, show_default=True,
               help="Busier office hours and quieter weekends, or a flat rate.")  # fmt: skip
+@click.option("--round-the-clock", is_flag=True,
+              help="A desk staffed at every hour of every day, at a flat rate (implies --flat): "
+              "replies and solves at any hour, as `make demo` shows.")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
 def simulate(
     out: str | None,
@@ -152,6 +163,7 @@ def simulate(
     duplicate_share: float,
     late_share: float,
     daily_cycle: bool,
+    round_the_clock: bool,
     quiet: bool,
 ) -> None:
     """Write simulated ticket, contact and survey events as JSONL, or produce them to Kafka."""
@@ -173,7 +185,8 @@ def simulate(
             invalid_share=invalid_share,
             duplicate_share=duplicate_share,
             late_share=late_share,
-            daily_cycle=daily_cycle,
+            daily_cycle=daily_cycle and not round_the_clock,
+            shifts=ROUND_THE_CLOCK_SHIFTS if round_the_clock else DEFAULT_SHIFTS,
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error

@@ -83,6 +83,15 @@ DEFAULT_SHIFTS = (
     Shift("day", 8, 17, WEEKDAYS),
     Shift("weekend", 9, 17, (5, 6)),
 )
+# A desk that never closes (follow-the-sun): three shifts cover every hour of every day. With a
+# flat arrival rate it is the "living desk" of `make demo`, which shows replies, solves and
+# SLA clocks stopping at whatever hour it is started (``ticketpulse simulate --round-the-clock``).
+EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
+ROUND_THE_CLOCK_SHIFTS = (
+    Shift("night", 0, 8, EVERY_DAY),
+    Shift("day", 8, 16, EVERY_DAY),
+    Shift("evening", 16, 24, EVERY_DAY),
+)
 DEFAULT_CHANNELS = (
     (Channel.EMAIL, 0.40),
     (Channel.CHAT, 0.20),

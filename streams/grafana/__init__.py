@@ -9,6 +9,8 @@ rules to a running Grafana. Every query names only metrics of ``streams.live.met
 from __future__ import annotations
 
 DATASOURCE_UID = "ticketpulse-prometheus"
+# The worker's HTTP API through the Infinity plugin (yesoreyeram-infinity-datasource).
+API_DATASOURCE_UID = "ticketpulse-api"
 FOLDER_UID = "ticketpulse"
 FOLDER_TITLE = "ticketpulse"
 

@@ -4,48 +4,67 @@
 - *SLA on-call*: what is about to breach or has breached, burn rates, pipeline health;
 - *Team and agent drill-down*: per team and (with ``agent_labels``) per agent.
 
-The variables ``team``, ``channel`` and ``priority`` pick one dimension row of the metrics
+The variables ``team``, ``channel`` and ``priority`` pick dimension rows of the metrics
 (docs/metrics.md): their "All" value is the empty label, so with all three on All a panel
 shows the overall row, and with one set, that team's, channel's or priority's row. The rows
-are marginals, so setting two at once shows nothing. Snapshot gauges (the product's
-corrected numbers) are read with ``max without (instance)``; fact counters are summed over
-workers. ``streams.grafana.files`` writes the JSON to grafana/dashboards/.
+are marginals, so with two set a panel shows both rows side by side (``promql.picked_rows``).
+Snapshot gauges (the product's corrected numbers) are read with ``max without (instance)``;
+fact counters are summed over workers, and counts from them are rounded. Every panel reads the
+data source the ``datasource`` variable picks. ``streams.grafana.files`` writes the JSON to
+grafana/dashboards/.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from grafana_foundation_sdk.builders import bargauge, common, prometheus, stat, timeseries
+from grafana_foundation_sdk.builders import bargauge, common, prometheus, stat, table, timeseries
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.cog.runtime import UnknownDataquery
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
-from streams.grafana import DATASOURCE_UID
-from streams.grafana.alerts import FAST_BURN, MIN_STOPPED_CLOCKS, SLOW_BURN, burn_rate
+from streams.grafana import API_DATASOURCE_UID, DATASOURCE_UID
+from streams.grafana.alerts import (
+    FAST_BURN,
+    LINKS,
+    MIN_STOPPED_CLOCKS,
+    SLOW_BURN,
+    Links,
+    burn_rate,
+)
 from streams.grafana.promql import (
     ALL_ROWS_VALUE,
     BACKLOG_BY_PRIORITY,
     BACKLOG_BY_STATUS,
     BACKLOG_BY_TEAM,
-    BACKLOG_SELECTED,
     OVERALL,
     PER_AGENT,
     PER_PRIORITY,
     PER_TEAM,
-    SELECTED,
     dims_sum,
+    picked,
+    picked_increase,
+    rounded,
+    share,
     snapshot,
+    without_nan,
 )
 
-DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
+DATASOURCE_VARIABLE = "datasource"
+DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid=f"${{{DATASOURCE_VARIABLE}}}")
 TAGS = ["ticketpulse"]
 WINDOWS = ("1h", "24h", "7d")
+# The row a series of picked rows belongs to: empty for the overall row.
+ROW = "{{team}}{{channel}}{{priority}}"
+NO_SAMPLES = "No samples in this window"
+NO_CLOCK_STOPPED = "No SLA clock stopped in this window"
 
 Thresholds = Sequence[tuple[float | None, str]]
 GREEN: Thresholds = ((None, "green"),)
@@ -94,6 +113,9 @@ def stat_panel(
     width: int = 6,
     height: int = 5,
     mappings: list[dm.ValueMapping] | None = None,
+    no_value: str = "",
+    decimals: int | None = None,
+    links: Sequence[db.DashboardLink] = (),
 ) -> stat.Panel:
     panel = (
         stat.Panel()
@@ -111,7 +133,7 @@ def stat_panel(
     )
     if mappings:
         panel = panel.mappings(mappings)
-    return panel
+    return _options(panel, no_value, decimals, links)
 
 
 def bar_panel(
@@ -125,6 +147,10 @@ def bar_panel(
     height: int = 8,
     minimum: float | None = 0,
     maximum: float | None = None,
+    no_value: str = "",
+    decimals: int | None = None,
+    links: Sequence[db.DashboardLink] = (),
+    data_links: Sequence[db.DashboardLink] = (),
 ) -> bargauge.Panel:
     panel = (
         bargauge.Panel()
@@ -144,7 +170,9 @@ def bar_panel(
         panel = panel.min(minimum)
     if maximum is not None:
         panel = panel.max(maximum)
-    return panel
+    if data_links:
+        panel = panel.data_links(list(data_links))
+    return _options(panel, no_value, decimals, links)
 
 
 def series_panel(
@@ -156,8 +184,11 @@ def series_panel(
     *,
     width: int = 12,
     height: int = 8,
+    no_value: str = "",
+    decimals: int | None = None,
+    links: Sequence[db.DashboardLink] = (),
 ) -> timeseries.Panel:
-    return (
+    panel = (
         timeseries.Panel()
         .title(title)
         .description(description)
@@ -169,15 +200,52 @@ def series_panel(
         .height(height)
         .span(width)
     )
+    return _options(panel, no_value, decimals, links)
 
 
 _THRESHOLD_LINES = cm.GraphThresholdsStyleMode.DASHED
+_P = TypeVar("_P", stat.Panel, bargauge.Panel, timeseries.Panel)
+
+
+def _options(
+    panel: _P, no_value: str, decimals: int | None, links: Sequence[db.DashboardLink]
+) -> _P:
+    """What a panel shows when its query has no series (and why), whole numbers for counts,
+    links to runbooks and boards."""
+    if no_value:
+        panel = panel.no_value(no_value)
+    if decimals is not None:
+        panel = panel.decimals(decimals)
+    if links:
+        panel = panel.links(list(links))
+    return panel
+
+
+def runbook(alert: str, links: Links) -> db.DashboardLink:
+    """A panel link to the runbook section of ``alert`` (docs/runbooks.md, at ``links``)."""
+    return (
+        db.DashboardLink(f"Runbook: {alert}")
+        .type(dm.DashboardLinkType.LINK)
+        .url(f"{links.runbooks}#{alert.lower()}")
+        .target_blank(True)
+    )
+
+
+def board_link(title: str, uid: str, variables: str = "") -> db.DashboardLink:
+    """A link to another board with the time range (and ``variables``, a query string)."""
+    query = f"{variables}&" if variables else ""
+    return (
+        db.DashboardLink(title)
+        .type(dm.DashboardLinkType.LINK)
+        .url(f"/d/{uid}?{query}${{__url_time_range}}")
+    )
 
 
 class Board:
-    """A dashboard being built: panels get ids in order and are laid out left to right."""
+    """A dashboard being built: panels get ids in order and are laid out left to right; it links
+    to the other ticketpulse boards and to the runbooks."""
 
-    def __init__(self, uid: str, title: str, description: str) -> None:
+    def __init__(self, uid: str, title: str, description: str, links: Links) -> None:
         self._next_id = 1
         self.builder = (
             db.Dashboard(title)
@@ -189,6 +257,21 @@ class Board:
             .refresh("1m")
             .timezone("browser")
             .tooltip(dm.DashboardCursorSync.CROSSHAIR)
+            .links(
+                [
+                    db.DashboardLink("ticketpulse boards")
+                    .type(dm.DashboardLinkType.DASHBOARDS)
+                    .tags(TAGS)
+                    .as_dropdown(False)
+                    .include_vars(True)
+                    .keep_time(True),
+                    db.DashboardLink("Runbooks")
+                    .type(dm.DashboardLinkType.LINK)
+                    .url(links.runbooks)
+                    .icon("doc")
+                    .target_blank(True),
+                ]
+            )
         )
 
     def _id(self) -> int:
@@ -207,7 +290,7 @@ class Board:
         return self
 
     def variables(self, *variables: cogbuilder.Builder[dm.VariableModel]) -> Board:
-        for variable in variables:
+        for variable in (datasource_variable(), *variables):
             self.builder.with_variable(variable)
         return self
 
@@ -223,6 +306,17 @@ class _Built(cogbuilder.Builder[dm.Panel]):
         return self._panel
 
 
+def datasource_variable() -> db.DatasourceVariable:
+    """The Prometheus every panel reads: the provisioned one by default, any other by choice."""
+    return (
+        db.DatasourceVariable(DATASOURCE_VARIABLE)
+        .label("Data source")
+        .description("The Prometheus that scrapes the ticketpulse workers.")
+        .type("prometheus")
+        .current(dm.VariableOption(selected=True, text="Prometheus", value=DATASOURCE_UID))
+    )
+
+
 def dimension_variable(name: str, label: str) -> db.QueryVariable:
     """One of team, channel, priority: its values are the rows split by it; All = no split."""
     return (
@@ -230,7 +324,8 @@ def dimension_variable(name: str, label: str) -> db.QueryVariable:
         .label(label)
         .description(
             f"Pick one {name} to see its row; All shows the overall row (not a sum). "
-            "Rows are marginals: set one of team, channel, priority at a time."
+            "Rows are marginals: with a team and a priority set, panels show the team's row "
+            "and the priority's row side by side, not the team's tickets of that priority."
         )
         .datasource(DATASOURCE)
         .query(f'label_values(ticketpulse_window_tickets_created{{{name}!=""}}, {name})')
@@ -267,56 +362,137 @@ def _dimension_variables() -> tuple[db.QueryVariable, ...]:
     )
 
 
-def _window_stats(metric: str, stats: Sequence[str], selector: str = SELECTED) -> list[Query]:
+def _window_stats(metric: str, stats: Sequence[str]) -> list[Query]:
     return [
-        Query(snapshot(metric, f'window="{w}", stat="{s}", {selector}'), f"{s} {w}")
+        Query(picked(metric, f'window="{w}", stat="{s}"'), f"{s} {w} {ROW}")
         for s in stats
         for w in WINDOWS
     ]
 
 
-def _window_values(metric: str, windows: Sequence[str], selector: str = SELECTED) -> list[Query]:
-    return [Query(snapshot(metric, f'window="{w}", {selector}'), w) for w in windows]
+def _window_values(metric: str, windows: Sequence[str]) -> list[Query]:
+    return [Query(picked(metric, f'window="{w}"'), f"{w} {ROW}") for w in windows]
 
 
 _AT_RISK = Query("max by (target) (ticketpulse_sla_at_risk_tickets)", "{{target}}")
 _BREACHED_RUNNING = Query(
     "max by (target) (ticketpulse_sla_breached_running_tickets)", "{{target}}"
 )
+TEAM_AGENT_UID = "ticketpulse-team-agent"
+# A bar of a per-team panel opens that team's drill-down.
+_TEAM_DRILL_DOWN = board_link(
+    "Drill down: ${__field.labels.team}", TEAM_AGENT_UID, "var-team=${__field.labels.team}"
+)
 _NOT_BY_DIMENSION = (
     " Counted over all teams, channels and priorities: the variables do not filter it."
 )
 
 
-def _at_risk_panel() -> stat.Panel:
+# --- the tickets behind the numbers: GET /sla/at-risk through the Infinity data source -------
+
+INFINITY = "yesoreyeram-infinity-datasource"
+API_DATASOURCE = dm.DataSourceRef(type_val=INFINITY, uid=API_DATASOURCE_UID)
+AT_RISK_URL = "/sla/at-risk?limit=50"  # relative to the data source's URL (the worker)
+# (JSON field of each ticket, column title, Infinity column type)
+AT_RISK_COLUMNS = (
+    ("ticket_id", "Ticket", "string"),
+    ("target", "Target", "string"),
+    ("deadline", "Deadline", "timestamp"),
+    ("seconds_left", "Time left", "number"),
+    ("overdue", "Overdue", "boolean"),
+)
+
+
+class _Dataquery(cogbuilder.Builder[cogvariants.Dataquery]):
+    """A query of a data source the SDK has no model for, as the JSON Grafana stores."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def build(self) -> cogvariants.Dataquery:
+        return UnknownDataquery(self._data)
+
+
+def at_risk_query() -> dict[str, Any]:
+    """The Infinity query of the at-risk table: the API's JSON, one row a ticket."""
+    return {
+        "refId": "A",
+        "datasource": {"type": INFINITY, "uid": API_DATASOURCE_UID},
+        "type": "json",
+        "source": "url",
+        "format": "table",
+        "parser": "backend",
+        "url": AT_RISK_URL,
+        "url_options": {"method": "GET", "data": ""},
+        "root_selector": "tickets",
+        "columns": [
+            {"selector": field, "text": title, "type": kind}
+            for field, title, kind in AT_RISK_COLUMNS
+        ],
+    }
+
+
+def at_risk_table() -> table.Panel:
+    return (
+        table.Panel()
+        .title("Tickets at risk")
+        .description(
+            "The running SLA clocks due soonest (GET /sla/at-risk on a worker, through the "
+            "Infinity data source): every ticket due within at_risk_within, up to 50, in "
+            "deadline order. A clock past its deadline shows with time left below 0 until the "
+            "worker's breach scan counts it in Breached, still running." + _NOT_BY_DIMENSION
+        )
+        .datasource(API_DATASOURCE)
+        .targets([_Dataquery(at_risk_query())])
+        .unit("none")
+        .thresholds(_thresholds(((None, "red"), (0, "yellow"))))
+        .override_by_name(
+            "Time left",
+            [
+                dm.DynamicConfigValue(id_val="unit", value="s"),
+                dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-text"}),
+            ],
+        )
+        .no_value("No ticket due within at_risk_within")
+        .height(10)
+        .span(24)
+    )
+
+
+def _at_risk_panel(links: Links) -> stat.Panel:
     return stat_panel(
         "At risk now",
         "Running, unpaused SLA clocks due within at_risk_within, per target." + _NOT_BY_DIMENSION,
         "short",
         ((None, "green"), (1, "yellow"), (10, "red")),
         [_AT_RISK],
+        no_value="No snapshot yet",
+        links=[runbook("TicketpulseSlaAtRisk", links)],
     )
 
 
-def _breached_running_panel() -> stat.Panel:
+def _breached_running_panel(links: Links) -> stat.Panel:
     return stat_panel(
         "Breached, still running",
         "SLA clocks past their deadline that have not stopped yet, per target." + _NOT_BY_DIMENSION,
         "short",
         ((None, "green"), (1, "red")),
         [_BREACHED_RUNNING],
+        no_value="No snapshot yet",
+        links=[runbook("TicketpulseSlaBreach", links)],
     )
 
 
 # --- Support overview ------------------------------------------------------------------------
 
 
-def support_overview() -> dm.Dashboard:
+def support_overview(links: Links = LINKS) -> dm.Dashboard:
     board = Board(
         "ticketpulse-support-overview",
         "ticketpulse / Support overview",
         "Support KPIs for leads: response times, quality, SLA compliance, volume and backlog. "
         "Numbers are the worker's snapshot (equal to GET /kpis) for the row the variables pick.",
+        links,
     ).variables(*_dimension_variables())
     board.row("Response times (snapshot windows 1h, 24h, 7d)").add(
         stat_panel(
@@ -326,6 +502,7 @@ def support_overview() -> dm.Dashboard:
             ((None, "green"), (3600, "yellow"), (14400, "red")),
             _window_stats("ticketpulse_window_first_reply_seconds", ("p50", "p90")),
             width=8,
+            no_value=NO_SAMPLES,
         ),
         stat_panel(
             "Reply time (ART)",
@@ -334,6 +511,7 @@ def support_overview() -> dm.Dashboard:
             ((None, "green"), (3600, "yellow"), (28800, "red")),
             _window_stats("ticketpulse_window_reply_seconds", ("p50", "p90")),
             width=8,
+            no_value=NO_SAMPLES,
         ),
         stat_panel(
             "Resolution time",
@@ -342,6 +520,7 @@ def support_overview() -> dm.Dashboard:
             ((None, "green"), (14400, "yellow"), (259200, "red")),
             _window_stats("ticketpulse_window_resolution_seconds", ("p50", "p90")),
             width=8,
+            no_value=NO_SAMPLES,
         ),
         series_panel(
             "p90 times over the last hour",
@@ -350,14 +529,13 @@ def support_overview() -> dm.Dashboard:
             ((None, "green"), (14400, "red")),
             [
                 Query(
-                    snapshot(
-                        f"ticketpulse_window_{kpi}_seconds", f'window="1h", stat="p90", {SELECTED}'
-                    ),
-                    kpi.replace("_", " "),
+                    picked(f"ticketpulse_window_{kpi}_seconds", 'window="1h", stat="p90"'),
+                    f"{kpi.replace('_', ' ')} {ROW}",
                 )
                 for kpi in ("first_reply", "reply", "resolution")
             ],
             width=24,
+            no_value=NO_SAMPLES,
         ),
     )
     board.row("Quality").add(
@@ -367,6 +545,7 @@ def support_overview() -> dm.Dashboard:
             "none",
             ((None, "green"), (2, "yellow"), (4, "red")),
             _window_stats("ticketpulse_window_touches_to_close", ("mean",)),
+            no_value=NO_SAMPLES,
         ),
         stat_panel(
             "First-contact resolution",
@@ -374,6 +553,7 @@ def support_overview() -> dm.Dashboard:
             "percentunit",
             ((None, "red"), (0.5, "yellow"), (0.7, "green")),
             _window_values("ticketpulse_window_fcr_ratio", WINDOWS),
+            no_value="No first solve with a touch in this window",
         ),
         stat_panel(
             "CSAT",
@@ -381,6 +561,7 @@ def support_overview() -> dm.Dashboard:
             "percent",
             ((None, "red"), (75, "yellow"), (85, "green")),
             _window_values("ticketpulse_window_csat_percent", WINDOWS),
+            no_value="No CSAT response in this window",
         ),
         stat_panel(
             "NPS",
@@ -388,6 +569,7 @@ def support_overview() -> dm.Dashboard:
             "none",
             ((None, "red"), (0, "yellow"), (30, "green")),
             _window_values("ticketpulse_window_nps_score", ("24h", "7d")),
+            no_value="No NPS response in this window",
         ),
     )
     board.row("SLA").add(
@@ -398,14 +580,13 @@ def support_overview() -> dm.Dashboard:
             ((None, "red"), (0.9, "yellow"), (0.95, "green")),
             [
                 Query(
-                    snapshot(
-                        "ticketpulse_window_sla_compliance_ratio", f'window="24h", {SELECTED}'
-                    ),
-                    "{{target}}",
+                    picked("ticketpulse_window_sla_compliance_ratio", 'window="24h"'),
+                    f"{{{{target}}}} {ROW}",
                 )
             ],
             width=12,
             maximum=1,
+            no_value=NO_CLOCK_STOPPED,
         ),
         series_panel(
             "SLA compliance per target (1h window)",
@@ -414,13 +595,14 @@ def support_overview() -> dm.Dashboard:
             ((None, "red"), (0.9, "yellow"), (0.95, "green")),
             [
                 Query(
-                    snapshot("ticketpulse_window_sla_compliance_ratio", f'window="1h", {SELECTED}'),
-                    "{{target}}",
+                    picked("ticketpulse_window_sla_compliance_ratio", 'window="1h"'),
+                    f"{{{{target}}}} {ROW}",
                 )
             ],
+            no_value=NO_CLOCK_STOPPED,
         ),
-        _at_risk_panel().span(12).height(4),
-        _breached_running_panel().span(12).height(4),
+        _at_risk_panel(links).span(12).height(4),
+        _breached_running_panel(links).span(12).height(4),
     )
     board.row("Volume and backlog").add(
         series_panel(
@@ -430,19 +612,30 @@ def support_overview() -> dm.Dashboard:
             "short",
             GREEN,
             [
-                Query(dims_sum("ticketpulse_tickets_created_total", SELECTED, "1h"), "created"),
-                Query(dims_sum("ticketpulse_tickets_solved_total", SELECTED, "1h"), "solved"),
+                Query(
+                    rounded(picked_increase(f"ticketpulse_tickets_{what}_total", "1h")),
+                    f"{what} {ROW}",
+                )
+                for what in ("created", "solved")
             ],
+            decimals=0,
+            no_value="No ticket created or solved",
         ),
         stat_panel(
             "Open backlog",
-            "Open tickets now (new, open, pending, on hold) for the team or priority picked; "
-            "the channel variable does not apply to the backlog.",
+            "Open tickets now (new, open, pending, on hold) for the team or priority picked "
+            "(both: each row); the channel variable does not apply to the backlog.",
             "short",
             ((None, "green"), (100, "yellow"), (500, "red")),
-            [Query(snapshot("ticketpulse_backlog_tickets", BACKLOG_SELECTED), "open")],
+            [
+                Query(
+                    picked("ticketpulse_backlog_tickets", 'status=""', ("team", "priority")),
+                    "open {{team}}{{priority}}",
+                )
+            ],
             width=4,
             height=8,
+            decimals=0,
         ),
         bar_panel(
             "Backlog by status",
@@ -467,7 +660,7 @@ def support_overview() -> dm.Dashboard:
 # --- SLA on-call -----------------------------------------------------------------------------
 
 
-def sla_oncall() -> dm.Dashboard:
+def sla_oncall(links: Links = LINKS) -> dm.Dashboard:
     breached = "ticketpulse_sla_breached_total"
     met = "ticketpulse_sla_met_total"
     board = Board(
@@ -475,10 +668,11 @@ def sla_oncall() -> dm.Dashboard:
         "ticketpulse / SLA on-call",
         "What is about to breach, what breached, how fast the error budget burns, and "
         "whether the monitor itself is healthy. Runbooks: docs/runbooks.md.",
+        links,
     ).variables(*_dimension_variables())
     board.row("Now").add(
-        _at_risk_panel(),
-        _breached_running_panel(),
+        _at_risk_panel(links),
+        _breached_running_panel(links),
         stat_panel(
             "Time since last breach",
             "Now minus the latest breach deadline any worker has seen since it started.",
@@ -490,23 +684,31 @@ def sla_oncall() -> dm.Dashboard:
                     "{{target}}",
                 )
             ],
+            no_value="No breach since the workers started",
         ),
         stat_panel(
             "Breaches in the last hour",
-            "SLA clocks that breached in the last hour, per target, for the row the "
-            "variables pick (facts as first seen, all workers).",
+            "SLA clocks that breached in the last hour, per target, for the rows the "
+            "variables pick (facts as first seen, all workers; rounded, as increase() "
+            "extrapolates).",
             "short",
             ((None, "green"), (1, "yellow"), (5, "red")),
-            [Query(dims_sum(breached, SELECTED, "1h", "target"), "{{target}}")],
+            [Query(rounded(picked_increase(breached, "1h", "target")), f"{{{{target}}}} {ROW}")],
+            decimals=0,
+            no_value="No breach counted since the workers started",
+            links=[runbook("TicketpulseSlaBreach", links)],
         ),
     )
+    board.row("Tickets").add(at_risk_table())
     board.row("Breaches").add(
         series_panel(
             "Breaches per hour, per target",
-            "Clocks that breached in the hour before each point, all teams.",
+            "Clocks that breached in the hour before each point, all teams (rounded).",
             "short",
             ((None, "green"), (1, "yellow"), (5, "red")),
-            [Query(dims_sum(breached, OVERALL, "1h", "target"), "{{target}}")],
+            [Query(rounded(dims_sum(breached, OVERALL, "1h", "target")), "{{target}}")],
+            decimals=0,
+            no_value="No breach counted since the workers started",
         ),
         series_panel(
             "At risk and breached-running",
@@ -518,35 +720,47 @@ def sla_oncall() -> dm.Dashboard:
                 Query(_AT_RISK.expr, "at risk {{target}}"),
                 Query(_BREACHED_RUNNING.expr, "breached {{target}}"),
             ],
+            decimals=0,
         ),
         bar_panel(
             "Breaches per team, last hour",
-            "SLA clocks that breached in the last hour, per team (all targets).",
+            "SLA clocks that breached in the last hour, per team (all targets, rounded). "
+            "Click a team for its drill-down.",
             "short",
             ((None, "green"), (1, "yellow"), (5, "red")),
-            [Query(dims_sum(breached, PER_TEAM, "1h", "team"), "{{team}}")],
+            [Query(rounded(dims_sum(breached, PER_TEAM, "1h", "team")), "{{team}}")],
+            decimals=0,
+            no_value="No breach counted since the workers started",
+            data_links=[_TEAM_DRILL_DOWN],
         ),
         bar_panel(
             "Breaches per priority, last hour",
-            "SLA clocks that breached in the last hour, per priority (all targets).",
+            "SLA clocks that breached in the last hour, per priority (all targets, rounded).",
             "short",
             ((None, "green"), (1, "yellow"), (5, "red")),
-            [Query(dims_sum(breached, PER_PRIORITY, "1h", "priority"), "{{priority}}")],
+            [Query(rounded(dims_sum(breached, PER_PRIORITY, "1h", "priority")), "{{priority}}")],
+            decimals=0,
+            no_value="No breach counted since the workers started",
         ),
         bar_panel(
             "Breached share per team, last hour",
-            "Breached / (met + breached) clocks per team in the last hour.",
+            "Breached / (met + breached) clocks per team in the last hour; a team none of "
+            "whose clocks stopped has no bar (not 0/0). Click a team for its drill-down.",
             "percentunit",
             ((None, "green"), (0.05, "yellow"), (0.2, "red")),
             [
                 Query(
-                    f"{dims_sum(breached, PER_TEAM, '1h', 'team')}\n"
-                    f"/ ({dims_sum(met, PER_TEAM, '1h', 'team')}\n"
-                    f"   + {dims_sum(breached, PER_TEAM, '1h', 'team')})",
+                    share(
+                        dims_sum(breached, PER_TEAM, "1h", "team"),
+                        f"{dims_sum(met, PER_TEAM, '1h', 'team')}\n"
+                        f"+ {dims_sum(breached, PER_TEAM, '1h', 'team')}",
+                    ),
                     "{{team}}",
                 )
             ],
             maximum=1,
+            no_value="No SLA clock stopped in the last hour",
+            data_links=[_TEAM_DRILL_DOWN],
         ),
         series_panel(
             "Error-budget burn rate",
@@ -554,11 +768,16 @@ def sla_oncall() -> dm.Dashboard:
             f"compliance): 1 spends it exactly, over every clock first seen (a backfill "
             f"shows here). Alerts count recent clocks only: 1h and 5m above {FAST_BURN:g} "
             f"(fast), 6h and 30m above {SLOW_BURN:g} (slow), with at least "
-            f"{MIN_STOPPED_CLOCKS} clocks stopped.",
+            f"{MIN_STOPPED_CLOCKS} clocks stopped. No point where no clock stopped (0/0).",
             "none",
             ((None, "green"), (SLOW_BURN, "yellow"), (FAST_BURN, "red")),
-            [Query(burn_rate("1h"), "1h {{target}}"), Query(burn_rate("6h"), "6h {{target}}")],
+            [
+                Query(without_nan(burn_rate(window)), f"{window} {{{{target}}}}")
+                for window in ("1h", "6h")
+            ],
             width=24,
+            no_value=NO_CLOCK_STOPPED,
+            links=[runbook(f"TicketpulseSlaBudgetBurn{pace}", links) for pace in ("Fast", "Slow")],
         ),
     )
     board.row("Pipeline health").add(
@@ -568,6 +787,8 @@ def sla_oncall() -> dm.Dashboard:
             "none",
             ((None, "red"), (1, "green")),
             [Query("ticketpulse_worker_up", "{{instance}}")],
+            no_value="No worker scraped",
+            links=[runbook("TicketpulseWorkerDown", links)],
             mappings=[
                 dm.ValueMap(
                     options={
@@ -579,10 +800,12 @@ def sla_oncall() -> dm.Dashboard:
         ),
         stat_panel(
             "Snapshot age",
-            "Now minus the as_of of the newest snapshot the workers expose.",
+            "Now minus when the newest snapshot was published (workers publish about every "
+            "second). Not now minus as_of: as_of is the end of the snapshot's minute.",
             "s",
             ((None, "green"), (120, "yellow"), (180, "red")),
-            [Query("time() - max(ticketpulse_snapshot_timestamp_seconds)", "age")],
+            [Query("time() - max(ticketpulse_snapshot_published_timestamp_seconds)", "age")],
+            no_value="No snapshot published yet",
         ),
         stat_panel(
             "Event-time lag",
@@ -590,13 +813,18 @@ def sla_oncall() -> dm.Dashboard:
             "s",
             ((None, "green"), (60, "yellow"), (120, "red")),
             [Query("max by (instance) (ticketpulse_event_time_lag_seconds)", "{{instance}}")],
+            no_value="No event applied yet",
+            links=[runbook("TicketpulseEventTimeLag", links)],
         ),
         stat_panel(
             "Dead letters, last hour",
-            "Records written to the dead-letter topic in the last hour, all topics.",
+            "Records written to the dead-letter topic in the last hour, all topics (rounded).",
             "short",
             ((None, "green"), (1, "yellow"), (60, "red")),
-            [Query("sum(increase(ticketpulse_deadletter_total[1h]))", "dead letters")],
+            [Query(rounded("sum(increase(ticketpulse_deadletter_total[1h]))"), "dead letters")],
+            decimals=0,
+            no_value="No dead letter since the workers started",
+            links=[runbook("TicketpulseDeadLetters", links)],
         ),
         series_panel(
             "Event-time lag",
@@ -655,11 +883,12 @@ _AGENTS = f'agent=~"$agent", {PER_AGENT}'
 _AGENT_NOTE = " Per-agent rows exist only when the worker runs with agent_labels on."
 
 
-def team_agent() -> dm.Dashboard:
+def team_agent(links: Links = LINKS) -> dm.Dashboard:
     board = Board(
-        "ticketpulse-team-agent",
+        TEAM_AGENT_UID,
         "ticketpulse / Team and agent drill-down",
         "Per team and per agent: reply time, touches, solves and CSAT from the snapshot.",
+        links,
     ).variables(*_dimension_variables(), agent_variable())
     board.row("Teams").add(
         bar_panel(
@@ -726,18 +955,17 @@ def team_agent() -> dm.Dashboard:
         series_panel(
             "Reply time p90, picked row (1h window)",
             "p90 reply time in the sliding 1h window for the team, channel or priority "
-            "the variables pick (All: everyone).",
+            "the variables pick (All: everyone; two picked: a line each).",
             "s",
             ((None, "green"), (3600, "yellow"), (28800, "red")),
             [
                 Query(
-                    snapshot(
-                        "ticketpulse_window_reply_seconds", f'window="1h", stat="p90", {SELECTED}'
-                    ),
-                    "p90",
+                    picked("ticketpulse_window_reply_seconds", 'window="1h", stat="p90"'),
+                    f"p90 {ROW}",
                 )
             ],
             width=8,
+            no_value=NO_SAMPLES,
         ),
     )
     board.row("Agents").add(
@@ -822,7 +1050,7 @@ def team_agent() -> dm.Dashboard:
     return board.build()
 
 
-DASHBOARDS = {
+DASHBOARDS: dict[str, Callable[[Links], dm.Dashboard]] = {
     "support-overview": support_overview,
     "sla-oncall": sla_oncall,
     "team-agent": team_agent,

@@ -44,15 +44,16 @@ def dump_json(document: Any) -> str:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _dashboard_text(build: Callable[[], Any]) -> Callable[[], str]:
-    return lambda: dump_json(dashboard_json(build()))
+def _dashboard_text(build: Callable[[Links], Any], links: Links) -> str:
+    return dump_json(dashboard_json(build(links)))
 
 
 def generated(links: Links = LINKS) -> dict[Path, str]:
     """Repository-relative path -> the content the code generates for it; the alerts'
-    annotations link to ``links`` (the committed files use the defaults)."""
+    annotations and the boards' runbook links go to ``links`` (the committed files use the
+    defaults)."""
     files = {
-        DASHBOARD_DIR / f"{name}.json": _dashboard_text(build)()
+        DASHBOARD_DIR / f"{name}.json": _dashboard_text(build, links)
         for name, build in DASHBOARDS.items()
     }
     files[GRAFANA_RULES] = _HEADER.format(source="streams/grafana/alerts.py") + dump_yaml(

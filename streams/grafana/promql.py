@@ -8,6 +8,7 @@ here are the only ones boards and alerts use; ``row_problems`` finds a query tha
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from streams.live.metrics import METRICS, MetricDef
@@ -18,13 +19,12 @@ PER_TEAM = 'team!=""'
 PER_CHANNEL = 'channel!=""'
 PER_PRIORITY = 'priority!=""'
 PER_AGENT = 'agent!=""'
-# The row the board's variables pick: "All" is ``^$`` (the empty label), so with every variable
-# on All this is the overall row, and with one set it is that team's, channel's or priority's.
-SELECTED = 'team=~"$team", channel=~"$channel", priority=~"$priority"'
+# The board variables' "All": the empty label, so that a selector on every variable set to All
+# picks the overall row (``picked_rows``).
 ALL_ROWS_VALUE = "^$"
+DIMENSIONS = ("team", "channel", "priority")
 
 # Rows of ticketpulse_backlog_tickets (labels status, priority, team).
-BACKLOG_SELECTED = 'status="", priority=~"$priority", team=~"$team"'
 BACKLOG_BY_STATUS = 'status!=""'
 BACKLOG_BY_PRIORITY = 'priority!=""'
 BACKLOG_BY_TEAM = 'team!=""'
@@ -112,3 +112,54 @@ def dims_sum(metric: str, selector: str, window: str, by: str = "") -> str:
 def snapshot(metric: str, selector: str) -> str:
     """A snapshot gauge: every worker exposes the same merged snapshot, so take one."""
     return f"max without (instance) ({metric}{{{selector}}})"
+
+
+def picked_rows(dimensions: Sequence[str] = DIMENSIONS, fixed: str = "") -> list[str]:
+    """Selectors of every row the board's variables pick, to be joined with ``or``.
+
+    Rows are marginals, so team ``billing`` and priority ``urgent`` set together cannot pick
+    billing's urgent tickets (no metric holds them); they pick billing's row *and* urgent's
+    row, one series each. One selector per dimension keeps its row when that variable is set
+    (``team=~"$team", team!=""``), and the last one is the overall row, kept only when every
+    variable is on All (with one set it is that row again, which ``or`` drops as a copy).
+    """
+    prefix = f"{fixed}, " if fixed else ""
+    rows = []
+    for dimension in dimensions:
+        others = ", ".join(f'{other}=""' for other in dimensions if other != dimension)
+        rows.append(f'{prefix}{dimension}=~"${dimension}", {dimension}!="", {others}')
+    rows.append(prefix + ", ".join(f'{d}=~"${d}"' for d in dimensions))
+    return rows
+
+
+def picked(metric: str, fixed: str = "", dimensions: Sequence[str] = DIMENSIONS) -> str:
+    """A snapshot gauge's rows the variables pick (``picked_rows``), one worker's copy."""
+    rows = "\n  or ".join(f"{metric}{{{row}}}" for row in picked_rows(dimensions, fixed))
+    return f"max without (instance) (\n  {rows}\n)"
+
+
+def picked_increase(metric: str, window: str, by: str = "", fixed: str = "") -> str:
+    """Facts of every worker over ``window`` in each row the variables pick, a series a row."""
+    grouping = ", ".join([*([by] if by else []), *DIMENSIONS])
+    rows = "\n  or ".join(
+        f"increase({metric}{{{row}}}[{window}])" for row in picked_rows(DIMENSIONS, fixed)
+    )
+    return f"sum by ({grouping}) (\n  {rows}\n)"
+
+
+def rounded(expr: str) -> str:
+    """A count from ``increase()``, which extrapolates to the window's edges (1.009 breaches):
+    rounded to the nearest whole number, as counts are shown."""
+    return f"round(\n{expr}\n)"
+
+
+def share(part: str, whole: str) -> str:
+    """``part / whole`` for the series whose ``whole`` is above 0: where nothing happened
+    (0 / 0) there is no series, so a panel shows its no-value text instead of NaN."""
+    return f"{part}\n/ (\n{whole}\n> 0)"
+
+
+def without_nan(expr: str) -> str:
+    """``expr`` (a quantity never below 0) without its NaN samples: NaN fails every
+    comparison, so ``>= 0`` keeps all the others."""
+    return f"{expr}\n>= 0"

@@ -22,7 +22,7 @@ from grafana_client.client import (
 
 from streams.errors import TicketpulseError
 from streams.grafana import FOLDER_TITLE, FOLDER_UID
-from streams.grafana.alerts import api_rule_groups
+from streams.grafana.alerts import LINKS, api_rule_groups
 from streams.grafana.dashboards import DASHBOARDS, dashboard_json
 
 MIN_VERSION = (11, 0)
@@ -166,7 +166,7 @@ def push(api: GrafanaApi, url: str) -> PushReport:
     report = PushReport(grafana_version=pusher.check_version())
     report.folder = pusher.ensure_folder()
     for name, build in DASHBOARDS.items():
-        report.dashboards.append(pusher.put_dashboard(name, dashboard_json(build())))
+        report.dashboards.append(pusher.put_dashboard(name, dashboard_json(build(LINKS))))
     for group in api_rule_groups():
         report.rules += pusher.put_rule_group(group)
     return report

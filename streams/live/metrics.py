@@ -21,6 +21,7 @@ dimension labels hold ``""`` where a row is not split by that dimension, so
 from __future__ import annotations
 
 import asyncio
+import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
@@ -323,6 +324,11 @@ BREACHED_RUNNING = MetricDef(
 SNAPSHOT_TIME = MetricDef(
     "ticketpulse_snapshot_timestamp_seconds", "gauge", "as_of of the mirrored snapshot."
 )
+SNAPSHOT_PUBLISHED = MetricDef(
+    "ticketpulse_snapshot_published_timestamp_seconds",
+    "gauge",
+    "When the mirrored snapshot was published (as_of is the end of its minute, in the future).",
+)
 
 WINDOW_METRICS: tuple[MetricDef, ...] = (
     *WINDOW_STATS.values(),
@@ -336,6 +342,7 @@ SNAPSHOT_METRICS: tuple[MetricDef, ...] = (
     AT_RISK,
     BREACHED_RUNNING,
     SNAPSHOT_TIME,
+    SNAPSHOT_PUBLISHED,
 )
 METRICS: tuple[MetricDef, ...] = (
     *FACT_HISTOGRAMS.values(),
@@ -801,12 +808,12 @@ class _SnapshotCollector(Collector):
 
     def replace(self, snapshot: Mapping[str, Any]) -> None:
         try:
-            families = self._build(snapshot)
+            families = self._build(snapshot, time.time())
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ValueError(f"malformed snapshot: {error!r}") from error
         self._families = families
 
-    def _build(self, snapshot: Mapping[str, Any]) -> tuple[Metric, ...]:
+    def _build(self, snapshot: Mapping[str, Any], published: float) -> tuple[Metric, ...]:
         gauges = _Gauges(SNAPSHOT_METRICS, self.agent_labels)
         for window, rows in snapshot["windows"].items():
             if window not in WINDOWS:
@@ -828,6 +835,7 @@ class _SnapshotCollector(Collector):
             gauges.add(BREACHED_RUNNING.name, labels, sla_now["breached_running"][target.value])
         as_of = parse_rfc3339(snapshot["as_of"]) / MICROS_PER_SECOND
         gauges.add(SNAPSHOT_TIME.name, {}, as_of)
+        gauges.add(SNAPSHOT_PUBLISHED.name, {}, published)
         return tuple(gauges.families.values())
 
     def _rows(self, window: Mapping[str, Any]) -> Iterator[tuple[dict[str, str], Any]]:

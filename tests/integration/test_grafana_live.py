@@ -10,7 +10,11 @@ Redis, with ``agent_labels`` on so that the per-agent panels have rows.
 2. A backfilled ticket whose deadline passed a month ago: the breach counts on the boards'
    counter, and no alert reaches the webhook.
 3. The golden stream moved to now: every panel query and every alert expression is valid
-   PromQL on the real server and returns data, except where none can exist (named below).
+   PromQL on the real server and returns data, except where none can exist (named below);
+   with a team and a priority picked together too; counts are whole numbers; the snapshot
+   age is between 0 and a minute.
+4. A team whose clocks stopped before Prometheus first saw them (so nothing stopped within
+   any window): the ratio panels leave it out instead of showing NaN.
 """
 
 from __future__ import annotations
@@ -181,10 +185,25 @@ def result(prometheus: str, expr: str) -> list[dict[str, Any]]:
     return found
 
 
-def substitute(expr: str) -> str:
-    for name, value in sorted(VARIABLES.items(), key=lambda item: -len(item[0])):
+def substitute(expr: str, **picked: str) -> str:
+    """``expr`` with the board variables on All, or on the ``picked`` values."""
+    values = {**VARIABLES, **{f"${name}": value for name, value in picked.items()}}
+    for name, value in sorted(values.items(), key=lambda item: -len(item[0])):
         expr = expr.replace(name, value)
     return expr
+
+
+def board_targets() -> Iterator[tuple[str, dict[str, Any], str]]:
+    """(board name, panel, PromQL) of every Prometheus query of every board."""
+    for name, build in DASHBOARDS.items():
+        for panel in dashboard_json(build())["panels"]:
+            for target in panel.get("targets", []):
+                if "expr" in target:
+                    yield name, panel, target["expr"]
+
+
+def is_count(panel: dict[str, Any], expr: str) -> bool:
+    return panel["fieldConfig"]["defaults"].get("unit") == "short" and "increase(" in expr
 
 
 def wait_for(prometheus: str, expr: str, timeout: float = 30.0) -> list[dict[str, Any]]:
@@ -282,29 +301,44 @@ def test_a_backfilled_breach_counts_on_the_boards_but_does_not_page(
     assert paged == []
 
 
-def test_every_panel_query_and_alert_expression_runs_and_returns_data(live: Live) -> None:
+@pytest.fixture(scope="module")
+def golden(live: Live) -> Live:
+    """The golden stream moved to now, applied and scraped (once for the module)."""
     records = shifted_golden(ceil_minute(now_micros()))
     half = len(records) // 2
     # two steps, so that counters increase between scrapes and rates are not all zero
     asyncio.run(produce(live.run, records[:half]))
     assert wait_for(live.prometheus, 'ticketpulse_window_tickets_solved{agent!=""}')
     time.sleep(2.5)
-    asyncio.run(produce(live.run, records[half:]))
+    # and one event keyed by something else than its ticket (misplaced), for that alert
+    topic, _, value = next(r for r in records if json.loads(r[2]).get("type") == "ticket.created")
+    asyncio.run(produce(live.run, [*records[half:], (topic, b"acct-1", value)]))
     assert wait_for(live.prometheus, "ticketpulse_deadletter_total")
+    assert wait_for(live.prometheus, 'ticketpulse_events_total{outcome="misplaced"}')
     assert wait_for(live.prometheus, "ticketpulse_last_breach_timestamp_seconds")
     time.sleep(3)  # a few more scrapes after the last batch
+    return live
 
+
+def test_every_panel_query_and_alert_expression_runs_and_returns_data(golden: Live) -> None:
+    live = golden
     empty = []
+    fractional = []
     checked = 0
+    for name, panel, expr in board_targets():
+        found = result(live.prometheus, substitute(expr))
+        checked += 1
+        if not found and panel["title"] not in MAY_BE_EMPTY:
+            empty.append(f"{name} / {panel['title']}: {expr}")
+        if is_count(panel, expr):
+            values = [float(sample["value"][1]) for sample in found]
+            if any(value != round(value) for value in values):
+                fractional.append(f"{name} / {panel['title']}: {values}")
     for name, build in DASHBOARDS.items():
         board = dashboard_json(build())
-        for panel in board["panels"]:
-            for target in panel.get("targets", []):
-                found = result(live.prometheus, substitute(target["expr"]))
-                checked += 1
-                if not found and panel["title"] not in MAY_BE_EMPTY:
-                    empty.append(f"{name} / {panel['title']}: {target['expr']}")
         for variable in board["templating"]["list"]:
+            if variable["type"] != "query":
+                continue
             label = variable["name"]
             selector = variable["query"].split("(", 1)[1].rsplit(",", 1)[0]
             url = f"{live.prometheus}/api/v1/label/{label}/values?" + urllib.parse.urlencode(
@@ -320,6 +354,107 @@ def test_every_panel_query_and_alert_expression_runs_and_returns_data(live: Live
         if not found and alert.name not in MAY_BE_EMPTY:
             empty.append(f"alert {alert.name}: {alert.query}")
     assert not empty, "queries without data:\n" + "\n".join(empty)
+    assert not fractional, "counts that are not whole numbers:\n" + "\n".join(fractional)
+
+
+def test_a_team_and_a_priority_picked_together_show_both_rows(golden: Live) -> None:
+    """Rows are marginals: team billing and priority urgent cannot be crossed, so each panel
+    that follows the variables shows billing's row and urgent's row (it showed nothing)."""
+    live = golden
+    empty = []
+    rows: set[tuple[str, str]] = set()
+    for name, panel, expr in board_targets():
+        if "$team" not in expr or "$priority" not in expr:
+            continue
+        found = result(live.prometheus, substitute(expr, team="billing", priority="urgent"))
+        if not found and panel["title"] not in MAY_BE_EMPTY:
+            empty.append(f"{name} / {panel['title']}: {expr}")
+        rows |= {(s["metric"].get("team", ""), s["metric"].get("priority", "")) for s in found}
+    assert not empty, "queries without data for team and priority:\n" + "\n".join(empty)
+    assert rows == {("billing", ""), ("", "urgent")}
+
+
+def test_snapshot_age_counts_from_the_publish_not_from_as_of(live: Live) -> None:
+    """as_of is the end of the snapshot's minute: now minus as_of was below 0 for a fresh one."""
+    assert wait_for(live.prometheus, "ticketpulse_snapshot_timestamp_seconds")
+    time.sleep(2)  # a scrape after the first snapshot
+    (expr,) = [e for _, p, e in board_targets() if p["title"] == "Snapshot age"]
+    for _ in range(3):
+        (sample,) = result(live.prometheus, expr)
+        age = float(sample["value"][1])
+        assert 0 <= age < 60, age
+        time.sleep(0.7)
+
+
+def test_ratio_panels_leave_out_rows_where_no_clock_stopped(live: Live) -> None:
+    """One ticket of a new team replied in time, one past its deadline: both clocks stopped
+    (met, breached) before Prometheus first scraped the team's counters, so within every
+    window none stopped, and breached / (met + breached) is 0 / 0 for that team."""
+    now = now_micros()
+    team = "nightdesk"
+
+    def event(n: int, type_: str, at: int, ticket: str, **fields: Any) -> tuple[str, bytes, bytes]:
+        value = {
+            "event_id": f"{ticket}-{n}",
+            "type": type_,
+            "occurred_at": format_rfc3339(at),
+            "ticket_id": ticket,
+            **fields,
+        }
+        topic = "contacts" if type_.startswith("contact.") else "tickets"
+        return topic, ticket.encode(), json.dumps(value).encode()
+
+    fields = {"channel": "chat", "priority": "urgent", "team": team}
+    records = [
+        event(1, "ticket.created", now - 2 * MICROS_PER_MINUTE, "ND1", **fields),
+        event(1, "ticket.created", now - 20 * MICROS_PER_MINUTE, "ND2", **fields),
+        event(
+            2,
+            "contact.outbound",
+            now - MICROS_PER_MINUTE,
+            "ND1",
+            agent_id="night",
+            channel="chat",
+            public=True,
+        ),
+    ]
+    asyncio.run(produce(live.run, records))
+    for metric in ("ticketpulse_sla_met_total", "ticketpulse_sla_breached_total"):
+        assert wait_for(live.prometheus, f'{metric}{{team="{team}"}}'), live.worker.tail()
+    time.sleep(3)  # more scrapes: the counters stay where they first appeared
+    ratios = [
+        (panel["title"], expr)
+        for _, panel, expr in board_targets()
+        if panel["title"] in ("Breached share per team, last hour", "Error-budget burn rate")
+    ]
+    assert len(ratios) == 3
+    for title, expr in ratios:
+        found = result(live.prometheus, substitute(expr))
+        values = [sample["value"][1] for sample in found]
+        assert "NaN" not in values, f"{title}: {found}"
+        assert team not in {sample["metric"].get("team") for sample in found}, title
+
+
+def test_the_at_risk_table_reads_its_columns_from_the_workers_api(live: Live) -> None:
+    """The on-call board's ticket table asks the worker what Infinity would (the data source's
+    URL is the worker's) and finds every column it shows in each ticket."""
+    (query,) = [
+        target
+        for panel in dashboard_json(DASHBOARDS["sla-oncall"]())["panels"]
+        if panel["type"] == "table"
+        for target in panel["targets"]
+    ]
+    created = now_micros() - 5 * MICROS_PER_MINUTE  # urgent: first reply due in 10 minutes
+    asyncio.run(produce(live.run, [ticket("AR1", created, "urgent", "billing")]))
+    rows: list[dict[str, Any]] = []
+    for _ in iter_until(30, interval=0.5):
+        with urllib.request.urlopen(live.worker.url + query["url"], timeout=10) as response:
+            rows = json.loads(response.read())[query["root_selector"]]
+        if any(row["ticket_id"] == "AR1" for row in rows):
+            break
+    (row,) = [row for row in rows if row["ticket_id"] == "AR1" and row["target"] == "first_reply"]
+    assert {column["selector"] for column in query["columns"]} <= set(row), row
+    assert row["overdue"] is False and 0 < row["seconds_left"] <= 600
 
 
 def test_the_fast_rules_loaded_are_the_generated_ones(live: Live, tmp_path: Path) -> None:

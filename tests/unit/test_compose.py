@@ -363,9 +363,9 @@ def addresses() -> list[tuple[str, str]]:
     for manager in prometheus["alerting"]["alertmanagers"]:
         for static in manager["static_configs"]:
             found += [("prometheus alerting", t) for t in static["targets"]]
-    datasources = load_yaml(GRAFANA_PROVISIONING / "datasources" / "prometheus.yml")
-    for datasource in datasources["datasources"]:
-        found.append(("grafana datasource", urlsplit(datasource["url"]).netloc))
+    for path in sorted((GRAFANA_PROVISIONING / "datasources").glob("*.yml")):
+        for datasource in load_yaml(path)["datasources"]:
+            found.append((f"grafana datasource {path.name}", urlsplit(datasource["url"]).netloc))
     worker = environment(services()["worker"])
     found.append(("worker kafka", worker["TICKETPULSE_KAFKA_BOOTSTRAP"]))
     found.append(("worker redis", urlsplit(worker["TICKETPULSE_REDIS_URL"]).netloc))

@@ -15,9 +15,9 @@ import yaml
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
-from streams.grafana import DATASOURCE_UID, FOLDER_TITLE, RUNBOOKS_URL
-from streams.grafana.alerts import ALERTS, api_rule_groups
-from streams.grafana.dashboards import DASHBOARDS
+from streams.grafana import API_DATASOURCE_UID, DATASOURCE_UID, FOLDER_TITLE, RUNBOOKS_URL
+from streams.grafana.alerts import ALERTS, Links, api_rule_groups
+from streams.grafana.dashboards import DASHBOARDS, INFINITY
 from streams.grafana.files import DASHBOARD_DIR, REPO_ROOT, generated, stale, write
 from streams.grafana.promql import row_problems, unknown_metrics, variables_used
 
@@ -42,10 +42,12 @@ def panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def queries(dashboard: dict[str, Any]) -> list[tuple[str, str]]:
+    """(panel title, PromQL) of every Prometheus query."""
     return [
         (panel["title"], target["expr"])
         for panel in panels(dashboard)
         for target in panel.get("targets", [])
+        if "expr" in target
     ]
 
 
@@ -92,7 +94,11 @@ def test_every_panel_has_a_unit_description_thresholds_and_the_datasource(
             continue
         title = panel["title"]
         assert panel.get("description"), title
-        assert panel["datasource"] == {"type": "prometheus", "uid": DATASOURCE_UID}, title
+        if panel["datasource"]["type"] == INFINITY:
+            assert panel["datasource"]["uid"] == API_DATASOURCE_UID, title
+            assert all(t["datasource"] == panel["datasource"] for t in panel["targets"]), title
+            continue
+        assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, title
         defaults = panel["fieldConfig"]["defaults"]
         assert defaults.get("unit"), title
         steps = defaults["thresholds"]["steps"]
@@ -101,7 +107,19 @@ def test_every_panel_has_a_unit_description_thresholds_and_the_datasource(
         assert values == sorted(values), title
         assert panel["targets"], title
         for target in panel["targets"]:
-            assert target["datasource"]["uid"] == DATASOURCE_UID, title
+            assert target["datasource"]["uid"] == "${datasource}", title
+
+
+def test_the_datasource_variable_defaults_to_the_provisioned_prometheus(
+    board: dict[str, Any],
+) -> None:
+    variables = board["templating"]["list"]
+    (source,) = [v for v in variables if v["type"] == "datasource"]
+    assert source["name"] == "datasource" and source["query"] == "prometheus"
+    assert source["current"]["value"] == DATASOURCE_UID
+    for variable in variables:
+        if variable["type"] == "query":
+            assert variable["datasource"]["uid"] == "${datasource}", variable["name"]
 
 
 def test_panel_ids_are_unique_and_uids_fixed(board: dict[str, Any]) -> None:
@@ -133,13 +151,80 @@ def test_template_variables_are_defined_and_every_used_one_exists(board: dict[st
     assert set(defined) >= DIMENSIONS
     for name in DIMENSIONS:
         variable = defined[name]
-        assert variable["datasource"]["uid"] == DATASOURCE_UID
         assert variable["includeAll"] and variable["allValue"] == "^$"
         assert variable["multi"] is False
     for title, expr in queries(board):
         unknown = variables_used(expr) - set(defined)
         assert not unknown, f"{title} uses undefined {unknown}"
         assert not (set(_grafana_variables(expr)) - GRAFANA_VARIABLES), title
+
+
+def test_counts_from_increase_are_rounded_and_shown_whole(board: dict[str, Any]) -> None:
+    """``increase()`` extrapolates to the window's edges: unrounded, one breach reads 1.009."""
+    counts = 0
+    for panel in panels(board):
+        defaults = panel.get("fieldConfig", {}).get("defaults", {})
+        if defaults.get("unit") != "short":
+            continue
+        for target in panel.get("targets", []):
+            if "increase(" in target["expr"]:
+                counts += 1
+                assert target["expr"].startswith("round("), panel["title"]
+                assert defaults.get("decimals") == 0, panel["title"]
+    assert counts or board["uid"] == "ticketpulse-team-agent"
+
+
+def test_every_panel_of_a_window_or_a_ratio_says_why_it_is_empty(board: dict[str, Any]) -> None:
+    for panel in panels(board):
+        exprs = " ".join(t.get("expr", "") for t in panel.get("targets", []))
+        if 'window="1h"' in exprs or "/ (" in exprs:
+            assert panel["fieldConfig"]["defaults"].get("noValue"), panel["title"]
+
+
+def test_boards_link_to_each_other_and_panels_to_existing_runbook_sections(
+    board: dict[str, Any],
+) -> None:
+    (boards,) = [link for link in board["links"] if link["type"] == "dashboards"]
+    assert boards["tags"] == ["ticketpulse"] and boards["includeVars"] and boards["keepTime"]
+    assert any(link["url"] == RUNBOOKS_URL for link in board["links"] if link["type"] == "link")
+    headings = re.findall(r"^## (\w+)$", (REPO_ROOT / "docs/runbooks.md").read_text(), re.M)
+    sections = {heading.lower() for heading in headings}
+    uids = {data["uid"] for data in committed_dashboards().values()}
+    for panel in panels(board):
+        for link in panel.get("links", []):
+            page, _, anchor = link["url"].partition("#")
+            assert page == RUNBOOKS_URL and anchor in sections, (panel["title"], anchor)
+        for link in panel.get("fieldConfig", {}).get("defaults", {}).get("links", []):
+            uid = link["url"].removeprefix("/d/").split("?")[0]
+            assert uid in uids, (panel["title"], link["url"])
+            assert "${__url_time_range}" in link["url"], panel["title"]
+
+
+def test_boards_link_to_the_runbooks_generate_is_given() -> None:
+    """`grafana generate --runbooks-url` moves the boards' runbook links with the alerts'."""
+    elsewhere = "https://wiki.example.org/support/runbooks"
+    files = generated(Links(runbooks=elsewhere))
+    for name in DASHBOARDS:
+        text = files[DASHBOARD_DIR / f"{name}.json"]
+        assert RUNBOOKS_URL not in text, name
+        assert f'"url": "{elsewhere}#' in text or name != "sla-oncall", name
+        assert f'"url": "{elsewhere}"' in text, name
+
+
+def test_oncall_panels_link_to_the_runbooks_of_their_alerts() -> None:
+    oncall = committed_dashboards()["sla-oncall"]
+    linked = {
+        link["url"].partition("#")[2] for panel in panels(oncall) for link in panel.get("links", [])
+    }
+    for alert in (
+        "TicketpulseSlaBreach",
+        "TicketpulseSlaAtRisk",
+        "TicketpulseSlaBudgetBurnFast",
+        "TicketpulseWorkerDown",
+        "TicketpulseEventTimeLag",
+        "TicketpulseDeadLetters",
+    ):
+        assert alert.lower() in linked, alert
 
 
 def _grafana_variables(expr: str) -> list[str]:
@@ -226,6 +311,19 @@ def test_dashboard_provider_and_datasource_files() -> None:
     assert [p["folder"] for p in provider["providers"]] == [FOLDER_TITLE]
     datasources = load("datasources/prometheus.yml")
     assert [d["uid"] for d in datasources["datasources"]] == [DATASOURCE_UID]
+    (api,) = load("datasources/ticketpulse-api.yml")["datasources"]
+    assert api["uid"] == API_DATASOURCE_UID and api["type"] == INFINITY
+    assert api["url"] in api["jsonData"]["allowedHosts"]  # Infinity refuses other hosts
+
+
+def test_the_oncall_board_lists_the_tickets_at_risk_from_the_api() -> None:
+    (table,) = [p for p in panels(committed_dashboards()["sla-oncall"]) if p["type"] == "table"]
+    (query,) = table["targets"]
+    assert query["type"] == "json" and query["source"] == "url" and query["parser"] == "backend"
+    assert query["url"].startswith("/sla/at-risk?") and query["root_selector"] == "tickets"
+    assert {c["selector"] for c in query["columns"]} >= {"ticket_id", "target", "seconds_left"}
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    assert INFINITY in compose["services"]["grafana"]["environment"]["GF_PLUGINS_PREINSTALL"]
 
 
 def test_alert_rule_file_has_grafanas_required_fields() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -502,6 +503,19 @@ def test_backlog_sla_now_and_as_of() -> None:
         assert value(s, "ticketpulse_sla_breached_running_tickets", target=target.value) == running
     as_of = parse_rfc3339(snapshot["as_of"]) / SECOND
     assert value(s, "ticketpulse_snapshot_timestamp_seconds") == as_of
+
+
+def test_the_publish_time_is_exposed_beside_as_of_which_is_the_end_of_the_minute() -> None:
+    """Snapshot age is now minus the publish time: now minus as_of (the end of the minute the
+    snapshot was built in) is up to a minute below zero for a fresh snapshot."""
+    metrics = Metrics()
+    published = "ticketpulse_snapshot_published_timestamp_seconds"
+    assert value(scrape(metrics), published) is None  # no snapshot yet: no age to show
+    before = time.time()
+    metrics.mirror_snapshot(golden_snapshot())
+    after = time.time()
+    stamp = value(scrape(metrics), published)
+    assert stamp is not None and before <= stamp <= after
 
 
 def test_nulls_emit_no_sample_and_counts_stay_at_zero() -> None:

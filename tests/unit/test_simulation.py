@@ -287,6 +287,45 @@ def test_simulate_command_duration_and_stdout() -> None:
             assert event.occurred_at < end
 
 
+def _night_activity(*flags: str) -> Counter[str]:
+    """What happens between 05:00 and 06:00 UTC on a Tuesday (before any office shift)."""
+    start, night, dawn = "2026-11-03T03:00:00Z", "2026-11-03T05:00:00Z", "2026-11-03T06:00:00Z"
+    args = ["--out", "-", "--duration", "3h", "--rate", "0.5", "--quiet", "--start", start]
+    result = CliRunner().invoke(simulate, [*args, *flags])
+    assert result.exit_code == 0, result.output
+    seen: Counter[str] = Counter()
+    for line in result.output.splitlines():
+        event = decode_event(line)
+        if isinstance(event, Event) and parse_rfc3339(night) <= event.occurred_at:
+            assert event.occurred_at < parse_rfc3339(dawn)
+            if event.type is EventType.TICKET_CREATED:
+                seen["created"] += 1
+            elif event.is_touch and event.type is EventType.CONTACT_OUTBOUND:
+                seen["replies"] += 1
+            elif event.type is EventType.TICKET_STATUS_CHANGED and event.status is Status.SOLVED:
+                seen["solved"] += 1
+    return seen
+
+
+def test_round_the_clock_desk_replies_and_solves_at_night() -> None:
+    """The office desk has nobody on shift at 05:00 UTC, so an hour of a night demo had no
+    first reply, solve or stopped SLA clock; the round-the-clock desk works then too."""
+    office = _night_activity()
+    assert office["replies"] == office["solved"] == 0
+    desk = _night_activity("--round-the-clock")
+    assert desk["created"] > 3 * office["created"]  # a flat rate, not the night's low
+    assert desk["replies"] > 20 and desk["solved"] > 10
+
+
+def test_the_demo_simulates_the_round_the_clock_desk() -> None:
+    """`make demo` runs at any hour; with the office desk its 1h windows are empty at night."""
+    demo = (Path(__file__).parents[2] / "scripts" / "demo.sh").read_text(encoding="utf-8")
+    commands = [part.split("&")[0] for part in demo.split('"$BIN/ticketpulse" simulate')[1:]]
+    assert len(commands) == 2  # a day of history, then live traffic
+    for command in commands:
+        assert "--round-the-clock" in command, command
+
+
 @pytest.mark.parametrize(
     "args",
     [
