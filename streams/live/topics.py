@@ -7,6 +7,7 @@ partition count, which would silently win over the worker's setting.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -15,6 +16,8 @@ from aiokafka.errors import TopicAlreadyExistsError, for_code
 from aiokafka.protocol.metadata import MetadataRequest
 
 from streams.errors import ConfigError
+
+METADATA_WAIT_SECONDS = 15.0  # how long a created topic may take to show in the metadata
 
 
 async def ensure_topics(
@@ -40,6 +43,14 @@ async def ensure_topics(
     try:
         refused = await _create(admin, wanted, partitions)
         existing = await _partition_counts(admin, wanted)
+        # A topic just created may take a moment to appear in the broker's metadata (its
+        # partitions' leaders are elected asynchronously): ask again for a while.
+        deadline = asyncio.get_running_loop().time() + METADATA_WAIT_SECONDS
+        while any(n not in existing and n not in refused for n in wanted):
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.2)
+            existing = await _partition_counts(admin, wanted)
     finally:
         await admin.close()
     missing = [name for name in wanted if name not in existing]
