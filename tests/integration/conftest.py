@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from streams.stack import Component, StackConfig, StackPaths, StackPorts
+from streams.stack import Component, Stack, StackConfig, StackPaths, StackPorts
 from streams.stack.redis_server import RedisServer
 from tests.conftest import start_stack
+
+from .workers import Run
 
 _HERE = Path(__file__).parent
 
@@ -34,3 +37,18 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     running = start_stack(tmp_path_factory.mktemp("redis"), config, components=_redis_only)
     yield running.addresses.redis_url
     running.down()
+
+
+@pytest.fixture
+def run(stack: Stack, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Run]:
+    """A data set of the test's own on the session stack (topics, group, Redis prefix), its
+    workers stopped afterwards. The name is unique per test: topics outlive a test."""
+    digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:6]
+    created = Run(
+        name=f"r{digest}{request.node.name.replace('_', '')[-16:].lower()}",
+        bootstrap=stack.addresses.bootstrap_servers,
+        redis_url=stack.addresses.redis_url,
+        log_dir=tmp_path,
+    )
+    yield created
+    created.stop_all()

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from streams.domain.instant import MICROS_PER_MINUTE, ceil_minute, format_rfc3339, parse_rfc3339
 from streams.domain.policies import load_policies
 from streams.replay import replay_lines
-from streams.stack import Stack
 
 from .workers import (
     GOLDEN,
@@ -25,19 +21,6 @@ from .workers import (
     read_topic,
     shifted_golden,
 )
-
-
-@pytest.fixture
-def run(stack: Stack, request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    name = "t" + request.node.name.replace("_", "")[-20:].lower()
-    created = Run(
-        name=name,
-        bootstrap=stack.addresses.bootstrap_servers,
-        redis_url=stack.addresses.redis_url,
-        log_dir=tmp_path,
-    )
-    yield created
-    created.stop_all()
 
 
 def replay_at(records: list[tuple[str, bytes, bytes]], as_of: str) -> dict[str, Any]:

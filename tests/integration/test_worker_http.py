@@ -6,10 +6,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from streams.domain.decode import InvalidEvent, decode_event
 from streams.domain.instant import MICROS_PER_SECOND, ceil_minute, format_rfc3339
@@ -18,19 +15,6 @@ from streams.stack.config import ScrapeTarget
 
 from .test_worker import converge
 from .workers import Run, iter_until, now_micros, post_pieces, shifted_golden
-
-
-@pytest.fixture
-def run(stack: Stack, request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    name = "h" + request.node.name.replace("_", "")[-20:].lower()
-    created = Run(
-        name=name,
-        bootstrap=stack.addresses.bootstrap_servers,
-        redis_url=stack.addresses.redis_url,
-        log_dir=tmp_path,
-    )
-    yield created
-    created.stop_all()
 
 
 def post(url: str, body: bytes, content_type: str) -> tuple[int, Any]:

@@ -4,33 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from typing import Any
 
-import pytest
 from aiokafka import AIOKafkaConsumer
 
 from streams.domain.instant import MICROS_PER_MINUTE, ceil_minute, format_rfc3339
 from streams.domain.timeline import EVENT_LIMIT
-from streams.stack import Stack
 
 from .test_worker import converge
 from .workers import Run, now_micros, produce, shifted_golden
 
 LOOP = 5000
 LIMIT_REASON = f"ticket_id: ticket has reached the limit of {EVENT_LIMIT} contact.* events"
-
-
-@pytest.fixture
-def run(stack: Stack, tmp_path: Path) -> Any:
-    created = Run(
-        name="tlimits",
-        bootstrap=stack.addresses.bootstrap_servers,
-        redis_url=stack.addresses.redis_url,
-        log_dir=tmp_path,
-    )
-    yield created
-    created.stop_all()
 
 
 def auto_reply_loop(start: int) -> list[tuple[str, bytes, bytes]]:

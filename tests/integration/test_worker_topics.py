@@ -7,16 +7,13 @@ import asyncio
 import json
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
-import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.domain.instant import MICROS_PER_SECOND, ceil_minute, format_rfc3339
 from streams.live.api import partition_of
-from streams.stack import Stack
 from streams.stack.ports import free_ports
 
 from .workers import (
@@ -28,19 +25,6 @@ from .workers import (
     read_topic,
     shifted_golden,
 )
-
-
-@pytest.fixture
-def run(stack: Stack, request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    name = "k" + request.node.name.replace("_", "")[-20:].lower()
-    created = Run(
-        name=name,
-        bootstrap=stack.addresses.bootstrap_servers,
-        redis_url=stack.addresses.redis_url,
-        log_dir=tmp_path,
-    )
-    yield created
-    created.stop_all()
 
 
 def golden_tickets(records: list[tuple[str, bytes, bytes]]) -> set[str]:
