@@ -70,7 +70,7 @@ python_venv() {
     fi
 }
 
-# --- The domain compiled with mypyc (streams/domain/native.py) ----------------------------------
+# --- The domain compiled with mypyc (streams/native.py) -----------------------------------------
 # Quick when a build of the current sources exists. Without one the domain runs as plain Python
 # (same results, slower: bench/bench_native.py), so a machine without a C compiler still works.
 native_build() {
