@@ -92,7 +92,7 @@ def probe_event(ticket_id: str, deadline: Instant) -> dict[str, Any]:
 def run_latency(bench: Bench, load: float, rate: float) -> LatencyResult:
     from confluent_kafka import Producer
 
-    from streams.simulation import SimulationConfig, generate
+    from streams.simulator.simulation import SimulationConfig, generate
 
     args = bench.args
     topics = Topics(f"{bench.run_id}-lat{round(load * 100)}", 4)

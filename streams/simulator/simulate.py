@@ -27,7 +27,7 @@ from streams.domain.instant import (
     parse_rfc3339,
 )
 from streams.errors import ConfigError
-from streams.simulation import Emitted, Intent, SimulationConfig, generate, take
+from streams.simulator.simulation import Emitted, Intent, SimulationConfig, generate, take
 
 DEFAULT_START = "2026-11-02T08:00:00Z"  # a Monday morning: the same file for the same seed
 REALTIME_DURATION = "52w"  # --realtime without --events or --duration: a year of traffic
@@ -180,7 +180,7 @@ def simulate(
     events = take(generate(config, start), count=count, until=until)
     console = Console(stderr=True)
     if kafka is not None:
-        from streams.kafka_sink import EmitClock, KafkaSink, Pacer, TokenBucket
+        from streams.simulator.kafka_sink import EmitClock, KafkaSink, Pacer, TokenBucket
 
         pacer: Pacer | None = None
         if realtime:
