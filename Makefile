@@ -1,4 +1,5 @@
-# ticketpulse developer entry points. `make test` is what CI runs (.ci/run).
+# ticketpulse developer entry points. `make test` is what CI runs (.ci/run); `make check` is the
+# quick loop before a commit (lint and the unit tests, with only the .venv).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -7,7 +8,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 LINT_PATHS := streams tests bench
 
-.PHONY: help setup lint test demo bench stack-up stack-status stack-down
+.PHONY: help setup venv lint check test soak demo bench stack-up stack-status stack-down
+
+# ruff and mypy --strict, shared by `make lint` (after the full setup) and `make check`.
+define lint-commands
+$(BIN)/ruff check $(LINT_PATHS)
+$(BIN)/ruff format --check $(LINT_PATHS)
+$(BIN)/mypy --strict streams
+endef
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -15,10 +23,21 @@ help: ## list the targets
 setup: ## install Debian packages, .venv, the mypyc build of the domain and the Kafka jars (quick when done)
 	@bash scripts/setup.sh
 
+venv: ## only the .venv with the package and its dev tools (no apt, Maven or compiler)
+	@bash scripts/setup.sh venv
+
 lint: setup ## ruff check, ruff format --check, mypy --strict
-	$(BIN)/ruff check $(LINT_PATHS)
-	$(BIN)/ruff format --check $(LINT_PATHS)
-	$(BIN)/mypy --strict streams
+	$(lint-commands)
+
+# No services, no mypyc build: the domain as plain Python. promtool's tests are deselected
+# when it is missing (make setup installs it; make test never deselects them).
+check: venv ## lint and the unit tests on plain Python, about a minute, with only the .venv
+	$(lint-commands)
+	@if command -v promtool >/dev/null; then deselect=(); else \
+	    echo "check: promtool is missing (make setup installs it): its tests are deselected"; \
+	    deselect=(-m 'not promtool'); fi; \
+	echo "TICKETPULSE_PURE_PYTHON=1 $(BIN)/pytest -q tests/unit $${deselect[*]}"; \
+	TICKETPULSE_PURE_PYTHON=1 $(BIN)/pytest -q tests/unit "$${deselect[@]}"
 
 test: setup lint ## lint, the unit tests on the pure-Python domain, then every test (the mypyc build, real stack)
 	TICKETPULSE_PURE_PYTHON=1 $(BIN)/pytest -q tests/unit

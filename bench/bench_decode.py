@@ -18,7 +18,7 @@ from pydantic_core import from_json
 
 from streams.domain.decode import InvalidEvent, decode_event
 from streams.domain.instant import parse_rfc3339
-from streams.simulation import SimulationConfig, generate, take
+from streams.simulator.simulation import SimulationConfig, generate, take
 
 START = parse_rfc3339("2026-11-02T08:00:00Z")
 

@@ -22,7 +22,7 @@ from bench_replay import events_file  # beside this file: python bench/bench_nat
 
 CHILD = """
 import hashlib, json, sys, time
-from streams.domain import native
+from streams import native
 from streams.domain.policies import default_policies
 from streams.domain.snapshot import dumps_snapshot
 from streams.replay import replay_lines

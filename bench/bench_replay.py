@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_replay.py [--events 1000000] [--rate 1.0] [--seed 1]
         [--runs 3] [--skip cli,memory,profile] [--write bench/results/replay.md]
 
-The events file is generated once with the seeded simulator (``streams.simulation``, the
+The events file is generated once with the seeded simulator (``streams.simulator.simulation``, the
 generator behind ``ticketpulse simulate``: late events, duplicates and invalid lines
 included) and cached under ``$TMPDIR/ticketpulse-bench/``. At the default rate of 1 event/s
 one million events span about 11.6 days, so tickets are created, solved and closed (closing
@@ -45,8 +45,8 @@ from streams.domain.events import EventType, Status
 from streams.domain.instant import parse_rfc3339
 from streams.domain.policies import default_policies
 from streams.replay import ReplayResult, replay_lines
-from streams.simulate import DEFAULT_START
-from streams.simulation import SimulationConfig, generate, take
+from streams.simulator.simulate import DEFAULT_START
+from streams.simulator.simulation import SimulationConfig, generate, take
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(tempfile.gettempdir()) / "ticketpulse-bench"

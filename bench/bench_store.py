@@ -36,7 +36,7 @@ from streams.domain.policies import default_policies
 from streams.live.batch import Message, PartitionState, decode_batch, plan
 from streams.live.store import RedisStore
 from streams.live.writes import PartitionWrites
-from streams.simulation import SimulationConfig, generate
+from streams.simulator.simulation import SimulationConfig, generate
 from streams.stack.ports import HOST, free_ports
 
 START = parse_rfc3339("2026-11-02T08:00:00Z")

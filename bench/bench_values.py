@@ -17,7 +17,7 @@ import timeit
 from collections.abc import Callable
 from typing import Any
 
-from streams.domain import native
+from streams import native
 from streams.domain.events import Event, EventType
 from streams.domain.facts import Fact, FactKind
 from streams.domain.value import Value

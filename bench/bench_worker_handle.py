@@ -33,7 +33,7 @@ from streams.live.batch import Message
 from streams.live.metrics import Metrics
 from streams.live.store import RedisSettings, RedisStore
 from streams.live.worker import Worker
-from streams.simulation import SimulationConfig, generate, take
+from streams.simulator.simulation import SimulationConfig, generate, take
 
 
 class _Drop:

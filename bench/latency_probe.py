@@ -37,7 +37,7 @@ from confluent_kafka import Producer
 
 from bench.pipeline.stats import count_latencies
 from streams.domain.instant import format_rfc3339
-from streams.simulation import SimulationConfig, generate
+from streams.simulator.simulation import SimulationConfig, generate
 from streams.stack.ports import free_ports
 
 

@@ -2,11 +2,11 @@
 
     .venv/bin/python scripts/build_native.py [--force] [--keep N]
 
-The modules are ``streams.domain.native.COMPILED``. Quick when a build of the current
+The modules are ``streams.native.COMPILED``. Quick when a build of the current
 sources exists already. The build is made in a temporary folder and renamed into place, so
 a build that fails or is interrupted is never used; it is discarded too if a source changed
 while it was compiled. Older builds beyond ``--keep`` are
-removed. See streams/domain/native.py for how a build is chosen at import.
+removed. See streams/native.py for how a build is chosen at import.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ["TICKETPULSE_PURE_PYTHON"] = "1"  # import the loader without loading a build
 sys.path.insert(0, str(ROOT))
 
-from streams.domain import native  # noqa: E402
+from streams import native  # noqa: E402
 
 
 def build(target: Path) -> None:

@@ -5,6 +5,9 @@
 #  - the domain's hot modules compiled with mypyc into build/native/ (redone when they change)
 #  - the Kafka jars pinned in deploy/kafka/pom.xml, in ${XDG_CACHE_HOME:-~/.cache}/ticketpulse
 # Needs python3 (3.11+), Java 17 and Maven on PATH; uses sudo for apt only when not root.
+#
+#     scripts/setup.sh          everything above
+#     scripts/setup.sh venv     only the .venv (make check: no apt, no Maven, no compiler)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,77 +17,91 @@ log() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 # Runs a noisy tool with its output in a temp file, shown only when it fails.
 quietly() {
-    local out rc=0
-    out="$(mktemp)"
-    "$@" >"$out" 2>&1 || rc=$?
-    if ((rc)); then cat "$out" >&2; rm -f "$out"; die "failed ($rc): $*"; fi
-    rm -f "$out"
+        local out rc=0
+        out="$(mktemp)"
+        "$@" >"$out" 2>&1 || rc=$?
+        if ((rc)); then cat "$out" >&2; rm -f "$out"; die "failed ($rc): $*"; fi
+        rm -f "$out"
 }
 
 # --- Debian packages ---------------------------------------------------------------------------
-APT_PACKAGES=(redis-server prometheus prometheus-alertmanager)
-missing_pkgs=()
-for pkg in "${APT_PACKAGES[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
-        missing_pkgs+=("$pkg")
+debian_packages() {
+    APT_PACKAGES=(redis-server prometheus prometheus-alertmanager)
+    missing_pkgs=()
+    for pkg in "${APT_PACKAGES[@]}"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+            missing_pkgs+=("$pkg")
+        fi
+    done
+    if ((${#missing_pkgs[@]})); then
+        SUDO=()
+        if [[ $EUID -ne 0 ]]; then
+            command -v sudo >/dev/null || die "not root and no sudo: install ${missing_pkgs[*]} as root"
+            SUDO=(sudo)
+        fi
+        log "installing ${missing_pkgs[*]} (apt-get)"
+        quietly "${SUDO[@]}" apt-get update -qq
+        # Recommends would add node-exporter, which the stack does not use. The stack runs its own
+        # processes on its own ports, never the packages' system services.
+        quietly "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -qq --no-install-recommends "${missing_pkgs[@]}"
     fi
-done
-if ((${#missing_pkgs[@]})); then
-    SUDO=()
-    if [[ $EUID -ne 0 ]]; then
-        command -v sudo >/dev/null || die "not root and no sudo: install ${missing_pkgs[*]} as root"
-        SUDO=(sudo)
-    fi
-    log "installing ${missing_pkgs[*]} (apt-get)"
-    quietly "${SUDO[@]}" apt-get update -qq
-    # Recommends would add node-exporter, which the stack does not use. The stack runs its own
-    # processes on its own ports, never the packages' system services.
-    quietly "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends "${missing_pkgs[@]}"
-fi
-for bin in redis-server prometheus promtool prometheus-alertmanager; do
-    command -v "$bin" >/dev/null || die "$bin is not on PATH after installing its package"
-done
+    for bin in redis-server prometheus promtool prometheus-alertmanager; do
+        command -v "$bin" >/dev/null || die "$bin is not on PATH after installing its package"
+    done
+}
 
 # --- Python virtualenv -------------------------------------------------------------------------
-PYTHON="${PYTHON:-python3}"
-VENV="${VENV:-$ROOT/.venv}"
-STAMP="$VENV/.ticketpulse-setup"
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
-if [[ ! -x "$VENV/bin/python" || ! -f "$STAMP" || "$(cat "$STAMP")" != "$want" ]]; then
-    "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-        || die "$PYTHON is older than 3.11"
-    if [[ ! -x "$VENV/bin/python" ]]; then
-        log "creating $VENV"
-        "$PYTHON" -m venv "$VENV"
+python_venv() {
+    PYTHON="${PYTHON:-python3}"
+    VENV="${VENV:-$ROOT/.venv}"
+    STAMP="$VENV/.ticketpulse-setup"
+    want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+    if [[ ! -x "$VENV/bin/python" || ! -f "$STAMP" || "$(cat "$STAMP")" != "$want" ]]; then
+        "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+            || die "$PYTHON is older than 3.11"
+        if [[ ! -x "$VENV/bin/python" ]]; then
+            log "creating $VENV"
+            "$PYTHON" -m venv "$VENV"
+        fi
+        log "installing ticketpulse and dev tools into $VENV"
+        quietly "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
+        echo "$want" >"$STAMP"
     fi
-    log "installing ticketpulse and dev tools into $VENV"
-    quietly "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
-    echo "$want" >"$STAMP"
-fi
+}
 
-# --- The domain compiled with mypyc (streams/domain/native.py) ----------------------------------
+# --- The domain compiled with mypyc (streams/native.py) -----------------------------------------
 # Quick when a build of the current sources exists. Without one the domain runs as plain Python
 # (same results, slower: bench/bench_native.py), so a machine without a C compiler still works.
-native_log="$(mktemp)"
-if "$VENV/bin/python" scripts/build_native.py >"$native_log" 2>&1; then
-    sed -n 's/^build_native: /setup: /p' "$native_log"
-else
-    cat "$native_log" >&2
-    log "warning: the mypyc build failed (above); the domain runs as plain Python"
-fi
-rm -f "$native_log"
+native_build() {
+    native_log="$(mktemp)"
+    if "$VENV/bin/python" scripts/build_native.py >"$native_log" 2>&1; then
+        sed -n 's/^build_native: /setup: /p' "$native_log"
+    else
+        cat "$native_log" >&2
+        log "warning: the mypyc build failed (above); the domain runs as plain Python"
+    fi
+    rm -f "$native_log"
+}
 
 # --- Kafka jars --------------------------------------------------------------------------------
-command -v java >/dev/null || die "java is missing: apt-get install -y openjdk-17-jre-headless"
-KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' deploy/kafka/pom.xml)"
-[[ -n "$KAFKA_VERSION" ]] || die "deploy/kafka/pom.xml: no <kafka.version>"
-KAFKA_HOME="${XDG_CACHE_HOME:-$HOME/.cache}/ticketpulse/kafka-$KAFKA_VERSION"
-if [[ ! -f "$KAFKA_HOME/fetched" ]]; then
-    command -v mvn >/dev/null || die "mvn is missing: apt-get install -y maven"
-    log "fetching Kafka $KAFKA_VERSION jars into $KAFKA_HOME/lib (Maven Central)"
-    rm -rf "$KAFKA_HOME/lib"
-    quietly mvn -q -B -f deploy/kafka/pom.xml validate -Dkafka.lib.dir="$KAFKA_HOME/lib"
-    # The stamp marks a complete copy: an interrupted fetch is redone, never half used.
-    date -u +%FT%TZ >"$KAFKA_HOME/fetched"
-fi
+kafka_jars() {
+    command -v java >/dev/null || die "java is missing: apt-get install -y openjdk-17-jre-headless"
+    KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' deploy/kafka/pom.xml)"
+    [[ -n "$KAFKA_VERSION" ]] || die "deploy/kafka/pom.xml: no <kafka.version>"
+    KAFKA_HOME="${XDG_CACHE_HOME:-$HOME/.cache}/ticketpulse/kafka-$KAFKA_VERSION"
+    if [[ ! -f "$KAFKA_HOME/fetched" ]]; then
+        command -v mvn >/dev/null || die "mvn is missing: apt-get install -y maven"
+        log "fetching Kafka $KAFKA_VERSION jars into $KAFKA_HOME/lib (Maven Central)"
+        rm -rf "$KAFKA_HOME/lib"
+        quietly mvn -q -B -f deploy/kafka/pom.xml validate -Dkafka.lib.dir="$KAFKA_HOME/lib"
+        # The stamp marks a complete copy: an interrupted fetch is redone, never half used.
+        date -u +%FT%TZ >"$KAFKA_HOME/fetched"
+    fi
+}
+
+case "${1:-all}" in
+    all) debian_packages; python_venv; native_build; kafka_jars ;;
+    venv) python_venv ;;
+    *) die "usage: scripts/setup.sh [venv]" ;;
+esac

@@ -19,7 +19,7 @@ def _register() -> None:
     from streams.live.commands import worker
     from streams.policy_commands import policies
     from streams.replay import replay
-    from streams.simulate import simulate
+    from streams.simulator.simulate import simulate
     from streams.stack.commands import stack
     from streams.top import top
 

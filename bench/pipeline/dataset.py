@@ -27,8 +27,8 @@ from streams.domain.instant import (
     floor_minute,
     parse_rfc3339,
 )
-from streams.simulate import DEFAULT_START
-from streams.simulation import SimulationConfig, generate, take
+from streams.simulator.simulate import DEFAULT_START
+from streams.simulator.simulation import SimulationConfig, generate, take
 
 TOPICS = ("tickets", "contacts", "surveys")
 

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import click
 
-from streams import collector
-from streams.domain import native
+from streams import collector, native
 from streams.domain.policies import default_policies, load_policies
 from streams.errors import ConfigError
 

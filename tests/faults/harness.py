@@ -35,9 +35,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from streams.domain.decode import InvalidEvent, decode_event
 from streams.domain.instant import MICROS_PER_SECOND, ceil_minute
 from streams.domain.policies import load_policies
-from streams.kafka_sink import TokenBucket
 from streams.replay import replay_lines
-from streams.simulation import Shift, SimulationConfig, generate, take
+from streams.simulator.kafka_sink import TokenBucket
+from streams.simulator.simulation import Shift, SimulationConfig, generate, take
 from streams.stack.ports import free_ports
 from tests.integration.workers import Run, WorkerProcess
 

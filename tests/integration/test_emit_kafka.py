@@ -35,9 +35,9 @@ from streams.emit import (
     topic_for,
 )
 from streams.errors import TransientError
-from streams.kafka_sink import KafkaSink
-from streams.simulate import pump
-from streams.simulation import Intent, SimulationConfig, generate, take
+from streams.simulator.kafka_sink import KafkaSink
+from streams.simulator.simulate import pump
+from streams.simulator.simulation import Intent, SimulationConfig, generate, take
 
 PARTITIONS = 3
 DOC = Path(__file__).parents[2] / "docs" / "emitting.md"

@@ -13,7 +13,7 @@ from streams.live.batch import Message
 from streams.live.store import RedisStore, StaleOffsets
 from streams.live.worker import Worker
 from streams.live.writes import PartitionWrites
-from streams.simulation import SimulationConfig, generate, take
+from streams.simulator.simulation import SimulationConfig, generate, take
 from tests.integration.workers import in_process_worker
 
 NOW = parse_rfc3339("2026-11-03T12:00:00Z")

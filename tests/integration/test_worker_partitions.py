@@ -14,7 +14,7 @@ from redis.exceptions import ResponseError
 from streams.domain.instant import parse_rfc3339
 from streams.live.batch import Message
 from streams.live.worker import Worker
-from streams.simulation import SimulationConfig, generate, take
+from streams.simulator.simulation import SimulationConfig, generate, take
 from tests.integration.workers import in_process_worker
 
 pytestmark = pytest.mark.integration

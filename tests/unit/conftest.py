@@ -47,6 +47,12 @@ policies:
 MONDAY_0900 = parse_rfc3339("2026-11-02T09:00:00Z")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "promtool: runs Prometheus's promtool (make check deselects it when missing)"
+    )
+
+
 def policies_from(text: str) -> PolicySet:
     return parse_policies(yaml.safe_load(text), "test-policies.yaml")
 

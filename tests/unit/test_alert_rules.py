@@ -49,6 +49,7 @@ def test_committed_rule_file_is_the_generated_one() -> None:
     )
 
 
+@pytest.mark.promtool
 def test_rule_file_passes_promtool_check() -> None:
     result = subprocess.run(
         [promtool(), "check", "rules", str(RULES)], capture_output=True, text=True, check=False
@@ -62,6 +63,7 @@ def test_the_committed_test_file_reads_the_committed_rules() -> None:
     assert [(TESTS.parent / path).resolve() for path in document["rule_files"]] == [RULES]
 
 
+@pytest.mark.promtool
 def test_alerts_fire_when_they_should_and_only_then() -> None:
     result = subprocess.run(
         [promtool(), "test", "rules", str(TESTS)], capture_output=True, text=True, check=False

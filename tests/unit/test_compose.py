@@ -332,7 +332,7 @@ def check_command(args: list[str], env: dict[str, str]) -> str:
     as the container would run it; the subcommand's name. Raises click's usage errors."""
     from streams.cli import main
     from streams.live.settings import WorkerSettings
-    from streams.simulate import check_usage
+    from streams.simulator.simulate import check_usage
 
     context = main.make_context("ticketpulse", list(args))
     name, command, rest = main.resolve_command(context, list(args))  # no group option is used

@@ -31,9 +31,9 @@ from streams.emit import (
     ticket_created,
     topic_for,
 )
-from streams.kafka_sink import EmitClock, KafkaSink, TokenBucket
 from streams.live.settings import WorkerSettings
-from streams.simulation import Emitted
+from streams.simulator.kafka_sink import EmitClock, KafkaSink, TokenBucket
+from streams.simulator.simulation import Emitted
 
 AT = "2026-11-02T09:15:00Z"
 CROCKFORD = set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")

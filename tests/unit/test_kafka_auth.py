@@ -10,8 +10,8 @@ import pytest
 from streams.emit import Emitter
 from streams.errors import ConfigError
 from streams.kafka_auth import KafkaAuth
-from streams.kafka_sink import KafkaSink
 from streams.live.settings import WorkerSettings
+from streams.simulator.kafka_sink import KafkaSink
 
 SASL_ENV = {
     "TICKETPULSE_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.domain import native
+from streams import native
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
@@ -25,7 +25,7 @@ AS_OF = "2026-11-03T12:00:00Z"  # as in test_golden
 PROBE = """
 import json, sys
 import streams.domain.engine, streams.domain.decode, streams.live.batch
-from streams.domain import native
+from streams import native
 from streams.domain.instant import parse_rfc3339
 from streams.domain.policies import load_policies
 from streams.domain.snapshot import dumps_snapshot

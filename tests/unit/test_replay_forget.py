@@ -12,7 +12,7 @@ from streams.domain.log_replay import replay_log
 from streams.domain.policies import default_policies
 from streams.domain.windows import WINDOWS
 from streams.replay import replay_lines
-from streams.simulation import SimulationConfig, generate, take
+from streams.simulator.simulation import SimulationConfig, generate, take
 
 START = parse_rfc3339("2026-11-02T08:00:00Z")
 DAY = 24 * 60 * MICROS_PER_MINUTE

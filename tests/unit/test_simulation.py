@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from streams.domain.decode import InvalidEvent, decode_event
 from streams.domain.events import Event, EventType, Status, Topic
 from streams.domain.instant import parse_rfc3339
-from streams.simulate import JsonlSink, pump, simulate
-from streams.simulation import (
+from streams.simulator.simulate import JsonlSink, pump, simulate
+from streams.simulator.simulation import (
     DAY,
     HOUR,
     Emitted,

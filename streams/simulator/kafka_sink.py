@@ -1,7 +1,7 @@
 """The simulator's Kafka output, and pacing for sending simulated traffic in real time.
 
 ``KafkaSink`` fits the simulator's sink seam (``send(emitted)``, ``close()``, see
-``streams.simulate``). It produces each ``Emitted`` as it is, valid or not: an invalid
+``streams.simulator.simulate``). It produces each ``Emitted`` as it is, valid or not: an invalid
 event travels to the topic it was meant for with its raw text, because that is how invalid
 events reach the worker and its dead-letter path. Messages are handed to the producer
 without waiting, and their delivery reports are awaited every ``flush_every`` messages or
@@ -35,7 +35,7 @@ from streams.emit import (
     start_producer,
 )
 from streams.errors import TransientError
-from streams.simulation import Emitted
+from streams.simulator.simulation import Emitted
 from streams.topic_names import TopicNames
 
 Clock = Callable[[], float]

@@ -27,7 +27,7 @@ from streams.domain.instant import (
     parse_rfc3339,
 )
 from streams.errors import ConfigError
-from streams.simulation import (
+from streams.simulator.simulation import (
     DEFAULT_SHIFTS,
     ROUND_THE_CLOCK_SHIFTS,
     Emitted,
@@ -193,7 +193,7 @@ def simulate(
     events = take(generate(config, start), count=count, until=until)
     console = Console(stderr=True)
     if kafka is not None:
-        from streams.kafka_sink import EmitClock, KafkaSink, Pacer, TokenBucket
+        from streams.simulator.kafka_sink import EmitClock, KafkaSink, Pacer, TokenBucket
 
         pacer: Pacer | None = None
         if realtime:

@@ -12,7 +12,8 @@ checkout, or into ``TICKETPULSE_NATIVE_DIR``.
 ``streams/domain/__init__.py`` (and ``streams/live/__init__.py``) call ``activate`` before any
 submodule is imported: the build's folder of the package goes first on its ``__path__``, so
 ``streams.domain.ticket`` is then found as the extension module, and mypyc's shared library
-(one per build, named below) is loaded from its file.
+(one per build, named below) is loaded from its file. Choosing and loading a build is not
+domain logic, so this module lives beside the packages it serves, outside ``streams.domain``.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ GROUP = "ticketpulse_domain"  # mypyc's shared library: ``<GROUP>__mypyc<suffix>
 PURE_ENV = "TICKETPULSE_PURE_PYTHON"
 DIR_ENV = "TICKETPULSE_NATIVE_DIR"
 
-_SOURCES = Path(__file__).resolve().parent.parent.parent  # the folder holding streams/
+_SOURCES = Path(__file__).resolve().parent.parent  # the folder holding streams/
 
 
 @dataclass(frozen=True, slots=True)
