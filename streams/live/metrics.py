@@ -174,6 +174,20 @@ MISSED_OFFSETS = MetricDef(
     "partition: deleted by retention before being applied, transaction markers, or lost.",
     ("topic",),
 )
+MISSED_OFFSETS_RECORDED = MetricDef(
+    "ticketpulse_missed_offsets_recorded",
+    "gauge",
+    "Offsets never received that Redis records for an owned partition (kept across "
+    "restarts, until the partition is rebuilt or the record is deleted).",
+    ("topic", "partition"),
+)
+SEEK_BACKS = MetricDef(
+    "ticketpulse_seek_backs_total",
+    "counter",
+    "Times a partition was sought back to consume records again because Redis held fewer "
+    "applied offsets than the worker had fetched (Redis restored from an older copy).",
+    (),
+)
 DEADLETTERS = MetricDef(
     "ticketpulse_deadletter_total",
     "counter",
@@ -304,6 +318,8 @@ METRICS: tuple[MetricDef, ...] = (
     REDELIVERED,
     NOT_OWNED,
     MISSED_OFFSETS,
+    MISSED_OFFSETS_RECORDED,
+    SEEK_BACKS,
     DEADLETTERS,
     EVENT_TIME_LAG,
     BATCH_SECONDS,
@@ -535,6 +551,8 @@ class Metrics:
         self._not_owned: Counter = _make(NOT_OWNED, reg)
         self._missed_offsets: Counter = _make(MISSED_OFFSETS, reg)
         self._missed_children: dict[str, Counter] = {}
+        self._missed_recorded: Gauge = _make(MISSED_OFFSETS_RECORDED, reg)
+        self._seek_backs: Counter = _make(SEEK_BACKS, reg)
         self._event_time_lag: Gauge = _make(EVENT_TIME_LAG, reg)
         self._batch_seconds: Histogram = _make(BATCH_SECONDS, reg)
         self._batch_size: Histogram = _make(BATCH_SIZE, reg)
@@ -586,6 +604,19 @@ class Metrics:
             child = self._missed_children[topic] = self._missed_offsets.labels(topic)
         child.inc(n)
 
+    def set_missed_offsets_recorded(self, topic: str, partition: int, count: int) -> None:
+        """What Redis records for an owned partition, read when the worker adopts it."""
+        self._partitions.add((topic, str(partition)))
+        self._missed_recorded.labels(topic, str(partition)).set(count)
+
+    def add_missed_offsets_recorded(self, topic: str, partition: int, n: int) -> None:
+        """Offsets never received that a batch just recorded in Redis."""
+        self._partitions.add((topic, str(partition)))
+        self._missed_recorded.labels(topic, str(partition)).inc(n)
+
+    def count_seek_back(self) -> None:
+        self._seek_backs.inc()
+
     def count_deadletters(self, topic: str, n: int = 1) -> None:
         child = self._deadletter_children.get(topic)
         if child is None:
@@ -611,7 +642,7 @@ class Metrics:
         """Drop a revoked partition's series, so that only its new owner reports them."""
         for key in [k for k in self._partitions if k[1] == str(partition)]:
             self._partitions.discard(key)
-            for gauge in (self._committed, self._lag):
+            for gauge in (self._committed, self._lag, self._missed_recorded):
                 with suppress(KeyError):  # prometheus_client < 0.21 raises for an absent child
                     gauge.remove(*key)
 

@@ -200,6 +200,12 @@ class RedisStore:
             raw = await self.client.hgetall(self.key(partition, "off"))
         return {_text(topic): int(offset) for topic, offset in raw.items()}
 
+    async def load_missed(self, partition: int) -> dict[str, int]:
+        """Topic -> offsets never received that the partition's batches recorded."""
+        with _transient("load missed offsets"):
+            raw = await self.client.hgetall(self.key(partition, "missed"))
+        return {_text(topic): int(count) for topic, count in raw.items()}
+
     async def load_tickets(self, partition: int, ticket_ids: Collection[str]) -> dict[str, bytes]:
         """The stored records of ``ticket_ids``; a ticket without a record is left out."""
         ids = list(ticket_ids)
@@ -260,6 +266,8 @@ class RedisStore:
         if writes.offsets:
             offsets: dict[FieldT, EncodableT] = {t: o for t, o in writes.offsets.items()}
             pipe.hset(self.key(writes.partition, "off"), mapping=offsets)
+        for topic, count in writes.missed.items():  # fenced: a batch that landed is refused
+            pipe.hincrby(self.key(writes.partition, "missed"), topic, count)
 
     def _counters_call(self, writes: PartitionWrites, token: str) -> list[Any]:
         """``numkeys, *keys, *args`` of the counters script; empty when no counter changes.

@@ -238,11 +238,31 @@ def promtool_cases() -> list[dict[str, Any]]:
             ],
         },
         {
-            "name": "offsets never received fire at once and only for the topic that lost them",
+            "name": "offsets never received recorded in Redis fire at once, whichever worker "
+            "exports them, until acknowledged, only for the topic that lost them",
             "interval": "1m",
             "input_series": [
-                series("ticketpulse_missed_offsets_total", "0x10 4x50", topic="support.tickets"),
-                series("ticketpulse_missed_offsets_total", "0x60", topic="support.surveys"),
+                series(
+                    "ticketpulse_missed_offsets_recorded",
+                    "0x10 4x10 _x30",  # the worker that owned partition 3 stops at 20m
+                    topic="support.tickets",
+                    partition="3",
+                    instance="a",
+                ),
+                series(
+                    "ticketpulse_missed_offsets_recorded",
+                    "_x20 4x20 _x20",  # its successor reads the record from Redis, until
+                    topic="support.tickets",  # it is deleted (acknowledged) at 40m
+                    partition="3",
+                    instance="b",
+                ),
+                series(
+                    "ticketpulse_missed_offsets_recorded",
+                    "0x60",
+                    topic="support.surveys",
+                    partition="3",
+                    instance="a",
+                ),
             ],
             "alert_rule_test": [
                 check("TicketpulseMissedOffsets", "9m"),
@@ -253,10 +273,15 @@ def promtool_cases() -> list[dict[str, Any]]:
                 ),
                 check(
                     "TicketpulseMissedOffsets",
-                    "38m",  # nothing new since 11m: kept firing, with the value it fired with
+                    "30m",  # the owner changed: still the same 4, still firing
                     expected("TicketpulseMissedOffsets", {"topic": "support.tickets"}, "4"),
                 ),
-                check("TicketpulseMissedOffsets", "45m"),
+                check(
+                    "TicketpulseMissedOffsets",
+                    "50m",  # acknowledged at 40m: kept firing 15 minutes
+                    expected("TicketpulseMissedOffsets", {"topic": "support.tickets"}, "4"),
+                ),
+                check("TicketpulseMissedOffsets", "62m"),
             ],
         },
         {

@@ -551,6 +551,8 @@ def exercised(agent_labels: bool) -> Metrics:
     metrics.observe_batch(0.01, 10)
     metrics.set_committed_offset("support.surveys", 3, 1)
     metrics.set_consumer_lag("support.surveys", 3, 0)
+    metrics.set_missed_offsets_recorded("support.surveys", 3, 0)
+    metrics.count_seek_back()
     metrics.mirror_snapshot(golden_snapshot())
     return metrics
 
