@@ -235,7 +235,7 @@ def create_app(
     async def report_lag() -> None:
         worker.report_lag(highwaters())
 
-    guard = StateGuard(store)
+    guard = StateGuard(store, stopping=worker.stopping)
     # Set once the partitions of the current rebalance are claimed and adopted; Faust's
     # recovery seeks them right after ``on_rebalance_complete``, which waits for it.
     adopted = asyncio.Event()
@@ -277,10 +277,12 @@ def create_app(
         """Commit Redis's positions just before Faust seeks every partition to its committed
         offset: the worker continues after what Redis holds, whatever the group committed
         (Redis emptied, restored from a backup, or offsets reset by an operator)."""
-        while True:  # adopting waits for Redis; consuming before it is done would be wrong
+        # adopting waits for Redis; consuming before it is done would be wrong
+        while not adopted.is_set():
+            if worker.stopping.is_set():
+                return
             try:
                 await asyncio.wait_for(adopted.wait(), settings.session_timeout_seconds)
-                break
             except TimeoutError:
                 log.warning("still adopting the assigned partitions (is Redis up?)")
         consumer: Any = app.consumer

@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 
 from redis import exceptions as redis_errors
 
+from streams.live.retrying import retry
 from streams.live.store import RedisStore
 
 log = logging.getLogger(__name__)
@@ -58,9 +59,12 @@ _RETRYABLE = (
 class StateGuard:
     """Claims partitions (rebuilding those whose state is gone) and watches owned ones."""
 
-    def __init__(self, store: RedisStore, max_backoff: float = 5.0) -> None:
+    def __init__(
+        self, store: RedisStore, max_backoff: float = 5.0, stopping: asyncio.Event | None = None
+    ) -> None:
         self.store = store
         self.max_backoff = max_backoff
+        self.stopping = stopping if stopping is not None else asyncio.Event()
         self.rebuilt: list[int] = []
 
     def marker(self, partition: int) -> str:
@@ -123,14 +127,7 @@ class StateGuard:
         return "", missed
 
     async def _retry(self, operation: Callable[[], Awaitable[T]]) -> T:
-        delay = 0.05
-        while True:
-            try:
-                return await operation()
-            except _RETRYABLE as error:
-                log.warning("redis unavailable while claiming a partition, retrying: %s", error)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.max_backoff)
+        return await retry(operation, self.stopping, self.max_backoff, _RETRYABLE)
 
 
 def positions(

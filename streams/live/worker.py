@@ -34,6 +34,7 @@ from streams.errors import TransientError
 from streams.live.batch import DecodedBatch, Message, PartitionState, decode_batch, plan
 from streams.live.continuity import first_offsets, seek_back
 from streams.live.metrics import Metrics
+from streams.live.retrying import retry
 from streams.live.store import RedisStore, StaleOffsets
 from streams.live.writes import FIELD_SEPARATOR
 
@@ -328,20 +329,17 @@ class Worker:
         self.metrics.observe_batch(time.perf_counter() - started, size)
 
     async def _retry(self, operation: Callable[[], Awaitable[T]]) -> T:
-        """Retry transient I/O failures with backoff; never give up while the worker runs."""
-        delay = 0.05
-        while True:
-            try:
-                value = await operation()
-            except TransientError as error:
-                self.health.redis_ok = False
-                self.health.last_error = str(error)
-                log.warning("transient failure, retrying in %.2fs: %s", delay, error)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.max_backoff)
-                continue
-            self.health.redis_ok = True
-            return value
+        """Retry transient I/O failures with backoff until the worker stops (``stopping``:
+        then it gives up by cancelling, as a shutdown would; ``streams.live.retrying``)."""
+        value = await retry(
+            operation, self.stopping, self.max_backoff, (TransientError,), self._failed
+        )
+        self.health.redis_ok = True
+        return value
+
+    def _failed(self, error: Exception) -> None:
+        self.health.redis_ok = False
+        self.health.last_error = str(error)
 
     def report_lag(self, highwaters: Mapping[tuple[str, int], int | None]) -> None:
         """Consumer lag of owned partitions: messages after the last one Redis holds.
