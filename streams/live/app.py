@@ -156,15 +156,20 @@ def create_app(
     out = KafkaOut(settings)
 
     async def rewind(partition: int, applied: Mapping[str, int]) -> dict[str, int]:
-        """Seek the partition of every input topic to Redis's applied offset + 1 with
-        Faust's seek (which also resets its read offset); returns topic -> offset."""
+        """Seek the partition of every input topic to Redis's applied offset + 1; returns
+        topic -> offset. The seek runs in the consumer's thread, where aiokafka's fetcher
+        runs (Faust's own ``seek`` calls it from this thread), so that no fetch of the old
+        position is delivered after it; Faust's read offset is reset as its seek does."""
         consumer: Any = app.consumer
+        thread = consumer._thread
+        client = thread._ensure_consumer()
         assignment = consumer.assignment()
         sought = {}
         for (name, _), offset in positions({partition: applied}, settings.input_topics).items():
             tp = TP(name, partition)
             if tp in assignment:
-                await consumer.seek(tp, offset)
+                await thread.call_thread(client.seek, TopicPartition(name, partition), offset)
+                consumer._read_offset[tp] = offset
                 sought[name] = offset
         return sought
 
@@ -323,7 +328,7 @@ def create_app(
                 if state is None:
                     continue
                 try:
-                    problem, missed = await guard.intact(partition, state.offsets)
+                    problem, missed = await guard.intact(partition, state.offsets, state.writes)
                     for topic in settings.input_topics:  # acknowledged (deleted): back to 0
                         metrics.set_missed_offsets_recorded(topic, partition, missed.get(topic, 0))
                     if problem == BEHIND:

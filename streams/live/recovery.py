@@ -20,11 +20,12 @@ of the state, and the batches in between would be missing for good. So:
   the consumer was just positioned there (a real gap). So when Redis goes back (restored from
   an older copy) no partition writes past what it lost.
 - **A watch while running.** Every second the worker checks, for each partition it owns and
-  with no batch in flight, that the marker is there and that Redis's offsets are not behind
-  the ones it applied. Behind: it reloads the partition and seeks it back (an idle partition
-  would otherwise never fetch the lost records again). No marker: Redis lost the partition's
-  state; it exits (code 75) so that its supervisor restarts it, and the restart wipes and
-  rebuilds as above (meanwhile the rule above keeps every partition from writing past a gap).
+  with no batch in flight, that the marker is there and that Redis's offsets (and its count
+  of writes, ``{p}:writes``) are not behind the ones it applied. Behind: it reloads the
+  partition and seeks it back (an idle partition would otherwise never fetch the lost
+  records again). No marker: Redis lost the partition's state; it exits (code 75) so that
+  its supervisor restarts it, and the restart wipes and rebuilds as above (meanwhile the
+  rule above keeps every partition from writing past a gap).
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ T = TypeVar("T")
 MARKER = "epoch"
 LOST_STATE_EXIT = 75  # EX_TEMPFAIL: restart me
 MARKER_GONE = "its state marker is gone (Redis emptied or restarted without its data)"
-BEHIND = "Redis's applied offsets went back (restored from an older copy)"
+BEHIND = "Redis went back (restored from an older copy)"
 # A partition with any state has at least one of these (offsets, counters, indexes).
-_ALWAYS_WRITTEN = ("off", "minutes", "backlog", "wake", "tx", "win")
+_ALWAYS_WRITTEN = ("off", "writes", "minutes", "backlog", "wake", "tx", "win")
 _RETRYABLE = (
     redis_errors.ConnectionError,
     redis_errors.TimeoutError,
@@ -108,21 +109,25 @@ class StateGuard:
         return deleted
 
     async def intact(
-        self, partition: int, applied: Mapping[str, int]
+        self, partition: int, applied: Mapping[str, int], writes: int
     ) -> tuple[str, dict[str, int]]:
         """('' if Redis still holds what this worker applied to the partition,
         ``MARKER_GONE`` if it lost the partition's state, ``BEHIND`` if its applied offsets
-        went back; topic -> the offsets never received that Redis records for it)."""
+        or its count of writes went back; topic -> the offsets never received that Redis
+        records for it)."""
         pipe = self.store.client.pipeline(transaction=False)
         pipe.exists(self.marker(partition))
         pipe.hgetall(self.store.key(partition, "off"))
+        pipe.get(self.store.key(partition, "writes"))
         pipe.hgetall(self.store.key(partition, "missed"))
-        marker, raw, raw_missed = await pipe.execute()
+        marker, raw, stored_writes, raw_missed = await pipe.execute()
         missed = {_text(k): int(v) for k, v in raw_missed.items()}
         if not marker:
             return MARKER_GONE, missed
         stored = {_text(k): int(v) for k, v in raw.items()}
         if any(stored.get(t, -1) < o for t, o in applied.items()):
+            return BEHIND, missed
+        if int(stored_writes or 0) < writes:
             return BEHIND, missed
         return "", missed
 

@@ -121,6 +121,7 @@ class Worker:
         """A partition's cache, from what Redis holds: applied offsets and a week of buckets."""
         state = PartitionState(partition)
         state.offsets = await self._retry(lambda: self.store.load_offsets(partition))
+        state.writes = await self._retry(lambda: self.store.load_writes(partition))
         missed = await self._retry(lambda: self.store.load_missed(partition))
         for topic, count in missed.items():
             self.metrics.set_missed_offsets_recorded(topic, partition, count)
@@ -247,24 +248,29 @@ class Worker:
                 self.positioned[(topic, partition)] = offset
 
     async def resync(self, partition: int) -> bool:
-        """Reload an owned partition from Redis and, when Redis's applied offsets are behind
-        what this worker held, seek it back to consume the difference again. The caller
-        holds the partition's lock. True when it had to seek back."""
+        """Reload an owned partition from Redis and, when Redis went back (its applied offsets
+        or its count of writes behind what this worker held), seek it back to consume the
+        difference again. The caller holds the partition's lock. True when it sought back."""
         before = self.states.pop(partition, None)
         if not self.owns(partition):
             return False
         state = self.states[partition] = await self._adopt(partition)
         held = before.offsets if before is not None else {}
-        behind = {t: o for t, o in held.items() if state.offsets.get(t, -1) < o}
-        if behind:
-            log.warning(
-                "partition %d: Redis's applied offsets went back (topic: stored, held %s); "
-                "consuming again from Redis's offsets",
-                partition,
-                {t: (state.offsets.get(t, -1), o) for t, o in sorted(behind.items())},
-            )
-            await self._seek_back(state, mark=False)
-        return bool(behind)
+        held_writes = before.writes if before is not None else 0
+        stored = state.offsets
+        behind = {t: (stored.get(t, -1), o) for t, o in held.items() if stored.get(t, -1) < o}
+        if not behind and state.writes >= held_writes:
+            return False
+        log.warning(
+            "partition %d: Redis went back (restored from an older copy?): applied offsets "
+            "(stored, held) %s, %d of the %d writes held; consuming again from Redis's offsets",
+            partition,
+            behind,
+            state.writes,
+            held_writes,
+        )
+        await self._seek_back(state, mark=False)
+        return True
 
     async def scan(self) -> int:
         """Evaluate tickets whose wake-up time has passed: breaches with no further event."""
@@ -294,6 +300,7 @@ class Worker:
             records = await self._retry(lambda: self.store.load_tickets(partition, missing))
             state.load(records, missing, self.policies)
         expected = dict(state.offsets)  # the fence: what this worker believes Redis holds
+        writes = state.writes
         try:
             result = plan(state, batch, self.policies, self.now(), wake)
         except Exception:
@@ -306,7 +313,8 @@ class Worker:
             if result.deadletters:
                 await self._retry(lambda: self.deadletters.send(result.deadletters))
             if result.writes:
-                await self._retry(lambda: self.store.apply(result.writes, expected))
+                await self._retry(lambda: self.store.apply(result.writes, expected, writes))
+                state.writes = writes + 1
         except BaseException:
             self.states.pop(partition, None)
             raise

@@ -100,8 +100,9 @@ def test_redis_restarted_empty_worker_rebuilds_from_kafka(
     run, fleet, producer, events = redis_outage_run(make_run, fleets, own_redis, seed=65)
     time.sleep(4)
     kill_minus_nine(own_redis, "redis")
-    for leftover in (own_redis.component("redis").home / "data").iterdir():
-        leftover.unlink()  # no dump, no AOF: it comes back empty
+    data = own_redis.component("redis").home / "data"
+    shutil.rmtree(data)  # no RDB file, no AOF: it comes back empty
+    data.mkdir()
     time.sleep(random.Random(65).uniform(0.5, 2.0))
     own_redis.up()
     producer.join(300)
@@ -127,9 +128,16 @@ def test_redis_restored_from_an_older_snapshot_worker_consumes_the_lost_part_aga
     for round_ in range(rounds):
         time.sleep(rng.uniform(2.0, 4.0))
         client.save()
+        # A consistent copy of the files (the RDB file, and the AOF if the stack keeps one):
+        # no write meanwhile, and time for an AOF write that ``everysec`` may postpone 2 s.
+        # A copy of an AOF being appended could end inside a transaction, which Redis does
+        # not load as a whole.
+        client.execute_command("CLIENT", "PAUSE", "6000", "WRITE")
+        time.sleep(2.5)
         backup = tmp_path / f"redis-backup-{round_}"
-        shutil.copytree(data, backup)  # the RDB file (and the AOF, whichever the stack keeps)
+        shutil.copytree(data, backup)
         before = applied_offsets(client, run.name, run.partitions)
+        client.execute_command("CLIENT", "UNPAUSE")
         time.sleep(rng.uniform(3.0, 6.0))  # applied after the copy: what the restore loses
         kill_minus_nine(own_redis, "redis")
         shutil.rmtree(data)

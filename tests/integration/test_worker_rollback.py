@@ -153,3 +153,29 @@ async def test_a_real_gap_after_a_seek_is_applied_and_recorded_in_redis(
     await restarted.assign([0])
     assert sample(restarted, "ticketpulse_missed_offsets_recorded", **labels) == 300
     assert await restarted.publish() == await expected(client, records)
+
+
+async def test_a_restore_that_loses_only_breach_scans_is_noticed(client: aioredis.Redis) -> None:
+    """Redis goes back past writes that moved no offset: breaches the scanner recorded. The
+    count of writes notices it; the scan records them again instead of trusting its cache."""
+    records = messages(1000)
+    later = (NOW + 8 * 3600 * 1_000_000) / 1e6
+    prefix = f"s{uuid.uuid4().hex[:8]}"
+    worker = seeking_worker(client, prefix, PartitionLog(records))
+    await worker.handle(records)
+    backup = Backup(client, prefix)
+    await backup.take()
+    worker.clock = lambda: later
+    assert await worker.scan() > 0  # deadlines passed: breaches written, offsets unchanged
+    await backup.restore()
+    async with worker.locks[0]:
+        assert await worker.resync(0)  # the once-a-second watch
+    await worker.scan()
+
+    alone = in_process_worker(client, f"a{uuid.uuid4().hex[:8]}", NOW)
+    await alone.handle(records)
+    alone.clock = lambda: later
+    await alone.scan()
+    want = await alone.publish()
+    assert want["windows"]["24h"]["overall"]["sla"]["first_reply"]["breached"] > 0
+    assert await worker.publish() == want
