@@ -158,8 +158,9 @@ def create_app(
     async def rewind(partition: int, applied: Mapping[str, int]) -> dict[str, int]:
         """Seek the partition of every input topic to Redis's applied offset + 1; returns
         topic -> offset. The seek runs in the consumer's thread, where aiokafka's fetcher
-        runs (Faust's own ``seek`` calls it from this thread), so that no fetch of the old
-        position is delivered after it; Faust's read offset is reset as its seek does."""
+        runs (Faust's own ``seek`` calls aiokafka from the app's thread), so that no fetch
+        of the old position is delivered after it; Faust's read offset is reset as in its
+        seek."""
         consumer: Any = app.consumer
         thread = consumer._thread
         client = thread._ensure_consumer()

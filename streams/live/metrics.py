@@ -552,6 +552,7 @@ class Metrics:
         self._missed_offsets: Counter = _make(MISSED_OFFSETS, reg)
         self._missed_children: dict[str, Counter] = {}
         self._missed_recorded: Gauge = _make(MISSED_OFFSETS_RECORDED, reg)
+        self._missed_recorded_children: dict[tuple[str, str], Gauge] = {}
         self._seek_backs: Counter = _make(SEEK_BACKS, reg)
         self._event_time_lag: Gauge = _make(EVENT_TIME_LAG, reg)
         self._batch_seconds: Histogram = _make(BATCH_SECONDS, reg)
@@ -605,14 +606,20 @@ class Metrics:
         child.inc(n)
 
     def set_missed_offsets_recorded(self, topic: str, partition: int, count: int) -> None:
-        """What Redis records for an owned partition, read when the worker adopts it."""
-        self._partitions.add((topic, str(partition)))
-        self._missed_recorded.labels(topic, str(partition)).set(count)
+        """What Redis records for an owned partition (read on adoption and every second)."""
+        self._missed_recorded_child(topic, partition).set(count)
 
     def add_missed_offsets_recorded(self, topic: str, partition: int, n: int) -> None:
         """Offsets never received that a batch just recorded in Redis."""
-        self._partitions.add((topic, str(partition)))
-        self._missed_recorded.labels(topic, str(partition)).inc(n)
+        self._missed_recorded_child(topic, partition).inc(n)
+
+    def _missed_recorded_child(self, topic: str, partition: int) -> Gauge:
+        key = (topic, str(partition))
+        child = self._missed_recorded_children.get(key)
+        if child is None:
+            self._partitions.add(key)
+            child = self._missed_recorded_children[key] = self._missed_recorded.labels(*key)
+        return child
 
     def count_seek_back(self) -> None:
         self._seek_backs.inc()
@@ -642,6 +649,7 @@ class Metrics:
         """Drop a revoked partition's series, so that only its new owner reports them."""
         for key in [k for k in self._partitions if k[1] == str(partition)]:
             self._partitions.discard(key)
+            self._missed_recorded_children.pop(key, None)
             for gauge in (self._committed, self._lag, self._missed_recorded):
                 with suppress(KeyError):  # prometheus_client < 0.21 raises for an absent child
                     gauge.remove(*key)
