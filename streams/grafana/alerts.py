@@ -349,7 +349,9 @@ ALERTS: tuple[Alert, ...] = (
         name="TicketpulseMissedOffsets",
         uid="ticketpulse-missed-offsets",
         group=HEALTH_GROUP,
-        query="sum by (topic) (increase(ticketpulse_missed_offsets_total[15m]))",
+        # What Redis records (the gauge each partition's owner exports), not the counter of
+        # the worker that saw the gap: that one dies with its process, maybe unscraped.
+        query=("sum by (topic) (max by (topic, partition) (ticketpulse_missed_offsets_recorded))"),
         op=">",
         threshold=0,
         for_="0s",
@@ -357,9 +359,10 @@ ALERTS: tuple[Alert, ...] = (
         severity="warning",
         summary="Records of {{ $labels.topic }} were never received",
         description=(
-            "{{ $value }} offsets of {{ $labels.topic }} were skipped between what a worker "
-            "applied and what it read next, in the last 15 minutes: events deleted by retention "
-            "before they were applied, or lost by the consumer. KPIs may miss them."
+            "Redis records {{ $value }} offsets of {{ $labels.topic }} that were skipped "
+            "between what a worker applied and what it read next: events deleted by retention "
+            "before they were applied, or lost by the consumer. KPIs miss them until the "
+            "partition is rebuilt or the record acknowledged (docs/runbooks.md)."
         ),
     ),
     Alert(

@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import faust
@@ -27,6 +27,7 @@ from redis import exceptions as redis_errors
 from streams import collector
 from streams.domain.events import Topic
 from streams.domain.policies import PolicySet
+from streams.errors import TransientError
 from streams.live import api, batch_delivery
 from streams.live.batch import Message
 from streams.live.http_guard import Guard
@@ -34,7 +35,14 @@ from streams.live.intake import Intake
 from streams.live.metrics import Metrics, render_in_thread
 from streams.live.placement import Placement
 from streams.live.publisher import Pacer, Publisher
-from streams.live.recovery import LOST_STATE_EXIT, StateGuard, positions, seek_after_faust
+from streams.live.recovery import (
+    BEHIND,
+    LOST_STATE_EXIT,
+    MARKER_GONE,
+    StateGuard,
+    positions,
+    seek_after_faust,
+)
 from streams.live.settings import WorkerSettings
 from streams.live.store import RedisStore
 from streams.live.worker import Worker
@@ -155,6 +163,26 @@ def create_app(
     )
     metrics.expect_topics(settings.input_topics)
     out = KafkaOut(settings)
+
+    async def rewind(partition: int, applied: Mapping[str, int]) -> dict[str, int]:
+        """Seek the partition of every input topic to Redis's applied offset + 1; returns
+        topic -> offset. The seek runs in the consumer's thread, where aiokafka's fetcher
+        runs (Faust's own ``seek`` calls aiokafka from the app's thread), so that no fetch
+        of the old position is delivered after it; Faust's read offset is reset as in its
+        seek."""
+        consumer: Any = app.consumer
+        thread = consumer._thread
+        client = thread._ensure_consumer()
+        assignment = consumer.assignment()
+        sought = {}
+        for (name, _), offset in positions({partition: applied}, settings.input_topics).items():
+            tp = TP(name, partition)
+            if tp in assignment:
+                await thread.call_thread(client.seek, TopicPartition(name, partition), offset)
+                consumer._read_offset[tp] = offset
+                sought[name] = offset
+        return sought
+
     worker = Worker(
         policies=policies,
         store=store,
@@ -163,6 +191,7 @@ def create_app(
         partitions=settings.partitions,
         placement=Placement(settings.partitions),
         topics=settings.topics,
+        rewind=rewind,
     )
     topic = app.topic(
         *settings.input_topics,
@@ -223,7 +252,7 @@ def create_app(
     async def report_lag() -> None:
         worker.report_lag(highwaters())
 
-    guard = StateGuard(store)
+    guard = StateGuard(store, stopping=worker.stopping)
     # Set once the partitions of the current rebalance are claimed and adopted; Faust's
     # recovery seeks them right after ``on_rebalance_complete``, which waits for it.
     adopted = asyncio.Event()
@@ -242,7 +271,7 @@ def create_app(
     async def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         # Patches Faust's consumer, once, before anything is delivered: records fetched
         # as a rebalance stops the flow are dropped, and fetched again after this seek.
-        seek_after_faust(app.consumer, redis_positions)
+        seek_after_faust(app.consumer, redis_positions, worker.sought)
         try:
             await adopt(args[0] if args else kwargs.get("assigned", set()))
         finally:
@@ -265,10 +294,12 @@ def create_app(
         """Commit Redis's positions just before Faust seeks every partition to its committed
         offset: the worker continues after what Redis holds, whatever the group committed
         (Redis emptied, restored from a backup, or offsets reset by an operator)."""
-        while True:  # adopting waits for Redis; consuming before it is done would be wrong
+        # adopting waits for Redis; consuming before it is done would be wrong
+        while not adopted.is_set():
+            if worker.stopping.is_set():
+                return
             try:
                 await asyncio.wait_for(adopted.wait(), settings.session_timeout_seconds)
-                break
             except TimeoutError:
                 log.warning("still adopting the assigned partitions (is Redis up?)")
         consumer: Any = app.consumer
@@ -301,17 +332,24 @@ def create_app(
 
     @app.timer(interval=1.0)  # type: ignore[untyped-decorator]
     async def watch_state() -> None:
-        """Exit (for a supervised restart and a rebuild) if Redis lost what we applied."""
+        """Consume again what Redis lost (it went back: restored from an older copy), and
+        exit for a supervised restart and a rebuild if it lost a partition's marker."""
         for partition in sorted(worker.states):
             async with worker.locks[partition]:
                 state = worker.states.get(partition)
                 if state is None:
                     continue
                 try:
-                    problem = await guard.intact(partition, state.offsets)
-                except (redis_errors.ConnectionError, redis_errors.TimeoutError):
+                    problem, missed = await guard.intact(partition, state.offsets, state.writes)
+                    for topic in settings.input_topics:  # acknowledged (deleted): back to 0
+                        metrics.set_missed_offsets_recorded(topic, partition, missed.get(topic, 0))
+                    if problem == BEHIND:
+                        await worker.resync(partition)
+                except (redis_errors.ConnectionError, redis_errors.TimeoutError, TransientError):
                     return  # Redis is down (or loading): batches retry, /readyz is not ready
-                if problem:
+                if problem == MARKER_GONE:
+                    # Until the restart, a batch starting past Redis's (emptied) offsets
+                    # seeks back instead of being applied: nothing is written past a gap.
                     log.critical("partition %d: %s; exiting to rebuild it", partition, problem)
                     os._exit(LOST_STATE_EXIT)
 

@@ -60,6 +60,8 @@ class PartitionState:
 
     partition: int
     offsets: dict[str, int] = field(default_factory=dict)
+    # transactions Redis applied to the partition ({p}:writes): with ``offsets``, the fence
+    writes: int = 0
     tickets: dict[str, TicketState] = field(default_factory=dict)
     windows: Windows = field(default_factory=Windows)
     # From this minute on, ``windows`` holds the partition's buckets exactly as Redis does

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import click
 
 from streams import collector, native
 from streams.domain.policies import default_policies, load_policies
 from streams.errors import ConfigError
+
+# A stopping worker exits within this many seconds of SIGTERM (docker compose waits 30).
+SHUTDOWN_SECONDS = 10.0
 
 
 @click.command()
@@ -100,6 +106,38 @@ def worker(
         kept_teams=policy_set.named_teams,
     )
     app, live = create_app(settings, policy_set, store, metrics)
-    faust_worker = faust.Worker(app, loglevel=log_level)
-    quiet_start(faust_worker, lambda: not live.health.assigned, sys.stdout)
-    faust_worker.execute_from_commandline()
+    runner = faust.Worker(app, loglevel=log_level)
+    quiet_start(runner, lambda: not live.health.assigned, sys.stdout)
+    stop_within(SHUTDOWN_SECONDS, runner, live.stopping)
+    runner.execute_from_commandline()
+
+
+def stop_within(seconds: float, runner: Any, stopping: asyncio.Event) -> None:
+    """Make SIGTERM or SIGINT end Faust's worker process within ``seconds``.
+
+    The signal sets ``stopping`` (retries of Redis give up, so nothing waits for it) and
+    Faust stops its services as usual. Should that still hang (a broker or Redis that does
+    not answer a close), a timer thread ends the process with code 0 when ``seconds`` have
+    passed: nothing is lost, Redis holds what was applied and Kafka redelivers the rest.
+    """
+    schedule = runner._schedule_shutdown
+
+    def schedule_shutdown(signal: Any) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            timer = threading.Timer(seconds, _give_up, (seconds,))
+            timer.daemon = True
+            timer.start()
+        schedule(signal)
+
+    runner._schedule_shutdown = schedule_shutdown
+
+
+def _give_up(seconds: float) -> None:
+    logging.getLogger("ticketpulse.worker").warning(
+        "still stopping %g s after the signal (Redis or Kafka not answering); exiting: "
+        "Redis keeps what was applied, Kafka redelivers the rest",
+        seconds,
+    )
+    logging.shutdown()  # flush the handlers: os._exit skips it
+    os._exit(0)

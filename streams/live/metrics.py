@@ -211,6 +211,20 @@ AWAITING_CREATION = MetricDef(
     "from Redis 8 days after its last write unless it arrives.",
     (),
 )
+MISSED_OFFSETS_RECORDED = MetricDef(
+    "ticketpulse_missed_offsets_recorded",
+    "gauge",
+    "Offsets never received that Redis records for an owned partition (kept across "
+    "restarts, until the partition is rebuilt or the record is deleted).",
+    ("topic", "partition"),
+)
+SEEK_BACKS = MetricDef(
+    "ticketpulse_seek_backs_total",
+    "counter",
+    "Times a partition was sought back to consume records again because Redis held fewer "
+    "applied offsets than the worker had fetched (Redis restored from an older copy).",
+    (),
+)
 DEADLETTERS = MetricDef(
     "ticketpulse_deadletter_total",
     "counter",
@@ -359,6 +373,8 @@ METRICS: tuple[MetricDef, ...] = (
     NOT_OWNED,
     MISSED_OFFSETS,
     AWAITING_CREATION,
+    MISSED_OFFSETS_RECORDED,
+    SEEK_BACKS,
     DEADLETTERS,
     EVENT_TIME_LAG,
     BATCH_SECONDS,
@@ -660,6 +676,9 @@ class Metrics:
         self._not_owned: Counter = _make(NOT_OWNED, reg)
         self._missed_offsets: Counter = _make(MISSED_OFFSETS, reg)
         self._missed_children: dict[str, Counter] = {}
+        self._missed_recorded: Gauge = _make(MISSED_OFFSETS_RECORDED, reg)
+        self._missed_recorded_children: dict[tuple[str, str], Gauge] = {}
+        self._seek_backs: Counter = _make(SEEK_BACKS, reg)
         self._event_time_lag: Gauge = _make(EVENT_TIME_LAG, reg)
         self._batch_seconds: Histogram = _make(BATCH_SECONDS, reg)
         self._batch_size: Histogram = _make(BATCH_SIZE, reg)
@@ -719,6 +738,25 @@ class Metrics:
         """Events of tickets not yet created: their records expire unless it arrives."""
         self._awaiting_creation.inc(n)
 
+    def set_missed_offsets_recorded(self, topic: str, partition: int, count: int) -> None:
+        """What Redis records for an owned partition (read on adoption and every second)."""
+        self._missed_recorded_child(topic, partition).set(count)
+
+    def add_missed_offsets_recorded(self, topic: str, partition: int, n: int) -> None:
+        """Offsets never received that a batch just recorded in Redis."""
+        self._missed_recorded_child(topic, partition).inc(n)
+
+    def _missed_recorded_child(self, topic: str, partition: int) -> Gauge:
+        key = (topic, str(partition))
+        child = self._missed_recorded_children.get(key)
+        if child is None:
+            self._partitions.add(key)
+            child = self._missed_recorded_children[key] = self._missed_recorded.labels(*key)
+        return child
+
+    def count_seek_back(self) -> None:
+        self._seek_backs.inc()
+
     def count_deadletters(self, topic: str, n: int = 1) -> None:
         child = self._deadletter_children.get(topic)
         if child is None:
@@ -744,7 +782,8 @@ class Metrics:
         """Drop a revoked partition's series, so that only its new owner reports them."""
         for key in [k for k in self._partitions if k[1] == str(partition)]:
             self._partitions.discard(key)
-            for gauge in (self._committed, self._lag):
+            self._missed_recorded_children.pop(key, None)
+            for gauge in (self._committed, self._lag, self._missed_recorded):
                 with suppress(KeyError):  # prometheus_client < 0.21 raises for an absent child
                     gauge.remove(*key)
 

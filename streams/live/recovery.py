@@ -15,11 +15,17 @@ of the state, and the batches in between would be missing for good. So:
   batches applied after an empty restart and before anyone noticed): its keys are deleted and
   it is rebuilt from the start of the topics. That needs Kafka to still hold every event of
   the tickets that matter (docs/faults.md: the retention requirement).
+- **Never past Redis.** A batch that starts past Redis's applied offset + 1 is not applied:
+  the partition is sought back there and consumed again (``streams.live.continuity``), unless
+  the consumer was just positioned there (a real gap). So when Redis goes back (restored from
+  an older copy) no partition writes past what it lost.
 - **A watch while running.** Every second the worker checks, for each partition it owns and
-  with no batch in flight, that the marker is there and that Redis's offsets are not behind
-  the ones it applied. If not, Redis lost data under it: it exits (code 75) so that its
-  supervisor restarts it, and the restart rebuilds as above. Seeking back inside a running
-  Faust consumer, with batches already fetched, is what this avoids.
+  with no batch in flight, that the marker is there and that Redis's offsets (and its count
+  of writes, ``{p}:writes``) are not behind the ones it applied. Behind: it reloads the
+  partition and seeks it back (an idle partition would otherwise never fetch the lost
+  records again). No marker: Redis lost the partition's state; it exits (code 75) so that
+  its supervisor restarts it, and the restart wipes and rebuilds as above (meanwhile the
+  rule above keeps every partition from writing past a gap).
 """
 
 from __future__ import annotations
@@ -33,14 +39,17 @@ from typing import Any, TypeVar
 
 from redis import exceptions as redis_errors
 
+from streams.live.retrying import retry
 from streams.live.store import RedisStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MARKER = "epoch"
 LOST_STATE_EXIT = 75  # EX_TEMPFAIL: restart me
+MARKER_GONE = "its state marker is gone (Redis emptied or restarted without its data)"
+BEHIND = "Redis went back (restored from an older copy)"
 # A partition with any state has at least one of these (offsets, counters, indexes).
-_ALWAYS_WRITTEN = ("off", "minutes", "backlog", "wake", "tx", "win")
+_ALWAYS_WRITTEN = ("off", "writes", "minutes", "backlog", "wake", "tx", "win")
 _RETRYABLE = (
     redis_errors.ConnectionError,
     redis_errors.TimeoutError,
@@ -51,9 +60,12 @@ _RETRYABLE = (
 class StateGuard:
     """Claims partitions (rebuilding those whose state is gone) and watches owned ones."""
 
-    def __init__(self, store: RedisStore, max_backoff: float = 5.0) -> None:
+    def __init__(
+        self, store: RedisStore, max_backoff: float = 5.0, stopping: asyncio.Event | None = None
+    ) -> None:
         self.store = store
         self.max_backoff = max_backoff
+        self.stopping = stopping if stopping is not None else asyncio.Event()
         self.rebuilt: list[int] = []
 
     def marker(self, partition: int) -> str:
@@ -96,29 +108,31 @@ class StateGuard:
             deleted += await self.store.client.delete(*batch)
         return deleted
 
-    async def intact(self, partition: int, applied: Mapping[str, int]) -> str:
-        """'' if Redis still holds what this worker applied to the partition, else why not."""
+    async def intact(
+        self, partition: int, applied: Mapping[str, int], writes: int
+    ) -> tuple[str, dict[str, int]]:
+        """('' if Redis still holds what this worker applied to the partition,
+        ``MARKER_GONE`` if it lost the partition's state, ``BEHIND`` if its applied offsets
+        or its count of writes went back; topic -> the offsets never received that Redis
+        records for it)."""
         pipe = self.store.client.pipeline(transaction=False)
         pipe.exists(self.marker(partition))
         pipe.hgetall(self.store.key(partition, "off"))
-        marker, raw = await pipe.execute()
+        pipe.get(self.store.key(partition, "writes"))
+        pipe.hgetall(self.store.key(partition, "missed"))
+        marker, raw, stored_writes, raw_missed = await pipe.execute()
+        missed = {_text(k): int(v) for k, v in raw_missed.items()}
         if not marker:
-            return "its state marker is gone (Redis emptied or restarted without its data)"
+            return MARKER_GONE, missed
         stored = {_text(k): int(v) for k, v in raw.items()}
-        behind = {t: (stored.get(t, -1), o) for t, o in applied.items() if stored.get(t, -1) < o}
-        if behind:
-            return f"Redis's applied offsets went back (stored, applied): {behind}"
-        return ""
+        if any(stored.get(t, -1) < o for t, o in applied.items()):
+            return BEHIND, missed
+        if int(stored_writes or 0) < writes:
+            return BEHIND, missed
+        return "", missed
 
     async def _retry(self, operation: Callable[[], Awaitable[T]]) -> T:
-        delay = 0.05
-        while True:
-            try:
-                return await operation()
-            except _RETRYABLE as error:
-                log.warning("redis unavailable while claiming a partition, retrying: %s", error)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.max_backoff)
+        return await retry(operation, self.stopping, self.max_backoff, _RETRYABLE)
 
 
 def positions(
@@ -132,7 +146,11 @@ def positions(
     }
 
 
-def seek_after_faust(consumer: Any, wanted: Callable[[], Mapping[Any, int]]) -> None:
+def seek_after_faust(
+    consumer: Any,
+    wanted: Callable[[], Mapping[Any, int]],
+    sought: Callable[[str, int, int], None] = lambda topic, partition, offset: None,
+) -> None:
     """Make the seek that ends each rebalance land on Redis's positions, whatever Faust did.
 
     Faust seeks every partition to its committed offset just before it resumes the flow,
@@ -142,7 +160,8 @@ def seek_after_faust(consumer: Any, wanted: Callable[[], Mapping[Any, int]]) -> 
     have moved such a partition's position past them, and Faust keeps a stale *read
     offset* below which it drops records silently: they would be skipped for good.
     Seeking each assigned partition to Redis's position with Faust's own ``seek`` (which
-    also resets the read offset), right after Faust's seek, closes both. Idempotent.
+    also resets the read offset), right after Faust's seek, closes both. ``sought`` is told
+    each (topic, partition, offset) sought to. Idempotent.
     """
     if getattr(consumer, "_ticketpulse_seeks", False):
         return
@@ -155,6 +174,8 @@ def seek_after_faust(consumer: Any, wanted: Callable[[], Mapping[Any, int]]) -> 
                 await consumer.seek(tp, offset)
             except Exception as error:  # taken by a newer rebalance: that one seeks anew
                 log.warning("could not seek %s to %d (%r)", tp, offset, error)
+                continue
+            sought(tp.topic, tp.partition, offset)
 
     consumer.perform_seek = perform_seek
     consumer._ticketpulse_seeks = True

@@ -200,6 +200,17 @@ class RedisStore:
             raw = await self.client.hgetall(self.key(partition, "off"))
         return {_text(topic): int(offset) for topic, offset in raw.items()}
 
+    async def load_writes(self, partition: int) -> int:
+        """How many transactions the partition's batches and scans applied (the fence's count)."""
+        with _transient("load writes"):
+            return int(await self.client.get(self.key(partition, "writes")) or 0)
+
+    async def load_missed(self, partition: int) -> dict[str, int]:
+        """Topic -> offsets never received that the partition's batches recorded."""
+        with _transient("load missed offsets"):
+            raw = await self.client.hgetall(self.key(partition, "missed"))
+        return {_text(topic): int(count) for topic, count in raw.items()}
+
     async def load_tickets(self, partition: int, ticket_ids: Collection[str]) -> dict[str, bytes]:
         """The stored records of ``ticket_ids``; a ticket without a record is left out."""
         ids = list(ticket_ids)
@@ -210,15 +221,20 @@ class RedisStore:
         return {t: _bytes(v) for t, v in zip(ids, values, strict=True) if v is not None}
 
     async def apply(
-        self, writes: PartitionWrites, expected_offsets: Mapping[str, int] | None = None
+        self,
+        writes: PartitionWrites,
+        expected_offsets: Mapping[str, int] | None = None,
+        expected_writes: int = 0,
     ) -> None:
         """Write one batch's changes in a single MULTI/EXEC, or nothing when there are none.
 
         With ``expected_offsets`` the transaction is fenced: it runs only if the partition's
-        applied offsets in Redis are exactly those (``WATCH`` on them), else ``StaleOffsets``
-        and nothing is written. A worker whose view of the partition is stale (another
-        worker applied batches meanwhile, around a rebalance) then reloads instead of
-        applying events twice.
+        applied offsets in Redis are exactly those and its count of applied transactions
+        (``{p}:writes``, which every transaction increments) is ``expected_writes`` (``WATCH``
+        on both), else ``StaleOffsets`` and nothing is written. The count also catches a Redis
+        gone back past writes that moved no offset (breach scans). A worker whose view of the
+        partition is stale (another worker applied batches meanwhile, around a rebalance, or
+        Redis went back) then reloads instead of applying events twice or on a wrong base.
 
         After a ``TransientError`` the batch may or may not be in Redis; calling ``apply``
         again with the same ``writes`` object is safe either way (counters are added once;
@@ -232,7 +248,7 @@ class RedisStore:
             with _transient("apply"):
                 async with self.client.pipeline(transaction=True) as pipe:
                     if expected_offsets is not None:
-                        await self._fence(pipe, writes.partition, expected_offsets)
+                        await self._fence(pipe, writes.partition, expected_offsets, expected_writes)
                     self._queue_writes(pipe, writes, token)
                     await pipe.execute()
         except redis_errors.WatchError as error:
@@ -241,13 +257,19 @@ class RedisStore:
             self._unconfirmed[writes.partition] = (writes, token)
             raise
 
-    async def _fence(self, pipe: Pipeline, partition: int, expected: Mapping[str, int]) -> None:
-        key = self.key(partition, "off")
-        await pipe.watch(key)
-        raw = await pipe.hgetall(key)
+    async def _fence(
+        self, pipe: Pipeline, partition: int, expected: Mapping[str, int], writes: int
+    ) -> None:
+        offsets_key, writes_key = self.key(partition, "off"), self.key(partition, "writes")
+        await pipe.watch(offsets_key, writes_key)
+        raw = await pipe.hgetall(offsets_key)
         stored = {_text(topic): int(offset) for topic, offset in raw.items()}
-        if stored != dict(expected):
-            raise StaleOffsets(f"partition {partition}: Redis has {stored}, expected {expected}")
+        stored_writes = int(await pipe.get(writes_key) or 0)
+        if stored != dict(expected) or stored_writes != writes:
+            raise StaleOffsets(
+                f"partition {partition}: Redis has {stored} after {stored_writes} writes, "
+                f"expected {expected} after {writes}"
+            )
         pipe.multi()  # type: ignore[no-untyped-call]
 
     def _queue_writes(self, pipe: Pipeline, writes: PartitionWrites, token: str) -> None:
@@ -260,6 +282,9 @@ class RedisStore:
         if writes.offsets:
             offsets: dict[FieldT, EncodableT] = {t: o for t, o in writes.offsets.items()}
             pipe.hset(self.key(writes.partition, "off"), mapping=offsets)
+        for topic, count in writes.missed.items():  # fenced: a batch that landed is refused
+            pipe.hincrby(self.key(writes.partition, "missed"), topic, count)
+        pipe.incr(self.key(writes.partition, "writes"))
 
     def _counters_call(self, writes: PartitionWrites, token: str) -> list[Any]:
         """``numkeys, *keys, *args`` of the counters script; empty when no counter changes.

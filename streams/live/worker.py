@@ -32,8 +32,10 @@ from streams.domain.snapshot import Backlog, SlaNow, build_snapshot, fits
 from streams.domain.windows import WINDOWS, MinuteDeltas
 from streams.errors import TransientError
 from streams.live.batch import DecodedBatch, Message, PartitionState, decode_batch, plan
+from streams.live.continuity import first_offsets, seek_back
 from streams.live.metrics import Metrics
 from streams.live.placement import Placement
+from streams.live.retrying import retry
 from streams.live.store import RedisStore, StaleOffsets
 from streams.live.writes import FIELD_SEPARATOR
 from streams.topic_names import DEFAULT_TOPICS, TopicNames
@@ -44,6 +46,9 @@ WEEK = WINDOWS["7d"]
 # A batch refused as stale is redone on a fresh view; another refusal right after is a bug
 # (or a second writer that keeps racing), not something to loop on.
 STALE_ATTEMPTS = 3
+# Seeks a partition's consumer back to Redis's applied offsets + 1 for every input topic
+# (offset 0 for a topic Redis has none of); returns topic -> the offset it sought to.
+Rewind = Callable[[int, Mapping[str, int]], Awaitable[Mapping[str, int]]]
 
 
 class DeadLetterSink(Protocol):
@@ -79,6 +84,13 @@ class Worker:
     # they come (a bench or a test feeding unkeyed messages)
     placement: Placement | None = None
     topics: TopicNames = DEFAULT_TOPICS  # names the topic of a dead letter read long before
+    # With Kafka: how to seek a partition back when Redis holds less than was fetched
+    # (``streams.live.continuity``). Without (bench, tests), batches are trusted as given.
+    rewind: Rewind | None = None
+    # (topic, partition) -> the offset the consumer was sought to, until a batch of it arrives
+    positioned: dict[tuple[str, int], int] = field(default_factory=dict)
+    # Set by ``stop``: retries give up, so that a shutdown never waits for Redis.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def now(self) -> Instant:
         return int(self.clock() * MICROS_PER_SECOND)
@@ -97,7 +109,15 @@ class Worker:
             async with self.locks[partition]:
                 self.owned = (self.owned or set()) - {partition}
                 self.states.pop(partition, None)
+                for key in [k for k in self.positioned if k[1] == partition]:
+                    del self.positioned[key]
+                self.metrics.forget_partition(partition)
         self.health.assigned = bool(self.states)
+
+    def sought(self, topic: str, partition: int, offset: int) -> None:
+        """The consumer was sought to ``offset`` (the seek that ends a rebalance): a first
+        record further on is a real gap (``streams.live.continuity``)."""
+        self.positioned[(topic, partition)] = offset
 
     def owns(self, partition: int) -> bool:
         """Once ``assign`` or ``revoke`` has run, only assigned partitions are worked on."""
@@ -107,6 +127,10 @@ class Worker:
         """A partition's cache, from what Redis holds: applied offsets and a week of buckets."""
         state = PartitionState(partition)
         state.offsets = await self._retry(lambda: self.store.load_offsets(partition))
+        state.writes = await self._retry(lambda: self.store.load_writes(partition))
+        missed = await self._retry(lambda: self.store.load_missed(partition))
+        for topic, count in missed.items():
+            self.metrics.set_missed_offsets_recorded(topic, partition, count)
         since = floor_minute(self.now()) - WEEK - MICROS_PER_MINUTE
         buckets = await self._retry(lambda: self.store.load_buckets(partition, since))
         deltas: MinuteDeltas = {}
@@ -161,6 +185,8 @@ class Worker:
                 if state is None:
                     state = self.states[partition] = await self._adopt(partition)
                     self.health.assigned = True
+                if await self._fetched_past_redis(state, batch):
+                    return
                 decoded = decode_batch(batch, state.offsets, self.placement)
                 try:
                     await self._apply(state, decoded, ())
@@ -184,6 +210,74 @@ class Worker:
                     self.metrics.count_missed_offsets(topic, missing)
                 break
 
+    async def _fetched_past_redis(self, state: PartitionState, batch: list[Message]) -> bool:
+        """Seek back instead of applying a batch that starts past what Redis applied (+1),
+        unless the consumer was just positioned there (a real gap); True when sought back."""
+        if self.rewind is None:
+            return False
+        partition = state.partition
+        first = first_offsets(batch)
+        positioned = {t: o for (t, p), o in self.positioned.items() if p == partition}
+        wanted = seek_back(first, state.offsets, positioned)
+        for topic in first:
+            self.positioned.pop((topic, partition), None)  # a batch of it arrived
+        if not wanted:
+            return False
+        log.warning(
+            "partition %d: fetched records start past what Redis applied (topic: first "
+            "fetched, next to apply %s); Redis went back (restored from an older copy?): "
+            "consuming them again from Redis's offsets",
+            partition,
+            {t: (first[t], o) for t, o in sorted(wanted.items())},
+        )
+        await self._seek_back(state, mark=True)
+        return True
+
+    async def _seek_back(self, state: PartitionState, *, mark: bool) -> None:
+        """Seek the partition to Redis's offsets + 1 (``state`` was just loaded from Redis).
+
+        ``mark``: remember the positions, so that a record further on delivered first from
+        there is a real gap. Only where no batch fetched before the seek can still arrive:
+        in a batch's own delivery, since the fetch loop fetches the next batch after it.
+        """
+        if self.rewind is None:
+            return
+        partition = state.partition
+        try:
+            sought = await self.rewind(partition, dict(state.offsets))
+        except Exception as error:  # revoked meanwhile: its next owner seeks from Redis
+            log.warning("partition %d: could not seek back (%r)", partition, error)
+            return
+        self.metrics.count_seek_back()
+        if mark:
+            for topic, offset in sought.items():
+                self.positioned[(topic, partition)] = offset
+
+    async def resync(self, partition: int) -> bool:
+        """Reload an owned partition from Redis and, when Redis went back (its applied offsets
+        or its count of writes behind what this worker held), seek it back to consume the
+        difference again. The caller holds the partition's lock. True when it sought back."""
+        before = self.states.pop(partition, None)
+        if not self.owns(partition):
+            return False
+        state = self.states[partition] = await self._adopt(partition)
+        held = before.offsets if before is not None else {}
+        held_writes = before.writes if before is not None else 0
+        stored = state.offsets
+        behind = {t: (stored.get(t, -1), o) for t, o in held.items() if stored.get(t, -1) < o}
+        if not behind and state.writes >= held_writes:
+            return False
+        log.warning(
+            "partition %d: Redis went back (restored from an older copy?): applied offsets "
+            "(stored, held) %s, %d of the %d writes held; consuming again from Redis's offsets",
+            partition,
+            behind,
+            state.writes,
+            held_writes,
+        )
+        await self._seek_back(state, mark=False)
+        return True
+
     async def scan(self) -> int:
         """Evaluate tickets whose wake-up time has passed: breaches with no further event."""
         woken = 0
@@ -198,8 +292,8 @@ class Worker:
                         await self._apply(state, DecodedBatch(), due)
                     except StaleOffsets as error:  # the next scan works on a fresh view
                         log.warning("%s; reloading the partition from Redis", error)
-                        if self.owns(partition):
-                            self.states[partition] = await self._adopt(partition)
+                        self.states[partition] = state  # ``_apply`` dropped it
+                        await self.resync(partition)
                         continue
                     woken += len(due)
         return woken
@@ -213,20 +307,27 @@ class Worker:
             state.load(records, missing, self.policies)
         expected = dict(state.offsets)  # the fence: what this worker believes Redis holds
         now = self.now()
+        writes = state.writes
         try:
             result = plan(state, batch, self.policies, now, wake, self.topics)
         except Exception:
             self.states.pop(partition, None)  # the cache may be half-changed: rebuild it
             raise
+        missed = result.writes.missed
+        for topic, _, count in batch.gaps:
+            missed[topic] = missed.get(topic, 0) + count
         try:
             if result.deadletters:
                 await self._retry(lambda: self.deadletters.send(result.deadletters))
             if result.writes:
-                await self._retry(lambda: self.store.apply(result.writes, expected))
+                await self._retry(lambda: self.store.apply(result.writes, expected, writes))
+                state.writes = writes + 1
         except BaseException:
             self.states.pop(partition, None)
             raise
         state.windows.apply_deltas(result.window_deltas)
+        for topic, count in missed.items():
+            self.metrics.add_missed_offsets_recorded(topic, partition, count)
         for (topic, type_, outcome), count in result.outcomes.items():
             self.metrics.count_events(topic, type_, outcome, count)
         for topic, count in Counter(d["source_topic"] for d in result.deadletters).items():
@@ -243,20 +344,17 @@ class Worker:
         self.metrics.observe_batch(time.perf_counter() - started, size)
 
     async def _retry(self, operation: Callable[[], Awaitable[T]]) -> T:
-        """Retry transient I/O failures with backoff; never give up while the worker runs."""
-        delay = 0.05
-        while True:
-            try:
-                value = await operation()
-            except TransientError as error:
-                self.health.redis_ok = False
-                self.health.last_error = str(error)
-                log.warning("transient failure, retrying in %.2fs: %s", delay, error)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.max_backoff)
-                continue
-            self.health.redis_ok = True
-            return value
+        """Retry transient I/O failures with backoff until the worker stops (``stopping``:
+        then it gives up by cancelling, as a shutdown would; ``streams.live.retrying``)."""
+        value = await retry(
+            operation, self.stopping, self.max_backoff, (TransientError,), self._failed
+        )
+        self.health.redis_ok = True
+        return value
+
+    def _failed(self, error: Exception) -> None:
+        self.health.redis_ok = False
+        self.health.last_error = str(error)
 
     def report_lag(self, highwaters: Mapping[tuple[str, int], int | None]) -> None:
         """Consumer lag of owned partitions: messages after the last one Redis holds.

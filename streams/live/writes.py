@@ -84,6 +84,7 @@ class PartitionWrites:
     - ``breached``: target -> ticket id -> True to add to the breached-running set, False to remove
     - ``wake``: ticket id -> when to evaluate again, or None to remove
     - ``offsets``: topic -> last applied offset (absent: unchanged)
+    - ``missed``: topic -> offsets never received before this batch's (added to the count)
     """
 
     partition: int
@@ -96,6 +97,7 @@ class PartitionWrites:
     breached: dict[SlaTarget, dict[str, bool]] = field(default_factory=dict)
     wake: dict[str, Instant | None] = field(default_factory=dict)
     offsets: dict[str, int] = field(default_factory=dict)
+    missed: dict[str, int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(

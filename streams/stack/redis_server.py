@@ -29,7 +29,8 @@ class RedisServer(Component):
             "--dir", str(self.home / "data"),
             "--daemonize", "no",
             "--protected-mode", "yes",
-            "--appendonly", "no",
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
         ]  # fmt: skip
 
     def reconfigure(self) -> None:

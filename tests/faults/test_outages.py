@@ -1,13 +1,18 @@
-"""Scenarios 3 and 4: Kafka broker kill -9, Redis stopped for a while, Redis restarted empty."""
+"""Scenarios 3 and 4: Kafka broker kill -9, Redis stopped for a while, restarted empty, or
+restored from an older copy of its files."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import random
+import shutil
 import signal
 import time
+import urllib.request
+from pathlib import Path
 
+from streams.live.commands import SHUTDOWN_SECONDS
 from streams.live.recovery import LOST_STATE_EXIT
 from streams.stack import Stack
 from streams.stack import process as stack_process
@@ -19,6 +24,7 @@ from .harness import (
     FaultRun,
     Fleet,
     LoadProducer,
+    applied_offsets,
     assert_substantial,
     simulated_load,
     soak,
@@ -49,13 +55,13 @@ def readiness(fleet: Fleet) -> tuple[int, bool]:
 
 
 def redis_outage_run(
-    make_run: MakeRun, fleets: list[Fleet], own_redis: Stack, seed: int
+    make_run: MakeRun, fleets: list[Fleet], own_redis: Stack, seed: int, count: int = 0
 ) -> tuple[FaultRun, Fleet, LoadProducer, int]:
     run = make_run(redis_url=own_redis.addresses.redis_url)
     fleet = Fleet(run)
     fleets.append(fleet)
     fleet.wait_ready()
-    count = soak(30_000, 200_000)
+    count = count or soak(30_000, 200_000)
     records = simulated_load(count, RATE, seed=seed)
     producer = LoadProducer(run.bootstrap, run.topics, records, RATE).start()
     return run, fleet, producer, len(records)
@@ -94,8 +100,9 @@ def test_redis_restarted_empty_worker_rebuilds_from_kafka(
     run, fleet, producer, events = redis_outage_run(make_run, fleets, own_redis, seed=65)
     time.sleep(4)
     kill_minus_nine(own_redis, "redis")
-    for leftover in (own_redis.component("redis").home / "data").iterdir():
-        leftover.unlink()  # no dump, no AOF: it comes back empty
+    data = own_redis.component("redis").home / "data"
+    shutil.rmtree(data)  # no RDB file, no AOF: it comes back empty
+    data.mkdir()
     time.sleep(random.Random(65).uniform(0.5, 2.0))
     own_redis.up()
     producer.join(300)
@@ -104,6 +111,76 @@ def test_redis_restarted_empty_worker_rebuilds_from_kafka(
     print(assert_substantial(snapshot), "events", events, "exits", fleet.exits)
     codes = [e.returncode for e in fleet.exits]
     assert codes and set(codes) == {LOST_STATE_EXIT}, fleet.exits
+
+
+def test_redis_restored_from_an_older_snapshot_worker_consumes_the_lost_part_again(
+    make_run: MakeRun, fleets: list[Fleet], own_redis: Stack, tmp_path: Path
+) -> None:
+    """``SAVE``, a copy of Redis's files, more batches applied, kill -9, Redis started from
+    that copy: every partition's applied offsets went back under the running worker, which
+    must consume the lost part again instead of writing past it. Several times."""
+    rounds = soak(3, 10)
+    count = int(RATE * 11 * rounds)
+    run, fleet, producer, events = redis_outage_run(make_run, fleets, own_redis, 66, count)
+    data = own_redis.component("redis").home / "data"
+    client = redis_client(run.redis_url)
+    rng = random.Random(66)
+    for round_ in range(rounds):
+        time.sleep(rng.uniform(2.0, 4.0))
+        client.save()
+        # A consistent copy of the files (the RDB file, and the AOF if the stack keeps one):
+        # no write meanwhile, and time for an AOF write that ``everysec`` may postpone 2 s.
+        # A copy of an AOF being appended could end inside a transaction, which Redis does
+        # not load as a whole.
+        client.execute_command("CLIENT", "PAUSE", "6000", "WRITE")
+        time.sleep(2.5)
+        backup = tmp_path / f"redis-backup-{round_}"
+        shutil.copytree(data, backup)
+        before = applied_offsets(client, run.name, run.partitions)
+        client.execute_command("CLIENT", "UNPAUSE")
+        time.sleep(rng.uniform(3.0, 6.0))  # applied after the copy: what the restore loses
+        kill_minus_nine(own_redis, "redis")
+        shutil.rmtree(data)
+        shutil.copytree(backup, data)
+        own_redis.up()
+        restored = applied_offsets(client, run.name, run.partitions)
+        went_back = {p for (t, p), offset in restored.items() if offset <= before[(t, p)]}
+        assert went_back == set(range(run.partitions)), (before, restored)
+    producer.join(300)
+    checker = Checker(run, client)
+    snapshot = checker.assert_equal(lambda: list(fleet.workers.values()), timeout=180)
+    print(assert_substantial(snapshot), "events", events, "exits", fleet.exits)
+    for p in range(run.partitions):
+        assert not client.hgetall(f"{{{run.name}:p{p}}}:missed"), p  # no offset skipped
+    logs = "".join(f.read_text() for f in run.log_dir.glob(f"{run.name}-worker-*.log"))
+    assert "never received" not in logs
+    assert not fleet.exits, fleet.exits  # consumed again in-process, no restart needed
+    with urllib.request.urlopen(fleet.worker().url + "/metrics", timeout=5) as response:
+        metrics = response.read().decode()
+    assert "ticketpulse_seek_backs_total 0.0" not in metrics
+
+
+def test_sigterm_while_redis_is_down_exits_within_the_bound_without_a_traceback(
+    make_run: MakeRun, fleets: list[Fleet], own_redis: Stack
+) -> None:
+    """Redis goes away mid-stream and stays away; the worker, retrying it, gets SIGTERM (a
+    ``docker compose stop``): it exits 0 within ``SHUTDOWN_SECONDS`` (docker compose kills
+    after 30 s), logging no traceback. Nothing is lost: Redis holds what was applied."""
+    _, fleet, producer, _ = redis_outage_run(make_run, fleets, own_redis, seed=67)
+    time.sleep(3)
+    kill_minus_nine(own_redis, "redis")
+    time.sleep(6)  # batches, breach scans, the snapshot and the watch all retry Redis now
+    worker = fleet.worker()
+    asked = time.monotonic()
+    code = fleet.stop(0)
+    took = time.monotonic() - asked
+    log = worker.log.read_text()
+    assert "Traceback" not in log, worker.tail(80)
+    assert code == 0, worker.tail(40)
+    # the bound, plus what a loaded machine adds to noticing the exit
+    assert took < SHUTDOWN_SECONDS + 5, (took, worker.tail(40))
+    print("stopped in", round(took, 1), "s;", worker.tail(3))
+    producer.join(300)
 
 
 def test_kafka_broker_killed_and_restarted_worker_recovers_or_is_restarted(

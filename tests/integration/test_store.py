@@ -128,6 +128,7 @@ async def test_apply_writes_every_key(
         b"support.contacts": b"7",
     }
     assert await client.zrange(f"{k}:minutes", 0, -1) == [str(T0).encode(), str(T0 + MIN).encode()]
+    assert await client.get(f"{k}:writes") == b"1"  # the transactions applied: for the fence
     assert await keys_of(client, prefix) == {
         f"{k}:{suffix}"
         for suffix in (
@@ -142,6 +143,7 @@ async def test_apply_writes_every_key(
             "breached:next_reply",
             "wake",
             "off",
+            "writes",
             "tx",
         )
     }
@@ -355,7 +357,7 @@ async def test_a_partitions_keys_share_one_cluster_slot(
     for partition in (0, 7):
         tag = f"{{{prefix}:p{partition}}}"
         mine = [key for key in keys if key.startswith(tag)]
-        assert len(mine) == 13
+        assert len(mine) == 14
         assert {key_slot(key.encode()) for key in mine} == {
             key_slot(f"{prefix}:p{partition}".encode())
         }

@@ -62,11 +62,14 @@ async def test_the_fence_refuses_a_batch_when_offsets_moved(client: aioredis.Red
     store = RedisStore(client, f"s{uuid.uuid4().hex[:8]}")
     await store.apply(PartitionWrites(0, backlog={"open": 1}, offsets={"t": 5}), {})
     with pytest.raises(StaleOffsets):
-        await store.apply(PartitionWrites(0, backlog={"open": 1}, offsets={"t": 9}), {"t": 4})
+        await store.apply(PartitionWrites(0, backlog={"open": 1}, offsets={"t": 9}), {"t": 4}, 1)
+    with pytest.raises(StaleOffsets):  # offsets as expected, but not the count of writes
+        await store.apply(PartitionWrites(0, backlog={"open": 1}, offsets={"t": 9}), {"t": 5}, 0)
     assert await store.backlog(0) == {"open": 1}
     assert await store.load_offsets(0) == {"t": 5}
-    await store.apply(PartitionWrites(0, backlog={"open": 1}, offsets={"t": 9}), {"t": 5})
+    await store.apply(PartitionWrites(0, backlog={"open": 1}, offsets={"t": 9}), {"t": 5}, 1)
     assert await store.backlog(0) == {"open": 2}
+    assert await store.load_writes(0) == 2
 
 
 async def test_offsets_never_received_are_logged_and_counted(

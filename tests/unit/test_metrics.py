@@ -333,6 +333,21 @@ def test_missed_offsets_exist_at_zero_for_each_input_topic_before_any_gap() -> N
     assert value(s, name, topic="support.tickets") == 0
 
 
+def test_missed_offsets_recorded_follow_redis_and_leave_with_the_partition() -> None:
+    metrics = Metrics()
+    name = "ticketpulse_missed_offsets_recorded"
+    metrics.set_missed_offsets_recorded("support.tickets", 3, 4)  # read from Redis
+    metrics.add_missed_offsets_recorded("support.tickets", 3, 2)  # a batch recorded more
+    metrics.set_missed_offsets_recorded("support.tickets", 1, 0)
+    s = scrape(metrics)
+    assert value(s, name, topic="support.tickets", partition="3") == 6
+    assert value(s, name, topic="support.tickets", partition="1") == 0
+    metrics.forget_partition(3)  # revoked: its new owner exports it
+    assert value(scrape(metrics), name, topic="support.tickets", partition="3") is None
+    metrics.set_missed_offsets_recorded("support.tickets", 3, 6)  # assigned back
+    assert value(scrape(metrics), name, topic="support.tickets", partition="3") == 6
+
+
 def test_worker_gauges_batches_and_revoked_partitions() -> None:
     metrics = Metrics()
     assert value(scrape(metrics), "ticketpulse_worker_up") == 0
@@ -618,6 +633,8 @@ def exercised(agent_labels: bool) -> Metrics:
     metrics.observe_batch(0.01, 10)
     metrics.set_committed_offset("support.surveys", 3, 1)
     metrics.set_consumer_lag("support.surveys", 3, 0)
+    metrics.set_missed_offsets_recorded("support.surveys", 3, 0)
+    metrics.count_seek_back()
     metrics.mirror_snapshot(golden_snapshot())
     return metrics
 
