@@ -12,6 +12,7 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from streams.domain.engine import Engine
+from streams.domain.facts import SlaTarget
 from streams.domain.instant import parse_rfc3339
 from streams.domain.policies import PolicySet, load_policies
 from streams.domain.records import decode_record
@@ -34,7 +35,7 @@ class Model:
         self.buckets: Counter[tuple[int, str]] = Counter()
         self.backlog: Counter[str] = Counter()
         self.due: dict[Any, dict[str, int]] = defaultdict(dict)
-        self.breached: dict[Any, set[str]] = defaultdict(set)
+        self.breached: dict[Any, dict[str, int]] = defaultdict(dict)
         self.offsets: dict[str, int] = {}
 
     def apply(self, writes: PartitionWrites) -> None:
@@ -61,9 +62,12 @@ class Model:
                     self.due[target].pop(ticket_id, None)
                 else:
                     self.due[target][ticket_id] = deadline
-        for target, flags in writes.breached.items():
-            for ticket_id, member in flags.items():
-                (self.breached[target].add if member else self.breached[target].discard)(ticket_id)
+        for target, deadlines in writes.breached.items():
+            for ticket_id, deadline in deadlines.items():
+                if deadline is None:
+                    self.breached[target].pop(ticket_id, None)
+                else:
+                    self.breached[target][ticket_id] = deadline
         self.offsets.update(writes.offsets)
 
 
@@ -272,6 +276,8 @@ def test_wake_records_breach_without_event(policies: PolicySet) -> None:
     model.apply(woken.writes)
     assert [f.kind.value for f in woken.added_facts] == ["sla_breached"]
     assert {t.value for t, members in model.breached.items() if "W" in members} == {"first_reply"}
+    # with the deadline it missed: GET /sla/at-risk lists the longest overdue first
+    assert model.breached[SlaTarget.FIRST_REPLY]["W"] == parse_rfc3339("2026-11-03T11:15:00Z")
     again = plan(state, decode_batch([], model.offsets), policies, later, wake=["W"])
     assert again.added_facts == [] and not again.window_deltas
 
