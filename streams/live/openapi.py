@@ -201,6 +201,7 @@ OPERATIONS = (
         {
             202: ("every event produced", "Accepted"),
             400: ("no event produced: the body or some events are invalid", "Rejected"),
+            408: ("the body was not sent within 60 s", "Error"),
             413: ("body too large, or too many events", "Error"),
             415: ("neither JSON nor NDJSON", "Error"),
             503: ("Kafka unavailable, or too many requests at once (Retry-After)", "Error"),
