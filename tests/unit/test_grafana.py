@@ -19,8 +19,8 @@ from streams.grafana import API_DATASOURCE_UID, DATASOURCE_UID, FOLDER_TITLE, RU
 from streams.grafana.alerts import ALERTS, Links, api_rule_groups
 from streams.grafana.dashboards import DASHBOARDS, INFINITY
 from streams.grafana.files import DASHBOARD_DIR, REPO_ROOT, generated, stale, write
-from streams.live.openapi import AtRiskTicket
 from streams.grafana.promql import row_problems, unknown_metrics, variables_used
+from streams.live.openapi import AtRiskTicket
 
 PROVISIONING = REPO_ROOT / "grafana" / "provisioning"
 DIMENSIONS = {"team", "channel", "priority"}
