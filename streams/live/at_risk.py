@@ -30,6 +30,7 @@ MAX_LIMIT = 1000
 # Index entries one request examines at most: with team/priority/agent filters a page may
 # need many; past this the page ends early, and its next_cursor continues the search.
 MAX_EXAMINED = 5000
+MAX_CURSOR = 4096  # characters: a ticket id and a deadline, base64-encoded
 PARAMETERS = ("limit", "cursor", "state", "target", "team", "priority", "agent")
 
 Position = tuple[Instant, str, str]  # deadline, ticket id, target
@@ -83,7 +84,8 @@ def parse_query(pairs: Iterable[tuple[str, str]]) -> AtRiskQuery | str:
         if given.get(name) == "":
             return f"{name}: must not be empty"
     raw_limit = given.get("limit", str(DEFAULT_LIMIT))
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+    digits = raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 4
+    if not digits or not 1 <= int(raw_limit) <= MAX_LIMIT:
         return f"limit: must be an integer from 1 to {MAX_LIMIT}, not {raw_limit!r}"
     after = None
     if "cursor" in given:
@@ -126,14 +128,17 @@ def encode_cursor(at: Position) -> str:
 
 
 def decode_cursor(token: str) -> Position | None:
+    """The position a cursor holds, or None for anything ``encode_cursor`` did not make."""
+    if len(token) > MAX_CURSOR:
+        return None
     try:
         value = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         return None
     if not isinstance(value, list) or len(value) != 3:
         return None
     deadline, ticket_id, target = value
-    if type(deadline) is not int or deadline < 0 or not isinstance(ticket_id, str):
+    if type(deadline) is not int or not 0 <= deadline < 2**53 or not isinstance(ticket_id, str):
         return None
     if target not in set(SlaTarget):
         return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from streams.domain.facts import SlaTarget
@@ -65,6 +67,8 @@ def test_every_parameter_is_read() -> None:
         ([("limit", "1001")], "limit: must be an integer from 1 to 1000"),
         ([("limit", "-1")], "limit: must be an integer from 1 to 1000"),
         ([("limit", "ten")], "limit: must be an integer from 1 to 1000"),
+        ([("limit", "²")], "limit: must be an integer from 1 to 1000"),
+        ([("limit", "9" * 5000)], "limit: must be an integer from 1 to 1000"),
         ([("state", "late")], "state: unknown 'late'; one of breached, at_risk"),
         ([("target", "reply")], "target: unknown 'reply'"),
         ([("priority", "top")], "priority: unknown 'top'"),
@@ -83,8 +87,11 @@ def test_cursor_round_trip_and_tampering() -> None:
     token = encode_cursor(at)
     assert token.isascii() and "=" not in token and "/" not in token and "+" not in token
     assert decode_cursor(token) == at
-    for bad in ("", "e30", encode_cursor((NOW, "T", "bogus")), "W1sxXV0", "!!!"):
-        assert decode_cursor(bad) is None, bad
+    nested = base64.urlsafe_b64encode(b"[" * 100_000).decode()
+    too_late = encode_cursor((2**53, "T", "first_reply"))
+    for bad in ("", "e30", encode_cursor((NOW, "T", "bogus")), "W1sxXV0", "!!!", "é", nested):
+        assert decode_cursor(bad) is None, bad[:20]
+    assert decode_cursor(too_late) is None
 
 
 def entry(minutes: float, ticket: str, target: SlaTarget = FR, *, late: bool = False) -> ClockEntry:
