@@ -175,9 +175,9 @@ def row(entry: ClockEntry, view: TicketView, now: Instant) -> dict[str, Any] | N
     """The ticket's row, with its current team, priority and assignee; None when its clock
     has no deadline any more (changed since the index was read)."""
     deadline: Instant | None = entry.deadline
-    if not deadline:  # breached, and only its record knows the deadline
+    if not deadline:  # breached, and only its record knows when
         deadline = next(
-            (c.deadline for c in view.clocks if c.target is entry.target and c.running), None
+            (c.breached_at for c in view.clocks if c.target is entry.target and c.running), None
         )
         if deadline is None:
             return None

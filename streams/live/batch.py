@@ -317,10 +317,13 @@ def _due(view: TicketView) -> dict[SlaTarget, Instant]:
 
 
 def _breached(view: TicketView) -> dict[SlaTarget, Instant]:
-    """The deadlines of breached, still running clocks: ``GET /sla/at-risk`` lists the
-    longest overdue first."""
+    """Breached, still running clocks -> when they breached (their deadline, or the moment a
+    policy change put them past a new one; stable even if a later change moves the deadline
+    or pauses the clock): ``GET /sla/at-risk`` lists the longest overdue first."""
     return {
-        c.target: c.deadline for c in view.clocks if c.breached_running() and c.deadline is not None
+        c.target: c.breached_at
+        for c in view.clocks
+        if c.breached_running() and c.breached_at is not None
     }
 
 

@@ -81,8 +81,8 @@ class PartitionWrites:
     - ``bucket_values``: minute start -> the changed fields' new values, for minutes it holds
     - ``backlog``: backlog field -> delta
     - ``due``: target -> ticket id -> deadline to index, or None to remove it
-    - ``breached``: target -> ticket id -> the deadline of its breached, still running clock
-      (added to the breached-running set and the ``late`` index), or None to remove it
+    - ``breached``: target -> ticket id -> when its still running clock breached (added to
+      the breached-running set and the ``late`` index), or None to remove it
     - ``wake``: ticket id -> when to evaluate again, or None to remove
     - ``offsets``: topic -> last applied offset (absent: unchanged)
     """

@@ -282,6 +282,47 @@ def test_wake_records_breach_without_event(policies: PolicySet) -> None:
     assert again.added_facts == [] and not again.window_deltas
 
 
+def test_a_breached_clock_keeps_its_breach_time_when_its_deadline_moves(
+    policies: PolicySet,
+) -> None:
+    """The late index orders GET /sla/at-risk by how long a clock has been breached: a
+    priority change afterwards moves the clock's deadline, not the moment it breached."""
+
+    def event(n: int, at: str, **fields: str) -> Message:
+        body = {"event_id": f"m{n}", "occurred_at": at, "ticket_id": "M", **fields}
+        return Message("support.tickets", 0, n, json.dumps(body).encode())
+
+    opened = {"channel": "chat", "priority": "urgent", "team": "billing"}
+    created = event(0, "2026-11-03T11:00:00Z", type="ticket.created", **opened)
+    model, state = Model(), PartitionState(0)
+    batch = decode_batch([created], model.offsets)
+    state.load({}, batch.ticket_ids, policies)
+    model.apply(plan(state, batch, policies, parse_rfc3339("2026-11-03T11:01:00Z")).writes)
+    woken = plan(
+        state,
+        decode_batch([], model.offsets),
+        policies,
+        parse_rfc3339("2026-11-03T11:16:00Z"),
+        wake=["M"],
+    )
+    model.apply(woken.writes)
+    breach = parse_rfc3339("2026-11-03T11:15:00Z")
+    assert model.breached[SlaTarget.FIRST_REPLY] == {"M": breach}
+
+    lowered = event(1, "2026-11-03T11:20:00Z", type="ticket.priority_changed", priority="high")
+    moved = plan(
+        state,
+        decode_batch([lowered], model.offsets),
+        policies,
+        parse_rfc3339("2026-11-03T11:21:00Z"),
+    )
+    model.apply(moved.writes)
+    clocks = state.tickets["M"].view.clocks
+    (clock,) = [c for c in clocks if c.target is SlaTarget.FIRST_REPLY]
+    assert clock.deadline != breach  # the standard policy's deadline
+    assert model.breached[SlaTarget.FIRST_REPLY] == {"M": breach}
+
+
 def step(state: PartitionState, model: Model, messages: list[Message], policies: PolicySet) -> Any:
     """One batch as the worker applies it: missing records loaded from (modelled) Redis."""
     batch = decode_batch(messages, model.offsets)
