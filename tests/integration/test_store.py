@@ -687,6 +687,9 @@ async def test_settings_connect_as_an_acl_user_limited_to_its_prefix(
             T0 + MIN: {CREATED_EMAIL: 1},
         }
         assert (await store.sla_counts(3, T0, MIN))[0]["first_reply"] == 0
+        clocks, _ = await store.sla_clocks([3], [NR], ClockRange(count=5, due_until=T0))
+        assert [c.ticket_id for c in clocks] == ["T-2"]  # late and ZDIFF: both @read
+        assert await store.load_records({3: ["T-1"]}) == {"T-1": b'{"n":1,"e":[]}'}
         assert await store.read_window_sums([3]) == {3: b"{}"}
         assert await store.read_snapshot() == b"{}"
         with pytest.raises(NoPermissionError):  # a refusal is not worth retrying
