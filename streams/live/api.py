@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic_core import from_json
@@ -18,6 +18,7 @@ from streams.domain.events import Event
 from streams.domain.instant import format_rfc3339, seconds
 from streams.domain.policies import PolicySet
 from streams.domain.ticket import TicketView, evaluate
+from streams.domain.timeline import Timeline
 from streams.live import placement
 from streams.live.at_risk import (
     MAX_EXAMINED,
@@ -61,6 +62,14 @@ def kpis(snapshot: dict[str, Any] | None, window: str | None, by: str | None) ->
     return 200, {"as_of": snapshot["as_of"], "windows": sliced}
 
 
+def evaluated(
+    ticket_id: str, record: bytes, policies: PolicySet, now: int
+) -> tuple[Timeline, TicketView]:
+    """A stored ticket as of now: its timeline and its view."""
+    timeline, _ = decode_record(ticket_id, record)
+    return timeline, evaluate(ticket_id, timeline.events, policies, now)
+
+
 async def ticket(
     store: RedisStore, policies: PolicySet, partitions: int, ticket_id: str, now: int
 ) -> Reply:
@@ -69,8 +78,7 @@ async def ticket(
     records = await store.load_tickets(partition, [ticket_id])
     if ticket_id not in records:
         return 404, {"error": f"ticket_id: no ticket {ticket_id!r}"}
-    timeline, _ = decode_record(ticket_id, records[ticket_id])
-    view = evaluate(ticket_id, timeline.events, policies, now)
+    timeline, view = evaluated(ticket_id, records[ticket_id], policies, now)
     return 200, {
         "ticket_id": ticket_id,
         "partition": partition,
@@ -131,7 +139,7 @@ async def at_risk(
     more = True
     while more and len(rows) < query.limit and examined < MAX_EXAMINED:
         count = query.limit - len(rows) if not query.filtered else query.limit
-        wanted = replace(query, after=after).clock_range(now, until, count)
+        wanted = query.clock_range(after, now, until, count)
         found, left = await store.sla_clocks(range(partitions), query.targets, wanted)
         entries, over = next_entries(found, after, query.states, now, until, count)
         more = left or over
@@ -150,10 +158,7 @@ async def at_risk(
                 continue
             view = views.get(entry.ticket_id)
             if view is None:
-                timeline, _ = decode_record(entry.ticket_id, record)
-                view = views[entry.ticket_id] = evaluate(
-                    entry.ticket_id, timeline.events, policies, now
-                )
+                view = views[entry.ticket_id] = evaluated(entry.ticket_id, record, policies, now)[1]
             listed = row(entry, view, now) if query.matches(view) else None
             if listed is not None:
                 rows.append(listed)

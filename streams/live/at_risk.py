@@ -51,13 +51,15 @@ class AtRiskQuery:
         """Whether rows are chosen by the tickets' records, not by the indexes alone."""
         return (self.team, self.priority, self.agent) != (None, None, None)
 
-    def clock_range(self, now: Instant, until: Instant, count: int) -> ClockRange:
-        """What to read of the indexes for the clocks after ``after``."""
+    def clock_range(
+        self, after: Position | None, now: Instant, until: Instant, count: int
+    ) -> ClockRange:
+        """What to read of the indexes for the next ``count`` clocks after ``after``."""
         at_risk = AT_RISK in self.states
         breached = BREACHED in self.states
         return ClockRange(
             count=count,
-            start=self.after[0] if self.after else None,
+            start=after[0] if after else None,
             late=breached,
             due_from=None if breached else now,
             due_until=until if at_risk else now - 1,

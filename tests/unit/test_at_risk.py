@@ -145,9 +145,9 @@ def test_a_page_starts_after_its_cursor_even_when_the_list_changed() -> None:
 
 
 def test_clock_range_reads_only_what_the_states_need() -> None:
-    both = AtRiskQuery(after=(NOW - MIN, "T", "first_reply")).clock_range(NOW, UNTIL, 5)
+    both = AtRiskQuery().clock_range((NOW - MIN, "T", "first_reply"), NOW, UNTIL, 5)
     assert (both.start, both.late, both.due_from, both.due_until) == (NOW - MIN, True, None, UNTIL)
-    breached = AtRiskQuery(states=(BREACHED,)).clock_range(NOW, UNTIL, 5)
+    breached = AtRiskQuery(states=(BREACHED,)).clock_range(None, NOW, UNTIL, 5)
     assert (breached.late, breached.due_from, breached.due_until) == (True, None, NOW - 1)
-    at_risk = AtRiskQuery(states=("at_risk",)).clock_range(NOW, UNTIL, 5)
+    at_risk = AtRiskQuery(states=("at_risk",)).clock_range(None, NOW, UNTIL, 5)
     assert (at_risk.late, at_risk.due_from, at_risk.due_until) == (False, NOW, UNTIL)
