@@ -397,6 +397,10 @@ AT_RISK_URL = "/sla/at-risk?limit=50"  # relative to the data source's URL (the 
 AT_RISK_COLUMNS = (
     ("ticket_id", "Ticket", "string"),
     ("target", "Target", "string"),
+    ("state", "State", "string"),
+    ("team", "Team", "string"),
+    ("priority", "Priority", "string"),
+    ("agent", "Agent", "string"),
     ("deadline", "Deadline", "timestamp"),
     ("seconds_left", "Time left", "number"),
     ("overdue", "Overdue", "boolean"),
@@ -437,10 +441,10 @@ def at_risk_table() -> table.Panel:
         table.Panel()
         .title("Tickets at risk")
         .description(
-            "The running SLA clocks due soonest (GET /sla/at-risk on a worker, through the "
-            "Infinity data source): every ticket due within at_risk_within, up to 50, in "
-            "deadline order. A clock past its deadline shows with time left below 0 until the "
-            "worker's breach scan counts it in Breached, still running." + _NOT_BY_DIMENSION
+            "The running SLA clocks to act on (GET /sla/at-risk on a worker, through the "
+            "Infinity data source), up to 50: breached ones first, the longest overdue first "
+            "(time left below 0), then those due within at_risk_within by deadline, with the "
+            "ticket's current team, priority and agent." + _NOT_BY_DIMENSION
         )
         .datasource(API_DATASOURCE)
         .targets([_Dataquery(at_risk_query())])
@@ -453,7 +457,7 @@ def at_risk_table() -> table.Panel:
                 dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-text"}),
             ],
         )
-        .no_value("No ticket due within at_risk_within")
+        .no_value("No ticket breached or due within at_risk_within")
         .height(10)
         .span(24)
     )

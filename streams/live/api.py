@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,11 +15,19 @@ from pydantic_core import from_json
 
 from streams.domain.decode import InvalidEvent, decode_event, json_error
 from streams.domain.events import Event
-from streams.domain.facts import SlaTarget
 from streams.domain.instant import format_rfc3339, seconds
 from streams.domain.policies import PolicySet
-from streams.domain.ticket import evaluate
+from streams.domain.ticket import TicketView, evaluate
+from streams.domain.timeline import Timeline
 from streams.live import placement
+from streams.live.at_risk import (
+    MAX_EXAMINED,
+    AtRiskQuery,
+    encode_cursor,
+    next_entries,
+    position,
+    row,
+)
 from streams.live.records import decode_record
 from streams.live.store import RedisStore
 
@@ -53,6 +62,14 @@ def kpis(snapshot: dict[str, Any] | None, window: str | None, by: str | None) ->
     return 200, {"as_of": snapshot["as_of"], "windows": sliced}
 
 
+def evaluated(
+    ticket_id: str, record: bytes, policies: PolicySet, now: int
+) -> tuple[Timeline, TicketView]:
+    """A stored ticket as of now: its timeline and its view."""
+    timeline, _ = decode_record(ticket_id, record)
+    return timeline, evaluate(ticket_id, timeline.events, policies, now)
+
+
 async def ticket(
     store: RedisStore, policies: PolicySet, partitions: int, ticket_id: str, now: int
 ) -> Reply:
@@ -61,8 +78,7 @@ async def ticket(
     records = await store.load_tickets(partition, [ticket_id])
     if ticket_id not in records:
         return 404, {"error": f"ticket_id: no ticket {ticket_id!r}"}
-    timeline, _ = decode_record(ticket_id, records[ticket_id])
-    view = evaluate(ticket_id, timeline.events, policies, now)
+    timeline, view = evaluated(ticket_id, records[ticket_id], policies, now)
     return 200, {
         "ticket_id": ticket_id,
         "partition": partition,
@@ -107,52 +123,53 @@ async def ticket(
 
 
 async def at_risk(
-    store: RedisStore, partitions: int, now: int, within: int, limit: int, target: str | None
+    store: RedisStore, policies: PolicySet, partitions: int, now: int, query: AtRiskQuery
 ) -> Reply:
-    """``GET /sla/at-risk``: running clocks due soonest (overdue first), across partitions."""
-    if target is not None and target not in {t.value for t in SlaTarget}:
-        return 400, {"error": f"target: unknown {target!r}"}
-    if not 1 <= limit <= 1000:
-        return 400, {"error": "limit: must be from 1 to 1000"}
-    targets = [SlaTarget(target)] if target else list(SlaTarget)
-    rows = await due_before(store, range(partitions), targets, now + within, limit)
-    rows.sort(key=lambda row: row[2])
+    """``GET /sla/at-risk``: breached and at-risk clocks across partitions, in the order of
+    ``streams.live.at_risk``, a page at a time.
+
+    Each round reads the indexes for at most a page of clocks (one pipeline) and the records
+    of just those tickets (one pipeline) for their team, priority and assignee; only filters
+    on those need more than one round, and ``MAX_EXAMINED`` entries end a page early.
+    """
+    until = now + policies.at_risk_within
+    rows: list[dict[str, Any]] = []
+    after = query.after
+    examined = 0
+    more = True
+    while more and len(rows) < query.limit and examined < MAX_EXAMINED:
+        count = query.limit - len(rows) if not query.filtered else query.limit
+        wanted = query.clock_range(after, now, until, count)
+        found, left = await store.sla_clocks(range(partitions), query.targets, wanted)
+        entries, over = next_entries(found, after, query.states, now, until, count)
+        more = left or over
+        if not entries:  # nothing past ``after`` passes: ties at its deadline only
+            more = False
+            break
+        tickets: dict[int, set[str]] = defaultdict(set)
+        for entry in entries:
+            tickets[entry.partition].add(entry.ticket_id)
+        records = await store.load_records(tickets)
+        views: dict[str, TicketView] = {}
+        for number, entry in enumerate(entries, start=1):
+            after, examined = position(entry), examined + 1
+            record = records.get(entry.ticket_id)
+            if record is None:  # gone since the index was read
+                continue
+            view = views.get(entry.ticket_id)
+            if view is None:
+                view = views[entry.ticket_id] = evaluated(entry.ticket_id, record, policies, now)[1]
+            listed = row(entry, view, now) if query.matches(view) else None
+            if listed is not None:
+                rows.append(listed)
+            if len(rows) == query.limit:
+                more = more or number < len(entries)
+                break
     return 200, {
         "as_of": format_rfc3339(now),
-        "tickets": [
-            {
-                "ticket_id": ticket_id,
-                "target": tgt,
-                "deadline": format_rfc3339(deadline),
-                "seconds_left": seconds(deadline - now),
-                "overdue": deadline < now,
-            }
-            for ticket_id, tgt, deadline in rows[:limit]
-        ],
+        "tickets": rows,
+        "next_cursor": encode_cursor(after) if more and after is not None else None,
     }
-
-
-async def due_before(
-    store: RedisStore, partitions: range, targets: Sequence[SlaTarget], until: int, limit: int
-) -> list[tuple[str, str, int]]:
-    """(ticket, target, deadline) of indexed clocks due at or before ``until``: one round trip."""
-    pipe = store.client.pipeline(transaction=False)
-    asked = [(p, t) for p in partitions for t in targets]
-    for partition, target in asked:
-        pipe.zrangebyscore(
-            store.key(partition, "due", target.value),
-            "-inf",
-            until,
-            start=0,
-            num=limit,
-            withscores=True,
-        )
-    rows: list[tuple[str, str, int]] = []
-    for (_, target), members in zip(asked, await pipe.execute(), strict=True):
-        for member, score in members:
-            name = member.decode() if isinstance(member, bytes) else str(member)
-            rows.append((name, target.value, int(score)))
-    return rows
 
 
 # A 400 lists the first defects only: a body of junk lines would otherwise cost more memory

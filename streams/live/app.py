@@ -28,7 +28,8 @@ from streams import collector
 from streams.domain.events import Topic
 from streams.domain.policies import PolicySet
 from streams.errors import TransientError
-from streams.live import api, batch_delivery
+from streams.live import api, batch_delivery, openapi
+from streams.live.at_risk import parse_query
 from streams.live.batch import Message
 from streams.live.http_guard import Guard
 from streams.live.intake import Intake
@@ -380,20 +381,11 @@ def create_app(
     @app.page("/sla/at-risk")
     class AtRisk(View):
         async def get(self, request: Request) -> Response:
-            query = request.query
-            try:
-                limit = int(query.get("limit", "50"))
-            except ValueError:
-                return reply(self, (400, {"error": "limit: must be an integer"}))
-            result = await api.at_risk(
-                store,
-                settings.partitions,
-                worker.now(),
-                policies.at_risk_within,
-                limit,
-                query.get("target"),
-            )
-            return reply(self, result)
+            query = parse_query(request.query.items())
+            if isinstance(query, str):
+                return reply(self, (400, {"error": query}))
+            now = worker.now()
+            return reply(self, await api.at_risk(store, policies, settings.partitions, now, query))
 
     intake = Intake(settings.max_body_bytes, settings.post_concurrency, out.send_events)
 
@@ -429,6 +421,11 @@ def create_app(
                 "last_error": worker.health.last_error,
             }
             return self.json(body, status=200 if ready else 503)
+
+    @app.page("/openapi.json")
+    class OpenApi(View):
+        async def get(self, request: Request) -> Response:
+            return self.json(openapi.document())
 
     @app.service
     class Closer(faust.Service):

@@ -318,8 +318,15 @@ def _due(view: TicketView) -> dict[SlaTarget, Instant]:
     }
 
 
-def _breached(view: TicketView) -> set[SlaTarget]:
-    return {c.target for c in view.clocks if c.breached_running()}
+def _breached(view: TicketView) -> dict[SlaTarget, Instant]:
+    """Breached, still running clocks -> when they breached (their deadline, or the moment a
+    policy change put them past a new one; stable even if a later change moves the deadline
+    or pauses the clock): ``GET /sla/at-risk`` lists the longest overdue first."""
+    return {
+        c.target: c.breached_at
+        for c in view.clocks
+        if c.breached_running() and c.breached_at is not None
+    }
 
 
 def wake_time(view: TicketView, timeline: Timeline, now: Instant) -> Instant | None:
@@ -353,6 +360,7 @@ def _index_changes(
         if old_due.get(target) != new_due.get(target):
             writes.due.setdefault(target, {})[ticket_id] = new_due.get(target)
     old_breached, new_breached = _breached(old), _breached(new)
-    for target in old_breached ^ new_breached:
-        writes.breached.setdefault(target, {})[ticket_id] = target in new_breached
+    for target in TARGETS:
+        if old_breached.get(target) != new_breached.get(target):
+            writes.breached.setdefault(target, {})[ticket_id] = new_breached.get(target)
     writes.wake[ticket_id] = wake_time(new, timeline, now)

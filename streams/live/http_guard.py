@@ -18,7 +18,8 @@ from aiohttp import web
 
 log = logging.getLogger(__name__)
 
-OPEN = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and Prometheus: no token
+# probes, Prometheus and the API's reference: no token
+OPEN = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

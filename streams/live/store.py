@@ -9,7 +9,7 @@ with backoff and does not commit its Kafka offsets.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -36,6 +36,35 @@ class StaleOffsets(TicketpulseError):
 
 
 _LOAD_CHUNK = 1000
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ClockEntry:
+    """One SLA clock of the indexes, in the order of ``GET /sla/at-risk``.
+
+    ``deadline`` is 0 for a breached clock whose deadline no index holds (in ``breached``
+    without a ``late`` entry: state written before that index existed).
+    """
+
+    deadline: Instant
+    ticket_id: str
+    target: SlaTarget
+    partition: int
+    breached: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ClockRange:
+    """The index entries to read: from ``start`` on (every entry at ``start`` itself, then up
+    to ``count`` after it, per key), breached clocks if ``late``, and running unbreached
+    ones due in [``due_from``, ``due_until``] unless ``due_until`` is None."""
+
+    count: int
+    start: Instant | None = None
+    late: bool = True
+    due_from: Instant | None = None
+    due_until: Instant | None = None
+
 
 # A counter delta is not idempotent: when a transaction is sent again because its EXEC reply
 # was lost (redis-py's own retry, or the worker retrying the same writes), the batch's token
@@ -359,14 +388,15 @@ class RedisStore:
         p = writes.partition
         for target, deadlines in writes.due.items():
             _queue_zset(pipe, self.key(p, "due", target.value), deadlines)
-        for target, members in writes.breached.items():
+        for target, deadlines in writes.breached.items():
             key = self.key(p, "breached", target.value)
-            added = [t for t, present in members.items() if present]
-            removed = [t for t, present in members.items() if not present]
+            added = [t for t, deadline in deadlines.items() if deadline is not None]
+            removed = [t for t, deadline in deadlines.items() if deadline is None]
             if added:
                 pipe.sadd(key, *added)
             if removed:
                 pipe.srem(key, *removed)
+            _queue_zset(pipe, self.key(p, "late", target.value), deadlines)
         _queue_zset(pipe, self.key(p, "wake"), writes.wake)
 
     async def due_for_wake(self, partition: int, now: Instant, limit: int = 1000) -> list[str]:
@@ -428,6 +458,69 @@ class RedisStore:
             at_risk[target.value] = risk
             breached[target.value] = in_set + overdue
         return at_risk, breached
+
+    async def sla_clocks(
+        self, partitions: Iterable[int], targets: Sequence[SlaTarget], wanted: ClockRange
+    ) -> tuple[list[ClockEntry], bool]:
+        """The indexed clocks of ``wanted`` (unsorted) in one pipeline, and whether any key
+        may hold more after them (a read reached ``count``)."""
+        pipe = self.client.pipeline(transaction=False)
+        reads: list[tuple[int, SlaTarget, bool, bool]] = []  # partition, target, late, limited
+        start = wanted.start
+        for partition in partitions:
+            for target in targets:
+                keys: list[tuple[str, bool, Instant | None, Instant | str]] = []
+                if wanted.late:
+                    keys.append((self.key(partition, "late", target.value), True, None, "+inf"))
+                if wanted.due_until is not None:
+                    due = self.key(partition, "due", target.value)
+                    keys.append((due, False, wanted.due_from, wanted.due_until))
+                for key, late, low, high in keys:
+                    if start is not None:
+                        pipe.zrangebyscore(key, start, start, withscores=True)
+                        reads.append((partition, target, late, False))
+                    lower: Instant | str = "-inf" if low is None else low
+                    if start is not None and (low is None or low <= start):
+                        lower = f"({start}"
+                    pipe.zrangebyscore(key, lower, high, start=0, num=wanted.count, withscores=True)
+                    reads.append((partition, target, late, True))
+                if wanted.late and not start:  # breached without a deadline sort first
+                    pipe.zdiff(
+                        [
+                            self.key(partition, "breached", target.value),
+                            self.key(partition, "late", target.value),
+                        ]
+                    )
+                    reads.append((partition, target, True, False))
+        with _transient("sla clocks"):
+            answers = await pipe.execute() if reads else []
+        entries: list[ClockEntry] = []
+        more = False
+        for (partition, target, late, limited), members in zip(reads, answers, strict=True):
+            more = more or (limited and len(members) >= wanted.count)
+            for member in members:
+                name, score = member if isinstance(member, list | tuple) else (member, 0)
+                entry = ClockEntry(int(score), _text(name), target, partition, late)
+                entries.append(entry)
+        return entries, more
+
+    async def load_records(self, wanted: Mapping[int, Collection[str]]) -> dict[str, bytes]:
+        """The stored records of tickets in several partitions: one MGET per partition (a
+        partition is one cluster slot), all in one pipeline."""
+        asked = [(p, list(ids)) for p, ids in wanted.items() if ids]
+        if not asked:
+            return {}
+        pipe = self.client.pipeline(transaction=False)
+        for partition, ids in asked:
+            pipe.mget([self.key(partition, "t", t) for t in ids])
+        with _transient("load records"):
+            answers = await pipe.execute()
+        return {
+            t: _bytes(v)
+            for (_, ids), values in zip(asked, answers, strict=True)
+            for t, v in zip(ids, values, strict=True)
+            if v is not None
+        }
 
     async def backlog(self, partition: int) -> dict[str, int]:
         with _transient("backlog"):

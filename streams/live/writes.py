@@ -81,7 +81,8 @@ class PartitionWrites:
     - ``bucket_values``: minute start -> the changed fields' new values, for minutes it holds
     - ``backlog``: backlog field -> delta
     - ``due``: target -> ticket id -> deadline to index, or None to remove it
-    - ``breached``: target -> ticket id -> True to add to the breached-running set, False to remove
+    - ``breached``: target -> ticket id -> when its still running clock breached (added to
+      the breached-running set and the ``late`` index), or None to remove it
     - ``wake``: ticket id -> when to evaluate again, or None to remove
     - ``offsets``: topic -> last applied offset (absent: unchanged)
     - ``missed``: topic -> offsets never received before this batch's (added to the count)
@@ -94,7 +95,7 @@ class PartitionWrites:
     bucket_values: dict[Instant, BucketValues] = field(default_factory=dict)
     backlog: dict[str, int] = field(default_factory=dict)
     due: dict[SlaTarget, dict[str, Instant | None]] = field(default_factory=dict)
-    breached: dict[SlaTarget, dict[str, bool]] = field(default_factory=dict)
+    breached: dict[SlaTarget, dict[str, Instant | None]] = field(default_factory=dict)
     wake: dict[str, Instant | None] = field(default_factory=dict)
     offsets: dict[str, int] = field(default_factory=dict)
     missed: dict[str, int] = field(default_factory=dict)

@@ -28,7 +28,7 @@ from streams.domain.instant import (
 from streams.errors import TransientError
 from streams.live.batch import Message
 from streams.live.redis_packing import with_hiredis_packing
-from streams.live.store import RedisSettings, RedisStore
+from streams.live.store import ClockEntry, ClockRange, RedisSettings, RedisStore
 from streams.live.writes import BucketValues, PartitionWrites, backlog_field, bucket_field
 from streams.stack.ports import HOST, free_ports
 from tests.integration.workers import in_process_worker
@@ -83,7 +83,7 @@ def full_writes(partition: int = 3) -> PartitionWrites:
         buckets={T0: {CREATED_EMAIL: 2, CREATED_BILLING: 1}, T0 + MIN: {CREATED_EMAIL: 1}},
         backlog={OPEN_HIGH: 1, NEW_LOW: 3},
         due={FR: {"T-1": T0 + 15 * MIN}, RES: {"T-1": T0 + 4 * 60 * MIN}},
-        breached={NR: {"T-2": True}},
+        breached={NR: {"T-2": T0 - 5 * MIN}},
         wake={"T-1": T0 + 15 * MIN, "T-2": T0 + 5 * MIN},
         offsets={"support.tickets": 41, "support.contacts": 7},
     )
@@ -119,6 +119,9 @@ async def test_apply_writes_every_key(
     ]
     assert await client.zscore(f"{k}:due:resolution", "T-1") == T0 + 4 * 60 * MIN
     assert await client.smembers(f"{k}:breached:next_reply") == {b"T-2"}
+    assert await client.zrange(f"{k}:late:next_reply", 0, -1, withscores=True) == [
+        (b"T-2", float(T0 - 5 * MIN))
+    ]
     assert await client.zrange(f"{k}:wake", 0, -1, withscores=True) == [
         (b"T-2", float(T0 + 5 * MIN)),
         (b"T-1", float(T0 + 15 * MIN)),
@@ -141,6 +144,7 @@ async def test_apply_writes_every_key(
             "due:first_reply",
             "due:resolution",
             "breached:next_reply",
+            "late:next_reply",
             "wake",
             "off",
             "writes",
@@ -295,7 +299,7 @@ async def test_deleting_records_and_clock_entries(
             3,
             tickets={"T-2": None},
             due={FR: {"T-1": None}, RES: {"T-1": T0 + 5 * 60 * MIN}},
-            breached={NR: {"T-2": False}, FR: {"T-1": True}},
+            breached={NR: {"T-2": None}, FR: {"T-1": T0 - MIN}},
             wake={"T-2": None},
         )
     )
@@ -306,6 +310,8 @@ async def test_deleting_records_and_clock_entries(
     assert await client.zscore(f"{k}:due:resolution", "T-1") == T0 + 5 * 60 * MIN
     assert await client.smembers(f"{k}:breached:next_reply") == set()
     assert await client.smembers(f"{k}:breached:first_reply") == {b"T-1"}
+    assert not await client.exists(f"{k}:late:next_reply")
+    assert await client.zscore(f"{k}:late:first_reply", "T-1") == T0 - MIN
     assert await store.due_for_wake(3, T0 + 60 * MIN) == ["T-1"]
 
 
@@ -332,7 +338,7 @@ async def test_sla_counts(store: RedisStore) -> None:
                 },
                 RES: {"soon": now + MIN, "late-1": now - MIN, "late-2": now - 60 * MIN},
             },
-            breached={FR: {"b1": True, "b2": True}, NR: {"b3": True}},
+            breached={FR: {"b1": now - 2, "b2": now - 3}, NR: {"b3": now - 4}},
         )
     )
 
@@ -344,6 +350,54 @@ async def test_sla_counts(store: RedisStore) -> None:
         {"first_reply": 0, "next_reply": 0, "resolution": 0},
         {"first_reply": 0, "next_reply": 0, "resolution": 0},
     )
+
+
+async def test_sla_clocks_reads_ranges_ties_and_breached_without_deadline(
+    store: RedisStore, client: aioredis.Redis, prefix: str
+) -> None:
+    now = T0
+    await store.apply(
+        PartitionWrites(
+            1,
+            tickets={"b1": b"one"},
+            due={FR: {"t1": now + MIN, "t2": now + MIN, "t3": now + MIN, "later": now + 2 * MIN}},
+            breached={FR: {"b1": now - MIN, "b2": now - 2 * MIN}},
+        )
+    )
+    await store.apply(
+        PartitionWrites(
+            2, tickets={"old": b"two"}, due={FR: {"overdue": now - 1, "far": now + 60 * MIN}}
+        )
+    )
+    # a breached clock without a late entry (written before that index existed)
+    await client.sadd(f"{{{prefix}:p2}}:breached:first_reply", "old")
+
+    def entry(deadline: int, ticket: str, partition: int, late: bool = False) -> ClockEntry:
+        return ClockEntry(deadline, ticket, FR, partition, late)
+
+    found, more = await store.sla_clocks([1, 2], [FR], ClockRange(count=10, due_until=now + MIN))
+    assert sorted(found) == [
+        entry(0, "old", 2, True),
+        entry(now - 2 * MIN, "b2", 1, True),
+        entry(now - MIN, "b1", 1, True),
+        entry(now - 1, "overdue", 2),
+        entry(now + MIN, "t1", 1),
+        entry(now + MIN, "t2", 1),
+        entry(now + MIN, "t3", 1),
+    ]
+    assert not more
+    # from a deadline on: every entry at it (ties), then ``count`` after it, per key
+    wanted = ClockRange(count=1, start=now + MIN, late=False, due_from=now, due_until=now + 9 * MIN)
+    found, more = await store.sla_clocks([1, 2], [FR], wanted)
+    assert sorted(found) == [
+        entry(now + MIN, "t1", 1),
+        entry(now + MIN, "t2", 1),
+        entry(now + MIN, "t3", 1),
+        entry(now + 2 * MIN, "later", 1),
+    ]
+    assert more  # partition 1's due index reached count
+    records = await store.load_records({1: ["b1", "t1"], 2: ["old"]})
+    assert records == {"b1": b"one", "old": b"two"}  # one round trip; t1 has no record
 
 
 async def test_a_partitions_keys_share_one_cluster_slot(
@@ -635,6 +689,9 @@ async def test_settings_connect_as_an_acl_user_limited_to_its_prefix(
             T0 + MIN: {CREATED_EMAIL: 1},
         }
         assert (await store.sla_counts(3, T0, MIN))[0]["first_reply"] == 0
+        clocks, _ = await store.sla_clocks([3], [NR], ClockRange(count=5, due_until=T0))
+        assert [c.ticket_id for c in clocks] == ["T-2"]  # late and ZDIFF: both @read
+        assert await store.load_records({3: ["T-1"]}) == {"T-1": b'{"n":1,"e":[]}'}
         assert await store.read_window_sums([3]) == {3: b"{}"}
         assert await store.read_snapshot() == b"{}"
         with pytest.raises(NoPermissionError):  # a refusal is not worth retrying

@@ -13,10 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from streams.domain.folding import OTHER, SNAPSHOT_LIMITS
 from streams.domain.instant import MICROS_PER_MINUTE, format_rfc3339
 
-from .test_worker import converge, run
+from .test_worker import converge
 from .workers import Run, WorkerProcess, iter_until, now_micros, produce
-
-__all__ = ["run"]  # the fixture, shared with test_worker
 
 TEAMS = 3000
 LABEL_LIMIT = 20

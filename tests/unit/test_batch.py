@@ -12,6 +12,7 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from streams.domain.engine import Engine
+from streams.domain.facts import SlaTarget
 from streams.domain.instant import parse_rfc3339
 from streams.domain.policies import PolicySet, load_policies
 from streams.domain.records import decode_record
@@ -34,7 +35,7 @@ class Model:
         self.buckets: Counter[tuple[int, str]] = Counter()
         self.backlog: Counter[str] = Counter()
         self.due: dict[Any, dict[str, int]] = defaultdict(dict)
-        self.breached: dict[Any, set[str]] = defaultdict(set)
+        self.breached: dict[Any, dict[str, int]] = defaultdict(dict)
         self.offsets: dict[str, int] = {}
 
     def apply(self, writes: PartitionWrites) -> None:
@@ -61,9 +62,12 @@ class Model:
                     self.due[target].pop(ticket_id, None)
                 else:
                     self.due[target][ticket_id] = deadline
-        for target, flags in writes.breached.items():
-            for ticket_id, member in flags.items():
-                (self.breached[target].add if member else self.breached[target].discard)(ticket_id)
+        for target, deadlines in writes.breached.items():
+            for ticket_id, deadline in deadlines.items():
+                if deadline is None:
+                    self.breached[target].pop(ticket_id, None)
+                else:
+                    self.breached[target][ticket_id] = deadline
         self.offsets.update(writes.offsets)
 
 
@@ -272,8 +276,51 @@ def test_wake_records_breach_without_event(policies: PolicySet) -> None:
     model.apply(woken.writes)
     assert [f.kind.value for f in woken.added_facts] == ["sla_breached"]
     assert {t.value for t, members in model.breached.items() if "W" in members} == {"first_reply"}
+    # with the deadline it missed: GET /sla/at-risk lists the longest overdue first
+    assert model.breached[SlaTarget.FIRST_REPLY]["W"] == parse_rfc3339("2026-11-03T11:15:00Z")
     again = plan(state, decode_batch([], model.offsets), policies, later, wake=["W"])
     assert again.added_facts == [] and not again.window_deltas
+
+
+def test_a_breached_clock_keeps_its_breach_time_when_its_deadline_moves(
+    policies: PolicySet,
+) -> None:
+    """The late index orders GET /sla/at-risk by how long a clock has been breached: a
+    priority change afterwards moves the clock's deadline, not the moment it breached."""
+
+    def event(n: int, at: str, **fields: str) -> Message:
+        body = {"event_id": f"m{n}", "occurred_at": at, "ticket_id": "M", **fields}
+        return Message("support.tickets", 0, n, json.dumps(body).encode())
+
+    opened = {"channel": "chat", "priority": "urgent", "team": "billing"}
+    created = event(0, "2026-11-03T11:00:00Z", type="ticket.created", **opened)
+    model, state = Model(), PartitionState(0)
+    batch = decode_batch([created], model.offsets)
+    state.load({}, batch.ticket_ids, policies)
+    model.apply(plan(state, batch, policies, parse_rfc3339("2026-11-03T11:01:00Z")).writes)
+    woken = plan(
+        state,
+        decode_batch([], model.offsets),
+        policies,
+        parse_rfc3339("2026-11-03T11:16:00Z"),
+        wake=["M"],
+    )
+    model.apply(woken.writes)
+    breach = parse_rfc3339("2026-11-03T11:15:00Z")
+    assert model.breached[SlaTarget.FIRST_REPLY] == {"M": breach}
+
+    lowered = event(1, "2026-11-03T11:20:00Z", type="ticket.priority_changed", priority="high")
+    moved = plan(
+        state,
+        decode_batch([lowered], model.offsets),
+        policies,
+        parse_rfc3339("2026-11-03T11:21:00Z"),
+    )
+    model.apply(moved.writes)
+    clocks = state.tickets["M"].view.clocks
+    (clock,) = [c for c in clocks if c.target is SlaTarget.FIRST_REPLY]
+    assert clock.deadline != breach  # the standard policy's deadline
+    assert model.breached[SlaTarget.FIRST_REPLY] == {"M": breach}
 
 
 def step(state: PartitionState, model: Model, messages: list[Message], policies: PolicySet) -> Any:

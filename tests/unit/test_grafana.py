@@ -20,6 +20,7 @@ from streams.grafana.alerts import ALERTS, Links, api_rule_groups
 from streams.grafana.dashboards import DASHBOARDS, INFINITY
 from streams.grafana.files import DASHBOARD_DIR, REPO_ROOT, generated, stale, write
 from streams.grafana.promql import row_problems, unknown_metrics, variables_used
+from streams.live.openapi import AtRiskTicket
 
 PROVISIONING = REPO_ROOT / "grafana" / "provisioning"
 DIMENSIONS = {"team", "channel", "priority"}
@@ -321,7 +322,10 @@ def test_the_oncall_board_lists_the_tickets_at_risk_from_the_api() -> None:
     (query,) = table["targets"]
     assert query["type"] == "json" and query["source"] == "url" and query["parser"] == "backend"
     assert query["url"].startswith("/sla/at-risk?") and query["root_selector"] == "tickets"
-    assert {c["selector"] for c in query["columns"]} >= {"ticket_id", "target", "seconds_left"}
+    selectors = [c["selector"] for c in query["columns"]]
+    assert set(selectors) >= {"ticket_id", "target", "seconds_left", "overdue", "deadline"}
+    assert set(selectors) >= {"state", "team", "priority", "agent"}
+    assert set(selectors) <= set(AtRiskTicket.model_fields)  # what the API's rows hold
     compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
     assert INFINITY in compose["services"]["grafana"]["environment"]["GF_PLUGINS_PREINSTALL"]
 
