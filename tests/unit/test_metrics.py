@@ -396,6 +396,7 @@ DISTRIBUTIONS = {
     "resolution_seconds": "resolution",
     "full_resolution_seconds": "full_resolution",
     "touches_to_close": "touches_to_close",
+    "handle_seconds": "handle",
 }
 SLA = {"met": "sla_met", "breached": "sla_breached", "compliance": "sla_compliance_ratio"}
 
@@ -587,8 +588,8 @@ def test_a_malformed_snapshot_raises_and_keeps_the_previous_values(
 def exercised(agent_labels: bool) -> Metrics:
     """A Metrics with a sample in every family it can expose."""
     metrics = Metrics(agent_labels=agent_labels)
-    targets = [None] * 9 + list(SlaTarget) * 2
     kinds = [k for k in FactKind if k not in (FactKind.SLA_MET, FactKind.SLA_BREACHED)]
+    targets = [None] * len(kinds) + list(SlaTarget) * 2
     kinds += [FactKind.SLA_MET] * 3 + [FactKind.SLA_BREACHED] * 3
     values = {FactKind.CSAT: 5, FactKind.NPS: 9}
     metrics.observe_facts(
