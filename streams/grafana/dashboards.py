@@ -26,6 +26,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
+from streams.domain.catalog import AGENT, KPIS, Aggregation, Kpi, Unit, kpi
 from streams.grafana import DATASOURCE_UID
 from streams.grafana.alerts import FAST_BURN, MIN_STOPPED_CLOCKS, SLOW_BURN, burn_rate
 from streams.grafana.promql import (
@@ -233,7 +234,7 @@ def dimension_variable(name: str, label: str) -> db.QueryVariable:
             "Rows are marginals: set one of team, channel, priority at a time."
         )
         .datasource(DATASOURCE)
-        .query(f'label_values(ticketpulse_window_tickets_created{{{name}!=""}}, {name})')
+        .query(f'label_values({_gauge("tickets_created")}{{{name}!=""}}, {name})')
         .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(dm.VariableSort.ALPHABETICAL_ASC)
         .multi(False)
@@ -249,7 +250,7 @@ def agent_variable() -> db.QueryVariable:
         .label("Agent")
         .description("Agents to show (per-agent rows exist only with agent_labels on).")
         .datasource(DATASOURCE)
-        .query('label_values(ticketpulse_window_tickets_solved{agent!=""}, agent)')
+        .query(f'label_values({_gauge("tickets_solved")}{{agent!=""}}, agent)')
         .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(dm.VariableSort.ALPHABETICAL_ASC)
         .multi(True)
@@ -264,6 +265,39 @@ def _dimension_variables() -> tuple[db.QueryVariable, ...]:
         dimension_variable("team", "Team"),
         dimension_variable("channel", "Channel"),
         dimension_variable("priority", "Priority"),
+    )
+
+
+def _gauge(key: str) -> str:
+    """The snapshot gauge of a KPI, named by the catalog (streams/domain/catalog.py)."""
+    return kpi(key).window_metric
+
+
+_GRAFANA_UNITS = {Unit.SECONDS: "s", Unit.PERCENT: "percent", Unit.RATIO: "percentunit"}
+
+
+def catalog_panels(board: str, row: str) -> list[bargauge.Panel]:
+    """The bars the KPI catalog declares for a row of a board: one per value of its split."""
+    return [
+        _catalog_panel(k) for k in KPIS if k.panel and (k.panel.board, k.panel.row) == (board, row)
+    ]
+
+
+def _catalog_panel(row: Kpi) -> bargauge.Panel:
+    panel = row.panel
+    assert panel is not None
+    split = _AGENTS if panel.by == AGENT else f'{panel.by}!=""'
+    stat = f', stat="{panel.stat}"' if row.aggregation is Aggregation.DISTRIBUTION else ""
+    note = _AGENT_NOTE if panel.by == AGENT else ""
+    legend = "{{" + panel.by + "}}"
+    return bar_panel(
+        panel.title,
+        panel.description + note,
+        _GRAFANA_UNITS.get(row.unit, "none"),
+        panel.thresholds,
+        [Query(snapshot(row.window_metric, f'window="{panel.window}"{stat}, {split}'), legend)],
+        width=6,
+        height=10,
     )
 
 
@@ -324,7 +358,7 @@ def support_overview() -> dm.Dashboard:
             "Created to first agent touch: nearest-rank p50 and p90 over each window.",
             "s",
             ((None, "green"), (3600, "yellow"), (14400, "red")),
-            _window_stats("ticketpulse_window_first_reply_seconds", ("p50", "p90")),
+            _window_stats(_gauge("first_reply_seconds"), ("p50", "p90")),
             width=8,
         ),
         stat_panel(
@@ -332,7 +366,7 @@ def support_overview() -> dm.Dashboard:
             "Every first and next reply sample: p50 and p90 over each window.",
             "s",
             ((None, "green"), (3600, "yellow"), (28800, "red")),
-            _window_stats("ticketpulse_window_reply_seconds", ("p50", "p90")),
+            _window_stats(_gauge("reply_seconds"), ("p50", "p90")),
             width=8,
         ),
         stat_panel(
@@ -340,7 +374,7 @@ def support_overview() -> dm.Dashboard:
             "Created to first solve: p50 and p90 over each window.",
             "s",
             ((None, "green"), (14400, "yellow"), (259200, "red")),
-            _window_stats("ticketpulse_window_resolution_seconds", ("p50", "p90")),
+            _window_stats(_gauge("resolution_seconds"), ("p50", "p90")),
             width=8,
         ),
         series_panel(
@@ -350,12 +384,10 @@ def support_overview() -> dm.Dashboard:
             ((None, "green"), (14400, "red")),
             [
                 Query(
-                    snapshot(
-                        f"ticketpulse_window_{kpi}_seconds", f'window="1h", stat="p90", {SELECTED}'
-                    ),
-                    kpi.replace("_", " "),
+                    snapshot(_gauge(f"{name}_seconds"), f'window="1h", stat="p90", {SELECTED}'),
+                    name.replace("_", " "),
                 )
-                for kpi in ("first_reply", "reply", "resolution")
+                for name in ("first_reply", "reply", "resolution")
             ],
             width=24,
         ),
@@ -366,28 +398,28 @@ def support_overview() -> dm.Dashboard:
             "Mean agent touches before the first solve.",
             "none",
             ((None, "green"), (2, "yellow"), (4, "red")),
-            _window_stats("ticketpulse_window_touches_to_close", ("mean",)),
+            _window_stats(_gauge("touches_to_close"), ("mean",)),
         ),
         stat_panel(
             "First-contact resolution",
             "One-touch first solves / first solves with a touch.",
             "percentunit",
             ((None, "red"), (0.5, "yellow"), (0.7, "green")),
-            _window_values("ticketpulse_window_fcr_ratio", WINDOWS),
+            _window_values(_gauge("fcr_rate"), WINDOWS),
         ),
         stat_panel(
             "CSAT",
             "Share of CSAT responses scoring 4 or 5.",
             "percent",
             ((None, "red"), (75, "yellow"), (85, "green")),
-            _window_values("ticketpulse_window_csat_percent", WINDOWS),
+            _window_values(_gauge("csat.percent"), WINDOWS),
         ),
         stat_panel(
             "NPS",
             "Promoters minus detractors, in points from -100 to 100.",
             "none",
             ((None, "red"), (0, "yellow"), (30, "green")),
-            _window_values("ticketpulse_window_nps_score", ("24h", "7d")),
+            _window_values(_gauge("nps.score"), ("24h", "7d")),
         ),
     )
     board.row("SLA").add(
@@ -398,9 +430,7 @@ def support_overview() -> dm.Dashboard:
             ((None, "red"), (0.9, "yellow"), (0.95, "green")),
             [
                 Query(
-                    snapshot(
-                        "ticketpulse_window_sla_compliance_ratio", f'window="24h", {SELECTED}'
-                    ),
+                    snapshot(_gauge("sla.compliance"), f'window="24h", {SELECTED}'),
                     "{{target}}",
                 )
             ],
@@ -414,7 +444,7 @@ def support_overview() -> dm.Dashboard:
             ((None, "red"), (0.9, "yellow"), (0.95, "green")),
             [
                 Query(
-                    snapshot("ticketpulse_window_sla_compliance_ratio", f'window="1h", {SELECTED}'),
+                    snapshot(_gauge("sla.compliance"), f'window="1h", {SELECTED}'),
                     "{{target}}",
                 )
             ],
@@ -430,8 +460,8 @@ def support_overview() -> dm.Dashboard:
             "short",
             GREEN,
             [
-                Query(dims_sum("ticketpulse_tickets_created_total", SELECTED, "1h"), "created"),
-                Query(dims_sum("ticketpulse_tickets_solved_total", SELECTED, "1h"), "solved"),
+                Query(dims_sum(kpi("tickets_created").fact_metric, SELECTED, "1h"), "created"),
+                Query(dims_sum(kpi("tickets_solved").fact_metric, SELECTED, "1h"), "solved"),
             ],
         ),
         stat_panel(
@@ -468,8 +498,8 @@ def support_overview() -> dm.Dashboard:
 
 
 def sla_oncall() -> dm.Dashboard:
-    breached = "ticketpulse_sla_breached_total"
-    met = "ticketpulse_sla_met_total"
+    breached = kpi("sla.breached").fact_metric
+    met = kpi("sla.met").fact_metric
     board = Board(
         "ticketpulse-sla-oncall",
         "ticketpulse / SLA on-call",
@@ -659,7 +689,8 @@ def team_agent() -> dm.Dashboard:
     board = Board(
         "ticketpulse-team-agent",
         "ticketpulse / Team and agent drill-down",
-        "Per team and per agent: reply time, touches, solves and CSAT from the snapshot.",
+        "Per team and per agent: reply time, touches, solves, CSAT and handle time from the "
+        "snapshot.",
     ).variables(*_dimension_variables(), agent_variable())
     board.row("Teams").add(
         bar_panel(
@@ -669,9 +700,7 @@ def team_agent() -> dm.Dashboard:
             ((None, "green"), (3600, "yellow"), (28800, "red")),
             [
                 Query(
-                    snapshot(
-                        "ticketpulse_window_reply_seconds", f'window="24h", stat="p90", {PER_TEAM}'
-                    ),
+                    snapshot(_gauge("reply_seconds"), f'window="24h", stat="p90", {PER_TEAM}'),
                     "{{team}}",
                 )
             ],
@@ -683,7 +712,7 @@ def team_agent() -> dm.Dashboard:
             GREEN,
             [
                 Query(
-                    snapshot("ticketpulse_window_tickets_solved", f'window="24h", {PER_TEAM}'),
+                    snapshot(_gauge("tickets_solved"), f'window="24h", {PER_TEAM}'),
                     "{{team}}",
                 )
             ],
@@ -695,7 +724,7 @@ def team_agent() -> dm.Dashboard:
             ((None, "red"), (75, "yellow"), (85, "green")),
             [
                 Query(
-                    snapshot("ticketpulse_window_csat_percent", f'window="7d", {PER_TEAM}'),
+                    snapshot(_gauge("csat.percent"), f'window="7d", {PER_TEAM}'),
                     "{{team}}",
                 )
             ],
@@ -709,7 +738,7 @@ def team_agent() -> dm.Dashboard:
             [
                 Query(
                     snapshot(
-                        "ticketpulse_window_touches_to_close",
+                        _gauge("touches_to_close"),
                         f'window="24h", stat="mean", {PER_TEAM}',
                     ),
                     "{{team}}",
@@ -731,9 +760,7 @@ def team_agent() -> dm.Dashboard:
             ((None, "green"), (3600, "yellow"), (28800, "red")),
             [
                 Query(
-                    snapshot(
-                        "ticketpulse_window_reply_seconds", f'window="1h", stat="p90", {SELECTED}'
-                    ),
+                    snapshot(_gauge("reply_seconds"), f'window="1h", stat="p90", {SELECTED}'),
                     "p90",
                 )
             ],
@@ -748,9 +775,7 @@ def team_agent() -> dm.Dashboard:
             ((None, "green"), (3600, "yellow"), (28800, "red")),
             [
                 Query(
-                    snapshot(
-                        "ticketpulse_window_reply_seconds", f'window="24h", stat="p90", {_AGENTS}'
-                    ),
+                    snapshot(_gauge("reply_seconds"), f'window="24h", stat="p90", {_AGENTS}'),
                     "{{agent}}",
                 )
             ],
@@ -765,7 +790,7 @@ def team_agent() -> dm.Dashboard:
             [
                 Query(
                     snapshot(
-                        "ticketpulse_window_touches_to_close",
+                        _gauge("touches_to_close"),
                         f'window="24h", stat="mean", {_AGENTS}',
                     ),
                     "{{agent}}",
@@ -781,7 +806,7 @@ def team_agent() -> dm.Dashboard:
             GREEN,
             [
                 Query(
-                    snapshot("ticketpulse_window_tickets_solved", f'window="24h", {_AGENTS}'),
+                    snapshot(_gauge("tickets_solved"), f'window="24h", {_AGENTS}'),
                     "{{agent}}",
                 )
             ],
@@ -795,7 +820,7 @@ def team_agent() -> dm.Dashboard:
             ((None, "red"), (75, "yellow"), (85, "green")),
             [
                 Query(
-                    snapshot("ticketpulse_window_csat_percent", f'window="7d", {_AGENTS}'),
+                    snapshot(_gauge("csat.percent"), f'window="7d", {_AGENTS}'),
                     "{{agent}}",
                 )
             ],
@@ -803,6 +828,7 @@ def team_agent() -> dm.Dashboard:
             height=10,
             maximum=100,
         ),
+        *catalog_panels("team-agent", "Agents"),
         series_panel(
             "Reply time p90 per agent (facts, 1h)",
             "p90 of each agent's reply samples over the hour before each point, from the "
@@ -816,7 +842,7 @@ def team_agent() -> dm.Dashboard:
                     "{{agent}}",
                 )
             ],
-            width=24,
+            width=18,
         ),
     )
     return board.build()
