@@ -123,7 +123,7 @@ _SAMPLED: dict[FactKind, str] = {d.facts[0]: d.counter for d in DISTRIBUTIONS}
 _DISTRIBUTION = {d.counter: d for d in DISTRIBUTIONS}
 
 FACT_HISTOGRAMS: dict[str, MetricDef] = {
-    d.counter: _hist(d.fact_metric, f"{d.key.replace('_', ' ')} of facts as first seen", d.buckets)
+    d.counter: _hist(d.fact_metric, f"{d.help} Facts as first seen.", d.buckets)
     for d in DISTRIBUTIONS
 }
 
@@ -251,15 +251,12 @@ def _window(name: str, help: str, *extra: str) -> MetricDef:
 
 WINDOW_STATS: dict[str, MetricDef] = {
     d.key: _window(
-        d.window_metric,
-        f"{d.key.replace('_', ' ')} in the window: mean and nearest-rank percentiles",
-        "stat",
+        d.window_metric, f"{d.help} In the window: mean and nearest-rank percentiles.", "stat"
     )
     for d in DISTRIBUTIONS
 }
 WINDOW_SAMPLES: dict[str, MetricDef] = {
-    d.key: _window(d.samples_metric, f"{d.key.replace('_', ' ')} samples in the window")
-    for d in DISTRIBUTIONS
+    d.key: _window(d.samples_metric, f"{d.help} Samples in the window.") for d in DISTRIBUTIONS
 }
 # K key (dotted for nested objects) -> gauge; a null value emits no sample.
 WINDOW_VALUES: dict[str, MetricDef] = {
