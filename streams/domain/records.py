@@ -2,8 +2,9 @@
 of the events it refused (after closed).
 
 Facts are not stored: they are a pure function of (events, policies, now), so the record is
-enough to rebuild the exact view the windows hold. Only fields the engine reads are kept,
-which keeps an open ticket's record well under a kilobyte. The live worker stores it in Redis;
+enough to rebuild the exact view the windows hold. Only fields the engine reads are kept
+(a call's ``duration_seconds`` last, for handle time), which keeps an open ticket's record
+well under a kilobyte. The live worker stores it in Redis;
 replay keeps closed tickets in it, so its memory follows the open tickets.
 """
 
