@@ -31,6 +31,7 @@ from pathlib import Path
 # ``value`` is compiled so that the records built on it are native classes.
 COMPILED = (
     "streams.domain.calendars",
+    "streams.domain.catalog",
     "streams.domain.clocks",
     "streams.domain.decode",
     "streams.domain.engine",

@@ -23,6 +23,15 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from streams.domain.catalog import (
+    DIMENSIONS,
+    DISTRIBUTIONS,
+    KPIS,
+    Aggregation,
+    Kpi,
+    Unit,
+    kpi,
+)
 from streams.domain.instant import (
     MICROS_PER_MINUTE,
     MICROS_PER_SECOND,
@@ -30,10 +39,10 @@ from streams.domain.instant import (
     from_datetime,
     parse_rfc3339,
 )
+from streams.domain.windows import WINDOWS
 
 DEFAULT_URL = "http://127.0.0.1:6066"
-WINDOW_NAMES = ("1h", "24h", "7d")
-DIMENSIONS = ("team", "channel", "priority", "agent")
+WINDOW_NAMES = tuple(WINDOWS)
 TARGETS = ("first_reply", "next_reply", "resolution")
 MAX_ROWS = 30  # a per-dimension table longer than a screen helps nobody
 NONE = "-"
@@ -70,8 +79,13 @@ def _percent(value: float | None, scale: float = 100.0) -> str:
     return NONE if value is None else f"{value * scale:.1f}%"
 
 
-def _p50_p90(distribution: Mapping[str, Any]) -> str:
-    return f"{format_seconds(distribution['p50'])} / {format_seconds(distribution['p90'])}"
+def _number(value: float | None) -> str:
+    return NONE if value is None else f"{value:g}"
+
+
+def _p50_p90(distribution: Mapping[str, Any], unit: Unit = Unit.SECONDS) -> str:
+    show = format_seconds if unit is Unit.SECONDS else _number
+    return f"{show(distribution['p50'])} / {show(distribution['p90'])}"
 
 
 def _csat(kpis: Mapping[str, Any]) -> str:
@@ -99,19 +113,55 @@ def _sla_row(target: str) -> tuple[str, Callable[[Mapping[str, Any]], str]]:
     return f"SLA {target.replace('_', ' ')}", lambda k: _compliance(k, target)
 
 
-# The rows of the per-window table: label and how a K object shows it.
-_ROWS: tuple[tuple[str, Callable[[Mapping[str, Any]], str]], ...] = (
-    ("First reply p50 / p90", lambda k: _p50_p90(k["first_reply_seconds"])),
-    ("Reply p50 / p90", lambda k: _p50_p90(k["reply_seconds"])),
-    ("Resolution p50 / p90", lambda k: _p50_p90(k["resolution_seconds"])),
-    ("Created", lambda k: str(k["tickets_created"])),
-    ("Solved", lambda k: str(k["tickets_solved"])),
-    ("Reopened", lambda k: str(k["reopened"])),
-    ("FCR", lambda k: _percent(k["fcr_rate"])),
-    ("CSAT", _csat),
-    ("NPS", _nps),
+Show = Callable[[Mapping[str, Any]], str]
+# KPIs shown with more than their own value (CSAT and NPS with their responses)
+_SHOWN_WITH_COUNTS: dict[str, Show] = {"csat.percent": _csat, "nps.score": _nps}
+
+
+def _field(kpis: Mapping[str, Any], key: str) -> Any:
+    """A catalog key's value in ``K`` (``csat.percent`` is a field of ``csat``)."""
+    for part in key.split("."):
+        kpis = kpis[part]
+    return kpis
+
+
+def _shown(row: Kpi) -> Show:
+    """How a K object shows one catalog KPI in a cell."""
+    special = _SHOWN_WITH_COUNTS.get(row.key)
+    if special is not None:
+        return special
+    key, unit = row.key, row.unit
+    if row.aggregation is Aggregation.DISTRIBUTION:
+        return lambda k: _p50_p90(k[key], unit)
+    if row.aggregation is Aggregation.RATIO:
+        scale = 1.0 if unit is Unit.PERCENT else 100.0
+        return lambda k: _percent(_field(k, key), scale)
+    return lambda k: str(_field(k, key))
+
+
+# The rows of the per-window table: the catalog's KPIs with a top label, then the SLA.
+_ROWS: tuple[tuple[str, Show], ...] = (
+    *((row.top_label, _shown(row)) for row in KPIS if row.top_label),
     *(_sla_row(target) for target in TARGETS),
 )
+# The columns of the per-dimension table: volume, the timed KPIs, quality, then the SLA.
+_BY_KPIS = (
+    kpi("tickets_created"),
+    kpi("tickets_solved"),
+    *(row for row in DISTRIBUTIONS if row.top_label),
+    kpi("fcr_rate"),
+    kpi("csat.percent"),
+)
+
+
+_BY_SHOWN = tuple(_shown(row) for row in _BY_KPIS)
+
+
+def _column(label: str) -> str:
+    """A top label as a column heading: ``First reply p50 / p90`` -> ``first reply p50/p90``."""
+    if not label.isupper():
+        label = label[0].lower() + label[1:]
+    return label.replace(" / ", "/")
 
 
 def freshness(as_of: Instant, now: Instant) -> tuple[str, str]:
@@ -185,13 +235,7 @@ def _by_table(window: Mapping[str, Any], by: str, name: str, limit: int) -> Rend
     table = Table(title=f"{name} by {by}", title_justify="left")
     columns: tuple[tuple[str, JustifyMethod], ...] = (
         (by, "left"),
-        ("created", "right"),
-        ("solved", "right"),
-        ("first reply p50/p90", "right"),
-        ("reply p50/p90", "right"),
-        ("resolution p50/p90", "right"),
-        ("FCR", "right"),
-        ("CSAT", "right"),
+        *((_column(row.top_label), "right") for row in _BY_KPIS),
         *((f"SLA {t.replace('_', ' ')}", "right") for t in TARGETS),
     )
     for column, justify in columns:
@@ -201,13 +245,7 @@ def _by_table(window: Mapping[str, Any], by: str, name: str, limit: int) -> Rend
         k = members[key]
         table.add_row(
             key,
-            str(k["tickets_created"]),
-            str(k["tickets_solved"]),
-            _p50_p90(k["first_reply_seconds"]),
-            _p50_p90(k["reply_seconds"]),
-            _p50_p90(k["resolution_seconds"]),
-            _percent(k["fcr_rate"]),
-            _csat(k),
+            *(show(k) for show in _BY_SHOWN),
             *(_compliance(k, t) for t in TARGETS),
         )
     if not members:

@@ -46,6 +46,10 @@ MAX_YEAR = 2100
 _MIN_INSTANT = parse_rfc3339(f"{MIN_YEAR}-01-01T00:00:00Z")
 _END_INSTANT = parse_rfc3339(f"{MAX_YEAR + 1}-01-01T00:00:00Z")
 
+# A call's duration_seconds is a handle-time sample in microseconds, summed in Redis's 64-bit
+# counters: a call longer than a year (or a 1e300) is junk, not a call, and is invalid.
+MAX_DURATION_SECONDS = 365 * 86_400
+
 _REPR_LIMIT = 40
 _BAD_TIMESTAMP = "occurred_at: not an RFC 3339 timestamp with an offset"
 
@@ -340,13 +344,15 @@ def _boolean(value: Any, values: list[Any], slot: int) -> str | None:
 
 
 def _duration(value: Any, values: list[Any], slot: int) -> str | None:
+    # comparisons, not math.isfinite, which raises for an integer too large for a float
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value < 0
+        or not 0 <= value < math.inf  # NaN compares false
     ):
         return "must be a non-negative number"
+    if value > MAX_DURATION_SECONDS:
+        return f"must be at most {MAX_DURATION_SECONDS} (a year)"
     values[slot] = float(value)
     return None
 

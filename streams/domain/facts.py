@@ -22,6 +22,7 @@ class FactKind(StrEnum):
     RESOLUTION = "resolution"  # first solve; value: microseconds created -> first solve
     TOUCHES_TO_CLOSE = "touches_to_close"  # at the first solve; value: touches
     FULL_RESOLUTION = "full_resolution"  # closed; value: microseconds created -> closed
+    HANDLE = "handle"  # a touch with a duration (a call); value: its microseconds
     REOPEN = "reopen"  # value 0
     CSAT = "csat"  # value: score 1..5
     NPS = "nps"  # value: score 0..10

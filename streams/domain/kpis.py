@@ -1,6 +1,7 @@
 """KPIs as integer counters: what one fact adds, and how counters read back as the spec's ``K``.
 
-This is the one place a KPI is defined. A fact contributes integer increments to named
+The KPIs themselves are declared in ``catalog`` (names, order, units); this module holds
+their fact rules and their arithmetic. A fact contributes integer increments to named
 counters under each of its dimension keys; a window is a sum of such counters and a
 retraction is a subtraction, so everything stays exact and merges by addition (the Redis
 adapter keeps the same counters with HINCRBY, one hash per partition, and readers sum them).
@@ -9,11 +10,12 @@ Counter names:
 - plain counts: ``created``, ``solved``, ``reopened``, ``one_touch``, ``zero_touch``,
   ``csat.responses``, ``csat.satisfied``, ``nps.responses``, ``nps.promoters``,
   ``nps.passives``, ``nps.detractors``, ``sla.<target>.met``, ``sla.<target>.breached``;
-- a distribution ``<metric>`` (``first_reply``, ``reply``, ``resolution``,
-  ``full_resolution``, ``touches``): ``<metric>:n`` and ``<metric>:s`` (count and exact sum
-  of the raw values), and per log bin ``<metric>:b<i>:n`` / ``<metric>:b<i>:s`` (count and
-  exact sum of the values in bin ``i``); zeros have their own bin ``<metric>:z:n`` (its sum
-  is always 0, so it has no ``:s`` counter).
+- a distribution ``<metric>`` (a distribution's ``counter`` in the catalog: ``first_reply``,
+  ``reply``, ``resolution``, ``full_resolution``, ``touches``, ``handle``): ``<metric>:n``
+  and ``<metric>:s`` (count and exact sum of the raw values), and per log bin
+  ``<metric>:b<i>:n`` / ``<metric>:b<i>:s`` (count and exact sum of the values in bin ``i``);
+  zeros have their own bin ``<metric>:z:n`` (its sum is always 0, so it has no ``:s``
+  counter).
 
 Bin ``i`` holds the integers in ``(GAMMA**(i-1), GAMMA**i]``. A percentile is the mean of the
 bin that holds the nearest-rank sample, so it lies in the same bin as that sample: with
@@ -26,18 +28,16 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Callable, ItemsView, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
+from streams.domain.catalog import DISTRIBUTIONS, Kpi, kpi
 from streams.domain.facts import Fact, FactKind, SlaTarget
-from streams.domain.instant import MICROS_PER_SECOND
 
 DimKey = tuple[str, str]
 Increments = tuple[tuple[str, int], ...]
 
 OVERALL: DimKey = ("overall", "")
-DIMENSIONS = ("team", "channel", "priority", "agent")
 
 # The bin mean is within (GAMMA - 1) of any value in its bin; the DDSketch choice
 # alpha = 0.005 would give GAMMA = 1.01005 and a bound just above the spec's 1%.
@@ -46,36 +46,22 @@ _INV_LOG_GAMMA = 1.0 / math.log(GAMMA)
 _ZERO_BIN = -1
 PERCENTILES = (50, 90, 99)
 
-CREATED = "created"
-SOLVED = "solved"
-REOPENED = "reopened"
-ONE_TOUCH = "one_touch"
-ZERO_TOUCH = "zero_touch"
-CSAT_RESPONSES = "csat.responses"
-CSAT_SATISFIED = "csat.satisfied"
-NPS_RESPONSES = "nps.responses"
-NPS_PROMOTERS = "nps.promoters"
-NPS_PASSIVES = "nps.passives"
-NPS_DETRACTORS = "nps.detractors"
+# The plain counters, named by the catalog.
+CREATED = kpi("tickets_created").counter
+SOLVED = kpi("tickets_solved").counter
+REOPENED = kpi("reopened").counter
+ONE_TOUCH = kpi("one_touch").counter
+ZERO_TOUCH = kpi("zero_touch").counter
+CSAT_RESPONSES = kpi("csat.responses").counter
+CSAT_SATISFIED = kpi("csat.satisfied").counter
+NPS_RESPONSES = kpi("nps.responses").counter
+NPS_PROMOTERS = kpi("nps.promoters").counter
+NPS_PASSIVES = kpi("nps.passives").counter
+NPS_DETRACTORS = kpi("nps.detractors").counter
 
-
-@dataclass(frozen=True, slots=True)
-class Distribution:
-    """A sampled KPI: its counter prefix, its name in ``K`` and the unit of a raw value."""
-
-    metric: str
-    output: str
-    per_unit: int  # raw values per reported unit (microseconds per second, or 1)
-
-
-DISTRIBUTIONS = (
-    Distribution("first_reply", "first_reply_seconds", MICROS_PER_SECOND),
-    Distribution("reply", "reply_seconds", MICROS_PER_SECOND),
-    Distribution("resolution", "resolution_seconds", MICROS_PER_SECOND),
-    Distribution("full_resolution", "full_resolution_seconds", MICROS_PER_SECOND),
-    Distribution("touches", "touches_to_close", 1),
-)
-_METRICS = frozenset(d.metric for d in DISTRIBUTIONS)
+_METRICS = frozenset(d.counter for d in DISTRIBUTIONS)
+# fact kind -> the distribution it samples (a fact's value is the sample)
+_SAMPLES: dict[FactKind, str] = {d.facts[0]: d.counter for d in DISTRIBUTIONS}
 
 
 def sla_counter(target: SlaTarget, outcome: str) -> str:
@@ -199,13 +185,19 @@ def _sla(names: Mapping[SlaTarget, str]) -> Callable[[Fact], Increments]:
     return increments
 
 
+def _sampler(metric: str) -> Callable[[Fact], Increments]:
+    def increments(fact: Fact) -> Increments:
+        return _sample(metric, fact.value)
+
+    return increments
+
+
+# A distribution's facts add a sample (the catalog says which); these kinds add more.
 _COUNTERS: dict[FactKind, Callable[[Fact], Increments]] = {
+    **{kind: _sampler(metric) for kind, metric in _SAMPLES.items()},
     FactKind.CREATED: lambda f: ((CREATED, 1),),
-    FactKind.FIRST_REPLY: lambda f: _sample("first_reply", f.value),
-    FactKind.REPLY: lambda f: _sample("reply", f.value),
     FactKind.RESOLUTION: lambda f: (*_sample("resolution", f.value), (SOLVED, 1)),
     FactKind.TOUCHES_TO_CLOSE: _touches,
-    FactKind.FULL_RESOLUTION: lambda f: _sample("full_resolution", f.value),
     FactKind.REOPEN: lambda f: ((REOPENED, 1),),
     FactKind.CSAT: _csat,
     FactKind.NPS: _nps,
@@ -460,7 +452,7 @@ _FACT_COUNT_NAMES = (
     REOPENED,
     CSAT_RESPONSES,
     NPS_RESPONSES,
-    *(_TOTAL_NAMES[d.metric][0] for d in DISTRIBUTIONS),
+    *(_TOTAL_NAMES[d.counter][0] for d in DISTRIBUTIONS),
     *_SLA_MET.values(),
     *_SLA_BREACHED.values(),
 )
@@ -480,14 +472,12 @@ def _ratio(numerator: int, denominator: int, scale: int = 1) -> float | None:
     return scale * numerator / denominator if denominator else None
 
 
-def _distribution(
-    dist: Distribution, get: Callable[[str, int], int], bins: _Bins | None
-) -> dict[str, Any]:
-    count_name, sum_name = _TOTAL_NAMES[dist.metric]
+def _distribution(dist: Kpi, get: Callable[[str, int], int], bins: _Bins | None) -> dict[str, Any]:
+    count_name, sum_name = _TOTAL_NAMES[dist.counter]
     n = get(count_name, 0)
     if n <= 0 or bins is None:
         if n or bins is not None:
-            raise ValueError(f"{dist.metric}: {n} samples but bins disagree")
+            raise ValueError(f"{dist.counter}: {n} samples but bins disagree")
         return {"count": 0, "mean": None, "p50": None, "p90": None, "p99": None}
     p50, p90, p99 = bins.percentiles(n, dist.per_unit)
     mean = get(sum_name, 0) / (n * dist.per_unit)
@@ -501,7 +491,7 @@ def render_kpis(counters: Mapping[str, int]) -> dict[str, Any]:
     """The spec's ``K`` object for one dimension key of one window."""
     bag = counters if isinstance(counters, KpiCounters) else KpiCounters(counters)
     get, bins = bag._plain.get, bag._bins.get
-    kpis: dict[str, Any] = {d.output: _distribution(d, get, bins(d.metric)) for d in DISTRIBUTIONS}
+    kpis: dict[str, Any] = {d.key: _distribution(d, get, bins(d.counter)) for d in DISTRIBUTIONS}
     one_touch, touched = get(ONE_TOUCH, 0), get("touches:n", 0) - get(ZERO_TOUCH, 0)
     csat_n, satisfied = get(CSAT_RESPONSES, 0), get(CSAT_SATISFIED, 0)
     nps_n, promoters, detractors = (

@@ -2,8 +2,9 @@
 of the events it refused (after closed).
 
 Facts are not stored: they are a pure function of (events, policies, now), so the record is
-enough to rebuild the exact view the windows hold. Only fields the engine reads are kept,
-which keeps an open ticket's record well under a kilobyte. The live worker stores it in Redis;
+enough to rebuild the exact view the windows hold. Only fields the engine reads are kept
+(a call's ``duration_seconds`` last, for handle time), which keeps an open ticket's record
+well under a kilobyte. The live worker stores it in Redis;
 replay keeps closed tickets in it, so its memory follows the open tickets.
 """
 
@@ -19,6 +20,7 @@ from streams.domain.timeline import Timeline
 
 _TYPES = list(EventType)
 _TYPE_CODE = {t: i for i, t in enumerate(_TYPES)}
+_ROW_FIELDS = 11
 
 
 def _event_row(event: Event) -> list[Any]:
@@ -33,6 +35,7 @@ def _event_row(event: Event) -> list[Any]:
         event.status.value if event.status else None,
         1 if event.public else 0,
         event.score,
+        event.duration_seconds,
     ]
     while row[-1] is None:
         row.pop()
@@ -40,8 +43,10 @@ def _event_row(event: Event) -> list[Any]:
 
 
 def _row_event(ticket_id: str, row: list[Any]) -> Event:
-    padded = row + [None] * (10 - len(row))
-    event_id, code, at, channel, priority, team, agent, status, public, score = padded
+    # trailing empty fields are left out, and a record written before durations were kept
+    # has rows of at most 10 fields: its calls simply have no duration
+    padded = row + [None] * (_ROW_FIELDS - len(row))
+    event_id, code, at, channel, priority, team, agent, status, public, score, duration = padded
     return Event(
         event_id=event_id,
         type=_TYPES[code],
@@ -54,6 +59,7 @@ def _row_event(ticket_id: str, row: list[Any]) -> Event:
         status=Status(status) if status else None,
         public=public != 0,
         score=score,
+        duration_seconds=None if duration is None else float(duration),
     )
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from streams.domain.catalog import DIMENSIONS
 from streams.domain.events import BACKLOG_STATUSES, Status
 from streams.domain.facts import SlaTarget
 from streams.domain.folding import (
@@ -22,7 +23,7 @@ from streams.domain.folding import (
     fold_counts,
 )
 from streams.domain.instant import Instant, format_rfc3339
-from streams.domain.kpis import DIMENSIONS, OVERALL, DimKey, render_kpis
+from streams.domain.kpis import OVERALL, DimKey, render_kpis
 from streams.domain.windows import WINDOWS
 
 WindowCounters = Mapping[DimKey, Mapping[str, int]]

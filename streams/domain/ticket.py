@@ -16,7 +16,7 @@ from typing import Any, Final
 from streams.domain.clocks import ClockView, StatusChange, deadline
 from streams.domain.events import BACKLOG_STATUSES, Event, EventType, Status
 from streams.domain.facts import Fact, FactKind, SlaTarget
-from streams.domain.instant import Instant
+from streams.domain.instant import MICROS_PER_SECOND, Instant
 from streams.domain.policies import Policy, PolicySet
 from streams.domain.value import Value
 
@@ -294,6 +294,9 @@ class _State:
     def touch(self, event: Event) -> None:
         at, agent = event.occurred_at, event.agent_id
         self.touches += 1
+        duration = event.duration_seconds
+        if duration is not None:  # a call: its handle time, for the touching agent
+            self.fact(FactKind.HANDLE, at, round(duration * MICROS_PER_SECOND), agent=agent)
         if not self.first_touch_done:
             self.first_touch_done = True
             waited = at - self.created_at

@@ -30,6 +30,7 @@ from grafana_foundation_sdk.cog.runtime import UnknownDataquery
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
+from streams.domain.catalog import AGENT, KPIS, Aggregation, Kpi, Unit, kpi
 from streams.grafana import API_DATASOURCE_UID, DATASOURCE_UID
 from streams.grafana.alerts import (
     FAST_BURN,
@@ -328,7 +329,7 @@ def dimension_variable(name: str, label: str) -> db.QueryVariable:
             "and the priority's row side by side, not the team's tickets of that priority."
         )
         .datasource(DATASOURCE)
-        .query(f'label_values(ticketpulse_window_tickets_created{{{name}!=""}}, {name})')
+        .query(f'label_values({_gauge("tickets_created")}{{{name}!=""}}, {name})')
         .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(dm.VariableSort.ALPHABETICAL_ASC)
         .multi(False)
@@ -344,7 +345,7 @@ def agent_variable() -> db.QueryVariable:
         .label("Agent")
         .description("Agents to show (per-agent rows exist only with agent_labels on).")
         .datasource(DATASOURCE)
-        .query('label_values(ticketpulse_window_tickets_solved{agent!=""}, agent)')
+        .query(f'label_values({_gauge("tickets_solved")}{{agent!=""}}, agent)')
         .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(dm.VariableSort.ALPHABETICAL_ASC)
         .multi(True)
@@ -359,6 +360,39 @@ def _dimension_variables() -> tuple[db.QueryVariable, ...]:
         dimension_variable("team", "Team"),
         dimension_variable("channel", "Channel"),
         dimension_variable("priority", "Priority"),
+    )
+
+
+def _gauge(key: str) -> str:
+    """The snapshot gauge of a KPI, named by the catalog (streams/domain/catalog.py)."""
+    return kpi(key).window_metric
+
+
+_GRAFANA_UNITS = {Unit.SECONDS: "s", Unit.PERCENT: "percent", Unit.RATIO: "percentunit"}
+
+
+def catalog_panels(board: str, row: str) -> list[bargauge.Panel]:
+    """The bars the KPI catalog declares for a row of a board: one per value of its split."""
+    return [
+        _catalog_panel(k) for k in KPIS if k.panel and (k.panel.board, k.panel.row) == (board, row)
+    ]
+
+
+def _catalog_panel(row: Kpi) -> bargauge.Panel:
+    panel = row.panel
+    assert panel is not None
+    split = _AGENTS if panel.by == AGENT else f'{panel.by}!=""'
+    stat = f', stat="{panel.stat}"' if row.aggregation is Aggregation.DISTRIBUTION else ""
+    note = _AGENT_NOTE if panel.by == AGENT else ""
+    legend = "{{" + panel.by + "}}"
+    return bar_panel(
+        panel.title,
+        panel.description + note,
+        _GRAFANA_UNITS.get(row.unit, "none"),
+        panel.thresholds,
+        [Query(snapshot(row.window_metric, f'window="{panel.window}"{stat}, {split}'), legend)],
+        width=6,
+        height=10,
     )
 
 
@@ -504,7 +538,7 @@ def support_overview(links: Links = LINKS) -> dm.Dashboard:
             "Created to first agent touch: nearest-rank p50 and p90 over each window.",
             "s",
             ((None, "green"), (3600, "yellow"), (14400, "red")),
-            _window_stats("ticketpulse_window_first_reply_seconds", ("p50", "p90")),
+            _window_stats(_gauge("first_reply_seconds"), ("p50", "p90")),
             width=8,
             no_value=NO_SAMPLES,
         ),
@@ -513,7 +547,7 @@ def support_overview(links: Links = LINKS) -> dm.Dashboard:
             "Every first and next reply sample: p50 and p90 over each window.",
             "s",
             ((None, "green"), (3600, "yellow"), (28800, "red")),
-            _window_stats("ticketpulse_window_reply_seconds", ("p50", "p90")),
+            _window_stats(_gauge("reply_seconds"), ("p50", "p90")),
             width=8,
             no_value=NO_SAMPLES,
         ),
@@ -522,7 +556,7 @@ def support_overview(links: Links = LINKS) -> dm.Dashboard:
             "Created to first solve: p50 and p90 over each window.",
             "s",
             ((None, "green"), (14400, "yellow"), (259200, "red")),
-            _window_stats("ticketpulse_window_resolution_seconds", ("p50", "p90")),
+            _window_stats(_gauge("resolution_seconds"), ("p50", "p90")),
             width=8,
             no_value=NO_SAMPLES,
         ),
@@ -533,10 +567,10 @@ def support_overview(links: Links = LINKS) -> dm.Dashboard:
             ((None, "green"), (14400, "red")),
             [
                 Query(
-                    picked(f"ticketpulse_window_{kpi}_seconds", 'window="1h", stat="p90"'),
-                    f"{kpi.replace('_', ' ')} {ROW}",
+                    picked(_gauge(f"{name}_seconds"), 'window="1h", stat="p90"'),
+                    f"{name.replace('_', ' ')} {ROW}",
                 )
-                for kpi in ("first_reply", "reply", "resolution")
+                for name in ("first_reply", "reply", "resolution")
             ],
             width=24,
             no_value=NO_SAMPLES,
@@ -548,7 +582,7 @@ def support_overview(links: Links = LINKS) -> dm.Dashboard:
             "Mean agent touches before the first solve.",
             "none",
             ((None, "green"), (2, "yellow"), (4, "red")),
-            _window_stats("ticketpulse_window_touches_to_close", ("mean",)),
+            _window_stats(_gauge("touches_to_close"), ("mean",)),
             no_value=NO_SAMPLES,
         ),
         stat_panel(
@@ -556,7 +590,7 @@ def support_overview(links: Links = LINKS) -> dm.Dashboard:
             "One-touch first solves / first solves with a touch.",
             "percentunit",
             ((None, "red"), (0.5, "yellow"), (0.7, "green")),
-            _window_values("ticketpulse_window_fcr_ratio", WINDOWS),
+            _window_values(_gauge("fcr_rate"), WINDOWS),
             no_value="No first solve with a touch in this window",
         ),
         stat_panel(
@@ -564,7 +598,7 @@ def support_overview(links: Links = LINKS) -> dm.Dashboard:
             "Share of CSAT responses scoring 4 or 5.",
             "percent",
             ((None, "red"), (75, "yellow"), (85, "green")),
-            _window_values("ticketpulse_window_csat_percent", WINDOWS),
+            _window_values(_gauge("csat.percent"), WINDOWS),
             no_value="No CSAT response in this window",
         ),
         stat_panel(
@@ -572,7 +606,7 @@ def support_overview(links: Links = LINKS) -> dm.Dashboard:
             "Promoters minus detractors, in points from -100 to 100.",
             "none",
             ((None, "red"), (0, "yellow"), (30, "green")),
-            _window_values("ticketpulse_window_nps_score", ("24h", "7d")),
+            _window_values(_gauge("nps.score"), ("24h", "7d")),
             no_value="No NPS response in this window",
         ),
     )
@@ -584,7 +618,7 @@ def support_overview(links: Links = LINKS) -> dm.Dashboard:
             ((None, "red"), (0.9, "yellow"), (0.95, "green")),
             [
                 Query(
-                    picked("ticketpulse_window_sla_compliance_ratio", 'window="24h"'),
+                    picked(_gauge("sla.compliance"), 'window="24h"'),
                     f"{{{{target}}}} {ROW}",
                 )
             ],
@@ -599,7 +633,7 @@ def support_overview(links: Links = LINKS) -> dm.Dashboard:
             ((None, "red"), (0.9, "yellow"), (0.95, "green")),
             [
                 Query(
-                    picked("ticketpulse_window_sla_compliance_ratio", 'window="1h"'),
+                    picked(_gauge("sla.compliance"), 'window="1h"'),
                     f"{{{{target}}}} {ROW}",
                 )
             ],
@@ -617,7 +651,7 @@ def support_overview(links: Links = LINKS) -> dm.Dashboard:
             GREEN,
             [
                 Query(
-                    rounded(picked_increase(f"ticketpulse_tickets_{what}_total", "1h")),
+                    rounded(picked_increase(kpi(f"tickets_{what}").fact_metric, "1h")),
                     f"{what} {ROW}",
                 )
                 for what in ("created", "solved")
@@ -665,8 +699,8 @@ def support_overview(links: Links = LINKS) -> dm.Dashboard:
 
 
 def sla_oncall(links: Links = LINKS) -> dm.Dashboard:
-    breached = "ticketpulse_sla_breached_total"
-    met = "ticketpulse_sla_met_total"
+    breached = kpi("sla.breached").fact_metric
+    met = kpi("sla.met").fact_metric
     board = Board(
         "ticketpulse-sla-oncall",
         "ticketpulse / SLA on-call",
@@ -891,7 +925,8 @@ def team_agent(links: Links = LINKS) -> dm.Dashboard:
     board = Board(
         TEAM_AGENT_UID,
         "ticketpulse / Team and agent drill-down",
-        "Per team and per agent: reply time, touches, solves and CSAT from the snapshot.",
+        "Per team and per agent: reply time, touches, solves, CSAT and handle time from the "
+        "snapshot.",
         links,
     ).variables(*_dimension_variables(), agent_variable())
     board.row("Teams").add(
@@ -902,9 +937,7 @@ def team_agent(links: Links = LINKS) -> dm.Dashboard:
             ((None, "green"), (3600, "yellow"), (28800, "red")),
             [
                 Query(
-                    snapshot(
-                        "ticketpulse_window_reply_seconds", f'window="24h", stat="p90", {PER_TEAM}'
-                    ),
+                    snapshot(_gauge("reply_seconds"), f'window="24h", stat="p90", {PER_TEAM}'),
                     "{{team}}",
                 )
             ],
@@ -916,7 +949,7 @@ def team_agent(links: Links = LINKS) -> dm.Dashboard:
             GREEN,
             [
                 Query(
-                    snapshot("ticketpulse_window_tickets_solved", f'window="24h", {PER_TEAM}'),
+                    snapshot(_gauge("tickets_solved"), f'window="24h", {PER_TEAM}'),
                     "{{team}}",
                 )
             ],
@@ -928,7 +961,7 @@ def team_agent(links: Links = LINKS) -> dm.Dashboard:
             ((None, "red"), (75, "yellow"), (85, "green")),
             [
                 Query(
-                    snapshot("ticketpulse_window_csat_percent", f'window="7d", {PER_TEAM}'),
+                    snapshot(_gauge("csat.percent"), f'window="7d", {PER_TEAM}'),
                     "{{team}}",
                 )
             ],
@@ -942,7 +975,7 @@ def team_agent(links: Links = LINKS) -> dm.Dashboard:
             [
                 Query(
                     snapshot(
-                        "ticketpulse_window_touches_to_close",
+                        _gauge("touches_to_close"),
                         f'window="24h", stat="mean", {PER_TEAM}',
                     ),
                     "{{team}}",
@@ -964,7 +997,7 @@ def team_agent(links: Links = LINKS) -> dm.Dashboard:
             ((None, "green"), (3600, "yellow"), (28800, "red")),
             [
                 Query(
-                    picked("ticketpulse_window_reply_seconds", 'window="1h", stat="p90"'),
+                    picked(_gauge("reply_seconds"), 'window="1h", stat="p90"'),
                     f"p90 {ROW}",
                 )
             ],
@@ -980,9 +1013,7 @@ def team_agent(links: Links = LINKS) -> dm.Dashboard:
             ((None, "green"), (3600, "yellow"), (28800, "red")),
             [
                 Query(
-                    snapshot(
-                        "ticketpulse_window_reply_seconds", f'window="24h", stat="p90", {_AGENTS}'
-                    ),
+                    snapshot(_gauge("reply_seconds"), f'window="24h", stat="p90", {_AGENTS}'),
                     "{{agent}}",
                 )
             ],
@@ -997,7 +1028,7 @@ def team_agent(links: Links = LINKS) -> dm.Dashboard:
             [
                 Query(
                     snapshot(
-                        "ticketpulse_window_touches_to_close",
+                        _gauge("touches_to_close"),
                         f'window="24h", stat="mean", {_AGENTS}',
                     ),
                     "{{agent}}",
@@ -1013,7 +1044,7 @@ def team_agent(links: Links = LINKS) -> dm.Dashboard:
             GREEN,
             [
                 Query(
-                    snapshot("ticketpulse_window_tickets_solved", f'window="24h", {_AGENTS}'),
+                    snapshot(_gauge("tickets_solved"), f'window="24h", {_AGENTS}'),
                     "{{agent}}",
                 )
             ],
@@ -1027,7 +1058,7 @@ def team_agent(links: Links = LINKS) -> dm.Dashboard:
             ((None, "red"), (75, "yellow"), (85, "green")),
             [
                 Query(
-                    snapshot("ticketpulse_window_csat_percent", f'window="7d", {_AGENTS}'),
+                    snapshot(_gauge("csat.percent"), f'window="7d", {_AGENTS}'),
                     "{{agent}}",
                 )
             ],
@@ -1035,6 +1066,7 @@ def team_agent(links: Links = LINKS) -> dm.Dashboard:
             height=10,
             maximum=100,
         ),
+        *catalog_panels("team-agent", "Agents"),
         series_panel(
             "Reply time p90 per agent (facts, 1h)",
             "p90 of each agent's reply samples over the hour before each point, from the "
@@ -1048,7 +1080,7 @@ def team_agent(links: Links = LINKS) -> dm.Dashboard:
                     "{{agent}}",
                 )
             ],
-            width=24,
+            width=18,
         ),
     )
     return board.build()

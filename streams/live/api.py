@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic_core import from_json
 
+from streams.domain.catalog import DIMENSIONS
 from streams.domain.decode import InvalidEvent, decode_event, json_error
 from streams.domain.events import Event
 from streams.domain.instant import format_rfc3339, seconds
@@ -32,7 +33,6 @@ from streams.live.records import decode_record
 from streams.live.store import RedisStore
 
 Reply = tuple[int, Any]
-DIMENSIONS = ("team", "channel", "priority", "agent")
 JSON_TYPES = ("application/json",)
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 

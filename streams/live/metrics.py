@@ -41,11 +41,20 @@ from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
+from streams.domain.catalog import (
+    AGENT,
+    DIMENSIONS,
+    DISTRIBUTIONS,
+    DURATION_BUCKETS,
+    KPIS,
+    Aggregation,
+    kpi,
+)
 from streams.domain.events import EventType
 from streams.domain.facts import Fact, FactKind, SlaTarget
 from streams.domain.folding import OTHER, SNAPSHOT_LIMITS, KeyLimits
 from streams.domain.instant import MICROS_PER_SECOND, Instant, parse_rfc3339
-from streams.domain.kpis import DISTRIBUTIONS, fact_counters, sla_counter
+from streams.domain.kpis import fact_counters, sla_counter
 from streams.domain.windows import WINDOWS
 from streams.live.settings import RECENT_SLA_SECONDS
 
@@ -68,7 +77,7 @@ ALLOWED_LABELS = frozenset(
         "dimension",
     }
 )
-DIMS = ("team", "channel", "priority")
+DIMS = tuple(d for d in DIMENSIONS if d != AGENT)  # agent labels are optional
 OUTCOMES = frozenset(
     {
         "accepted",
@@ -84,10 +93,6 @@ OUTCOMES = frozenset(
 STATS = ("mean", "p50", "p90", "p99")
 _EVENT_TYPES = frozenset(t.value for t in EventType)
 
-# Support times: 1m 5m 15m 30m 1h 2h 4h 8h 1d 3d 7d 30d; the default SLA targets
-# (15m, 30m, 4h, 8h, 3d) are bucket bounds, so "share within target" is exact at them.
-DURATION_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 259200, 604800, 2592000)
-TOUCH_BUCKETS = (0, 1, 2, 3, 5, 8, 13, 21)
 BATCH_SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 BATCH_SIZE_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 
@@ -103,7 +108,7 @@ class MetricDef:
     buckets: tuple[float, ...] = ()
 
 
-def _hist(name: str, help: str, buckets: tuple[float, ...] = DURATION_BUCKETS) -> MetricDef:
+def _hist(name: str, help: str, buckets: tuple[float, ...]) -> MetricDef:
     return MetricDef(name, "histogram", help, DIMS, buckets)
 
 
@@ -113,41 +118,23 @@ def _facts(name: str, help: str, *extra: str) -> MetricDef:
 
 # --- fact metrics (facts as first seen) ------------------------------------------------------
 
-# The distribution a fact kind samples; histogram names are the spec's K keys.
-_SAMPLED: dict[FactKind, str] = {
-    FactKind.FIRST_REPLY: "first_reply",
-    FactKind.REPLY: "reply",
-    FactKind.RESOLUTION: "resolution",
-    FactKind.FULL_RESOLUTION: "full_resolution",
-    FactKind.TOUCHES_TO_CLOSE: "touches",
-}
-_DISTRIBUTION = {d.metric: d for d in DISTRIBUTIONS}
+# Names, help and buckets come from the KPI catalog (streams/domain/catalog.py).
+# The distribution a fact kind samples (a catalog counter prefix).
+_SAMPLED: dict[FactKind, str] = {d.facts[0]: d.counter for d in DISTRIBUTIONS}
+_DISTRIBUTION = {d.counter: d for d in DISTRIBUTIONS}
 
 FACT_HISTOGRAMS: dict[str, MetricDef] = {
-    d.metric: _hist(
-        f"ticketpulse_{d.output}",
-        f"{d.output.replace('_', ' ')} of facts as first seen",
-        TOUCH_BUCKETS if d.per_unit == 1 else DURATION_BUCKETS,
-    )
+    d.counter: _hist(d.fact_metric, f"{d.help} Facts as first seen.", d.buckets)
     for d in DISTRIBUTIONS
 }
 
 # kpis.py counter name -> the counter it increments; kpis.py decides which a fact adds.
 FACT_COUNTERS: dict[str, MetricDef] = {
-    "created": _facts("ticketpulse_tickets_created_total", "Tickets created."),
-    "solved": _facts("ticketpulse_tickets_solved_total", "Tickets first solved."),
-    "reopened": _facts("ticketpulse_tickets_reopened_total", "Reopens (solved -> not solved)."),
-    "one_touch": _facts("ticketpulse_one_touch_tickets_total", "First solves with one touch."),
-    "zero_touch": _facts("ticketpulse_zero_touch_tickets_total", "First solves with no touch."),
-    "csat.responses": _facts("ticketpulse_csat_responses_total", "CSAT responses."),
-    "csat.satisfied": _facts("ticketpulse_csat_satisfied_total", "CSAT responses scoring 4..5."),
-    "nps.responses": _facts("ticketpulse_nps_responses_total", "NPS responses."),
-    "nps.promoters": _facts("ticketpulse_nps_promoters_total", "NPS responses scoring 9..10."),
-    "nps.passives": _facts("ticketpulse_nps_passives_total", "NPS responses scoring 7..8."),
-    "nps.detractors": _facts("ticketpulse_nps_detractors_total", "NPS responses scoring 0..6."),
+    k.counter: _facts(k.fact_metric, k.help) for k in KPIS if k.aggregation is Aggregation.COUNT
 }
-SLA_MET = _facts("ticketpulse_sla_met_total", "SLA clocks stopped by their deadline.", "target")
-SLA_BREACHED = _facts("ticketpulse_sla_breached_total", "SLA clocks breached.", "target")
+_MET, _BREACHED = kpi("sla.met"), kpi("sla.breached")
+SLA_MET = _facts(_MET.fact_metric, _MET.help, "target")
+SLA_BREACHED = _facts(_BREACHED.fact_metric, _BREACHED.help, "target")
 # The same outcomes, counted only when the clock stopped (met) or its deadline passed
 # (breached) at most TICKETPULSE_RECENT_SLA_SECONDS before the worker saw it: what the alerts
 # count, so that a backfill or a replay of old events shows on boards but does not page.
@@ -278,44 +265,25 @@ def _window(name: str, help: str, *extra: str) -> MetricDef:
 
 
 WINDOW_STATS: dict[str, MetricDef] = {
-    d.output: _window(
-        f"ticketpulse_window_{d.output}",
-        f"{d.output.replace('_', ' ')} in the window: mean and nearest-rank percentiles",
-        "stat",
+    d.key: _window(
+        d.window_metric, f"{d.help} In the window: mean and nearest-rank percentiles.", "stat"
     )
     for d in DISTRIBUTIONS
 }
 WINDOW_SAMPLES: dict[str, MetricDef] = {
-    d.output: _window(
-        f"ticketpulse_window_{d.output.removesuffix('_seconds')}_samples",
-        f"{d.output.replace('_', ' ')} samples in the window",
-    )
-    for d in DISTRIBUTIONS
+    d.key: _window(d.samples_metric, f"{d.help} Samples in the window.") for d in DISTRIBUTIONS
 }
 # K key (dotted for nested objects) -> gauge; a null value emits no sample.
 WINDOW_VALUES: dict[str, MetricDef] = {
-    "tickets_created": _window("ticketpulse_window_tickets_created", "Tickets created."),
-    "tickets_solved": _window("ticketpulse_window_tickets_solved", "Tickets first solved."),
-    "reopened": _window("ticketpulse_window_tickets_reopened", "Reopens."),
-    "one_touch": _window("ticketpulse_window_one_touch_tickets", "One-touch first solves."),
-    "zero_touch": _window("ticketpulse_window_zero_touch_tickets", "Zero-touch first solves."),
-    "fcr_rate": _window("ticketpulse_window_fcr_ratio", "One-touch / first solves with a touch."),
-    "csat.responses": _window("ticketpulse_window_csat_responses", "CSAT responses."),
-    "csat.satisfied": _window("ticketpulse_window_csat_satisfied", "CSAT responses of 4..5."),
-    "csat.percent": _window("ticketpulse_window_csat_percent", "CSAT percent satisfied."),
-    "nps.responses": _window("ticketpulse_window_nps_responses", "NPS responses."),
-    "nps.promoters": _window("ticketpulse_window_nps_promoters", "NPS promoters (9..10)."),
-    "nps.passives": _window("ticketpulse_window_nps_passives", "NPS passives (7..8)."),
-    "nps.detractors": _window("ticketpulse_window_nps_detractors", "NPS detractors (0..6)."),
-    "nps.score": _window("ticketpulse_window_nps_score", "NPS, -100..100."),
+    k.key: _window(k.window_metric, k.help)
+    for k in KPIS
+    if k.aggregation in (Aggregation.COUNT, Aggregation.RATIO)
 }
 # S key -> gauge labelled by target.
 WINDOW_SLA: dict[str, MetricDef] = {
-    "met": _window("ticketpulse_window_sla_met", "SLA clocks met.", "target"),
-    "breached": _window("ticketpulse_window_sla_breached", "SLA clocks breached.", "target"),
-    "compliance": _window(
-        "ticketpulse_window_sla_compliance_ratio", "Met / (met + breached).", "target"
-    ),
+    k.key.removeprefix("sla."): _window(k.window_metric, k.help, "target")
+    for k in KPIS
+    if k.aggregation is Aggregation.SLA
 }
 BACKLOG = MetricDef(
     "ticketpulse_backlog_tickets",
@@ -879,7 +847,7 @@ class _SnapshotCollector(Collector):
 
     def _rows(self, window: Mapping[str, Any]) -> Iterator[tuple[dict[str, str], Any]]:
         """(dimension labels, K) of the overall row and every per-dimension row."""
-        kinds = ("team", "channel", "priority", "agent") if self.agent_labels else DIMS
+        kinds = DIMENSIONS if self.agent_labels else DIMS
         blank = dict.fromkeys(kinds, "")
         yield blank, window["overall"]
         for kind in kinds:
@@ -907,9 +875,9 @@ _VALUE_PATHS = tuple(
 def _add_row(gauges: _Gauges, labels: dict[str, str], kpis: Mapping[str, Any]) -> None:
     """The gauges of one K: label dicts are shared by every sample with the same labels."""
     for dist in DISTRIBUTIONS:
-        data = kpis[dist.output]
-        gauges.add(WINDOW_SAMPLES[dist.output].name, labels, data["count"])
-        name = WINDOW_STATS[dist.output].name
+        data = kpis[dist.key]
+        gauges.add(WINDOW_SAMPLES[dist.key].name, labels, data["count"])
+        name = WINDOW_STATS[dist.key].name
         for stat in STATS:
             gauges.add(name, {**labels, "stat": stat}, data[stat])
     for name, key, field in _VALUE_PATHS:

@@ -105,13 +105,17 @@ class Events:
     def inbound(self, minutes: float, public: bool = True) -> Event:
         return self.make(EventType.CONTACT_INBOUND, minutes, channel=Channel.EMAIL, public=public)
 
-    def reply(self, minutes: float, agent: str = "a1", public: bool = True) -> Event:
+    def reply(
+        self, minutes: float, agent: str = "a1", public: bool = True, call: float | None = None
+    ) -> Event:
+        """An outbound contact; ``call`` makes it a phone call of that many seconds."""
         return self.make(
             EventType.CONTACT_OUTBOUND,
             minutes,
             agent_id=agent,
-            channel=Channel.EMAIL,
+            channel=Channel.EMAIL if call is None else Channel.PHONE,
             public=public,
+            duration_seconds=call,
         )
 
     def status(self, minutes: float, status: str) -> Event:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from streams.domain.decode import (
     MAX_DEPTH,
+    MAX_DURATION_SECONDS,
     TOO_DEEP,
     InvalidEvent,
     deadletter_record,
@@ -118,7 +119,7 @@ def test_common_fields_and_input_forms(event_type: EventType) -> None:
     [
         (EventType.SURVEY_CSAT, "score", [1, 5]),
         (EventType.SURVEY_NPS, "score", [0, 10]),
-        (EventType.CONTACT_OUTBOUND, "duration_seconds", [0, 0.0, 12.5, 10**6]),
+        (EventType.CONTACT_OUTBOUND, "duration_seconds", [0, 0.0, 12.5, 10**6, 31_536_000]),
         (EventType.TICKET_CREATED, "channel", [c.value for c in Channel]),
         (EventType.TICKET_CREATED, "priority", [p.value for p in Priority]),
         (EventType.TICKET_STATUS_CHANGED, "status", [s.value for s in Status]),
@@ -181,6 +182,7 @@ MISSING = ...
 BAD_TIME = "occurred_at: not an RFC 3339 timestamp with an offset"
 OUT_OF_RANGE = "occurred_at: outside the years 2000 to 2100"
 BAD_DURATION = "duration_seconds: must be a non-negative number"
+TOO_LONG = "duration_seconds: must be at most 31536000 (a year)"
 CSAT = "score: must be an integer from 1 to 5"
 NPS = "score: must be an integer from 0 to 10"
 CASES: list[tuple[dict[str, Any], str]] = [
@@ -243,6 +245,10 @@ CASES: list[tuple[dict[str, Any], str]] = [
     (wire(EventType.CONTACT_OUTBOUND, duration_seconds="60"), BAD_DURATION),
     (wire(EventType.CONTACT_OUTBOUND, duration_seconds=True), BAD_DURATION),
     (wire(EventType.CONTACT_OUTBOUND, duration_seconds=float("inf")), BAD_DURATION),
+    # a handle-time sample summed in 64-bit counters: longer than a year is junk
+    (wire(EventType.CONTACT_OUTBOUND, duration_seconds=31_536_000.5), TOO_LONG),
+    (wire(EventType.CONTACT_OUTBOUND, duration_seconds=1e300), TOO_LONG),
+    (wire(EventType.CONTACT_OUTBOUND, duration_seconds=10**400), TOO_LONG),
     (wire(EventType.SURVEY_CSAT, score=MISSING), "score: required"),
     (wire(EventType.SURVEY_CSAT, score=0), CSAT),
     (wire(EventType.SURVEY_CSAT, score=6), CSAT),
@@ -447,7 +453,7 @@ def events(draw: st.DrawFn) -> Event:
             channel=draw(st.sampled_from(list(Channel))),
             public=draw(st.booleans()),
             duration_seconds=draw(
-                st.none() | st.floats(min_value=0, allow_nan=False, allow_infinity=False)
+                st.none() | st.floats(min_value=0, max_value=MAX_DURATION_SECONDS)
             ),
         )
     elif event_type is EventType.SURVEY_CSAT:

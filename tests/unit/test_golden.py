@@ -126,3 +126,20 @@ def test_backlog_and_sla_now(result: ReplayResult) -> None:
 def test_complete_snapshot_is_unchanged(result: ReplayResult) -> None:
     expected = json.loads((GOLDEN / "expected_snapshot.json").read_text())
     assert result.snapshot == expected
+
+
+def test_handle_time_per_window_and_agent(result: ReplayResult) -> None:
+    # calls (duration_seconds) on public touches: G17 ivy 90 s and G01 ann 600 s in the last
+    # hour, G09 ann 0 s, G10 eve 312.5 s and G15 hal 240 s (its duplicated line counts once)
+    # earlier in the day, G14 gus 1800 s two days back; G06's internal note of 1200 s by dan
+    # is not a touch and gives no sample
+    windows = result.snapshot["windows"]
+    assert windows["1h"]["overall"]["handle_seconds"] == dist(2, 345.0, 90.0, 600.0, 600.0)
+    assert windows["24h"]["overall"]["handle_seconds"] == dist(5, 248.5, 240.0, 600.0, 600.0)
+    assert windows["7d"]["overall"]["handle_seconds"] == dist(6, 3042.5 / 6, 240.0, 1800.0, 1800.0)
+    day = windows["24h"]
+    assert day["by_agent"]["ann"]["handle_seconds"] == dist(2, 300.0, 0.0, 600.0, 600.0)
+    assert day["by_agent"]["hal"]["handle_seconds"] == dist(1, 240.0, 240.0, 240.0, 240.0)
+    assert windows["1h"]["by_agent"]["dan"]["handle_seconds"] == dist(0, None)
+    assert day["by_team"]["tech"]["handle_seconds"] == dist(2, 276.25, 240.0, 312.5, 312.5)
+    assert day["by_priority"]["urgent"]["handle_seconds"] == dist(2, 456.25, 312.5, 600.0, 600.0)

@@ -52,6 +52,7 @@ EMPTY_K = {
     "resolution_seconds": EMPTY_D,
     "full_resolution_seconds": EMPTY_D,
     "touches_to_close": EMPTY_D,
+    "handle_seconds": EMPTY_D,
     "tickets_created": 0,
     "tickets_solved": 0,
     "reopened": 0,

@@ -106,6 +106,29 @@ def test_duration_facts_fill_histograms_in_seconds_per_dimension() -> None:
     assert value(s, f"{full}_sum", **TEAM) == 4 * 86400
 
 
+def test_calls_fill_the_handle_time_histogram_and_no_counter() -> None:
+    metrics = Metrics()
+    metrics.observe_facts(
+        [
+            fact(FactKind.HANDLE, 312_500_000, agent="ann"),
+            fact(FactKind.HANDLE, 0, agent="ann"),
+            fact(FactKind.HANDLE, 2 * 3600 * SECOND + 1, agent="bob"),
+        ],
+        now=T0,
+    )
+    s = scrape(metrics)
+    name = "ticketpulse_handle_seconds"
+    for row in (OVERALL, TEAM, CHANNEL, PRIORITY):
+        assert value(s, f"{name}_count", **row) == 3
+        assert value(s, f"{name}_sum", **row) == 312.5 + 7200.000001
+        assert value(s, f"{name}_bucket", le="30.0", **row) == 1  # the call of 0 s
+        assert value(s, f"{name}_bucket", le="300.0", **row) == 1
+        assert value(s, f"{name}_bucket", le="600.0", **row) == 2
+        assert value(s, f"{name}_bucket", le="7200.0", **row) == 2
+        assert value(s, f"{name}_bucket", le="+Inf", **row) == 3
+    assert all(v == 0 for (n, _), v in s.items() if n.endswith("_total"))  # no plain counter
+
+
 def test_first_solves_count_touches_one_and_zero_touch() -> None:
     metrics = Metrics()
     for touches in (0, 1, 4):
@@ -412,6 +435,7 @@ DISTRIBUTIONS = {
     "resolution_seconds": "resolution",
     "full_resolution_seconds": "full_resolution",
     "touches_to_close": "touches_to_close",
+    "handle_seconds": "handle",
 }
 SLA = {"met": "sla_met", "breached": "sla_breached", "compliance": "sla_compliance_ratio"}
 
@@ -616,8 +640,8 @@ def test_a_malformed_snapshot_raises_and_keeps_the_previous_values(
 def exercised(agent_labels: bool) -> Metrics:
     """A Metrics with a sample in every family it can expose."""
     metrics = Metrics(agent_labels=agent_labels)
-    targets = [None] * 9 + list(SlaTarget) * 2
     kinds = [k for k in FactKind if k not in (FactKind.SLA_MET, FactKind.SLA_BREACHED)]
+    targets = [None] * len(kinds) + list(SlaTarget) * 2
     kinds += [FactKind.SLA_MET] * 3 + [FactKind.SLA_BREACHED] * 3
     values = {FactKind.CSAT: 5, FactKind.NPS: 9}
     metrics.observe_facts(

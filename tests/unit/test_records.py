@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from streams.domain.decode import decode_event
-from streams.domain.events import Event
+from streams.domain.events import Channel, Event
 from streams.domain.records import decode_record, encode_record
 from streams.domain.timeline import Timeline
 
@@ -18,6 +18,8 @@ LINES = [
     '"ticket_id":"T-ø","agent_id":"ag-☃","team":"Zürich-support"}',
     '{"event_id":"e3","type":"contact.outbound","occurred_at":"2026-11-02T09:02:00.5Z",'
     '"ticket_id":"T-ø","channel":"chat","agent_id":"ag-☃","public":true}',
+    '{"event_id":"e3c","type":"contact.outbound","occurred_at":"2026-11-02T09:02:30Z",'
+    '"ticket_id":"T-ø","channel":"phone","agent_id":"ag-☃","duration_seconds":312.5}',
     '{"event_id":"e4","type":"ticket.status_changed","occurred_at":"2026-11-02T09:03:00Z",'
     '"ticket_id":"T-ø","status":"solved"}',
     '{"event_id":"e5","type":"survey.csat","occurred_at":"2026-11-02T10:00:00Z",'
@@ -49,3 +51,19 @@ def test_records_written_by_earlier_versions_still_decode() -> None:
     assert "\\u00fc" in earlier
     restored, evaluated_at = decode_record("T-ø", earlier.encode())
     assert (restored.events, evaluated_at) == (original.events, NOW)
+
+
+def test_a_call_keeps_its_duration_and_records_without_durations_still_load() -> None:
+    """Handle time needs a call's duration_seconds; a record written before durations were
+    kept (rows of at most 10 fields) loads with no durations: its calls give no sample."""
+    original = timeline()
+    restored, _ = decode_record("T-ø", encode_record(original, NOW))
+    assert [e.duration_seconds for e in restored.events] == [None, None, None, 312.5, None, None]
+    data = json.loads(encode_record(original, NOW))
+    assert [len(row) for row in data["e"]] == [9, 9, 9, 11, 9, 10]  # only the call grew
+    data["e"] = [row[:10] for row in data["e"]]  # the row of an earlier version
+    restored, evaluated_at = decode_record("T-ø", json.dumps(data).encode())
+    assert evaluated_at == NOW
+    assert [e.event_id for e in restored.events] == [e.event_id for e in original.events]
+    assert all(e.duration_seconds is None for e in restored.events)
+    assert restored.events[3].channel is Channel.PHONE and restored.events[3].public

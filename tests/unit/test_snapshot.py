@@ -32,6 +32,7 @@ EMPTY_WINDOW_JSON = """
    "resolution_seconds": {"count": 0, "mean": null, "p50": null, "p90": null, "p99": null},
    "full_resolution_seconds": {"count": 0, "mean": null, "p50": null, "p90": null, "p99": null},
    "touches_to_close": {"count": 0, "mean": null, "p50": null, "p90": null, "p99": null},
+   "handle_seconds": {"count": 0, "mean": null, "p50": null, "p90": null, "p99": null},
    "tickets_created": 0, "tickets_solved": 0, "reopened": 0,
    "one_touch": 0, "zero_touch": 0, "fcr_rate": null,
    "csat": {"responses": 0, "satisfied": 0, "percent": null},

@@ -64,6 +64,36 @@ def test_internal_note_is_neither_touch_nor_reply(simple_policies: PolicySet) ->
     assert values(view, FactKind.TOUCHES_TO_CLOSE) == [1]
 
 
+def test_handle_time_is_each_call_of_a_touch_for_the_touching_agent(
+    simple_policies: PolicySet,
+) -> None:
+    t = Events()
+    view = view_of(
+        [
+            t.created(0),
+            t.assign(1, "bob"),
+            t.reply(5, agent="ann", call=312.5),
+            t.inbound(10),
+            t.reply(20, agent="cat", call=0),  # a call of 0 s is a sample
+            t.reply(25, agent="dan", public=False, call=900),  # a note is no touch
+            t.reply(30, agent="ann"),  # an email: no duration, no sample
+            t.status(40, "solved"),
+            t.reply(50, agent="ann", call=60),  # a touch while solved is still a call
+            t.status(60, "closed"),
+            t.reply(70, agent="ann", call=100),  # after closed: takes no part
+        ],
+        simple_policies,
+    )
+    handle = [(f.time - view.created_at, f.value, f.agent) for f in of_kind(view, FactKind.HANDLE)]
+    assert handle == [
+        (5 * MIN, 312_500_000, "ann"),
+        (20 * MIN, 0, "cat"),
+        (50 * MIN, 60 * MICROS_PER_SECOND, "ann"),
+    ]
+    assert {f.team for f in of_kind(view, FactKind.HANDLE)} == {"support"}
+    assert values(view, FactKind.TOUCHES_TO_CLOSE) == [3]  # calls are touches like any other
+
+
 def test_second_inbound_does_not_restart_next_reply_clock(simple_policies: PolicySet) -> None:
     t = Events()
     view = view_of(

@@ -40,8 +40,9 @@ def sla(minutes_ago: float, met: bool, target: SlaTarget, **kw: Any) -> Fact:
 # Figures worked by hand. In the last hour: 3 created (2 billing, 1 tech), first replies of
 # 252 s and 11100 s, replies of 5 x 60 s, 4 x 252 s and 11100 s (p50, p90 and p99 differ),
 # one resolution of 2 d 4 h with one touch, CSAT 5, 4, 2, NPS 10, 9, 3, 7,
-# first-reply SLA 3 met and 1 breached. Five hours ago: one more tech ticket, a reopen and a
-# breached resolution clock. Three days ago: three vip chat tickets and a met resolution clock.
+# first-reply SLA 3 met and 1 breached, one billing call of 312 s (handle time). Five hours
+# ago: one more tech ticket, a reopen and a breached resolution clock. Three days ago: three
+# vip chat tickets and a met resolution clock.
 FACTS = (
     fact(10, FactKind.CREATED, agent="ag-1"),
     fact(12, FactKind.CREATED),
@@ -51,6 +52,7 @@ FACTS = (
     *(fact(10, FactKind.REPLY, 60 * SECOND, agent="ag-1") for _ in range(5)),
     *(fact(10, FactKind.REPLY, 252 * SECOND, agent="ag-1") for _ in range(4)),
     fact(20, FactKind.REPLY, 11_100 * SECOND, team="tech", agent="ag-2"),
+    fact(10, FactKind.HANDLE, 312 * SECOND, agent="ag-1"),
     fact(30, FactKind.RESOLUTION, 187_200 * SECOND, team="tech", agent="ag-2"),
     fact(30, FactKind.TOUCHES_TO_CLOSE, 1, team="tech", agent="ag-2"),
     *(fact(40, FactKind.CSAT, score) for score in (5, 4, 2)),
@@ -139,6 +141,7 @@ def test_a_frame_shows_every_figure_per_window() -> None:
         "First reply p50 / p90": ["4m12s / 3h05m"] * 3,
         "Reply p50 / p90": ["1m00s / 4m12s"] * 3,
         "Resolution p50 / p90": ["2d4h / 2d4h"] * 3,
+        "Handle p50 / p90": ["5m12s / 5m12s"] * 3,
         "Created": ["3", "4", "7"],
         "Solved": ["1", "1", "1"],
         "Reopened": ["0", "1", "1"],
@@ -175,7 +178,16 @@ def test_the_by_table_lists_the_window_s_values_busiest_first() -> None:
     assert first_column(text, "24h by team") == ["billing", "tech"]  # vip: nothing in 24h
     billing, tech = cells(text, "billing"), cells(text, "tech")
     assert billing[:4] == ["2", "0", "4m12s / 4m12s", "1m00s / 4m12s"]
-    assert tech[:6] == ["2", "1", "3h05m / 3h05m", "3h05m / 3h05m", "2d4h / 2d4h", "100.0%"]
+    assert tech[:7] == [
+        "2",
+        "1",
+        "3h05m / 3h05m",
+        "3h05m / 3h05m",
+        "2d4h / 2d4h",
+        "- / -",
+        "100.0%",
+    ]
+    assert billing[5] == "5m12s / 5m12s"  # handle time
     assert billing[-3:] == ["100.0% (3/3)", "-", "-"]
     assert tech[-3:] == ["0.0% (0/1)", "-", "0.0% (0/1)"]
     week = text_of(render(snapshot(), "team", "7d"))
