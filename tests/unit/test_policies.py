@@ -207,7 +207,7 @@ ERRORS = [
     (
         "polices: []\npolicies: []",
         "polices",
-        "unknown key; use calendars, at_risk_within or policies",
+        "unknown key; use calendars, at_risk_within, policies or accounts",
     ),
     ("policies: {a: 1}", "policies", "expected a list of policies, got a mapping"),
     (
