@@ -1,7 +1,8 @@
 """A ticket's record: its accepted events, compactly, and when it was last evaluated.
 
 Facts are not stored: they are a pure function of (events, policies, now), so the record is
-enough to rebuild the exact view the windows hold. Only fields the engine reads are kept,
+enough to rebuild the exact view the windows hold. Only fields the engine reads are kept
+(and the ``account_id`` and ``duration_seconds`` an account's support experience reads),
 which keeps an open ticket's record well under a kilobyte. The live worker stores it in Redis;
 replay keeps closed tickets in it, so its memory follows the open tickets.
 """
@@ -32,6 +33,8 @@ def _event_row(event: Event) -> list[Any]:
         event.status.value if event.status else None,
         1 if event.public else 0,
         event.score,
+        event.account_id,
+        event.duration_seconds,
     ]
     while row[-1] is None:
         row.pop()
@@ -39,8 +42,9 @@ def _event_row(event: Event) -> list[Any]:
 
 
 def _row_event(ticket_id: str, row: list[Any]) -> Event:
-    padded = row + [None] * (10 - len(row))
-    event_id, code, at, channel, priority, team, agent, status, public, score = padded
+    padded = row + [None] * (12 - len(row))
+    event_id, code, at, channel, priority, team, agent, status, public, score = padded[:10]
+    account_id, duration_seconds = padded[10:]
     return Event(
         event_id=event_id,
         type=_TYPES[code],
@@ -53,6 +57,8 @@ def _row_event(ticket_id: str, row: list[Any]) -> Event:
         status=Status(status) if status else None,
         public=public != 0,
         score=score,
+        account_id=account_id,
+        duration_seconds=duration_seconds,
     )
 
 
