@@ -181,6 +181,8 @@ def _describe(value: object) -> str:
 
 
 def _one_of(names: tuple[str, ...]) -> str:
+    if len(names) == 1:
+        return names[0]
     return ", ".join(names[:-1]) + " or " + names[-1]
 
 
