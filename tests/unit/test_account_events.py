@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -180,3 +181,11 @@ def test_emit_builders_refuse_invalid_fields() -> None:
         emit.mrr_changed("A1", -1, "upsell")
     with pytest.raises(ValueError, match="source: must be one of"):
         emit.lead_created("A1", "tv")
+
+
+def test_the_documented_examples_are_valid_one_per_type() -> None:
+    doc = Path(__file__).parents[2] / "docs" / "events.md"
+    lines = [line for line in doc.read_text().splitlines() if line.startswith('{"event_id":"AC-')]
+    decoded = [decode_any(line) for line in lines]
+    assert all(isinstance(event, AccountEvent) for event in decoded), decoded
+    assert [e.type for e in decoded if isinstance(e, AccountEvent)] == list(AccountEventType)
