@@ -114,7 +114,7 @@ class TieredBuckets:
         if end <= start:
             return sums
         first_hour, last_hour = _ceil(start, MICROS_PER_HOUR), _floor(end, MICROS_PER_HOUR)
-        if first_hour >= last_hour:
+        if first_hour > last_hour:  # inside one hour
             self._add_minutes(sums, start, end)
         else:
             self._add_minutes(sums, start, first_hour)
@@ -140,10 +140,6 @@ class TieredBuckets:
             return
         group = self._minutes.get(_floor(start, MICROS_PER_HOUR))
         if group is None:
-            return
-        if end - start >= MICROS_PER_HOUR:  # the whole hour: its buckets are few
-            for bucket in group.values():
-                merge_into(sums, bucket)
             return
         for minute, bucket in group.items():
             if start <= minute < end:

@@ -105,6 +105,14 @@ def test_a_busy_row_keeps_days_and_hours_with_its_minutes_inside() -> None:
     assert buckets.window(start, as_of) == {ROWS[0]: {"n": expected}}
 
 
+def test_an_hour_long_window_across_an_hour_boundary() -> None:
+    # [00:01, 01:01): two partial hours and no whole one (once read as one hour's minutes)
+    buckets = filled([(0, (ROWS[0],), (("n", 1),))])
+    start = BASE + MICROS_PER_MINUTE
+    assert buckets.window(start, start + MICROS_PER_HOUR) == {}
+    assert buckets.window(BASE, BASE + MICROS_PER_HOUR) == {ROWS[0]: {"n": 1}}
+
+
 def test_bounds_must_be_whole_minutes() -> None:
     with pytest.raises(ValueError, match="whole UTC minutes"):
         TieredBuckets().window(BASE + 1, BASE + MICROS_PER_MINUTE)
