@@ -9,7 +9,7 @@ the windows that hold them and nothing is counted twice.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,11 +34,6 @@ class Retired:
     anomalies: int
 
 
-# Told of every ticket the engine evaluates: its id, timeline and new view (the accounts'
-# support experience is derived from these).
-TicketObserver = Callable[[str, Sequence[Event], TicketView], None]
-
-
 @dataclass(slots=True)
 class Engine:
     policies: PolicySet
@@ -47,7 +42,6 @@ class Engine:
     windows: Windows = field(default_factory=Windows)
     retired: dict[str, Retired] = field(default_factory=dict)
     restored: set[str] = field(default_factory=set)
-    observer: TicketObserver | None = None
 
     def ingest(self, event: Event) -> Arrival:
         """Store an event in its ticket's timeline; facts change only on ``evaluate``."""
@@ -75,8 +69,6 @@ class Engine:
         view = evaluate(ticket_id, timeline.events, self.policies, now)
         if view.status is not Status.CLOSED:
             return False
-        if self.observer is not None:
-            self.observer(ticket_id, timeline.events, view)
         old = self.views.pop(ticket_id, None)
         diff = diff_facts(old.facts if old else (), view.facts)
         if diff:
@@ -111,8 +103,6 @@ class Engine:
         view = evaluate(ticket_id, timeline.events, self.policies, now)
         old = self.views.get(ticket_id)
         self.views[ticket_id] = view
-        if self.observer is not None:
-            self.observer(ticket_id, timeline.events, view)
         return diff_facts(old.facts if old else (), view.facts)
 
     def apply(self, event: Event, now: Instant) -> tuple[Arrival, FactDiff]:

@@ -3,9 +3,9 @@
 Replay is the reference the live pipeline is checked against: same decoder, same engine,
 and "now" is the snapshot's ``as_of``. The loop takes lines and returns the snapshot with
 its counts and errors; reading the file, the progress bar and the collector's tuning are the
-command's (``streams/replay.py``). Account events go to an ``AccountBook``, which also sees
-every ticket the engine evaluates; the snapshot has its ``accounts`` section when the log has
-an account event or the caller asks for it (``with_accounts``).
+command's (``streams/replay.py``). Account events go to an ``AccountBook``, which reads the
+tickets' support from the engine at the end; the snapshot has its ``accounts`` section when the
+log has an account event or the caller asks for it (``with_accounts``).
 """
 
 from __future__ import annotations
@@ -53,7 +53,6 @@ def replay_log(
     ``with_accounts`` adds the ``accounts`` section even to a log without account events.
     """
     book = AccountBook()
-    engine.observer = book.observe
     # closed tickets are counted when they close and kept compact; without ``at`` the as_of
     # is known only at the end, so they are counted with every event (evaluate_all recounts
     # the few with an event at or after the final as_of)
@@ -120,7 +119,7 @@ def replay_log(
     snapshot = engine.snapshot(as_of)
     views = None
     if book.events or with_accounts:
-        report, anomalies = book.report(as_of, engine.policies.account_health)
+        report, anomalies = book.report(engine, as_of, engine.policies.account_health)
         snapshot["accounts"] = report.section
         views = report.views
         counts["accounts"] = len(views)

@@ -19,11 +19,16 @@ from hypothesis import strategies as st
 
 from streams import emit
 from streams.cli import main
+from streams.domain.account_book import AccountBook
 from streams.domain.account_health import SIGNALS, HealthThresholds, signals
 from streams.domain.account_support import SupportSums
-from streams.domain.instant import format_rfc3339, parse_rfc3339
+from streams.domain.decode import InvalidEvent, decode_event
+from streams.domain.engine import Engine
+from streams.domain.instant import ceil_minute, format_rfc3339, parse_rfc3339
 from streams.domain.policies import PolicySet, default_policies
+from streams.domain.timeline import Arrival
 from streams.replay import ReplayResult, replay_lines
+from streams.simulation import SimulationConfig, generate, take
 from tests.unit.conftest import SIMPLE_POLICIES, policies_from
 
 AS_OF = parse_rfc3339("2026-11-30T00:00:00Z")
@@ -382,3 +387,25 @@ def test_touch_channel_of_a_lost_day_is_not_a_window_fact() -> None:
     assert result.snapshot["accounts"]["windows"]["7d"]["overall"]["touches"] == 0
     assert result.counts["anomalies"] == 1  # a touch before the account started
     assert timedelta(days=7)  # the 7d window is [-7d, as_of)
+
+
+def test_closed_tickets_kept_as_records_give_the_same_support() -> None:
+    """Replay keeps closed tickets as records and reads them again at the end; an engine that
+    keeps every timeline gives the same views (the simulator's accounts and NPS answers)."""
+    config = SimulationConfig(seed=7, events_per_second=0.05, late_share=0.1)
+    start = parse_rfc3339("2026-11-02T08:00:00Z")
+    lines = [e.line().encode() for e in take(generate(config, start), count=4000)]
+    policies = default_policies()
+    replayed = replay_lines(iter(lines), policies, with_accounts=True)
+    engine, latest = Engine(policies), 0
+    for line in lines:
+        event = decode_event(line)
+        if not isinstance(event, InvalidEvent) and engine.ingest(event) is Arrival.ACCEPTED:
+            latest = max(latest, event.occurred_at)
+    as_of = ceil_minute(latest)
+    engine.evaluate_all(as_of)
+    assert not engine.retired
+    report, _ = AccountBook().report(engine, as_of, policies.account_health)
+    assert replayed.accounts == report.views
+    assert replayed.snapshot["accounts"] == report.section
+    assert sum(v["support_30d"]["tickets_created"] for v in report.views) > 100
