@@ -21,7 +21,7 @@ from streams import emit
 from streams.cli import main
 from streams.domain.account_book import AccountBook
 from streams.domain.account_health import SIGNALS, HealthThresholds, signals
-from streams.domain.account_support import SupportSums
+from streams.domain.account_support import SupportSums, ticket_support
 from streams.domain.decode import InvalidEvent, decode_event
 from streams.domain.engine import Engine
 from streams.domain.instant import ceil_minute, format_rfc3339, parse_rfc3339
@@ -409,3 +409,34 @@ def test_closed_tickets_kept_as_records_give_the_same_support() -> None:
     assert replayed.accounts == report.views
     assert replayed.snapshot["accounts"] == report.section
     assert sum(v["support_30d"]["tickets_created"] for v in report.views) > 100
+
+
+def test_support_accepts_the_surveys_the_ticket_engine_accepts() -> None:
+    """``ticket_support`` applies the ticket engine's acceptance rule itself (surveys and
+    contacts are no ticket facts it could take): its CSAT and NPS answers are exactly the
+    view's CSAT and NPS facts, for every simulated ticket with an account."""
+    config = SimulationConfig(seed=11, events_per_second=0.05, late_share=0.3)
+    start = parse_rfc3339("2026-11-02T08:00:00Z")
+    engine = Engine(default_policies())
+    for emitted in take(generate(config, start), count=6000):
+        event = decode_event(emitted.line())
+        if not isinstance(event, InvalidEvent):
+            engine.ingest(event)
+    now = start + 40 * 24 * 60 * 60_000_000
+    engine.evaluate_all(now)
+    checked = 0
+    for ticket_id, view in engine.views.items():
+        events = engine.timelines[ticket_id].events
+        created = next((e for e in events if e.type.value == "ticket.created"), None)
+        if created is None or created.account_id is None:
+            continue
+        support = ticket_support(events, view)
+        surveys = sorted(
+            (f.time, f.kind.value, f.value) for f in support if f.kind.value in ("csat", "nps")
+        )
+        facts = sorted(
+            (f.time, f.kind.value, f.value) for f in view.facts if f.kind.value in ("csat", "nps")
+        )
+        assert surveys == facts
+        checked += bool(facts)
+    assert checked > 20
