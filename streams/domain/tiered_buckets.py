@@ -41,6 +41,14 @@ def _ceil(instant: Instant, unit: int) -> Instant:
     return -((-instant) // unit) * unit
 
 
+def bucket_starts(time: Instant) -> tuple[Instant, Instant, Instant]:
+    """The starts of the day, hour and minute buckets a fact at ``time`` is counted in: the
+    keys a per-partition store (like the ticket minute buckets in Redis) writes it under."""
+    minute = _floor(time, MICROS_PER_MINUTE)
+    hour = _floor(minute, MICROS_PER_HOUR)
+    return _floor(hour, MICROS_PER_DAY), hour, minute
+
+
 def _add(bucket: Bucket, row: Row, increments: Iterable[tuple[str, int]], sign: int) -> None:
     counters = bucket.get(row)
     if counters is None:
@@ -83,9 +91,7 @@ class TieredBuckets:
         self, time: Instant, rows: Iterable[Row], increments: Iterable[tuple[str, int]], sign: int
     ) -> None:
         """Add (``sign`` 1) or retract (-1) increments of a fact at ``time`` in each row."""
-        minute = _floor(time, MICROS_PER_MINUTE)
-        hour = _floor(minute, MICROS_PER_HOUR)
-        day = _floor(hour, MICROS_PER_DAY)
+        day, hour, minute = bucket_starts(time)
         group = self._minutes.get(hour)
         if group is None:
             group = self._minutes[hour] = {}
@@ -94,12 +100,12 @@ class TieredBuckets:
             (self._hours, hour),
             (group, minute),
         )
-        pairs = tuple(increments)
+        pairs, keys = tuple(increments), tuple(rows)
         for store, start in levels:
             bucket = store.get(start)
             if bucket is None:
                 bucket = store[start] = {}
-            for row in rows:
+            for row in keys:
                 _add(bucket, row, pairs, sign)
             if not bucket:
                 del store[start]

@@ -7,7 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.domain.instant import MICROS_PER_MINUTE, parse_rfc3339
-from streams.domain.tiered_buckets import MICROS_PER_DAY, MICROS_PER_HOUR, Sums, TieredBuckets
+from streams.domain.tiered_buckets import (
+    MICROS_PER_DAY,
+    MICROS_PER_HOUR,
+    Sums,
+    TieredBuckets,
+    bucket_starts,
+)
 
 BASE = parse_rfc3339("2026-09-01T00:00:00Z")
 SPAN = 100 * MICROS_PER_DAY
@@ -111,6 +117,18 @@ def test_an_hour_long_window_across_an_hour_boundary() -> None:
     start = BASE + MICROS_PER_MINUTE
     assert buckets.window(start, start + MICROS_PER_HOUR) == {}
     assert buckets.window(BASE, BASE + MICROS_PER_HOUR) == {ROWS[0]: {"n": 1}}
+
+
+def test_rows_and_increments_may_be_iterators() -> None:
+    buckets = TieredBuckets()
+    buckets.add(BASE, iter(ROWS[:2]), iter([("n", 2)]), 1)
+    assert buckets.window(BASE, BASE + MICROS_PER_MINUTE) == {ROWS[0]: {"n": 2}, ROWS[1]: {"n": 2}}
+    assert buckets.window(BASE, BASE + MICROS_PER_DAY) == {ROWS[0]: {"n": 2}, ROWS[1]: {"n": 2}}
+    assert bucket_starts(BASE + MICROS_PER_DAY + MICROS_PER_HOUR + 90_000_000) == (
+        BASE + MICROS_PER_DAY,
+        BASE + MICROS_PER_DAY + MICROS_PER_HOUR,
+        BASE + MICROS_PER_DAY + MICROS_PER_HOUR + MICROS_PER_MINUTE,
+    )
 
 
 def test_bounds_must_be_whole_minutes() -> None:
