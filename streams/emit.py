@@ -1,10 +1,11 @@
-"""Emitting events from services: valid by construction, routed to their topic, keyed by ticket.
+"""Emitting events from services: valid by construction, routed to their topic and key.
 
 The builders return the wire form of spec section 1 (a plain dict) only after the decoder
 the worker runs has accepted it, so a service learns about a bad field where it builds the
 event instead of finding it later in the dead-letter topic. ``Emitter`` produces events to
 Kafka with the guarantees the worker relies on: the key is the ``ticket_id`` (every event of
-a ticket on one partition number), ``acks="all"`` and an idempotent producer (a broker
+a ticket on one partition number; an account event's key is its ``account_id``, on the
+accounts topic), ``acks="all"`` and an idempotent producer (a broker
 retry never writes a message twice). ``SyncEmitter`` offers the same to code without an
 event loop.
 
@@ -27,7 +28,15 @@ from enum import Enum
 from types import TracebackType
 from typing import Any, TypeVar
 
-from streams.domain.decode import InvalidEvent, decode_event
+from streams.domain.account_decode import decode_any
+from streams.domain.account_events import (
+    ACCOUNT_TYPES,
+    AccountEventType,
+    LeadSource,
+    MrrReason,
+    TouchChannel,
+)
+from streams.domain.decode import InvalidEvent
 from streams.domain.events import TOPIC_OF, Channel, EventType, Priority, Status
 from streams.domain.instant import format_rfc3339, from_datetime
 from streams.errors import TransientError
@@ -68,9 +77,17 @@ _EVENT_TYPES = frozenset(member.value for member in EventType)
 def topic_for(event: Mapping[str, Any], topics: TopicNames = DEFAULT_TOPICS) -> str:
     """The topic an event belongs on, from its ``type``; ValueError for an unknown type."""
     kind = event.get("type")
+    if isinstance(kind, str) and kind in ACCOUNT_TYPES:
+        return topics.accounts
     if not isinstance(kind, str) or kind not in _EVENT_TYPES:
         raise ValueError(f"type: unknown event type {kind!r}")
     return topics.name_of(TOPIC_OF[EventType(kind)])
+
+
+def key_for(event: Mapping[str, Any]) -> bytes:
+    """The message key: the ``account_id`` of an account event, else the ``ticket_id``."""
+    name = "account_id" if event.get("type") in ACCOUNT_TYPES else "ticket_id"
+    return str(event[name]).encode()
 
 
 # -- event ids ---------------------------------------------------------------------------
@@ -119,19 +136,21 @@ def _wire(value: Any) -> Any:
 
 
 def _event(
-    event_type: EventType,
+    event_type: EventType | AccountEventType,
     ticket_id: str,
     fields: Mapping[str, Any],
     *,
     occurred_at: When,
     event_id: str | None,
     extra: Mapping[str, Any] | None,
+    subject: str = "ticket_id",
 ) -> dict[str, Any]:
+    """The event's wire form; ``subject`` names the id it is about (``account_id`` for CRM)."""
     event: dict[str, Any] = {
         "event_id": new_event_id() if event_id is None else event_id,
         "type": event_type.value,
         "occurred_at": _stamp(occurred_at),
-        "ticket_id": ticket_id,
+        subject: ticket_id,
     }
     event.update((name, _wire(value)) for name, value in fields.items() if value is not None)
     for name, value in (extra or {}).items():
@@ -144,7 +163,7 @@ def _event(
 
 def validate(event: Mapping[str, Any]) -> None:
     """Raise ValueError with the decoder's ``field: reason`` unless the event is valid."""
-    decoded = decode_event(event)
+    decoded = decode_any(event)
     if isinstance(decoded, InvalidEvent):
         raise ValueError(decoded.error)
 
@@ -321,6 +340,126 @@ def nps(
     )
 
 
+# -- account events (topic crm.accounts, key account_id) ----------------------------------
+
+
+def _account_event(
+    event_type: AccountEventType,
+    account_id: str,
+    fields: Mapping[str, Any],
+    occurred_at: When,
+    event_id: str | None,
+    extra: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    return _event(
+        event_type,
+        account_id,
+        fields,
+        occurred_at=occurred_at,
+        event_id=event_id,
+        extra=extra,
+        subject="account_id",
+    )
+
+
+def lead_created(
+    account_id: str,
+    source: LeadSource | str,
+    *,
+    segment: str | None = None,
+    manager: str | None = None,
+    occurred_at: When = None,
+    event_id: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A new lead: the account starts (docs/accounts.md)."""
+    fields = {"source": source, "segment": segment, "manager": manager}
+    return _account_event(
+        AccountEventType.LEAD_CREATED, account_id, fields, occurred_at, event_id, extra
+    )
+
+
+def account_assigned(
+    account_id: str,
+    manager: str,
+    *,
+    segment: str | None = None,
+    occurred_at: When = None,
+    event_id: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A manager takes the account; give ``segment`` only when it changes."""
+    fields = {"manager": manager, "segment": segment}
+    return _account_event(
+        AccountEventType.ASSIGNED, account_id, fields, occurred_at, event_id, extra
+    )
+
+
+def account_touched(
+    account_id: str,
+    channel: TouchChannel | str,
+    *,
+    manager: str | None = None,
+    duration_seconds: float | None = None,
+    occurred_at: When = None,
+    event_id: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A manager's touch (email, call, meeting...); ``manager`` defaults to the account's."""
+    fields = {"channel": channel, "manager": manager, "duration_seconds": duration_seconds}
+    return _account_event(
+        AccountEventType.TOUCHED, account_id, fields, occurred_at, event_id, extra
+    )
+
+
+def account_converted(
+    account_id: str,
+    mrr: float,
+    *,
+    segment: str | None = None,
+    occurred_at: When = None,
+    event_id: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The account becomes a customer (or comes back) with this monthly recurring revenue."""
+    fields = {"mrr": mrr, "segment": segment}
+    return _account_event(
+        AccountEventType.CONVERTED, account_id, fields, occurred_at, event_id, extra
+    )
+
+
+def mrr_changed(
+    account_id: str,
+    mrr: float,
+    reason: MrrReason | str,
+    *,
+    occurred_at: When = None,
+    event_id: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A customer's new MRR and why (upsell, cross_sell, downgrade, price_change)."""
+    fields = {"mrr": mrr, "reason": reason}
+    return _account_event(
+        AccountEventType.MRR_CHANGED, account_id, fields, occurred_at, event_id, extra
+    )
+
+
+def account_churned(
+    account_id: str,
+    *,
+    voluntary: bool = True,
+    reason: str | None = None,
+    occurred_at: When = None,
+    event_id: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A customer leaves (or a lead is lost); ``voluntary=False`` for e.g. a failed payment."""
+    fields = {"voluntary": voluntary, "reason": reason}
+    return _account_event(
+        AccountEventType.CHURNED, account_id, fields, occurred_at, event_id, extra
+    )
+
+
 # -- producing ---------------------------------------------------------------------------
 
 
@@ -341,7 +480,7 @@ def encode_json(value: Any) -> bytes:
 def outgoing(event: Mapping[str, Any], topics: TopicNames = DEFAULT_TOPICS) -> Outgoing:
     """Validate and route an event; ValueError with ``field: reason`` if it is invalid."""
     validate(event)
-    return Outgoing(topic_for(event, topics), str(event["ticket_id"]).encode(), encode_json(event))
+    return Outgoing(topic_for(event, topics), key_for(event), encode_json(event))
 
 
 @dataclass(frozen=True, slots=True)

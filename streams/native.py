@@ -30,6 +30,15 @@ from pathlib import Path
 # planner (pure too). ``policies`` (YAML loading, run once) stays Python; so does this module.
 # ``value`` is compiled so that the records built on it are native classes.
 COMPILED = (
+    "streams.domain.account",
+    "streams.domain.account_book",
+    "streams.domain.account_decode",
+    "streams.domain.account_events",
+    "streams.domain.account_facts",
+    "streams.domain.account_health",
+    "streams.domain.account_snapshot",
+    "streams.domain.account_support",
+    "streams.domain.account_timeline",
     "streams.domain.calendars",
     "streams.domain.catalog",
     "streams.domain.clocks",
@@ -43,6 +52,7 @@ COMPILED = (
     "streams.domain.records",
     "streams.domain.snapshot",
     "streams.domain.ticket",
+    "streams.domain.tiered_buckets",
     "streams.domain.timeline",
     "streams.domain.value",
     "streams.domain.windows",

@@ -7,10 +7,11 @@ and "now" is the snapshot's ``as_of``. The loop itself is ``streams.domain.log_r
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import click
 
@@ -22,17 +23,28 @@ from streams.domain.policies import PolicySet, default_policies, load_policies
 from streams.domain.snapshot import dumps_snapshot
 from streams.errors import ConfigError
 
-__all__ = ["ReplayResult", "parse_as_of", "replay", "replay_lines"]
+__all__ = ["ReplayResult", "dumps_accounts", "parse_as_of", "replay", "replay_lines"]
 
 PROGRESS_BAR_BYTES = 4 * 1024 * 1024
 
 
 def replay_lines(
-    lines: Iterator[bytes], policies: PolicySet, at: Instant | None = None
+    lines: Iterator[bytes],
+    policies: PolicySet,
+    at: Instant | None = None,
+    *,
+    with_accounts: bool = False,
 ) -> ReplayResult:
-    """Decode, ingest and evaluate every line; the snapshot as of ``at`` (or the data's end)."""
+    """Decode, ingest and evaluate every line; the snapshot as of ``at`` (or the data's end).
+
+    The snapshot has ``accounts`` when the log has an account event or ``with_accounts``."""
     with fewer_collections():
-        return replay_log(lines, Engine(policies), at)
+        return replay_log(lines, Engine(policies), at, with_accounts=with_accounts)
+
+
+def dumps_accounts(views: list[dict[str, Any]]) -> str:
+    """The account views, one JSON object per line (JSONL)."""
+    return "".join(json.dumps(view, ensure_ascii=False, allow_nan=False) + "\n" for view in views)
 
 
 def parse_as_of(text: str) -> Instant:
@@ -74,6 +86,13 @@ def _read_lines(handle: IO[bytes], size: int) -> Iterator[bytes]:
 )
 @click.option("--indent", type=int, default=2, show_default=True, help="JSON indent; 0: one line.")
 @click.option("--max-errors", type=int, default=50, show_default=True, help="Invalid lines shown.")
+@click.option(
+    "--accounts",
+    "accounts_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write every account's view here (JSONL, sorted by account_id); the snapshot "
+    "then has its accounts section even with no account event.",
+)
 def replay(
     events: Path,
     policies_path: Path | None,
@@ -81,6 +100,7 @@ def replay(
     out: Path | None,
     indent: int,
     max_errors: int,
+    accounts_out: Path | None,
 ) -> None:
     """Print the KPI snapshot (spec section 5) of an events file (JSONL)."""
     try:
@@ -89,7 +109,8 @@ def replay(
         raise click.ClickException(str(problem)) from problem
     at = parse_as_of(at_text) if at_text else None
     with events.open("rb") as handle:
-        result = replay_lines(_read_lines(handle, events.stat().st_size), policies, at)
+        lines = _read_lines(handle, events.stat().st_size)
+        result = replay_lines(lines, policies, at, with_accounts=accounts_out is not None)
     for number, error in result.errors[:max_errors]:
         click.echo(f"{events}:{number}: {error}", err=True)
     if len(result.errors) > max_errors:
@@ -99,12 +120,15 @@ def replay(
         out.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+    if accounts_out is not None:
+        accounts_out.write_text(dumps_accounts(result.accounts or []), encoding="utf-8")
     c = result.counts
     click.echo(
         f"replayed {c['lines']} lines: {c['accepted']} applied, {c['duplicate']} duplicates, "
         f"{c['invalid']} invalid, {c['rejected']} after closed, {c['over_limit']} over the "
         f"per-ticket limit, {c['after_as_of']} at/after "
         f"as_of, {c['anomalies']} anomalies; {c['tickets']} tickets; "
-        f"as_of {result.snapshot['as_of']}",
+        f"as_of {result.snapshot['as_of']}"
+        + (f"; {c['accounts']} accounts" if result.accounts is not None else ""),
         err=True,
     )

@@ -1,7 +1,9 @@
 """The Kafka topic names, defined once for the worker, the emitters and the simulator.
 
-All four share a prefix (``TICKETPULSE_TOPIC_PREFIX``, default ``support.``), so one variable
-moves them; a ``TICKETPULSE_TOPIC_<NAME>`` variable names one topic outright and wins.
+The four support topics share a prefix (``TICKETPULSE_TOPIC_PREFIX``, default ``support.``),
+so one variable moves them; a ``TICKETPULSE_TOPIC_<NAME>`` variable names one topic outright
+and wins. The CRM's account topic is ``crm.accounts`` unless ``TICKETPULSE_TOPIC_ACCOUNTS``
+names another.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from streams.domain.events import Topic
 
 DEFAULT_PREFIX = "support."
+DEFAULT_ACCOUNTS = "crm.accounts"
 KINDS = ("tickets", "contacts", "surveys", "deadletter")
 
 
@@ -24,6 +27,7 @@ class TopicNames:
     contacts: str = DEFAULT_PREFIX + "contacts"
     surveys: str = DEFAULT_PREFIX + "surveys"
     deadletter: str = DEFAULT_PREFIX + "deadletter"
+    accounts: str = DEFAULT_ACCOUNTS  # account events (``account.*``), keyed by account_id
 
     def name_of(self, topic: Topic) -> str:
         """The Kafka name of a logical topic."""
@@ -41,14 +45,17 @@ class TopicNames:
     @classmethod
     def resolve(cls, prefix: str = DEFAULT_PREFIX, **names: str) -> TopicNames:
         """``<prefix><kind>`` for each kind, but for those ``names`` gives (empty: unset)."""
-        return cls(**{kind: names.get(kind) or prefix + kind for kind in KINDS})
+        topics = {kind: names.get(kind) or prefix + kind for kind in KINDS}
+        return cls(**topics, accounts=names.get("accounts") or DEFAULT_ACCOUNTS)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TopicNames:
         """The worker's ``TICKETPULSE_TOPIC_PREFIX`` and ``TICKETPULSE_TOPIC_<NAME>`` variables,
         so that services and the worker configured by one environment agree."""
         env = os.environ if env is None else env
-        names = {kind: env.get(f"TICKETPULSE_TOPIC_{kind.upper()}", "") for kind in KINDS}
+        names = {
+            kind: env.get(f"TICKETPULSE_TOPIC_{kind.upper()}", "") for kind in (*KINDS, "accounts")
+        }
         return cls.resolve(env.get("TICKETPULSE_TOPIC_PREFIX", DEFAULT_PREFIX), **names)
 
 

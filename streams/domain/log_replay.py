@@ -3,7 +3,9 @@
 Replay is the reference the live pipeline is checked against: same decoder, same engine,
 and "now" is the snapshot's ``as_of``. The loop takes lines and returns the snapshot with
 its counts and errors; reading the file, the progress bar and the collector's tuning are the
-command's (``streams/replay.py``).
+command's (``streams/replay.py``). Account events go to an ``AccountBook``, which reads the
+tickets' support from the engine at the end; the snapshot has its ``accounts`` section when the
+log has an account event or the caller asks for it (``with_accounts``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.domain.decode import InvalidEvent, decode_event
+from streams.domain.account_book import AccountBook
+from streams.domain.account_decode import decode_any
+from streams.domain.account_events import AccountEvent
+from streams.domain.decode import InvalidEvent
 from streams.domain.engine import Engine
 from streams.domain.events import Event, Status
 from streams.domain.instant import FOREVER, MICROS_PER_MINUTE, Instant, ceil_minute, floor_minute
@@ -34,16 +39,25 @@ class ReplayResult:
     snapshot: dict[str, Any]
     counts: Counter[str] = field(default_factory=Counter)
     errors: list[tuple[int, str]] = field(default_factory=list)
+    # every account's view V, sorted by account_id, when the snapshot has ``accounts``
+    accounts: list[dict[str, Any]] | None = None
 
 
 def replay_log(
-    lines: Iterable[bytes], engine: Engine, at: Instant | None, *, forget: bool = True
+    lines: Iterable[bytes],
+    engine: Engine,
+    at: Instant | None,
+    *,
+    forget: bool = True,
+    with_accounts: bool = False,
 ) -> ReplayResult:
     """Decode, ingest and evaluate every line; the snapshot as of ``at`` (or the data's end).
 
     ``engine`` is normally new (``Engine(policies)``). With ``forget=False`` facts that no
     window will read are counted all the same: the reference the forgetting is tested on.
+    ``with_accounts`` adds the ``accounts`` section even to a log without account events.
     """
+    book = AccountBook()
     # closed tickets are counted when they close and kept compact; without ``at`` the as_of
     # is known only at the end, so they are counted with every event (evaluate_all recounts
     # the few with an event at or after the final as_of)
@@ -62,7 +76,7 @@ def replay_log(
         if not line or line.isspace():
             continue
         read += 1
-        decoded = decode_event(line)
+        decoded = decode_any(line)
         if isinstance(decoded, InvalidEvent):
             invalid += 1
             errors.append((number, decoded.error))
@@ -70,7 +84,10 @@ def replay_log(
         if at is not None and decoded.occurred_at >= at:
             after_as_of += 1
             continue
-        arrival = engine.ingest(decoded)
+        if isinstance(decoded, AccountEvent):
+            arrival = book.ingest(decoded)
+        else:
+            arrival = engine.ingest(decoded)
         if arrival is Arrival.DUPLICATE:
             duplicate += 1
         elif arrival is Arrival.REJECTED or arrival is Arrival.OVER_LIMIT:
@@ -78,7 +95,8 @@ def replay_log(
                 rejected += 1
             else:
                 over_limit += 1
-            errors.append((number, refusal(arrival, decoded)))
+            if isinstance(decoded, Event):  # account events are never refused so
+                errors.append((number, refusal(arrival, decoded)))
         else:
             accepted += 1
             if engine.withdrawn:  # a close that came after events sorting after it
@@ -96,6 +114,8 @@ def replay_log(
                 ):
                     forgotten = floor_minute(latest) - LONGEST
                     engine.forget_before(forgotten)
+            if isinstance(decoded, AccountEvent):
+                continue
             if decoded.status is Status.CLOSED or decoded.ticket_id in engine.restored:
                 engine.retire(decoded.ticket_id, settle_at)
     as_of = at if at is not None else ceil_minute(latest if latest is not None else 0)
@@ -112,4 +132,12 @@ def replay_log(
     counts = Counter({name: count for name, count in seen.items() if count})
     counts["tickets"] = engine.ticket_count
     counts["anomalies"] = engine.anomalies
-    return ReplayResult(snapshot=engine.snapshot(as_of), counts=counts, errors=errors)
+    snapshot = engine.snapshot(as_of)
+    views = None
+    if book.events or with_accounts:
+        report, anomalies = book.report(engine, as_of, engine.policies.account_health)
+        snapshot["accounts"] = report.section
+        views = report.views
+        counts["accounts"] = len(views)
+        counts["anomalies"] += anomalies
+    return ReplayResult(snapshot=snapshot, counts=counts, errors=errors, accounts=views)

@@ -37,6 +37,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import ErrorDetails, PydanticCustomError
 from pydantic_core.core_schema import WithDefaultSchema
 
+from streams.domain.account_health import DEFAULT_HEALTH, HealthThresholds
 from streams.domain.calendars import (
     ALWAYS_OPEN,
     SHIFT_PATTERN,
@@ -87,6 +88,7 @@ class PolicySet:
     policies: tuple[Policy, ...]
     at_risk_within: Micros = DEFAULT_AT_RISK_WITHIN
     calendars: Mapping[str, BusinessCalendar] = field(default_factory=lambda: MappingProxyType({}))
+    account_health: HealthThresholds = DEFAULT_HEALTH  # ``accounts: health``
 
     @property
     def named_teams(self) -> frozenset[str]:
@@ -179,6 +181,8 @@ def _describe(value: object) -> str:
 
 
 def _one_of(names: tuple[str, ...]) -> str:
+    if len(names) == 1:
+        return names[0]
     return ", ".join(names[:-1]) + " or " + names[-1]
 
 
@@ -446,6 +450,66 @@ class CalendarSection(_Section):
     ] = Field(default=(), description="local dates YYYY-MM-DD, closed all day")
 
 
+def _whole(low: int, high: int) -> tuple[PlainValidator, WithJsonSchema]:
+    """The validator and schema of a whole number in [low, high]."""
+
+    def check(value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise _problem(f"expected a whole number from {low} to {high}, got {value!r}")
+        return value
+
+    schema = {"type": "integer", "minimum": low, "maximum": high}
+    return PlainValidator(check), WithJsonSchema(schema)
+
+
+NpsScore = Annotated[int, *_whole(0, 10)]
+CsatScore = Annotated[int, *_whole(1, 5)]
+SignalCount = Annotated[int, *_whole(1, 6)]
+Threshold = Annotated[int, *_whole(1, 1_000_000)]
+
+
+class HealthSection(_Section):
+    """When an account shows a health signal, and how many signals make a customer at risk
+    (docs/accounts.md); every signal looks at the last 30 days."""
+
+    UNKNOWN: ClassVar[str] = "unknown health setting"
+    detractor_nps: NpsScore = Field(
+        default=DEFAULT_HEALTH.detractor_nps,
+        description="signal `detractor`: an NPS answer at or below this (default 6)",
+    )
+    unhappy_csat: CsatScore = Field(
+        default=DEFAULT_HEALTH.unhappy_csat,
+        description="signal `unhappy`: a CSAT answer at or below this (default 2)",
+    )
+    sla_breaches: Threshold = Field(
+        default=DEFAULT_HEALTH.sla_breaches,
+        description="signal `sla_breaches`: at least this many SLA breaches (default 2)",
+    )
+    reopens: Threshold = Field(
+        default=DEFAULT_HEALTH.reopens,
+        description="signal `reopens`: at least this many reopened tickets (default 2)",
+    )
+    at_risk_signals: SignalCount = Field(
+        default=DEFAULT_HEALTH.at_risk_signals,
+        description="a customer with at least this many signals is at risk (default 2)",
+    )
+
+    def thresholds(self) -> HealthThresholds:
+        return HealthThresholds(
+            self.detractor_nps,
+            self.unhappy_csat,
+            self.sla_breaches,
+            self.reopens,
+            self.at_risk_signals,
+        )
+
+
+class AccountsSection(_Section):
+    """Settings of the account KPIs."""
+
+    health: HealthSection = HealthSection()
+
+
 def _no_calendars(value: object) -> object:
     return {} if value is None else value
 
@@ -465,6 +529,9 @@ class PolicyFile(_Section):
     policies: list[PolicySection] = Field(
         description="tried in order; the first whose match fits the ticket applies"
     )
+    accounts: AccountsSection = Field(
+        default=AccountsSection(), description="settings of the account KPIs"
+    )
 
     def policy_set(self) -> PolicySet:
         """The domain's form, for the engine."""
@@ -476,6 +543,7 @@ class PolicyFile(_Section):
             tuple(_policy(raw, calendars) for raw in self.policies),
             self.at_risk_within,
             MappingProxyType(calendars),
+            self.accounts.health.thresholds(),
         )
 
 
@@ -537,6 +605,10 @@ def _section_at(loc: Loc) -> type[_Section] | None:
             return CalendarSection
         case ("calendars", str(), "hours"):
             return HoursSection
+        case ("accounts",):
+            return AccountsSection
+        case ("accounts", "health"):
+            return HealthSection
     return None
 
 

@@ -3,8 +3,9 @@ of the events it refused (after closed).
 
 Facts are not stored: they are a pure function of (events, policies, now), so the record is
 enough to rebuild the exact view the windows hold. Only fields the engine reads are kept
-(a call's ``duration_seconds`` last, for handle time), which keeps an open ticket's record
-well under a kilobyte. The live worker stores it in Redis;
+(a call's ``duration_seconds``, for handle time, then the ``account_id`` an account's support
+experience reads), which keeps an open ticket's record well under a kilobyte. The live worker
+stores it in Redis;
 replay keeps closed tickets in it, so its memory follows the open tickets.
 """
 
@@ -20,7 +21,7 @@ from streams.domain.timeline import Timeline
 
 _TYPES = list(EventType)
 _TYPE_CODE = {t: i for i, t in enumerate(_TYPES)}
-_ROW_FIELDS = 11
+_ROW_FIELDS = 12
 
 
 def _event_row(event: Event) -> list[Any]:
@@ -36,6 +37,7 @@ def _event_row(event: Event) -> list[Any]:
         1 if event.public else 0,
         event.score,
         event.duration_seconds,
+        event.account_id,
     ]
     while row[-1] is None:
         row.pop()
@@ -43,10 +45,11 @@ def _event_row(event: Event) -> list[Any]:
 
 
 def _row_event(ticket_id: str, row: list[Any]) -> Event:
-    # trailing empty fields are left out, and a record written before durations were kept
-    # has rows of at most 10 fields: its calls simply have no duration
+    # trailing empty fields are left out, and a record written before durations (or account
+    # ids) were kept has shorter rows: its calls simply have no duration
     padded = row + [None] * (_ROW_FIELDS - len(row))
-    event_id, code, at, channel, priority, team, agent, status, public, score, duration = padded
+    event_id, code, at, channel, priority, team, agent, status, public, score = padded[:10]
+    duration, account_id = padded[10:]
     return Event(
         event_id=event_id,
         type=_TYPES[code],
@@ -60,6 +63,7 @@ def _row_event(ticket_id: str, row: list[Any]) -> Event:
         public=public != 0,
         score=score,
         duration_seconds=None if duration is None else float(duration),
+        account_id=account_id,
     )
 
 

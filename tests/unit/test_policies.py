@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from streams.domain.account_health import HealthThresholds
 from streams.domain.calendars import ALWAYS_OPEN, BusinessCalendar, Shift
 from streams.domain.events import Status
 from streams.domain.facts import SlaTarget
@@ -207,7 +208,7 @@ ERRORS = [
     (
         "polices: []\npolicies: []",
         "polices",
-        "unknown key; use calendars, at_risk_within or policies",
+        "unknown key; use calendars, at_risk_within, policies or accounts",
     ),
     ("policies: {a: 1}", "policies", "expected a list of policies, got a mapping"),
     (
@@ -349,7 +350,31 @@ ERRORS = [
         "calendars.office.days_off",
         "unknown key; use timezone, hours or holidays",
     ),
+    # the account health settings
+    (
+        "policies: []\naccounts: {health: {detractor_nps: 11}}",
+        "accounts.health.detractor_nps",
+        "expected a whole number from 0 to 10, got 11",
+    ),
+    (
+        "policies: []\naccounts: {health: {at_risk_signals: true}}",
+        "accounts.health.at_risk_signals",
+        "expected a whole number from 1 to 6, got True",
+    ),
+    (
+        "policies: []\naccounts: {health: {silent_days: 30}}",
+        "accounts.health.silent_days",
+        "unknown health setting; use detractor_nps, unhappy_csat, sla_breaches, reopens or "
+        "at_risk_signals",
+    ),
+    ("policies: []\naccounts: {churn: {}}", "accounts.churn", "unknown key; use health"),
 ]
+
+
+def test_account_health_settings() -> None:
+    assert parse("policies: []").account_health == HealthThresholds(6, 2, 2, 2, 2)
+    text = "policies: []\naccounts:\n  health: {unhappy_csat: 3, sla_breaches: 4}\n"
+    assert parse(text).account_health == HealthThresholds(6, 3, 4, 2, 2)
 
 
 @pytest.mark.parametrize(("text", "key", "problem"), ERRORS)
