@@ -20,7 +20,7 @@ from streams.domain.policies import PolicySet
 from streams.domain.ticket import evaluate
 from streams.live import placement
 from streams.live.records import decode_record
-from streams.live.store import RedisStore
+from streams.live.stores.protocol import Store
 
 Reply = tuple[int, Any]
 DIMENSIONS = ("team", "channel", "priority", "agent")
@@ -54,7 +54,7 @@ def kpis(snapshot: dict[str, Any] | None, window: str | None, by: str | None) ->
 
 
 async def ticket(
-    store: RedisStore, policies: PolicySet, partitions: int, ticket_id: str, now: int
+    store: Store, policies: PolicySet, partitions: int, ticket_id: str, now: int
 ) -> Reply:
     """``GET /tickets/{id}``: the ticket's state, facts and SLA clocks as of now."""
     partition = partition_of(ticket_id, partitions)
@@ -107,7 +107,7 @@ async def ticket(
 
 
 async def at_risk(
-    store: RedisStore, partitions: int, now: int, within: int, limit: int, target: str | None
+    store: Store, partitions: int, now: int, within: int, limit: int, target: str | None
 ) -> Reply:
     """``GET /sla/at-risk``: running clocks due soonest (overdue first), across partitions."""
     if target is not None and target not in {t.value for t in SlaTarget}:
@@ -115,7 +115,7 @@ async def at_risk(
     if not 1 <= limit <= 1000:
         return 400, {"error": "limit: must be from 1 to 1000"}
     targets = [SlaTarget(target)] if target else list(SlaTarget)
-    rows = await due_before(store, range(partitions), targets, now + within, limit)
+    rows = await store.due_before(range(partitions), targets, now + within, limit)
     rows.sort(key=lambda row: row[2])
     return 200, {
         "as_of": format_rfc3339(now),
@@ -130,29 +130,6 @@ async def at_risk(
             for ticket_id, tgt, deadline in rows[:limit]
         ],
     }
-
-
-async def due_before(
-    store: RedisStore, partitions: range, targets: Sequence[SlaTarget], until: int, limit: int
-) -> list[tuple[str, str, int]]:
-    """(ticket, target, deadline) of indexed clocks due at or before ``until``: one round trip."""
-    pipe = store.client.pipeline(transaction=False)
-    asked = [(p, t) for p in partitions for t in targets]
-    for partition, target in asked:
-        pipe.zrangebyscore(
-            store.key(partition, "due", target.value),
-            "-inf",
-            until,
-            start=0,
-            num=limit,
-            withscores=True,
-        )
-    rows: list[tuple[str, str, int]] = []
-    for (_, target), members in zip(asked, await pipe.execute(), strict=True):
-        for member, score in members:
-            name = member.decode() if isinstance(member, bytes) else str(member)
-            rows.append((name, target.value, int(score)))
-    return rows
 
 
 # A 400 lists the first defects only: a body of junk lines would otherwise cost more memory
