@@ -1,7 +1,7 @@
 """The live worker's own cost per event, without Kafka or Faust: ``Worker.handle`` on batches.
 
     .venv/bin/python bench/bench_worker_handle.py --redis-url redis://127.0.0.1:6390/0 \\
-        [--events 50000] [--batch 2000] [--publish-every 5] [--profile] [--default-gc]
+        [--events 50000] [--batch 2000] [--publish-every 5] [--profile] [--default-gc] [--memory]
 
 Simulated events (seeded, with duplicates, invalid and late ones) are cut into batches of one
 partition and applied exactly as the Faust agent applies them: decode, plan, one MULTI/EXEC to
@@ -10,7 +10,9 @@ worker's clock follows the data (the send time of each batch's last event), and 
 is published after every ``--publish-every`` batches (about once a second of the worker's
 pace, as its timer does; 0: never), so the windows are read and moved as in the live worker.
 Prints events per wall second and per CPU second of this process (Redis's own work is in
-another process). With ``--profile``, the top functions by own time (cProfile).
+another process). With ``--profile``, the top functions by own time (cProfile). With
+``--memory``, the in-memory store (``MemoryStore``) instead of Redis: the worker's own cost
+with the store's work in this process, and no Redis needed.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from streams.domain.policies import default_policies
 from streams.live.batch import Message
 from streams.live.metrics import Metrics
 from streams.live.store import RedisSettings, RedisStore
+from streams.live.stores.memory import MemoryStore
+from streams.live.stores.protocol import Store
 from streams.live.worker import Worker
 from streams.simulator.simulation import SimulationConfig, generate, take
 
@@ -53,8 +57,14 @@ def messages(count: int) -> list[Sent]:
     ]
 
 
-async def run(redis_url: str, batches: list[list[Sent]], publish_every: int) -> tuple[float, float]:
-    store = RedisStore.from_settings(RedisSettings(redis_url, f"bench-{uuid.uuid4().hex[:8]}"))
+async def run(
+    redis_url: str | None, batches: list[list[Sent]], publish_every: int
+) -> tuple[float, float]:
+    store: Store = (
+        RedisStore.from_settings(RedisSettings(redis_url, f"bench-{uuid.uuid4().hex[:8]}"))
+        if redis_url
+        else MemoryStore()
+    )
     now = [0.0]
     worker = Worker(
         policies=default_policies(),
@@ -80,6 +90,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--publish-every", type=int, default=5, help="batches; 0: never")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--memory", action="store_true", help="the in-memory store, not Redis")
     parser.add_argument("--dump", help="with --profile: write the cProfile stats to this file")
     parser.add_argument(
         "--default-gc", action="store_true", help="Python's collector thresholds, not the worker's"
@@ -92,7 +103,8 @@ def main() -> None:
     profile = cProfile.Profile() if args.profile else None
     if profile:
         profile.enable()
-    wall, cpu = asyncio.run(run(args.redis_url, batches, args.publish_every))
+    redis_url = None if args.memory else args.redis_url
+    wall, cpu = asyncio.run(run(redis_url, batches, args.publish_every))
     if profile:
         profile.disable()
         pstats.Stats(profile).sort_stats("tottime").print_stats(20)
@@ -100,7 +112,8 @@ def main() -> None:
             profile.dump_stats(args.dump)
     n = len(all_messages)
     print(
-        f"Worker.handle: {n:,} events in batches of {args.batch}, published every"
+        f"Worker.handle ({'memory' if args.memory else 'Redis'}): {n:,} events"
+        f" in batches of {args.batch}, published every"
         f" {args.publish_every}: {n / wall:,.0f} events/s wall,"
         f" {n / cpu:,.0f} events per CPU-second"
     )

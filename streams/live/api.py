@@ -31,6 +31,7 @@ from streams.live.at_risk import (
 )
 from streams.live.records import decode_record
 from streams.live.store import RedisStore
+from streams.live.stores.protocol import Store
 
 Reply = tuple[int, Any]
 JSON_TYPES = ("application/json",)
@@ -71,7 +72,7 @@ def evaluated(
 
 
 async def ticket(
-    store: RedisStore, policies: PolicySet, partitions: int, ticket_id: str, now: int
+    store: Store, policies: PolicySet, partitions: int, ticket_id: str, now: int
 ) -> Reply:
     """``GET /tickets/{id}``: the ticket's state, facts and SLA clocks as of now."""
     partition = partition_of(ticket_id, partitions)

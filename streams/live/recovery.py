@@ -37,49 +37,38 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from redis import exceptions as redis_errors
-
+from streams.errors import TransientError
 from streams.live.retrying import retry
-from streams.live.store import RedisStore
+from streams.live.stores.protocol import Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-MARKER = "epoch"
 LOST_STATE_EXIT = 75  # EX_TEMPFAIL: restart me
 MARKER_GONE = "its state marker is gone (Redis emptied or restarted without its data)"
 BEHIND = "Redis went back (restored from an older copy)"
-# A partition with any state has at least one of these (offsets, counters, indexes).
-_ALWAYS_WRITTEN = ("off", "writes", "minutes", "backlog", "wake", "tx", "win")
-_RETRYABLE = (
-    redis_errors.ConnectionError,
-    redis_errors.TimeoutError,
-    redis_errors.BusyLoadingError,
-)
 
 
 class StateGuard:
     """Claims partitions (rebuilding those whose state is gone) and watches owned ones."""
 
     def __init__(
-        self, store: RedisStore, max_backoff: float = 5.0, stopping: asyncio.Event | None = None
+        self, store: Store, max_backoff: float = 5.0, stopping: asyncio.Event | None = None
     ) -> None:
         self.store = store
         self.max_backoff = max_backoff
         self.stopping = stopping if stopping is not None else asyncio.Event()
         self.rebuilt: list[int] = []
 
-    def marker(self, partition: int) -> str:
-        return self.store.key(partition, MARKER)
-
     async def claim(self, partition: int) -> bool:
         """Make sure the partition's state is whole; True when it had to be rebuilt (wiped)."""
-        if await self._retry(lambda: self.store.client.exists(self.marker(partition))):
+        if await self._retry(lambda: self.store.has_marker(partition)):
             return False
         deleted = 0
-        if await self._retry(lambda: self._has_state(partition)):
-            deleted = await self._retry(lambda: self._wipe(partition))
+        # A partition without any state has nothing to wipe (a new one: no keyspace scan).
+        if await self._retry(lambda: self.store.has_state(partition)):
+            deleted = await self._retry(lambda: self.store.wipe(partition))
         token = f"{os.getpid()}@{time.time():.3f}"
-        await self._retry(lambda: self.store.client.set(self.marker(partition), token))
+        await self._retry(lambda: self.store.set_marker(partition, token))
         self.rebuilt.append(partition)
         log.warning(
             "partition %d: Redis holds no state marker for it (new, emptied or restarted "
@@ -89,25 +78,6 @@ class StateGuard:
         )
         return True
 
-    async def _has_state(self, partition: int) -> bool:
-        """Whether any key that every batch or scan writes exists: else there is nothing to
-        wipe, and the keyspace ``SCAN`` (slow on a large Redis) is skipped for a new partition."""
-        keys = [self.store.key(partition, name) for name in _ALWAYS_WRITTEN]
-        return bool(await self.store.client.exists(*keys))
-
-    async def _wipe(self, partition: int) -> int:
-        pattern = self.store.key(partition, "*")
-        deleted = 0
-        batch: list[bytes] = []
-        async for key in self.store.client.scan_iter(match=pattern, count=1000):
-            batch.append(key)
-            if len(batch) >= 1000:
-                deleted += await self.store.client.delete(*batch)
-                batch = []
-        if batch:
-            deleted += await self.store.client.delete(*batch)
-        return deleted
-
     async def intact(
         self, partition: int, applied: Mapping[str, int], writes: int
     ) -> tuple[str, dict[str, int]]:
@@ -115,24 +85,17 @@ class StateGuard:
         ``MARKER_GONE`` if it lost the partition's state, ``BEHIND`` if its applied offsets
         or its count of writes went back; topic -> the offsets never received that Redis
         records for it)."""
-        pipe = self.store.client.pipeline(transaction=False)
-        pipe.exists(self.marker(partition))
-        pipe.hgetall(self.store.key(partition, "off"))
-        pipe.get(self.store.key(partition, "writes"))
-        pipe.hgetall(self.store.key(partition, "missed"))
-        marker, raw, stored_writes, raw_missed = await pipe.execute()
-        missed = {_text(k): int(v) for k, v in raw_missed.items()}
-        if not marker:
-            return MARKER_GONE, missed
-        stored = {_text(k): int(v) for k, v in raw.items()}
-        if any(stored.get(t, -1) < o for t, o in applied.items()):
-            return BEHIND, missed
-        if int(stored_writes or 0) < writes:
-            return BEHIND, missed
-        return "", missed
+        found = await self.store.check(partition)
+        if not found.marker:
+            return MARKER_GONE, found.missed
+        if any(found.offsets.get(t, -1) < o for t, o in applied.items()):
+            return BEHIND, found.missed
+        if found.writes < writes:
+            return BEHIND, found.missed
+        return "", found.missed
 
     async def _retry(self, operation: Callable[[], Awaitable[T]]) -> T:
-        return await retry(operation, self.stopping, self.max_backoff, _RETRYABLE)
+        return await retry(operation, self.stopping, self.max_backoff, (TransientError,))
 
 
 def positions(
@@ -179,7 +142,3 @@ def seek_after_faust(
 
     consumer.perform_seek = perform_seek
     consumer._ticketpulse_seeks = True
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -24,16 +24,17 @@ from redis.typing import EncodableT, FieldT
 
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import Instant, Micros
-from streams.errors import TicketpulseError, TransientError
+from streams.errors import TransientError
 from streams.live.redis_packing import with_hiredis_packing
+from streams.live.stores.protocol import DEFAULT_TTL_SECONDS, PartitionCheck, StaleOffsets, Store
 from streams.live.writes import PartitionWrites
 
-DEFAULT_TTL_SECONDS = 8 * 86400
+__all__ = ["DEFAULT_TTL_SECONDS", "RedisSettings", "RedisStore", "StaleOffsets"]
 
-
-class StaleOffsets(TicketpulseError):
-    """Another writer moved the partition's applied offsets: reload it from Redis and redo."""
-
+# ``{p}:epoch``: the state guard's marker (``streams.live.recovery``), never written by a batch.
+MARKER = "epoch"
+# A partition with any state has at least one of these (offsets, counters, indexes).
+_ALWAYS_WRITTEN = ("off", "writes", "minutes", "backlog", "wake", "tx", "win")
 
 _LOAD_CHUNK = 1000
 
@@ -172,9 +173,11 @@ class RedisSettings:
 
 
 class RedisStore:
-    """The partitions' keys in Redis; a call is one round trip, never one per ticket.
+    """The partitions' keys in Redis (``streams.live.stores.protocol.Store``); a call is one
+    round trip, never one per ticket.
 
-    ``load_buckets`` is the exception: the index, then the buckets in chunks (on assignment).
+    ``load_buckets`` and ``wipe`` are the exceptions: the index, then the buckets in chunks
+    (on assignment); a ``SCAN`` of the partition's keys (a partition that lost its marker).
     """
 
     def __init__(
@@ -555,6 +558,74 @@ class RedisStore:
             value = await self.client.get(self.snapshot_key())
         return None if value is None else _bytes(value)
 
+    async def due_before(
+        self, partitions: Iterable[int], targets: Sequence[SlaTarget], until: Instant, limit: int
+    ) -> list[tuple[str, str, Instant]]:
+        """(ticket, target, deadline) of indexed clocks due at or before ``until``: one round
+        trip, a plain pipeline (the partitions live in different cluster slots)."""
+        pipe = self.client.pipeline(transaction=False)
+        asked = [(p, t) for p in partitions for t in targets]
+        for partition, target in asked:
+            pipe.zrangebyscore(
+                self.key(partition, "due", target.value),
+                "-inf",
+                until,
+                start=0,
+                num=limit,
+                withscores=True,
+            )
+        with _transient("due before"):
+            replies = await pipe.execute()
+        rows: list[tuple[str, str, Instant]] = []
+        for (_, target), members in zip(asked, replies, strict=True):
+            for member, score in members:
+                rows.append((_text(member), target.value, int(score)))
+        return rows
+
+    async def has_marker(self, partition: int) -> bool:
+        with _transient("read marker"):
+            return bool(await self.client.exists(self.key(partition, MARKER)))
+
+    async def set_marker(self, partition: int, token: str) -> None:
+        with _transient("set marker"):
+            await self.client.set(self.key(partition, MARKER), token)
+
+    async def has_state(self, partition: int) -> bool:
+        """Whether any key that every batch, scan or publish writes exists: else there is
+        nothing to wipe, and the keyspace ``SCAN`` (slow on a large Redis) is skipped."""
+        keys = [self.key(partition, name) for name in _ALWAYS_WRITTEN]
+        with _transient("has state"):
+            return bool(await self.client.exists(*keys))
+
+    async def wipe(self, partition: int) -> int:
+        pattern = self.key(partition, "*")
+        deleted = 0
+        batch: list[bytes] = []
+        with _transient("wipe"):
+            async for key in self.client.scan_iter(match=pattern, count=1000):
+                batch.append(key)
+                if len(batch) >= 1000:
+                    deleted += await self.client.delete(*batch)
+                    batch = []
+            if batch:
+                deleted += await self.client.delete(*batch)
+        return deleted
+
+    async def check(self, partition: int) -> PartitionCheck:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.exists(self.key(partition, MARKER))
+        pipe.hgetall(self.key(partition, "off"))
+        pipe.get(self.key(partition, "writes"))
+        pipe.hgetall(self.key(partition, "missed"))
+        with _transient("check"):
+            marker, offsets, writes, missed = await pipe.execute()
+        return PartitionCheck(
+            marker=bool(marker),
+            offsets={_text(k): int(v) for k, v in offsets.items()},
+            writes=int(writes or 0),
+            missed={_text(k): int(v) for k, v in missed.items()},
+        )
+
 
 def _queue_zset(pipe: Pipeline, key: str, scores: dict[str, Instant | None]) -> None:
     added = {member: score for member, score in scores.items() if score is not None}
@@ -576,3 +647,6 @@ def _text(value: bytes | str) -> str:
 
 def _bytes(value: bytes | str) -> bytes:
     return value.encode() if isinstance(value, str) else value
+
+
+_IS_A_STORE: type[Store] = RedisStore  # mypy checks the protocol here

@@ -2,7 +2,8 @@
 
 Faust (``streams.live.app``) only feeds ``handle`` with the messages of a fetched batch, calls
 ``scan`` and ``publish`` on timers and ``assign``/``revoke`` on rebalances. Everything here
-is plain asyncio over the store, so it is tested against the real Redis without Kafka.
+is plain asyncio over the store (``streams.live.stores.protocol``), so it is tested against
+the real Redis, or the in-memory store, without Kafka.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from streams.live.continuity import first_offsets, seek_back
 from streams.live.metrics import Metrics
 from streams.live.placement import Placement
 from streams.live.retrying import retry
-from streams.live.store import RedisStore, StaleOffsets
+from streams.live.stores.protocol import StaleOffsets, Store
 from streams.live.writes import FIELD_SEPARATOR
 from streams.topic_names import DEFAULT_TOPICS, TopicNames
 
@@ -68,7 +69,7 @@ class Health:
 @dataclass(slots=True)
 class Worker:
     policies: PolicySet
-    store: RedisStore
+    store: Store
     metrics: Metrics
     deadletters: DeadLetterSink
     partitions: int

@@ -1,5 +1,9 @@
 """The Redis store against a real redis-server: every key it writes, read back.
 
+What any store must do is the contract (``tests/stores/contract.py``, run here by
+``test_store_contract_redis.py``); these tests hold what is Redis's own: the key layout,
+TTLs, one MULTI/EXEC, the counters script's idempotence, connection errors and ACLs.
+
 Each test works under its own key prefix, so tests share the session's Redis without
 seeing each other's keys.
 """
@@ -153,47 +157,6 @@ async def test_apply_writes_every_key(
     }
 
 
-async def test_reads_return_what_apply_wrote(store: RedisStore) -> None:
-    await store.apply(full_writes())
-
-    assert await store.load_offsets(3) == {"support.tickets": 41, "support.contacts": 7}
-    assert await store.load_tickets(3, ["T-1", "T-2", "T-absent"]) == {
-        "T-1": b'{"n":1,"e":[]}',
-        "T-2": b'{"n":2,"e":[]}',
-    }
-    assert await store.backlog(3) == {OPEN_HIGH: 1, NEW_LOW: 3}
-    assert await store.load_buckets(3, T0) == {
-        T0: {CREATED_EMAIL: 2, CREATED_BILLING: 1},
-        T0 + MIN: {CREATED_EMAIL: 1},
-    }
-    assert await store.load_buckets(3, T0 + MIN) == {T0 + MIN: {CREATED_EMAIL: 1}}
-    assert await store.due_for_wake(3, T0 + 10 * MIN) == ["T-2"]
-    # another partition sees none of it
-    assert await store.load_offsets(4) == {}
-    assert await store.load_tickets(4, ["T-1"]) == {}
-    assert await store.backlog(4) == {}
-    assert await store.load_buckets(4, 0) == {}
-
-
-async def test_counters_add_up_over_batches(store: RedisStore) -> None:
-    await store.apply(PartitionWrites(0, buckets={T0: {CREATED_EMAIL: 2}}, backlog={OPEN_HIGH: 2}))
-    await store.apply(PartitionWrites(0, buckets={T0: {CREATED_EMAIL: 3}}, backlog={OPEN_HIGH: -1}))
-
-    assert await store.load_buckets(0, T0) == {T0: {CREATED_EMAIL: 5}}
-    assert await store.backlog(0) == {OPEN_HIGH: 1}
-
-
-async def test_counter_names_and_values_survive_the_scripts_json(store: RedisStore) -> None:
-    # deltas travel to the Lua script as JSON: any team name, and sums up to 2**53 - 1 exact
-    odd = bucket_field("team", 'Ünï "code" \\ ☃ \n\t', "resolution:s")
-    big = 2**53 - 1
-    await store.apply(PartitionWrites(2, buckets={T0: {odd: big}, T0 + MIN: {odd: -7}}))
-    await store.apply(PartitionWrites(2, buckets={T0: {odd: -1}}, backlog={odd: 3}))
-
-    assert await store.load_buckets(2, T0) == {T0: {odd: big - 1}, T0 + MIN: {odd: -7}}
-    assert await store.backlog(2) == {odd: 3}
-
-
 async def test_bucket_values_set_fields_drop_zeros_and_keep_the_index_and_ttls(
     client: aioredis.Redis, prefix: str
 ) -> None:
@@ -255,20 +218,6 @@ async def test_negation_leaves_no_field_bucket_or_index_entry(
     assert not {f"{k}:b:{T0}", f"{k}:b:{T0 + MIN}", f"{k}:backlog", f"{k}:minutes"} & remaining
 
 
-async def test_a_field_reaching_zero_is_dropped_and_the_others_stay(store: RedisStore) -> None:
-    await store.apply(
-        PartitionWrites(
-            1,
-            buckets={T0: {CREATED_EMAIL: 1, CREATED_BILLING: 1}},
-            backlog={OPEN_HIGH: 1, NEW_LOW: 1},
-        )
-    )
-    await store.apply(PartitionWrites(1, buckets={T0: {CREATED_EMAIL: -1}}, backlog={NEW_LOW: -1}))
-
-    assert await store.load_buckets(1, T0) == {T0: {CREATED_BILLING: 1}}
-    assert await store.backlog(1) == {OPEN_HIGH: 1}
-
-
 async def test_ttls_on_buckets_closed_tickets_and_none_on_open_tickets(
     client: aioredis.Redis, prefix: str
 ) -> None:
@@ -313,43 +262,6 @@ async def test_deleting_records_and_clock_entries(
     assert not await client.exists(f"{k}:late:next_reply")
     assert await client.zscore(f"{k}:late:first_reply", "T-1") == T0 - MIN
     assert await store.due_for_wake(3, T0 + 60 * MIN) == ["T-1"]
-
-
-async def test_due_for_wake_is_inclusive_ordered_and_limited(store: RedisStore) -> None:
-    wake: dict[str, int | None] = {f"T-{i}": T0 + i * SEC for i in range(10)}
-    await store.apply(PartitionWrites(2, wake=wake))
-
-    assert await store.due_for_wake(2, T0 + 4 * SEC) == ["T-0", "T-1", "T-2", "T-3", "T-4"]
-    assert await store.due_for_wake(2, T0 + 9 * SEC, limit=3) == ["T-0", "T-1", "T-2"]
-    assert await store.due_for_wake(2, T0 - 1) == []
-
-
-async def test_sla_counts(store: RedisStore) -> None:
-    now, within = T0, 15 * MIN
-    await store.apply(
-        PartitionWrites(
-            5,
-            due={
-                FR: {
-                    "overdue": now - 1,
-                    "at-now": now,
-                    "at-edge": now + within,
-                    "beyond": now + within + 1,
-                },
-                RES: {"soon": now + MIN, "late-1": now - MIN, "late-2": now - 60 * MIN},
-            },
-            breached={FR: {"b1": now - 2, "b2": now - 3}, NR: {"b3": now - 4}},
-        )
-    )
-
-    at_risk, breached = await store.sla_counts(5, now, within)
-
-    assert at_risk == {"first_reply": 2, "next_reply": 0, "resolution": 1}
-    assert breached == {"first_reply": 3, "next_reply": 1, "resolution": 2}
-    assert await store.sla_counts(6, now, within) == (
-        {"first_reply": 0, "next_reply": 0, "resolution": 0},
-        {"first_reply": 0, "next_reply": 0, "resolution": 0},
-    )
 
 
 async def test_sla_clocks_reads_ranges_ties_and_breached_without_deadline(
@@ -434,18 +346,6 @@ async def test_prefix_is_configurable_and_isolates(client: aioredis.Redis, prefi
     for bad in ("", "a{b", "a}"):
         with pytest.raises(ValueError):
             RedisStore(client, bad)
-
-
-async def test_window_sums_and_snapshot_round_trip(store: RedisStore) -> None:
-    await store.publish_window_sums(0, b'{"p":0}')
-    await store.publish_window_sums(2, b'{"p":2}')
-    await store.publish_window_sums(2, b'{"p":2,"v":2}')
-
-    assert await store.read_window_sums(range(4)) == {0: b'{"p":0}', 2: b'{"p":2,"v":2}'}
-    assert await store.read_window_sums([]) == {}
-    assert await store.read_snapshot() is None
-    await store.write_snapshot(b'{"as_of":"x"}')
-    assert await store.read_snapshot() == b'{"as_of":"x"}'
 
 
 async def test_apply_is_one_transaction_and_empty_writes_send_nothing(
@@ -650,6 +550,12 @@ async def test_redis_down_is_a_transient_error() -> None:
         lambda: store.read_window_sums([0, 1]),
         lambda: store.write_snapshot(b"{}"),
         lambda: store.read_snapshot(),
+        lambda: store.due_before([0, 1], list(SlaTarget), T0, 10),
+        lambda: store.has_marker(0),
+        lambda: store.set_marker(0, "w"),
+        lambda: store.has_state(0),
+        lambda: store.wipe(0),
+        lambda: store.check(0),
     ]
     try:
         assert await store.ping() is False
@@ -694,6 +600,11 @@ async def test_settings_connect_as_an_acl_user_limited_to_its_prefix(
         assert await store.load_records({3: ["T-1"]}) == {"T-1": b'{"n":1,"e":[]}'}
         assert await store.read_window_sums([3]) == {3: b"{}"}
         assert await store.read_snapshot() == b"{}"
+        assert await store.due_before([3], list(SlaTarget), T0 + 60 * MIN, 10)
+        await store.set_marker(3, "w")  # the state guard's calls
+        assert (await store.check(3)).marker
+        assert await store.has_state(3)
+        assert await store.wipe(3) > 0
         with pytest.raises(NoPermissionError):  # a refusal is not worth retrying
             await outsider.load_offsets(3)
     finally:

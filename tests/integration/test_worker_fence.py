@@ -10,9 +10,7 @@ import redis.asyncio as aioredis
 
 from streams.domain.instant import parse_rfc3339
 from streams.live.batch import Message
-from streams.live.store import RedisStore, StaleOffsets
 from streams.live.worker import Worker
-from streams.live.writes import PartitionWrites
 from streams.simulator.simulation import SimulationConfig, generate, take
 from tests.integration.workers import in_process_worker
 
@@ -56,20 +54,6 @@ async def test_a_stale_writer_reloads_instead_of_applying_twice(client: aioredis
     assert want["windows"]["24h"]["overall"]["tickets_created"] > 100
     assert await zombie.publish() == want  # each publishes its own cache of the partition
     assert await owner.publish() == want
-
-
-async def test_the_fence_refuses_a_batch_when_offsets_moved(client: aioredis.Redis) -> None:
-    store = RedisStore(client, f"s{uuid.uuid4().hex[:8]}")
-    await store.apply(PartitionWrites(0, backlog={"open": 1}, offsets={"t": 5}), {})
-    with pytest.raises(StaleOffsets):
-        await store.apply(PartitionWrites(0, backlog={"open": 1}, offsets={"t": 9}), {"t": 4}, 1)
-    with pytest.raises(StaleOffsets):  # offsets as expected, but not the count of writes
-        await store.apply(PartitionWrites(0, backlog={"open": 1}, offsets={"t": 9}), {"t": 5}, 0)
-    assert await store.backlog(0) == {"open": 1}
-    assert await store.load_offsets(0) == {"t": 5}
-    await store.apply(PartitionWrites(0, backlog={"open": 1}, offsets={"t": 9}), {"t": 5}, 1)
-    assert await store.backlog(0) == {"open": 2}
-    assert await store.load_writes(0) == 2
 
 
 async def test_offsets_never_received_are_logged_and_counted(

@@ -1,0 +1,1 @@
+"""What every store implementation must do: ``contract.py``, run against each store."""
