@@ -13,7 +13,7 @@ aiokafka's ``getmany`` returns over the assigned partitions, at most
 the backlog and stay small, and quick, when the worker keeps up). Faust still runs the
 group: membership, rebalances (it stops the flow and this loop waits), the seek that ends
 each one, the web server and the timers. What it no longer sees are acks, so it commits
-no offsets: the app commits Redis's positions itself (``streams.live.app``).
+no offsets: the app commits Redis's positions itself (``streams.live.rebalance``).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from click.testing import CliRunner, Result
 from streams.cli import main
 from streams.domain.decode import InvalidEvent, deadletter_record, decode_event
 from streams.domain.instant import parse_rfc3339
-from streams.live.app import KafkaOut
+from streams.live.kafka_out import KafkaOut
 from streams.live.settings import WorkerSettings
 from streams.live.topics import ensure_topics
 

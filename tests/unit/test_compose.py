@@ -441,8 +441,8 @@ def test_healthchecks_ask_a_port_the_service_listens_on_and_the_worker_its_readi
             assert parts.port in ports[name], (name, url)
     (worker,) = health_urls(services()["worker"])
     assert urlsplit(worker).path == "/readyz"  # 503 until it owns partitions and reaches Redis
-    app = (REPO / "streams" / "live" / "app.py").read_text(encoding="utf-8")
-    assert '@app.page("/readyz")' in app
+    routes = (REPO / "streams" / "live" / "routes.py").read_text(encoding="utf-8")
+    assert '@app.page("/readyz")' in routes
 
 
 def test_kafka_creates_topics_with_the_workers_partition_count() -> None:
