@@ -24,6 +24,7 @@ from pydantic_settings.sources.utils import parse_env_vars
 
 from streams.errors import ConfigError, ConfigErrors
 from streams.kafka_auth import KafkaAuth
+from streams.live.log_format import LogFormat
 from streams.topic_names import DEFAULT_PREFIX, TopicNames
 
 ENV_PREFIX = "TICKETPULSE_"
@@ -91,6 +92,7 @@ class WorkerSettings(BaseSettings):
     produce_timeout_seconds: float = 30.0
     session_timeout_seconds: float = 10.0
     agent_labels: bool = False
+    log_format: LogFormat = "text"  # or json: one object per line (streams/live/log_format.py)
     recent_sla_seconds: PositiveSeconds = RECENT_SLA_SECONDS
     # Distinct teams (and agents, with agent_labels) with series of their own in /metrics,
     # besides the teams the policies name; the others share the label value "(other)".
