@@ -1,6 +1,6 @@
 """Compile the hot modules with mypyc into build/native/<fingerprint>/ (make setup).
 
-    .venv/bin/python scripts/build_native.py [--force] [--keep N]
+    .venv/bin/python scripts/build_native.py [--force] [--keep N] [--check]
 
 The modules are ``streams.native.COMPILED``. Quick when a build of the current
 sources exists already. The build is made in a temporary folder and renamed into place, so
@@ -57,11 +57,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="rebuild even if a build exists")
     parser.add_argument("--keep", type=int, default=2, help="builds to keep, this one included")
+    parser.add_argument(
+        "--check", action="store_true", help="build nothing; exit 1 when a build is needed"
+    )
     args = parser.parse_args()
     os.chdir(ROOT)
     fingerprint = native.fingerprint()
     target = native.build_path(fingerprint)
-    if native.group_library(target) is not None and not args.force:
+    built = native.group_library(target) is not None
+    if args.check:
+        return 0 if built else 1
+    if built and not args.force:
         return 0
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f"{fingerprint}.", dir=target.parent))

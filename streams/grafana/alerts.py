@@ -15,9 +15,18 @@ Google SRE workbook's multi-window, multi-burn-rate alerts, with a minimum volum
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+
+from grafana_foundation_sdk.builders import alerting as ab
+from grafana_foundation_sdk.builders import expr as eb
+from grafana_foundation_sdk.builders import prometheus
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import alerting as am
+from grafana_foundation_sdk.models import dashboard as dm
 
 from streams.grafana import (
     API_URL,
@@ -457,57 +466,82 @@ def fast_variant(alerts: tuple[Alert, ...] = ALERTS) -> tuple[Alert, ...]:
 
 # --- Grafana ------------------------------------------------------------------------------
 
-_GRAFANA_OP = {">": "gt", "<": "lt"}
+_GRAFANA_OP: dict[Op, Literal["gt", "lt"]] = {">": "gt", "<": "lt"}
+# A rule's fields in the provisioning file, in this order (the API's rule has folderUID,
+# ruleGroup and orgID besides, and spells keepFiringFor keep_firing_for).
+_FILE_FIELDS = (
+    "uid",
+    "title",
+    "condition",
+    "data",
+    "noDataState",
+    "execErrState",
+    "for",
+    "keepFiringFor",
+    "labels",
+    "annotations",
+    "isPaused",
+)
 
 
-def grafana_data(alert: Alert) -> list[dict[str, Any]]:
+def grafana_queries(alert: Alert) -> list[cogbuilder.Builder[am.Query]]:
     """Query A (the PromQL, instant) and threshold B (the comparison): B is the condition."""
-    return [
-        {
-            "refId": "A",
-            "relativeTimeRange": {"from": 600, "to": 0},
-            "datasourceUid": DATASOURCE_UID,
-            "model": {
-                "refId": "A",
-                "datasource": {"type": "prometheus", "uid": DATASOURCE_UID},
-                "expr": alert.grafana_query,
-                "instant": True,
-                "range": False,
-                "intervalMs": 1000,
-                "maxDataPoints": 43200,
-            },
-        },
-        {
-            "refId": "B",
-            "relativeTimeRange": {"from": 0, "to": 0},
-            "datasourceUid": "__expr__",
-            "model": {
-                "refId": "B",
-                "datasource": {"type": "__expr__", "uid": "__expr__"},
-                "type": "threshold",
-                "expression": "A",
-                "conditions": [
-                    {"evaluator": {"type": _GRAFANA_OP[alert.op], "params": [alert.threshold]}}
-                ],
-            },
-        },
-    ]
+    query = (
+        ab.Query("A")
+        .relative_time_range(am.RelativeTimeRange(from_val=600, to=0))
+        .datasource_uid(DATASOURCE_UID)
+        .model(
+            prometheus.Dataquery()
+            .ref_id("A")
+            .datasource(dm.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID))
+            .expr(alert.grafana_query)
+            .instant()
+        )
+    )
+    evaluator = eb.ExprTypeThresholdConditionsEvaluator().type(_GRAFANA_OP[alert.op])
+    threshold = (
+        ab.Query("B")
+        .relative_time_range(am.RelativeTimeRange(from_val=0, to=0))
+        .datasource_uid("__expr__")
+        .model(
+            eb.TypeThreshold()
+            .ref_id("B")
+            .datasource(dm.DataSourceRef(type_val="__expr__", uid="__expr__"))
+            .expression("A")
+            .conditions(
+                [eb.ExprTypeThresholdConditions().evaluator(evaluator.params([alert.threshold]))]
+            )
+        )
+    )
+    return [query, threshold]
 
 
-def _grafana_rule(alert: Alert, links: Links) -> dict[str, Any]:
-    return {
-        "uid": alert.uid,
-        "title": alert.name,
-        "condition": "B",
-        "data": grafana_data(alert),
-        "noDataState": "OK",
-        "execErrState": "Error",
-        "for": alert.for_,
-        "keepFiringFor": alert.keep_firing_for,
-        "labels": alert.all_labels(),
-        "annotations": alert.annotations(links),
-        "isPaused": False,
-    }
+def _grafana_rule(alert: Alert, links: Links) -> ab.Rule:
+    """The rule as the SDK builds it; ``keepFiringFor`` is not in its model (added by the two
+    callers, each in its own spelling)."""
+    return (
+        ab.Rule(alert.name)
+        .uid(alert.uid)
+        .condition("B")
+        .queries(grafana_queries(alert))
+        .no_data_state("OK")
+        .exec_err_state("Error")
+        .for_val(alert.for_)
+        .labels(alert.all_labels())
+        .annotations(alert.annotations(links))
+        .is_paused(False)
+    )
+
+
+def _plain(rule: ab.Rule) -> dict[str, Any]:
+    """The built rule as plain data (the SDK's JSON encoding), for YAML and the HTTP API."""
+    data: dict[str, Any] = json.loads(json.dumps(rule.build(), cls=JSONEncoder))
+    return data
+
+
+def _file_rule(alert: Alert, links: Links) -> dict[str, Any]:
+    rule = {**_plain(_grafana_rule(alert, links)), "keepFiringFor": alert.keep_firing_for}
+    return {name: rule[name] for name in _FILE_FIELDS}
 
 
 def grafana_rule_file(alerts: tuple[Alert, ...] = ALERTS, links: Links = LINKS) -> dict[str, Any]:
@@ -518,7 +552,7 @@ def grafana_rule_file(alerts: tuple[Alert, ...] = ALERTS, links: Links = LINKS) 
             "name": name,
             "folder": FOLDER_TITLE,
             "interval": GRAFANA_INTERVAL,
-            "rules": [_grafana_rule(a, links) for a in alerts if a.group == name],
+            "rules": [_file_rule(a, links) for a in alerts if a.group == name],
         }
         for name in group_names()
     ]
@@ -542,10 +576,8 @@ def api_rule_groups(
     for name in group_names():
         rules = []
         for alert in (a for a in alerts if a.group == name):
-            rule = _grafana_rule(alert, links)
-            rule["keep_firing_for"] = rule.pop("keepFiringFor")
-            rule.update(folderUID=FOLDER_UID, ruleGroup=name, orgID=1)
-            rules.append(rule)
+            rule = _grafana_rule(alert, links).folder_uid(FOLDER_UID).rule_group(name).org_id(1)
+            rules.append({**_plain(rule), "keep_firing_for": alert.keep_firing_for})
         groups.append(
             {
                 "title": name,

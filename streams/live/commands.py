@@ -53,6 +53,7 @@ def worker(
     import faust
     from aiokafka.errors import KafkaError
 
+    from streams.live import log_format
     from streams.live.app import create_app
     from streams.live.http_guard import unguarded_warning
     from streams.live.metrics import Metrics
@@ -61,9 +62,6 @@ def worker(
     from streams.live.store import RedisSettings, RedisStore
     from streams.live.topics import ensure_topics
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
     try:
         settings = WorkerSettings.from_env(
             kafka_bootstrap=kafka_bootstrap,
@@ -75,6 +73,7 @@ def worker(
             group_id=group_id,
             policies=policies,
         )
+        log_format.configure(settings.log_format, log_level)
         policy_set = load_policies(settings.policies) if settings.policies else default_policies()
         asyncio.run(
             ensure_topics(
@@ -106,8 +105,14 @@ def worker(
         kept_teams=policy_set.named_teams,
     )
     app, live = create_app(settings, policy_set, store, metrics)
-    runner = faust.Worker(app, loglevel=log_level)
+    runner = faust.Worker(
+        app,
+        loglevel=log_level,
+        logging_config=log_format.faust_logging_config(settings.log_format, log_level),
+    )
     quiet_start(runner, lambda: not live.health.assigned, sys.stdout)
+    if settings.log_format == "json":
+        runner.spinner = None  # its frames are not JSON
     stop_within(SHUTDOWN_SECONDS, runner, live.stopping)
     runner.execute_from_commandline()
 

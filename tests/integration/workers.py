@@ -76,7 +76,10 @@ class Run:
             env[f"TICKETPULSE_TOPIC_{kind.upper()}"] = topic
         return env
 
-    def start_worker(self, timeout: float = 60.0) -> WorkerProcess:
+    def start_worker(
+        self, timeout: float = 60.0, log_level: str = "warning", **env: str
+    ) -> WorkerProcess:
+        """A worker of this run, ready; ``env``: more TICKETPULSE_* variables."""
         port = free_ports(1)[0]
         log = (self.log_dir / f"{self.name}-worker-{len(self.processes)}.log").open("wb")
         process = subprocess.Popen(
@@ -88,9 +91,9 @@ class Run:
                 "--web-port",
                 str(port),
                 "--log-level",
-                "warning",
+                log_level,
             ],
-            env=self.env(),
+            env={**self.env(), **env},
             cwd=self.log_dir,  # a worker writes nothing to its working directory: tests check it
             stdout=log,
             stderr=subprocess.STDOUT,

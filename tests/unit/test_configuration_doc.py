@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import fields
 from pathlib import Path
 
 from streams.live.settings import WorkerSettings
@@ -13,4 +12,4 @@ DOC = Path(__file__).parents[2] / "docs" / "configuration.md"
 
 def test_every_setting_is_documented() -> None:
     documented = set(re.findall(r"^\| `TICKETPULSE_([A-Z_]+)`", DOC.read_text(), re.M))
-    assert documented == {f.name.upper() for f in fields(WorkerSettings)}
+    assert documented == {name.upper() for name in WorkerSettings.model_fields}

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from streams.errors import TransientError
+from streams.live import retrying
 from streams.live.retrying import retry
 
 
@@ -56,3 +57,32 @@ async def test_other_errors_are_not_retried() -> None:
 
     with pytest.raises(ValueError, match="a bug"):
         await retry(broken, asyncio.Event(), 1.0, (TransientError,))
+
+
+async def test_waits_are_jittered_below_a_doubling_ceiling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Full jitter: workers that lost Redis together do not retry in lockstep."""
+    waits: list[float] = []
+
+    async def waited(stopping: asyncio.Event, seconds: float) -> bool:
+        waits.append(seconds)
+        return False
+
+    monkeypatch.setattr(retrying, "stopped_within", waited)
+    flaky = Flaky(failures=12)
+    assert await retry(flaky, asyncio.Event(), 1.0, (TransientError,)) == "done"
+    ceilings = [min(retrying.FIRST_BACKOFF * 2**n, 1.0) for n in range(12)]
+    assert len(waits) == 12
+    assert all(0 <= wait <= ceiling for wait, ceiling in zip(waits, ceilings, strict=True))
+    assert len(set(waits)) == 12 and sum(waits) < sum(ceilings)  # drawn, not the ceilings
+
+
+def test_backoff_draws_each_wait_up_to_the_ceiling() -> None:
+    drawn: list[tuple[float, float]] = []
+
+    def top(low: float, high: float) -> float:
+        drawn.append((low, high))
+        return high
+
+    waits = retrying.backoff(0.05, 0.3, top)
+    assert [next(waits) for _ in range(5)] == [0.05, 0.1, 0.2, 0.3, 0.3]
+    assert all(low == 0 for low, _ in drawn)
