@@ -35,7 +35,7 @@ def full_writes(partition: int = 3) -> PartitionWrites:
         buckets={T0: {EMAIL: 2, BILLING: 1}, T0 + MIN: {EMAIL: 1}},
         backlog={OPEN_HIGH: 1, NEW_LOW: 3},
         due={FR: {"T-1": T0 + 15 * MIN}, RES: {"T-1": T0 + 4 * 60 * MIN}},
-        breached={NR: {"T-2": True}},
+        breached={NR: {"T-2": T0 - MIN}},
         wake={"T-1": T0 + 15 * MIN, "T-2": T0 + 5 * MIN},
         offsets={"support.tickets": 41, "support.contacts": 7},
         missed={"support.tickets": 2},
@@ -49,7 +49,7 @@ def values_only(partition: int = 3) -> PartitionWrites:
         tickets={"T-1": b"r1", "T-3": None},
         bucket_values={T0: BucketValues({EMAIL: 4, BILLING: 1})},
         due={FR: {"T-1": T0 + MIN}},
-        breached={NR: {"T-1": True}},
+        breached={NR: {"T-1": T0 - MIN}},
         wake={"T-1": T0 + MIN},
         offsets={"support.tickets": 50},
     )
@@ -188,7 +188,7 @@ class StoreContract:
                 3,
                 tickets={"T-2": None},
                 due={FR: {"T-1": None}, RES: {"T-1": T0 + 5 * 60 * MIN}},
-                breached={NR: {"T-2": False}, FR: {"T-1": True}},
+                breached={NR: {"T-2": None}, FR: {"T-1": T0 - MIN}},
                 wake={"T-2": None},
             )
         )
@@ -233,7 +233,7 @@ class StoreContract:
                     },
                     RES: {"soon": now + MIN, "late-1": now - MIN, "late-2": now - 60 * MIN},
                 },
-                breached={FR: {"b1": True, "b2": True}, NR: {"b3": True}},
+                breached={FR: {"b1": now - 2, "b2": now - 3}, NR: {"b3": now - 4}},
             )
         )
 

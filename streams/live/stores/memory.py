@@ -271,8 +271,8 @@ def _write_clocks(p: _Partition, writes: PartitionWrites) -> None:
         _set_scores(p.due.setdefault(target, {}), deadlines)
     for target, members in writes.breached.items():
         breached = p.breached.setdefault(target, set())
-        for ticket, present in members.items():
-            if present:
+        for ticket, when in members.items():
+            if when is not None:
                 breached.add(ticket)
             else:
                 breached.discard(ticket)
