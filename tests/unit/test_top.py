@@ -81,7 +81,7 @@ def snapshot() -> dict[str, Any]:
         ]
     )
     now = SlaNow(at_risk={"first_reply": 2}, breached_running={"resolution": 5})
-    return build_snapshot(AS_OF, windows, backlog, now)
+    return build_snapshot(AS_OF, windows, backlog, now).to_json()
 
 
 def text_of(renderable: Any, width: int = 220) -> str:
