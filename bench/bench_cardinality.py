@@ -110,7 +110,7 @@ def main() -> None:
     )
     print(
         f"  snapshot (GET /kpis)   {snapshot_bytes / 2**20:8.1f} MiB, "
-        f"{len(snapshot['windows']['7d']['by_team']):,} teams in 7d.by_team"
+        f"{len(snapshot.windows['7d'].by['team']):,} teams in 7d.by_team"
     )
     print(f"  window sums (Redis)    {sums_bytes / 2**20:8.1f} MiB, every team (merged exactly)")
     print(

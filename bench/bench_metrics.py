@@ -22,11 +22,10 @@ import random
 import statistics
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from streams.domain.facts import Fact, FactDiff, FactKind, SlaTarget
 from streams.domain.instant import parse_rfc3339
-from streams.domain.snapshot import Backlog, SlaNow, build_snapshot
+from streams.domain.snapshot import Backlog, SlaNow, Snapshot, build_snapshot
 from streams.domain.windows import WINDOWS, Windows
 from streams.live.metrics import Metrics, render
 
@@ -86,7 +85,7 @@ def day_of_facts(rng: random.Random, facts: int) -> list[Fact]:
     return out[:facts]
 
 
-def snapshot_of(facts: list[Fact], rng: random.Random) -> dict[str, Any]:
+def snapshot_of(facts: list[Fact], rng: random.Random) -> Snapshot:
     store = Windows()
     store.apply(FactDiff(added=tuple(sorted(facts))))
     windows = {name: store.window(name, AS_OF) for name in WINDOWS}
@@ -118,8 +117,8 @@ def main() -> None:
     facts = day_of_facts(rng, args.facts)
     snapshot = snapshot_of(facts, rng)
     rows = {
-        name: sum(len(w[f"by_{k}"]) for k in ("team", "channel", "priority", "agent"))
-        for name, w in snapshot["windows"].items()
+        name: sum(len(w.by[k]) for k in ("team", "channel", "priority", "agent"))
+        for name, w in snapshot.windows.items()
     }
     print(f"{len(facts):,} facts; snapshot rows per window besides overall {rows}")
     batches = [facts[i : i + 100] for i in range(0, len(facts), 100)]

@@ -5,6 +5,7 @@
 - Invalid events are not exceptions: decoding returns an ``InvalidEvent`` value that goes
   to the dead-letter topic (see ``streams.domain.decode``).
 - ``TransientError``: an I/O failure worth retrying with backoff; the message is not acked.
+- ``RecordVersionError``: a stored ticket record of a version this code does not know.
 """
 
 from __future__ import annotations
@@ -40,3 +41,18 @@ class ConfigErrors(ConfigError):
 
 class TransientError(TicketpulseError):
     """A dependency (Kafka, Redis) failed in a way that may pass; retry, do not ack."""
+
+
+class RecordVersionError(TicketpulseError):
+    """A stored ticket record written by a newer ticketpulse (a rollback after an upgrade).
+
+    Reading it as an older version would silently lose or misplace fields, so it stops here.
+    """
+
+    def __init__(self, ticket_id: str, version: object, known: int) -> None:
+        super().__init__(
+            f"ticket {ticket_id!r}: stored record version {version!r} is not known to this "
+            f"ticketpulse (it reads versions 1 to {known}); run the version that wrote it"
+        )
+        self.ticket_id = ticket_id
+        self.version = version

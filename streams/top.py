@@ -36,9 +36,10 @@ from streams.domain.instant import (
     MICROS_PER_MINUTE,
     MICROS_PER_SECOND,
     Instant,
+    format_rfc3339,
     from_datetime,
-    parse_rfc3339,
 )
+from streams.domain.snapshot import SlaNow, Snapshot, Window
 from streams.domain.windows import WINDOWS
 
 DEFAULT_URL = "http://127.0.0.1:6066"
@@ -179,15 +180,12 @@ def freshness(as_of: Instant, now: Instant) -> tuple[str, str]:
     return "live", "green"
 
 
-def _header(
-    snapshot: Mapping[str, Any] | None, now: Instant | None, status: str | None
-) -> RenderableType:
+def _header(snapshot: Snapshot | None, now: Instant | None, status: str | None) -> RenderableType:
     line = Text("ticketpulse top", style="bold")
     if snapshot is not None:
-        as_of = str(snapshot["as_of"])
-        line.append(f"   as_of {as_of}")
+        line.append(f"   as_of {format_rfc3339(snapshot.as_of)}")
         if now is not None:
-            label, style = freshness(parse_rfc3339(as_of), now)
+            label, style = freshness(snapshot.as_of, now)
             line.append("   ")
             line.append(label, style=style)
     if status is None:
@@ -195,14 +193,14 @@ def _header(
     return Group(line, Text(status, style="bold red"))
 
 
-def _windows_table(windows: Mapping[str, Any]) -> Table:
+def _windows_table(windows: Mapping[str, Window]) -> Table:
     table = Table(title="KPIs per window", title_justify="left", expand=False)
     table.add_column("")
     names = [name for name in WINDOW_NAMES if name in windows]
     for name in names:
         table.add_column(name, justify="right")
     for label, show in _ROWS:
-        table.add_row(label, *(show(windows[name]["overall"]) for name in names))
+        table.add_row(label, *(show(windows[name].overall) for name in names))
     return table
 
 
@@ -215,23 +213,23 @@ def _counts_table(title: str, column: str, counts: Mapping[str, int]) -> Table:
     return table
 
 
-def _sla_now_table(sla_now: Mapping[str, Mapping[str, int]]) -> Table:
+def _sla_now_table(sla_now: SlaNow) -> Table:
     table = Table(title="SLA now", title_justify="left")
     table.add_column("target")
     table.add_column("at risk", justify="right")
     table.add_column("breached running", justify="right")
     for target in TARGETS:
-        breached = sla_now["breached_running"].get(target, 0)
+        breached = sla_now.breached_running.get(target, 0)
         table.add_row(
             target.replace("_", " "),
-            str(sla_now["at_risk"].get(target, 0)),
+            str(sla_now.at_risk.get(target, 0)),
             Text(str(breached), style="bold red" if breached else ""),
         )
     return table
 
 
-def _by_table(window: Mapping[str, Any], by: str, name: str, limit: int) -> RenderableType:
-    members: Mapping[str, Any] = window.get(f"by_{by}", {})
+def _by_table(window: Window, by: str, name: str, limit: int) -> RenderableType:
+    members: Mapping[str, Any] = window.by.get(by, {})
     table = Table(title=f"{name} by {by}", title_justify="left")
     columns: tuple[tuple[str, JustifyMethod], ...] = (
         (by, "left"),
@@ -256,7 +254,7 @@ def _by_table(window: Mapping[str, Any], by: str, name: str, limit: int) -> Rend
 
 
 def render(
-    snapshot: Mapping[str, Any] | None,
+    snapshot: Snapshot | None,
     by: str | None = None,
     window: str = "24h",
     *,
@@ -272,16 +270,16 @@ def render(
     header = _header(snapshot, now, status)
     if snapshot is None:
         return Group(header, Text("no snapshot yet", style="dim"))
-    backlog = snapshot["backlog"]
+    backlog = snapshot.backlog
     side_by_side = Table.grid(padding=(0, 3))
     side_by_side.add_row(
-        _counts_table(f"Backlog: {backlog['total']} open", "status", backlog["by_status"]),
-        _counts_table("Backlog by priority", "priority", backlog["by_priority"]),
-        _sla_now_table(snapshot["sla_now"]),
+        _counts_table(f"Backlog: {backlog.total} open", "status", backlog.by_status),
+        _counts_table("Backlog by priority", "priority", backlog.by_priority),
+        _sla_now_table(snapshot.sla_now),
     )
-    parts: list[RenderableType] = [header, _windows_table(snapshot["windows"]), side_by_side]
+    parts: list[RenderableType] = [header, _windows_table(snapshot.windows), side_by_side]
     if by is not None:
-        parts.append(_by_table(snapshot["windows"][window], by, window, limit))
+        parts.append(_by_table(snapshot.windows[window], by, window, limit))
     return Group(*parts)
 
 
@@ -292,8 +290,8 @@ class FetchError(Exception):
     """The snapshot could not be read; the text is what the screen shows."""
 
 
-def fetch_snapshot(url: str, timeout: float, token: str = "") -> dict[str, Any]:
-    """``GET <url>/kpis`` as a dict (with the API's bearer token, if any); FetchError with a
+def fetch_snapshot(url: str, timeout: float, token: str = "") -> Snapshot:
+    """``GET <url>/kpis``, typed (with the API's bearer token, if any); FetchError with a
     readable reason otherwise."""
     address = f"{url.rstrip('/')}/kpis"
     request = urllib.request.Request(address)
@@ -312,9 +310,10 @@ def fetch_snapshot(url: str, timeout: float, token: str = "") -> dict[str, Any]:
         data = json.loads(body)
     except ValueError:
         raise FetchError(f"{address}: the answer is not JSON") from None
-    if not isinstance(data, dict) or "windows" not in data:
-        raise FetchError(f"{address}: the answer is not a snapshot")
-    return data
+    try:
+        return Snapshot.from_json(data)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise FetchError(f"{address}: the answer is not a snapshot") from None
 
 
 def _error_text(body: bytes) -> str:
@@ -338,7 +337,7 @@ class _Poller:
     url: str
     timeout: float
     token: str = ""
-    snapshot: dict[str, Any] | None = None
+    snapshot: Snapshot | None = None
     fetched_at: Instant | None = None
 
     def poll(self) -> str | None:

@@ -32,7 +32,6 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import redis
 from quixstreams import Application, State, message_context
@@ -41,7 +40,7 @@ from streams.domain.decode import InvalidEvent, decode_event
 from streams.domain.engine import Engine
 from streams.domain.instant import MICROS_PER_SECOND, Instant, ceil_minute
 from streams.domain.policies import default_policies, load_policies
-from streams.domain.snapshot import build_snapshot
+from streams.domain.snapshot import Snapshot, build_snapshot
 from streams.domain.timeline import Arrival
 from streams.domain.windows import WINDOWS
 from streams.live.batch import wake_time
@@ -98,7 +97,7 @@ class Kpis:
         if wake is not None:
             heapq.heappush(self.wakes, (wake, ticket_id))
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> Snapshot:
         """Wake due tickets, then the snapshot as the worker builds it (SLA counts at now)."""
         with self.lock:
             now = now_micros()
@@ -128,7 +127,7 @@ def publisher(kpis: Kpis, client: redis.Redis, prefix: str, interval: float) -> 
         time.sleep(interval)
         snapshot = kpis.snapshot()
         pipe = client.pipeline()
-        pipe.set(f"{prefix}:snapshot", json.dumps(snapshot, separators=(",", ":")))
+        pipe.set(f"{prefix}:snapshot", json.dumps(snapshot.to_json(), separators=(",", ":")))
         pipe.hset(f"{prefix}:q:progress", mapping=kpis.progress())
         pipe.execute()
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from streams.domain.events import Event, Status
 from streams.domain.facts import FactDiff, SlaTarget, diff_facts
 from streams.domain.instant import Instant
 from streams.domain.policies import PolicySet
 from streams.domain.records import decode_record, encode_record
-from streams.domain.snapshot import Backlog, SlaNow, build_snapshot
+from streams.domain.snapshot import Backlog, SlaNow, Snapshot, build_snapshot
 from streams.domain.ticket import TicketView, evaluate
 from streams.domain.timeline import Arrival, Timeline
 from streams.domain.windows import WINDOWS, Windows
@@ -162,7 +161,7 @@ class Engine:
             breached_running={t.value: breached[t] for t in SlaTarget},
         )
 
-    def snapshot(self, as_of: Instant) -> dict[str, Any]:
+    def snapshot(self, as_of: Instant) -> Snapshot:
         """The spec's snapshot; tickets must have been evaluated at ``as_of``."""
         windows = {name: self.windows.window(name, as_of) for name in WINDOWS}
         return build_snapshot(as_of, windows, self.backlog(), self.sla_now(as_of))

@@ -36,6 +36,7 @@ def withdrawn_error(event: Event) -> str:
 
 @dataclass(slots=True)
 class ReplayResult:
+    # the snapshot's JSON object, what replay prints (``Snapshot.from_json`` types it again)
     snapshot: dict[str, Any]
     counts: Counter[str] = field(default_factory=Counter)
     errors: list[tuple[int, str]] = field(default_factory=list)
@@ -136,8 +137,8 @@ def replay_log(
     views = None
     if book.events or with_accounts:
         report, anomalies = book.report(engine, as_of, engine.policies.account_health)
-        snapshot["accounts"] = report.section
+        snapshot = snapshot.with_accounts(report.section)
         views = report.views
         counts["accounts"] = len(views)
         counts["anomalies"] += anomalies
-    return ReplayResult(snapshot=snapshot, counts=counts, errors=errors, accounts=views)
+    return ReplayResult(snapshot.to_json(), counts=counts, errors=errors, accounts=views)

@@ -1,14 +1,17 @@
 """The snapshot (spec section 5): what replay prints, Redis holds and ``GET /kpis`` serves.
 
-Built from window counters, the backlog and the SLA clocks "now". Key order follows the spec;
-the keys of ``by_*`` and backlog maps are sorted so that equal states print equal bytes.
+Built from window counters, the backlog and the SLA clocks "now". ``Snapshot`` is its typed
+form, passed between the layers (``as_of`` an ``Instant``, not text); ``Snapshot.to_json``
+is the one place that gives the spec's JSON, and ``Snapshot.from_json`` reads it back (from
+Redis or HTTP). Key order follows the spec; the keys of ``by_*`` and backlog maps are sorted
+so that equal states print equal bytes.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,11 +25,13 @@ from streams.domain.folding import (
     fold_counters,
     fold_counts,
 )
-from streams.domain.instant import Instant, format_rfc3339
+from streams.domain.instant import Instant, format_rfc3339, parse_rfc3339
 from streams.domain.kpis import OVERALL, DimKey, render_kpis
 from streams.domain.windows import WINDOWS
 
 WindowCounters = Mapping[DimKey, Mapping[str, int]]
+# A rendered ``K`` object (``render_kpis``), in the spec's key order.
+Kpis = Mapping[str, Any]
 
 
 def _sorted_counts(counts: Mapping[str, int]) -> dict[str, int]:
@@ -67,14 +72,33 @@ class Backlog:
             by_team=_sorted_counts(teams),
         )
 
-    def to_json(self, limits: KeyLimits = SNAPSHOT_LIMITS) -> dict[str, Any]:
-        """The backlog object; teams beyond ``limits.team`` are folded (``folding.py``)."""
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Backlog:
+        return cls(
+            total=int(data["total"]),
+            by_status=dict(data["by_status"]),
+            by_priority=dict(data["by_priority"]),
+            by_team=dict(data["by_team"]),
+        )
+
+    def folded(self, limits: KeyLimits = SNAPSHOT_LIMITS) -> Backlog:
+        """The same backlog with teams beyond ``limits.team`` folded (``folding.py``)."""
         teams = fold_counts(_sorted_counts(self.by_team), limits.team, limits.kept_teams)
+        return Backlog(
+            total=self.total,
+            by_status=_sorted_counts(self.by_status),
+            by_priority=_sorted_counts(self.by_priority),
+            by_team=_sorted_counts(teams),
+        )
+
+    def to_json(self, limits: KeyLimits | None = SNAPSHOT_LIMITS) -> dict[str, Any]:
+        """The backlog object, folded with ``limits`` (None: as it is, already folded)."""
+        backlog = self if limits is None else self.folded(limits)
         return {
-            "total": self.total,
-            "by_status": _sorted_counts(self.by_status),
-            "by_priority": _sorted_counts(self.by_priority),
-            "by_team": _sorted_counts(teams),
+            "total": backlog.total,
+            "by_status": _sorted_counts(backlog.by_status),
+            "by_priority": _sorted_counts(backlog.by_priority),
+            "by_team": _sorted_counts(backlog.by_team),
         }
 
 
@@ -98,11 +122,87 @@ class SlaNow:
             self, "breached_running", _per_target(self.breached_running, "breached_running")
         )
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SlaNow:
+        return cls(at_risk=dict(data["at_risk"]), breached_running=dict(data["breached_running"]))
+
     def to_json(self) -> dict[str, Any]:
         return {"at_risk": dict(self.at_risk), "breached_running": dict(self.breached_running)}
 
 
-def _render_window(counters: WindowCounters, limits: KeyLimits) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One window's KPIs: ``overall`` and, per dimension in ``DIMENSIONS`` order, its keys'
+    ``K`` objects (sorted keys; only keys with facts)."""
+
+    overall: Kpis
+    by: Mapping[str, Mapping[str, Kpis]]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Window:
+        """A rendered window; a dimension it lacks (written by a version without it) is
+        empty, one this version does not know is left out."""
+        return cls(
+            overall=data["overall"],
+            by={kind: data.get(f"by_{kind}", {}) for kind in DIMENSIONS},
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        rendered: dict[str, Any] = {"overall": self.overall}
+        for kind, members in self.by.items():
+            rendered[f"by_{kind}"] = members
+        return rendered
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The snapshot, typed. ``windows`` holds exactly 1h, 24h and 7d, in that order;
+    ``accounts`` is replay's optional account section (``account_snapshot.py``), kept as
+    its JSON object."""
+
+    as_of: Instant
+    windows: Mapping[str, Window]
+    backlog: Backlog
+    sla_now: SlaNow
+    accounts: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Snapshot:
+        """A snapshot's JSON object (``GET /kpis``, Redis's ``<prefix>:snapshot``).
+
+        Raises ``ValueError`` (``KeyError``, ``TypeError``) for one that is not a snapshot.
+        """
+        windows = data["windows"]
+        if set(windows) != set(WINDOWS):
+            raise ValueError(f"windows must be {sorted(WINDOWS)}, got {sorted(windows)}")
+        accounts = data.get("accounts")
+        return cls(
+            as_of=parse_rfc3339(data["as_of"]),
+            windows={name: Window.from_json(windows[name]) for name in WINDOWS},
+            backlog=Backlog.from_json(data["backlog"]),
+            sla_now=SlaNow.from_json(data["sla_now"]),
+            accounts=None if accounts is None else dict(accounts),
+        )
+
+    def with_accounts(self, accounts: Mapping[str, Any]) -> Snapshot:
+        return Snapshot(self.as_of, self.windows, self.backlog, self.sla_now, accounts)
+
+    def to_json(self) -> dict[str, Any]:
+        """The spec's JSON object, in its key order (``accounts`` last, when present).
+
+        Nested objects are shared with this snapshot, not copied: do not change them."""
+        data: dict[str, Any] = {
+            "as_of": format_rfc3339(self.as_of),
+            "windows": {name: window.to_json() for name, window in self.windows.items()},
+            "backlog": self.backlog.to_json(None),
+            "sla_now": self.sla_now.to_json(),
+        }
+        if self.accounts is not None:
+            data["accounts"] = self.accounts
+        return data
+
+
+def _render_window(counters: WindowCounters, limits: KeyLimits) -> Window:
     groups: dict[str, dict[str, Mapping[str, int]]] = {kind: {} for kind in DIMENSIONS}
     for dim, values in counters.items():
         if dim == OVERALL:
@@ -112,12 +212,12 @@ def _render_window(counters: WindowCounters, limits: KeyLimits) -> dict[str, Any
             raise ValueError(f"unknown dimension {kind!r}")
         if values:
             groups[kind][key] = values
-    rendered: dict[str, Any] = {"overall": render_kpis(counters.get(OVERALL, {}))}
+    by: dict[str, Mapping[str, Kpis]] = {}
     for kind, members in groups.items():
         bound = limits.of(kind)
         kept = fold_counters(members, *bound) if bound else members
-        rendered[f"by_{kind}"] = {key: render_kpis(kept[key]) for key in sorted(kept)}
-    return rendered
+        by[kind] = {key: render_kpis(kept[key]) for key in sorted(kept)}
+    return Window(render_kpis(counters.get(OVERALL, {})), by)
 
 
 def build_snapshot(
@@ -126,29 +226,30 @@ def build_snapshot(
     backlog: Backlog,
     sla_now: SlaNow,
     limits: KeyLimits = SNAPSHOT_LIMITS,
-) -> dict[str, Any]:
-    """The snapshot dict, in the spec's key order; ``windows`` must hold exactly 1h, 24h, 7d.
+) -> Snapshot:
+    """The snapshot; ``windows`` must hold exactly 1h, 24h, 7d.
 
     ``limits`` bounds the team and agent maps (docs/snapshot.md); the Prometheus mirror
     passes smaller ones.
     """
     if set(windows) != set(WINDOWS):
         raise ValueError(f"windows must be {sorted(WINDOWS)}, got {sorted(windows)}")
-    return {
-        "as_of": format_rfc3339(as_of),
-        "windows": {name: _render_window(windows[name], limits) for name in WINDOWS},
-        "backlog": backlog.to_json(limits),
-        "sla_now": sla_now.to_json(),
-    }
+    return Snapshot(
+        as_of=as_of,
+        windows={name: _render_window(windows[name], limits) for name in WINDOWS},
+        backlog=backlog.folded(limits),
+        sla_now=sla_now,
+    )
 
 
-def fits(snapshot: Mapping[str, Any], limits: KeyLimits) -> bool:
+def fits(snapshot: Snapshot, limits: KeyLimits) -> bool:
     """Whether every team and agent map of a snapshot has at most ``limits`` keys besides the
     kept ones and ``OTHER``: then it needs no second build with those limits (an already
     folded snapshot, with smaller limits than these, fits)."""
-    maps = [(window["by_team"], "team") for window in snapshot["windows"].values()]
-    maps += [(window["by_agent"], "agent") for window in snapshot["windows"].values()]
-    maps.append((snapshot["backlog"]["by_team"], "team"))
+    maps: list[tuple[Collection[str], str]] = []
+    for window in snapshot.windows.values():
+        maps += [(window.by.get("team", {}), "team"), (window.by.get("agent", {}), "agent")]
+    maps.append((snapshot.backlog.by_team, "team"))
     for keys, kind in maps:
         bound = limits.of(kind)
         if bound is not None and len(keys) > bound[0]:
@@ -158,6 +259,8 @@ def fits(snapshot: Mapping[str, Any], limits: KeyLimits) -> bool:
     return True
 
 
-def dumps_snapshot(snapshot: Mapping[str, Any], indent: int | None = None) -> str:
-    """JSON text in the snapshot's own key order, ending with a newline."""
-    return json.dumps(snapshot, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
+def dumps_snapshot(snapshot: Snapshot | Mapping[str, Any], indent: int | None = None) -> str:
+    """JSON text in the snapshot's own key order, ending with a newline; of a ``Snapshot`` or
+    of its JSON object (replay's result)."""
+    data = snapshot.to_json() if isinstance(snapshot, Snapshot) else snapshot
+    return json.dumps(data, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"

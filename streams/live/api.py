@@ -18,6 +18,7 @@ from streams.domain.decode import InvalidEvent, decode_event, json_error
 from streams.domain.events import Event
 from streams.domain.instant import format_rfc3339, seconds
 from streams.domain.policies import PolicySet
+from streams.domain.snapshot import Snapshot
 from streams.domain.ticket import TicketView, evaluate
 from streams.domain.timeline import Timeline
 from streams.live import placement
@@ -43,13 +44,13 @@ def partition_of(ticket_id: str, partitions: int) -> int:
     return placement.partition_of(ticket_id.encode(), partitions)
 
 
-def kpis(snapshot: dict[str, Any] | None, window: str | None, by: str | None) -> Reply:
+def kpis(snapshot: Snapshot | None, window: str | None, by: str | None) -> Reply:
     """``GET /kpis[?window=1h][&by=team]``: the snapshot, or a slice of it."""
     if snapshot is None:
         return 503, {"error": "no snapshot yet: the worker has not published one"}
     if window is None and by is None:
-        return 200, snapshot
-    windows = snapshot["windows"]
+        return 200, snapshot.to_json()
+    windows = snapshot.windows
     names = [window] if window else list(windows)
     unknown = [n for n in names if n not in windows]
     if unknown:
@@ -59,8 +60,8 @@ def kpis(snapshot: dict[str, Any] | None, window: str | None, by: str | None) ->
     sliced = {}
     for name in names:
         w = windows[name]
-        sliced[name] = {"overall": w["overall"], f"by_{by}": w[f"by_{by}"]} if by else w
-    return 200, {"as_of": snapshot["as_of"], "windows": sliced}
+        sliced[name] = {"overall": w.overall, f"by_{by}": w.by[by]} if by else w.to_json()
+    return 200, {"as_of": format_rfc3339(snapshot.as_of), "windows": sliced}
 
 
 def evaluated(

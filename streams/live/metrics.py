@@ -53,8 +53,9 @@ from streams.domain.catalog import (
 from streams.domain.events import EventType
 from streams.domain.facts import Fact, FactKind, SlaTarget
 from streams.domain.folding import OTHER, SNAPSHOT_LIMITS, KeyLimits
-from streams.domain.instant import MICROS_PER_SECOND, Instant, parse_rfc3339
+from streams.domain.instant import MICROS_PER_SECOND, Instant
 from streams.domain.kpis import fact_counters, sla_counter
+from streams.domain.snapshot import Kpis, Snapshot, Window
 from streams.domain.windows import WINDOWS
 from streams.live.settings import RECENT_SLA_SECONDS
 
@@ -760,8 +761,8 @@ class Metrics:
 
     # --- snapshot ------------------------------------------------------------------------
 
-    def mirror_snapshot(self, snapshot: Mapping[str, Any]) -> None:
-        """Replace every snapshot gauge by the values of ``snapshot`` (a spec section 5 dict),
+    def mirror_snapshot(self, snapshot: Snapshot) -> None:
+        """Replace every snapshot gauge by the values of ``snapshot`` (spec section 5),
         built with ``label_limits`` so that its team and agent maps fit the labels.
 
         Series of keys no longer in the snapshot and of null values disappear. A malformed
@@ -813,45 +814,49 @@ class _SnapshotCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         return iter(self._families)
 
-    def replace(self, snapshot: Mapping[str, Any]) -> None:
+    def replace(self, snapshot: Snapshot) -> None:
         try:
             families = self._build(snapshot, time.time())
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ValueError(f"malformed snapshot: {error!r}") from error
         self._families = families
 
-    def _build(self, snapshot: Mapping[str, Any], published: float) -> tuple[Metric, ...]:
+    def _build(self, snapshot: Snapshot, published: float) -> tuple[Metric, ...]:
         gauges = _Gauges(SNAPSHOT_METRICS, self.agent_labels)
-        for window, rows in snapshot["windows"].items():
+        for window, rows in snapshot.windows.items():
             if window not in WINDOWS:
                 raise ValueError(f"unknown window {window!r}")
             for dims, kpis in self._rows(rows):
                 _add_row(gauges, {"window": window, **dims}, kpis)
-        data = snapshot["backlog"]
+        backlog = snapshot.backlog
         name = BACKLOG.name
-        gauges.add(name, {"status": "", "priority": "", "team": ""}, data["total"])
-        for by in ("status", "priority", "team"):
-            for key, count in data[f"by_{by}"].items():
+        gauges.add(name, {"status": "", "priority": "", "team": ""}, backlog.total)
+        maps = {
+            "status": backlog.by_status,
+            "priority": backlog.by_priority,
+            "team": backlog.by_team,
+        }
+        for by, counts in maps.items():
+            for key, count in counts.items():
                 labels = {"status": "", "priority": "", "team": ""}
                 labels[by] = _dimension_value(key)
                 gauges.add(name, labels, count)
-        sla_now = snapshot["sla_now"]
+        sla_now = snapshot.sla_now
         for target in SlaTarget:
             labels = {"target": target.value}
-            gauges.add(AT_RISK.name, labels, sla_now["at_risk"][target.value])
-            gauges.add(BREACHED_RUNNING.name, labels, sla_now["breached_running"][target.value])
-        as_of = parse_rfc3339(snapshot["as_of"]) / MICROS_PER_SECOND
-        gauges.add(SNAPSHOT_TIME.name, {}, as_of)
+            gauges.add(AT_RISK.name, labels, sla_now.at_risk[target.value])
+            gauges.add(BREACHED_RUNNING.name, labels, sla_now.breached_running[target.value])
+        gauges.add(SNAPSHOT_TIME.name, {}, snapshot.as_of / MICROS_PER_SECOND)
         gauges.add(SNAPSHOT_PUBLISHED.name, {}, published)
         return tuple(gauges.families.values())
 
-    def _rows(self, window: Mapping[str, Any]) -> Iterator[tuple[dict[str, str], Any]]:
+    def _rows(self, window: Window) -> Iterator[tuple[dict[str, str], Kpis]]:
         """(dimension labels, K) of the overall row and every per-dimension row."""
         kinds = DIMENSIONS if self.agent_labels else DIMS
         blank = dict.fromkeys(kinds, "")
-        yield blank, window["overall"]
+        yield blank, window.overall
         for kind in kinds:
-            for key, kpis in window.get(f"by_{kind}", {}).items():
+            for key, kpis in window.by.get(kind, {}).items():
                 yield {**blank, kind: _dimension_value(key)}, kpis
 
 

@@ -14,6 +14,7 @@ import faust
 from faust.web import Request, Response, View
 
 from streams.domain.policies import PolicySet
+from streams.domain.snapshot import Snapshot
 from streams.live import api, openapi
 from streams.live.at_risk import parse_query
 from streams.live.intake import Intake
@@ -44,7 +45,7 @@ def register(
     class Kpis(View):
         async def get(self, request: Request) -> Response:
             raw = await store.read_snapshot()
-            snapshot = json.loads(raw) if raw else None
+            snapshot = Snapshot.from_json(json.loads(raw)) if raw else None
             query = request.query
             return reply(self, api.kpis(snapshot, query.get("window"), query.get("by")))
 

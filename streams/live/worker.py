@@ -29,7 +29,7 @@ from streams.domain.instant import (
 )
 from streams.domain.kpis import DimKey, KpiCounters
 from streams.domain.policies import PolicySet
-from streams.domain.snapshot import Backlog, SlaNow, build_snapshot, fits
+from streams.domain.snapshot import Backlog, SlaNow, Snapshot, build_snapshot, fits
 from streams.domain.windows import WINDOWS, MinuteDeltas
 from streams.errors import TransientError
 from streams.live.batch import DecodedBatch, Message, PartitionState, decode_batch, plan
@@ -379,7 +379,7 @@ class Worker:
         return lags
 
     # -- snapshot --------------------------------------------------------------------------
-    async def publish(self) -> dict[str, Any]:
+    async def publish(self) -> Snapshot:
         """Publish owned partitions' window sums, then merge every partition's into a snapshot.
 
         Owned partitions are merged from memory, in the same step that encodes them (no
@@ -401,7 +401,7 @@ class Worker:
         for partition, blob in blobs.items():
             await self._retry(partial(self.store.publish_window_sums, partition, blob))
         snapshot, mirror = await self.merged_snapshot(now, merged, set(blobs))
-        encoded = json.dumps(snapshot, separators=(",", ":")).encode()
+        encoded = json.dumps(snapshot.to_json(), separators=(",", ":")).encode()
         await self._retry(lambda: self.store.write_snapshot(encoded))
         self.metrics.mirror_snapshot(mirror)
         return snapshot
@@ -411,7 +411,7 @@ class Worker:
         now: Instant,
         merged: dict[str, dict[DimKey, KpiCounters]],
         merged_partitions: Iterable[int],
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    ) -> tuple[Snapshot, Snapshot]:
         """The global snapshot: all partitions' window sums, backlog and SLA counts, summed;
         and the same built with the metrics' label limits, for the gauges (the same object
         unless some team or agent map exceeds them).

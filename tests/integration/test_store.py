@@ -664,3 +664,38 @@ async def test_a_ticket_never_created_expires_and_is_forgotten_as_redis_forgets_
     await worker.handle([message("tickets", 1, "O", 0, **created)])
     assert await client.ttl(f"{k}:t:O") == -1  # created: persists
     assert [row[0] for row in json.loads(await client.get(f"{k}:t:O"))["e"]] == ["O-0"]
+
+
+async def test_a_version_1_record_is_read_and_rewritten_as_version_2_by_the_worker(
+    client: aioredis.Redis, prefix: str
+) -> None:
+    """The upgrade path: a record an earlier ticketpulse stored (no ``"v"``, rows of at most
+    12 fields) is read by a worker that takes the partition over, and the ticket's next
+    batch writes it back in the current version with every event it held."""
+
+    def message(topic: str, offset: int, n: int, **event: object) -> Message:
+        at = format_rfc3339(T0 + n * MIN)
+        body = {"event_id": f"U-{n}", "ticket_id": "U", "occurred_at": at, **event}
+        return Message(f"t.{topic}", 0, offset, json.dumps(body).encode())
+
+    created = {"type": "ticket.created", "channel": "chat", "priority": "high", "team": "ops"}
+    reply = {"type": "contact.outbound", "channel": "phone", "agent_id": "a1"}
+    await in_process_worker(client, prefix, T0 + 60 * MIN).handle(
+        [message("tickets", 0, 0, **created, account_id="acc-1")]
+    )
+    key = f"{{{prefix}:p0}}:t:U"
+    # what a version 1 worker wrote for the same ticket
+    old = {
+        "n": T0 + 60 * MIN,
+        "e": [["U-0", 0, T0, "chat", "high", "ops", None, None, 1, None, None, "acc-1"]],
+    }
+    await client.set(key, json.dumps(old))
+
+    upgraded = in_process_worker(client, prefix, T0 + 61 * MIN)  # loads the record from Redis
+    await upgraded.handle([message("contacts", 0, 1, **reply, duration_seconds=90.0)])
+    record = json.loads(await client.get(key))
+    assert record["v"] == 2
+    assert record["n"] == T0 + 61 * MIN
+    assert record["e"][0] == old["e"][0]  # the old event, kept whole
+    assert record["e"][1][:7] == ["U-1", 5, T0 + MIN, "phone", None, None, "a1"]
+    assert await client.ttl(key) == -1  # still an open ticket

@@ -196,7 +196,7 @@ def test_batches_and_restarts_equal_replay(
     for name in WINDOWS:
         engine = Engine(policies)
         engine.windows = windows
-        assert engine.snapshot(AS_OF)["windows"][name] == expected["windows"][name]
+        assert engine.snapshot(AS_OF).to_json()["windows"][name] == expected["windows"][name]
     backlog = {k: v for k, v in model.backlog.items() if v}
     assert sum(backlog.values()) == expected["backlog"]["total"]
     # each ticket counted under its current status, priority and team (a priority or team

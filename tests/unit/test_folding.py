@@ -48,7 +48,7 @@ def window_sums(facts: Sequence[Fact]) -> dict[str, Mapping[DimKey, Mapping[str,
 
 
 def snapshot(windows: Mapping[str, Any], backlog: Backlog, limits: KeyLimits) -> dict[str, Any]:
-    return build_snapshot(AS_OF, windows, backlog, SlaNow(), limits)
+    return build_snapshot(AS_OF, windows, backlog, SlaNow(), limits).to_json()
 
 
 def merged(parts: Sequence[Mapping[str, Mapping[DimKey, Mapping[str, int]]]]) -> dict[str, Any]:
@@ -105,7 +105,7 @@ def test_a_map_over_the_limit_keeps_the_busiest_keys_and_sums_the_rest() -> None
         for i, team in enumerate(teams)
         for n in range(i % 7 + 1)
     ]
-    snap = build_snapshot(AS_OF, window_sums(facts), Backlog(), SlaNow())
+    snap = build_snapshot(AS_OF, window_sums(facts), Backlog(), SlaNow()).to_json()
     by_team = snap["windows"]["1h"]["by_team"]
     volume = Counter(f.team for f in facts)
     ranked = sorted(teams, key=lambda t: (-volume[t], t))

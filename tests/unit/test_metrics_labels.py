@@ -6,7 +6,6 @@ import asyncio
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
@@ -15,7 +14,7 @@ from prometheus_client.registry import Collector
 from streams.domain.facts import Fact, FactDiff, FactKind
 from streams.domain.folding import OTHER
 from streams.domain.instant import MICROS_PER_MINUTE, parse_rfc3339
-from streams.domain.snapshot import Backlog, SlaNow, build_snapshot, fits
+from streams.domain.snapshot import Backlog, SlaNow, Snapshot, Window, build_snapshot, fits
 from streams.domain.windows import WINDOWS, Windows
 from streams.live.metrics import Metrics, render, render_in_thread
 
@@ -95,14 +94,14 @@ def mirrored(metrics: Metrics, facts: list[Fact]) -> Metrics:
     backlog = Backlog.from_tickets(("open", "low", f.team) for f in facts)
     full = build_snapshot(AS_OF, windows, backlog, SlaNow())
     mirror = build_snapshot(AS_OF, windows, backlog, SlaNow(), metrics.label_limits)
-    assert all(len(w["by_team"]) <= metrics.label_limits.team + 1 for w in windows_of(mirror))
+    assert all(len(w.by["team"]) <= metrics.label_limits.team + 1 for w in windows_of(mirror))
     assert fits(full, metrics.label_limits) == (full == mirror)
     metrics.mirror_snapshot(mirror)
     return metrics
 
 
-def windows_of(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
-    return list(snapshot["windows"].values())
+def windows_of(snapshot: Snapshot) -> list[Window]:
+    return list(snapshot.windows.values())
 
 
 def test_the_snapshot_gauges_keep_the_busiest_teams_and_an_other_row() -> None:
@@ -160,7 +159,7 @@ def test_a_snapshot_folded_by_its_own_limits_needs_no_second_build() -> None:
     store.apply(FactDiff(added=tuple(facts)))
     windows = {name: store.window(name, AS_OF) for name in WINDOWS}
     snapshot = build_snapshot(AS_OF, windows, Backlog(), SlaNow())
-    assert len(snapshot["windows"]["1h"]["by_agent"]) == 5001
+    assert len(snapshot.windows["1h"].by["agent"]) == 5001
     assert fits(snapshot, Metrics().label_limits)
     assert fits(snapshot, Metrics(agent_labels=True, label_limit=5000).label_limits)
     assert not fits(snapshot, Metrics(agent_labels=True, label_limit=4999).label_limits)

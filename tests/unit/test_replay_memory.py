@@ -36,7 +36,7 @@ def keep_everything(lines: list[bytes], policies: PolicySet, at: int | None) -> 
             latest = max(latest, event.occurred_at)
     as_of = at if at is not None else ceil_minute(latest)
     engine.evaluate_all(as_of)
-    return engine.snapshot(as_of)
+    return engine.snapshot(as_of).to_json()
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -74,7 +74,7 @@ def test_closed_tickets_leave_memory_and_come_back_for_late_events() -> None:
 
     assert engine.retire("T-1", as_of)
     engine.evaluate_all(as_of)
-    overall = engine.snapshot(as_of)["windows"]["7d"]["overall"]
+    overall = engine.snapshot(as_of).windows["7d"].overall
     assert overall["tickets_created"] == 1
     assert overall["csat"]["responses"] == 1
     assert engine.ticket_count == 1 and not engine.timelines

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from streams.domain.catalog import DIMENSIONS
 from streams.domain.facts import Fact, FactDiff, FactKind, SlaTarget
 from streams.domain.instant import MICROS_PER_MINUTE, parse_rfc3339
-from streams.domain.snapshot import Backlog, SlaNow, build_snapshot, dumps_snapshot
+from streams.domain.snapshot import Backlog, SlaNow, Snapshot, build_snapshot, dumps_snapshot
 from streams.domain.windows import WINDOWS, Windows
 
 AS_OF = parse_rfc3339("2026-11-02T10:00:00Z")
@@ -51,11 +54,15 @@ def fact(minutes_ago: float, kind: FactKind, value: int = 0, **kw: object) -> Fa
     return Fact(time, kind, value, **fields)  # type: ignore[arg-type]
 
 
-def snapshot_of(*facts: Fact, backlog: Backlog | None = None) -> dict[str, object]:
+def window_counters(*facts: Fact) -> dict[str, Any]:
     store = Windows()
     store.apply(FactDiff(added=facts))
-    windows = {name: store.window(name, AS_OF) for name in WINDOWS}
-    return build_snapshot(AS_OF, windows, backlog or Backlog(), SlaNow())
+    return {name: store.window(name, AS_OF) for name in WINDOWS}
+
+
+def snapshot_of(*facts: Fact, backlog: Backlog | None = None) -> dict[str, object]:
+    windows = window_counters(*facts)
+    return build_snapshot(AS_OF, windows, backlog or Backlog(), SlaNow()).to_json()
 
 
 def empty_snapshot() -> dict[str, object]:
@@ -196,6 +203,7 @@ def test_all_three_windows_are_required() -> None:
 
 def test_dumps_is_stable_json_with_a_trailing_newline() -> None:
     snapshot = snapshot_of(fact(5, FactKind.CSAT, 5, agent="a1"), fact(5, FactKind.NPS, 3))
+    assert dumps_snapshot(Snapshot.from_json(snapshot)) == dumps_snapshot(snapshot)
     text = dumps_snapshot(snapshot)
     assert text.endswith("}\n") and text.count("\n") == 1
     assert json.loads(text) == snapshot
@@ -203,3 +211,60 @@ def test_dumps_is_stable_json_with_a_trailing_newline() -> None:
     indented = dumps_snapshot(snapshot, indent=2)
     assert indented.endswith("}\n") and '\n  "windows": {\n' in indented
     assert json.loads(indented) == snapshot
+
+
+# --- the typed snapshot ---------------------------------------------------------------------
+
+GOLDEN = Path(__file__).parent.parent / "golden"
+
+
+def test_the_typed_golden_snapshot_prints_the_golden_bytes() -> None:
+    """``from_json`` then ``to_json`` gives back exactly what was read, key order included:
+    the golden file, printed as ``ticketpulse replay --indent 2`` prints it."""
+    text = (GOLDEN / "expected_snapshot.json").read_text()
+    typed = Snapshot.from_json(json.loads(text))
+    assert dumps_snapshot(typed, indent=2) == text
+    assert typed.as_of == parse_rfc3339("2026-11-03T12:00:00Z")  # an Instant, not text
+    assert list(typed.windows) == list(WINDOWS)
+    assert typed.windows["1h"].overall["tickets_created"] == 4
+    assert list(typed.windows["7d"].by) == list(DIMENSIONS)
+    assert typed.backlog.total == 12 and typed.sla_now.at_risk["first_reply"] == 2
+    assert typed.accounts is None and "accounts" not in typed.to_json()
+
+
+def test_the_accounts_section_stays_last_and_whole() -> None:
+    section = json.loads((GOLDEN / "accounts" / "expected_accounts.json").read_text())
+    plain = json.loads((GOLDEN / "expected_snapshot.json").read_text())
+    typed = Snapshot.from_json(plain).with_accounts(section)
+    data = typed.to_json()
+    assert list(data) == ["as_of", "windows", "backlog", "sla_now", "accounts"]
+    assert data["accounts"] == section
+    text = dumps_snapshot(typed)
+    assert dumps_snapshot(Snapshot.from_json(json.loads(text))) == text
+
+
+def test_a_built_snapshot_equals_its_json_read_back() -> None:
+    built = build_snapshot(
+        AS_OF,
+        window_counters(fact(5, FactKind.CSAT, 5, agent="a1"), fact(5, FactKind.NPS, 3)),
+        Backlog.from_tickets([("open", "high", "billing")]),
+        SlaNow(at_risk={"first_reply": 1}),
+    )
+    assert Snapshot.from_json(json.loads(dumps_snapshot(built))) == built
+
+
+@pytest.mark.parametrize(
+    ("why", "change"),
+    [
+        ("missing sla_now", lambda d: d.pop("sla_now")),
+        ("a window short", lambda d: d["windows"].pop("24h")),
+        ("an unknown window", lambda d: d["windows"].update({"2h": {}})),
+        ("as_of not a time", lambda d: d.update(as_of="yesterday")),
+        ("an unknown SLA target", lambda d: d["sla_now"]["at_risk"].update(later=1)),
+    ],
+)
+def test_json_that_is_not_a_snapshot_is_refused(why: str, change: Any) -> None:
+    data = json.loads((GOLDEN / "expected_snapshot.json").read_text())
+    change(data)
+    with pytest.raises((KeyError, ValueError)):
+        Snapshot.from_json(data)

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from streams.domain.facts import Fact, FactDiff, FactKind, SlaTarget
 from streams.domain.instant import MICROS_PER_MINUTE, MICROS_PER_SECOND, parse_rfc3339
-from streams.domain.snapshot import Backlog, SlaNow, build_snapshot
+from streams.domain.snapshot import Backlog, SlaNow, Snapshot, build_snapshot
 from streams.domain.windows import WINDOWS, Windows
 from streams.top import format_seconds, freshness, render, top
 
@@ -67,7 +67,7 @@ FACTS = (
 )
 
 
-def snapshot() -> dict[str, Any]:
+def snapshot() -> Snapshot:
     store = Windows()
     store.apply(FactDiff(added=FACTS))
     windows = {name: store.window(name, AS_OF) for name in WINDOWS}
@@ -241,7 +241,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _serve(status: int, body: Any, token: str = "") -> Iterator[str]:
-    attributes = {"status": status, "body": json.dumps(body).encode(), "token": token}
+    text = json.dumps(body.to_json() if isinstance(body, Snapshot) else body)
+    attributes = {"status": status, "body": text.encode(), "token": token}
     handler = type("Handler", (_Handler,), attributes)
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -310,3 +311,20 @@ def test_once_shows_an_unreachable_worker_and_exits_1() -> None:
 def test_options_are_checked() -> None:
     assert invoke("--once", "--by", "ticket").exit_code == 2
     assert invoke("--once", "--window", "30d").exit_code == 2
+
+
+@pytest.fixture
+def half_snapshot_worker() -> Iterator[str]:
+    data = snapshot().to_json()
+    del data["sla_now"]
+    yield from _serve(200, data)
+
+
+def test_an_answer_that_is_not_a_whole_snapshot_is_shown_not_drawn(
+    half_snapshot_worker: str,
+) -> None:
+    """top reads the answer as a typed snapshot: a part missing is a clear line, not a
+    KeyError half-way through a frame."""
+    result = invoke("--once", "--url", half_snapshot_worker)
+    assert result.exit_code == 1
+    assert "/kpis: the answer is not a snapshot" in result.output
