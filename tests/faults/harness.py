@@ -9,6 +9,9 @@
 - ``Checker``: reads back exactly the records the topics hold, waits until the worker has
   applied all of them (the ``off`` hashes in Redis), then compares the snapshot in Redis and
   ``GET /kpis`` with ``replay`` of those records at the live snapshot's own ``as_of``.
+
+Starting, stopping and reading back workers is ``tests.support.workers``' (shared with the
+integration tests and the bench); what is here is the fault suite's own policy.
 """
 
 from __future__ import annotations
