@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.pipeline import dataset
-from bench.pipeline.common import log, now_micros
+from bench.pipeline.common import log
 from bench.pipeline.harness import Bench, Measure, Topics
 from bench.pipeline.stats import count_latencies, percentile
 from streams.domain.instant import MICROS_PER_MINUTE, MICROS_PER_SECOND, Instant, format_rfc3339
+from tests.support.workers import now_micros
 
 
 class Poller(threading.Thread):

@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench.pipeline.common import ROOT
 from tests.support.workers import WorkerProcess
 
 TICKS = os.sysconf("SC_CLK_TCK")
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def cpu_seconds(pid: int) -> float:

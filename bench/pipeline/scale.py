@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.pipeline import dataset
-from bench.pipeline.common import log, now_micros
+from bench.pipeline.common import log
 from bench.pipeline.harness import Bench, Measure, Topics, wait_ready
 from bench.pipeline.procs import peak_rss
 from bench.pipeline.reference import Reference, live_gate
 from streams.domain.instant import Instant
+from tests.support.workers import now_micros
 
 
 def run_scale(bench: Bench, source: Path, latest: Instant) -> list[tuple[int, Measure]]:
