@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.pipeline.common import ROOT
-from tests.support.workers import WorkerProcess
+from tests.support.workers import WorkerProcess, memory_bytes
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -26,10 +26,7 @@ def cpu_seconds(pid: int) -> float:
 
 def peak_rss(pid: int) -> int:
     """``VmHWM`` of a running process, in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    return 0
+    return memory_bytes(pid, "VmHWM")
 
 
 def start_quix(

@@ -41,6 +41,7 @@ from tests.integration.workers import Run
 from tests.support.workers import (
     Topics,
     WorkerProcess,
+    memory_bytes,
     now_micros,
     read_topics,
     wait_applied,
@@ -355,11 +356,10 @@ def _get(worker: WorkerProcess, path: str) -> tuple[int, Any]:
 
 
 def rss_bytes(pid: int) -> int:
-    """A process's resident memory, from /proc."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
+    """A running process's resident memory, from /proc."""
+    rss = memory_bytes(pid, "VmRSS")
+    assert rss, f"no VmRSS for {pid}"
+    return rss
 
 
 def assert_substantial(snapshot: dict[str, Any]) -> dict[str, int]:

@@ -178,6 +178,15 @@ def json_reply(request: urllib.request.Request, timeout: float) -> tuple[int, An
         return error.code, json.loads(error.read() or b"null")
 
 
+def memory_bytes(pid: int, field: str) -> int:
+    """A memory figure of ``/proc/<pid>/status`` in bytes (``VmRSS`` now, ``VmHWM`` the peak);
+    0 when the process has none (it has exited)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 def post(url: str, body: bytes, content_type: str | None, timeout: float = 60) -> tuple[int, Any]:
     """POST ``body``: the status and the JSON reply (of an error status too)."""
     request = urllib.request.Request(url, data=body, method="POST")
