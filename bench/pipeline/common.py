@@ -1,19 +1,12 @@
-"""What every part of the bench uses: its progress log on stderr and the wall clock."""
+"""What every part of the bench uses: its progress log on stderr and the repository root."""
 
 from __future__ import annotations
 
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
-from streams.domain.instant import MICROS_PER_SECOND, Instant
-
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def now_micros() -> Instant:
-    return int(time.time() * MICROS_PER_SECOND)
 
 
 def log(text: str) -> None:

@@ -15,12 +15,19 @@ import redis
 
 from bench.pipeline import dataset
 from bench.pipeline.common import log
-from bench.pipeline.procs import Child, WorkerConfig, cpu_seconds
+from bench.pipeline.procs import ROOT, cpu_seconds
 from bench.pipeline.reference import Gate, normal
 from streams.stack import Stack, StackConfig, StackPaths, StackPorts
 from streams.stack.component import Component
 from streams.stack.kafka_broker import KafkaBroker
 from streams.stack.redis_server import RedisServer
+from tests.support.workers import (
+    WorkerProcess,
+    applied_offsets,
+    spawn_worker,
+    topic_names,
+    worker_env,
+)
 
 
 @dataclass
@@ -50,12 +57,7 @@ class Topics:
 
     @property
     def names(self) -> dict[str, str]:
-        return {
-            "tickets": f"{self.prefix}.tickets",
-            "contacts": f"{self.prefix}.contacts",
-            "surveys": f"{self.prefix}.surveys",
-            "deadletter": f"{self.prefix}.deadletter",
-        }
+        return topic_names(self.prefix)
 
     @property
     def inputs(self) -> list[str]:
@@ -97,30 +99,30 @@ class Bench:
             consumer.close()
 
     # F ---------------------------------------------------------------------------------
-    def worker_config(self, topics: Topics, name: str) -> WorkerConfig:
-        extra = {"TICKETPULSE_PUBLISH_INTERVAL_SECONDS": str(self.args.publish_interval)}
-        return WorkerConfig(
+    def spawn_worker(self, topics: Topics, name: str, log: str = "") -> WorkerProcess:
+        """A worker called ``name`` (its Redis prefix and group) on ``topics``, just started;
+        its output goes to ``{log or name}.log``."""
+        env = worker_env(
             bootstrap=self.bootstrap,
             redis_url=self.redis_url,
-            prefix=name,
-            group=name,
+            name=name,
             topics=topics.names,
             partitions=topics.partitions,
-            extra=extra,
+            extra={"TICKETPULSE_PUBLISH_INTERVAL_SECONDS": str(self.args.publish_interval)},
         )
+        return spawn_worker(env, self.work / f"{log or name}.log", cwd=ROOT)
+
+    def start_worker(self, topics: Topics, name: str) -> WorkerProcess:
+        """A worker as ``spawn_worker`` makes it, returned once ``/readyz`` says ready."""
+        worker = self.spawn_worker(topics, name)
+        wait_ready([worker])
+        return worker
 
     def applied(self, prefix: str, partitions: int) -> dict[tuple[str, int], int]:
-        pipe = self.redis.pipeline(transaction=False)
-        for p in range(partitions):
-            pipe.hgetall(f"{{{prefix}:p{p}}}:off")
-        out = {}
-        for p, offsets in enumerate(pipe.execute()):
-            for topic, offset in offsets.items():
-                out[(topic.decode(), p)] = int(offset)
-        return out
+        return applied_offsets(self.redis, prefix, partitions)
 
     def drain_workers(
-        self, topics: Topics, prefix: str, workers: list[Child], timeout: float
+        self, topics: Topics, prefix: str, workers: list[WorkerProcess], timeout: float
     ) -> tuple[float, float, float, int]:
         """Poll Redis offsets until every message is applied: (first, last, CPU s, messages).
 
@@ -156,6 +158,17 @@ class Bench:
 
     def total(self, topics: Topics) -> int:
         return sum(self.ends_for(topics).values())
+
+
+def wait_ready(workers: list[WorkerProcess], timeout: float = 90.0) -> None:
+    """Until every worker is ready; if one is not, all are stopped (none outlives the bench)."""
+    try:
+        for worker in workers:
+            worker.wait_ready(timeout)
+    except AssertionError:
+        for worker in workers:
+            worker.stop(15)
+        raise
 
 
 def kafka_and_redis(paths: StackPaths, config: StackConfig) -> list[Component]:

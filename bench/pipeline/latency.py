@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.pipeline import dataset
-from bench.pipeline.common import log, now_micros
+from bench.pipeline.common import log
 from bench.pipeline.harness import Bench, Measure, Topics
-from bench.pipeline.procs import start_worker
 from bench.pipeline.stats import count_latencies, percentile
 from streams.domain.instant import MICROS_PER_MINUTE, MICROS_PER_SECOND, Instant, format_rfc3339
+from tests.support.workers import now_micros
 
 
 class Poller(threading.Thread):
@@ -98,7 +98,7 @@ def run_latency(bench: Bench, load: float, rate: float) -> LatencyResult:
     topics = Topics(f"{bench.run_id}-lat{round(load * 100)}", 4)
     dataset.create_topics(bench.bootstrap, list(topics.names.values()), topics.partitions)
     name = topics.prefix
-    worker = start_worker(bench.worker_config(topics, name), bench.work, name)
+    worker = bench.start_worker(topics, name)
     snap = Poller(lambda: created_7d(bench.read_snapshot(name)), 0.02)
     gauge = Poller(lambda: gauge_7d(worker.get_text("/metrics")), 0.05)
     snap.start()
@@ -193,7 +193,7 @@ def run_latency(bench: Bench, load: float, rate: float) -> LatencyResult:
         snap.stopping.set()
         gauge.stopping.set()
         breach_stop.set()
-        worker.stop()
+        worker.stop(15)
     warm = started + args.latency_warmup
     redis_lat, redis_missing = count_latencies(created_times, snap.readings, warm)
     gauge_lat, gauge_missing = count_latencies(created_times, gauge.readings, warm)

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 from bench.pipeline.harness import Bench, Topics
-from bench.pipeline.procs import start_worker
 from bench.pipeline.stats import Profile, summarise_profile
 
 
@@ -17,7 +16,7 @@ def run_profile(bench: Bench, topics: Topics) -> Profile:
     """py-spy samples of F draining the data set: the top functions by own time."""
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     name = f"{bench.run_id}-profile"
-    worker = start_worker(bench.worker_config(topics, name), bench.work, name)
+    worker = bench.start_worker(topics, name)
     out = bench.work / "f-profile.txt"
     try:
         while not bench.applied(name, topics.partitions):
@@ -43,5 +42,5 @@ def run_profile(bench: Bench, topics: Topics) -> Profile:
             capture_output=True,
         )
     finally:
-        worker.stop()
+        worker.stop(15)
     return summarise_profile(out.read_text(), bench.args.top)

@@ -21,7 +21,7 @@ from pathlib import Path
 import redis
 
 from bench.pipeline import dataset
-from bench.pipeline.common import ROOT, log, now_micros
+from bench.pipeline.common import ROOT, log
 from bench.pipeline.harness import Bench, Measure, Topics, stack
 from bench.pipeline.latency import LatencyResult, run_latencies
 from bench.pipeline.profiling import run_profile
@@ -29,6 +29,7 @@ from bench.pipeline.report import plot, report
 from bench.pipeline.scale import run_scale
 from bench.pipeline.stats import Profile
 from bench.pipeline.throughput import CONTENDERS, run_throughput
+from tests.support.workers import now_micros
 
 PARTS = ("throughput", "profile", "latency", "scale")
 

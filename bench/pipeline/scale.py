@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.pipeline import dataset
-from bench.pipeline.common import log, now_micros
-from bench.pipeline.harness import Bench, Measure, Topics
-from bench.pipeline.procs import peak_rss, spawn_worker, wait_ready
+from bench.pipeline.common import log
+from bench.pipeline.harness import Bench, Measure, Topics, wait_ready
+from bench.pipeline.procs import peak_rss
 from bench.pipeline.reference import Reference, live_gate
 from streams.domain.instant import Instant
+from tests.support.workers import now_micros
 
 
 def run_scale(bench: Bench, source: Path, latest: Instant) -> list[tuple[int, Measure]]:
@@ -30,10 +31,9 @@ def run_scale(bench: Bench, source: Path, latest: Instant) -> list[tuple[int, Me
     out = []
     for workers in [int(w) for w in args.scale_workers.split(",")]:
         name = f"{bench.run_id}-s{workers}w"
-        config = bench.worker_config(topics, name)
-        children = [spawn_worker(config, bench.work, f"{name}-{i}") for i in range(workers)]
-        for child in children:  # all start together: one rebalance, at the start
-            wait_ready(child)
+        # all start together: one rebalance, at the start
+        children = [bench.spawn_worker(topics, name, f"{name}-{i}") for i in range(workers)]
+        wait_ready(children)
         log(f"scale: {workers} worker(s)")
         try:
             first, last, cpu, done = bench.drain_workers(topics, name, children, args.timeout)
@@ -45,7 +45,7 @@ def run_scale(bench: Bench, source: Path, latest: Instant) -> list[tuple[int, Me
                 )
         finally:
             for child in children:
-                child.stop()
+                child.stop(15)
         note = "" if done == bench.total(topics) else f"timed out: {done:,} applied"
         m = Measure("f", 0, done, last - first, cpu, rss, gate, note)
         log(f"  {m.rate:,.0f}/s, gate: {gate.text() if gate else note}")

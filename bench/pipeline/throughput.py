@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench.pipeline.common import log
 from bench.pipeline.harness import Bench, Measure, Topics
-from bench.pipeline.procs import peak_rss, run_contender, start_quix, start_worker
+from bench.pipeline.procs import peak_rss, run_contender, start_quix
 from bench.pipeline.reference import Reference, cli_replay, compare, live_gate, normal
 from bench.pipeline.stats import snapshot_diff
 from streams.domain.instant import parse_rfc3339
@@ -24,7 +24,7 @@ NAMES = {
 
 def run_f(bench: Bench, topics: Topics, repeat: int, reference: Reference | None) -> Measure:
     name = f"{bench.run_id}-f{repeat}"
-    worker = start_worker(bench.worker_config(topics, name), bench.work, name)
+    worker = bench.start_worker(topics, name)
     try:
         first, last, cpu, done = bench.drain_workers(topics, name, [worker], bench.args.timeout)
         rss = peak_rss(worker.pid)
@@ -34,7 +34,7 @@ def run_f(bench: Bench, topics: Topics, repeat: int, reference: Reference | None
                 reference, lambda: bench.read_snapshot(name), bench.args.publish_interval
             )
     finally:
-        worker.stop()
+        worker.stop(15)
     note = "" if done == bench.total(topics) else f"timed out: {done:,} applied"
     return Measure("f", repeat, done, last - first, cpu, rss, gate, note)
 
@@ -74,7 +74,7 @@ def run_q(bench: Bench, topics: Topics, repeat: int, reference: Reference | None
             )
         progress = bench.redis.hgetall(f"{name}:q:progress")
     finally:
-        child.stop()
+        child.stop(15)
         shutil.rmtree(state, ignore_errors=True)
     seconds = float(progress[b"last"]) - float(progress[b"first"])
     messages = int(progress[b"messages"])

@@ -9,6 +9,9 @@
 - ``Checker``: reads back exactly the records the topics hold, waits until the worker has
   applied all of them (the ``off`` hashes in Redis), then compares the snapshot in Redis and
   ``GET /kpis`` with ``replay`` of those records at the live snapshot's own ``as_of``.
+
+Starting, stopping and reading back workers is ``tests.support.workers``' (shared with the
+integration tests and the bench); what is here is the fault suite's own policy.
 """
 
 from __future__ import annotations
@@ -18,38 +21,37 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import redis
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
-from streams.domain.decode import InvalidEvent, decode_event
 from streams.domain.instant import MICROS_PER_SECOND, ceil_minute
 from streams.domain.policies import load_policies
 from streams.replay import replay_lines
 from streams.simulator.kafka_sink import TokenBucket
 from streams.simulator.simulation import Shift, SimulationConfig, generate, take
-from streams.stack.ports import free_ports
-from tests.integration.workers import Run, WorkerProcess
+from tests.integration.workers import Run
+from tests.support.workers import (
+    Topics,
+    WorkerProcess,
+    memory_bytes,
+    now_micros,
+    read_topics,
+    wait_applied,
+)
 
 HERE = Path(__file__).parent
 POLICIES = HERE / "policies.yaml"
 SOAK = os.environ.get("TICKETPULSE_SOAK", "") not in ("", "0", "false", "no")
 SETTLE_MICROS = 13 * MICROS_PER_SECOND  # the longest "fast" target (12 s) and a second
 Record = tuple[str, bytes, bytes]  # (logical topic, key, value)
-
-
-def now_micros() -> int:
-    return int(time.time() * MICROS_PER_SECOND)
 
 
 def soak(normal: int, longer: int) -> int:
@@ -175,20 +177,6 @@ class FaultRun(Run):
         env.update(TICKETPULSE_BATCH_MAX="1000", **self.extra_env)
         return env
 
-    def spawn(self) -> WorkerProcess:
-        """Start a worker without waiting for it (the supervisor does not block)."""
-        port = free_ports(1)[0]
-        log = (self.log_dir / f"{self.name}-worker-{len(self.processes)}.log").open("wb")
-        command = [sys.executable, "-m", "streams", "worker", "--web-port", str(port)]
-        process = subprocess.Popen(
-            [*command, "--log-level", "warning"],
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        self.processes.append(process)
-        return WorkerProcess(process, f"http://127.0.0.1:{port}", Path(log.name))
-
 
 @dataclass
 class Exit:
@@ -222,34 +210,25 @@ class Fleet:
         while not self._stop.wait(0.2):
             with self._lock:
                 for slot, worker in list(self.workers.items()):
-                    code = worker.process.poll()
-                    if code is not None:
-                        self.exits.append(Exit(slot, code, worker.tail(15)))
+                    if not worker.alive():
+                        self.exits.append(Exit(slot, worker.process.returncode, worker.tail(15)))
                         self._start(slot)
 
     def kill(self, slot: int = 0) -> None:
         """kill -9; the supervisor starts a new worker in the slot within 0.2 s."""
         with self._lock:
-            worker = self.workers[slot]
-            worker.process.send_signal(signal.SIGKILL)
-            worker.process.wait(10)
+            self.workers[slot].kill()
 
     def stop(self, slot: int) -> int:
         """A clean stop (SIGTERM, wait); the slot is removed, so nothing restarts it."""
         with self._lock:
             worker = self.workers.pop(slot)
-        worker.process.send_signal(signal.SIGTERM)
-        try:
-            return worker.process.wait(60)
-        except subprocess.TimeoutExpired:
-            # mode logs the stack of every thread and asyncio task on SIGUSR1: say where it hangs
-            worker.process.send_signal(signal.SIGUSR1)
-            time.sleep(3)
-            worker.process.kill()
-            worker.process.wait(10)
+        code = worker.stop(60)
+        if code is None:
             raise AssertionError(
                 f"worker {slot} did not stop within 60 s of SIGTERM; its log:\n{worker.tail(400)}"
-            ) from None
+            )
+        return code
 
     def add(self, slot: int) -> WorkerProcess:
         with self._lock:
@@ -262,14 +241,8 @@ class Fleet:
     def wait_ready(self, timeout: float = 90.0, slots: Iterable[int] | None = None) -> None:
         deadline = time.monotonic() + timeout
         for slot in list(slots if slots is not None else self.workers):
-            while True:
+            while not self.worker(slot).ready():  # a worker that dies is restarted: wait on
                 worker = self.worker(slot)
-                try:
-                    status, body = worker.get("/readyz")
-                    if status == 200 and body.get("ready"):
-                        break
-                except OSError:
-                    pass
                 if time.monotonic() > deadline:
                     raise AssertionError(f"worker {slot} not ready in {timeout}s:\n{worker.tail()}")
                 time.sleep(0.2)
@@ -282,11 +255,7 @@ class Fleet:
         self._stop.set()
         self._thread.join(5)
         with self._lock:
-            for worker in self.workers.values():
-                if worker.process.poll() is None:
-                    worker.process.kill()
-                    worker.process.wait(10)
-        self.run.stop_all()
+            self.run.stop_all()  # every worker of the fleet, the current and the dead
 
 
 def random_pause(rng: random.Random, low: float, high: float) -> None:
@@ -294,81 +263,6 @@ def random_pause(rng: random.Random, low: float, high: float) -> None:
 
 
 # -- the checker ------------------------------------------------------------------------------
-@dataclass
-class Topics:
-    """What the input topics hold: values in log order and the last offset of each partition."""
-
-    values: list[bytes]
-    last_offsets: dict[tuple[str, int], int]
-    entries: list[tuple[str, int, int, bytes]] = field(default_factory=list)
-
-    @property
-    def latest_event_time(self) -> int:
-        latest = 0
-        for value in self.values:
-            decoded = decode_event(value)
-            if not isinstance(decoded, InvalidEvent):
-                latest = max(latest, decoded.occurred_at)
-        return latest
-
-
-async def read_topics(
-    bootstrap: str, topics: Sequence[str], options: Mapping[str, Any] | None = None
-) -> Topics:
-    """Every record the topics hold now (committed ones only), read from the beginning."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        auto_offset_reset="earliest",
-        **(options or {}),
-    )
-    await consumer.start()
-    try:
-        partitions = []
-        for topic in topics:
-            found = consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)
-            partitions += [TopicPartition(topic, p) for p in sorted(found)]
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        by_tp: dict[TopicPartition, list[tuple[int, bytes]]] = {tp: [] for tp in partitions}
-        remaining = {tp for tp in partitions if ends[tp] > 0}
-        deadline = time.monotonic() + 120
-        while remaining and time.monotonic() < deadline:
-            for tp, messages in (await consumer.getmany(timeout_ms=500)).items():
-                by_tp[tp] += [(m.offset, m.value or b"") for m in messages]
-            remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
-        assert not remaining, f"could not read back {sorted(map(str, remaining))}"
-    finally:
-        await consumer.stop()
-    values = [value for tp in partitions for _, value in by_tp[tp]]
-    last = {(tp.topic, tp.partition): by_tp[tp][-1][0] for tp in partitions if by_tp[tp]}
-    entries = [(tp.topic, tp.partition, o, v) for tp in partitions for o, v in by_tp[tp]]
-    return Topics(values, last, entries)
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    for _ in range(50):
-        await consumer._client.force_metadata_update()  # a topic made moments ago
-        found = consumer.partitions_for_topic(topic)
-        if found:
-            return set(found)
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"topic {topic} has no partitions")
-
-
-def applied_offsets(
-    client: redis.Redis, prefix: str, partitions: int
-) -> dict[tuple[str, int], int]:
-    out: dict[tuple[str, int], int] = {}
-    for p in range(partitions):
-        for topic, offset in client.hgetall(f"{{{prefix}:p{p}}}:off").items():
-            out[(topic.decode(), p)] = int(offset)
-    return out
-
-
 def first_difference(live: Any, expected: Any, path: str = "") -> str:
     """Where two snapshots differ, for the failure message."""
     if isinstance(live, dict) and isinstance(expected, dict):
@@ -391,23 +285,9 @@ class Checker:
 
     def wait_drained(self, topics: Topics, timeout: float, supervise: Callable[[], None]) -> None:
         """Until Redis says every record the topics hold has been applied."""
-        deadline = time.monotonic() + timeout
-        behind: dict[tuple[str, int], tuple[int, int]] = {}
-        while time.monotonic() < deadline:
-            supervise()
-            try:
-                applied = applied_offsets(self.redis_client, self.run.name, self.run.partitions)
-            except redis.RedisError:
-                applied = {}
-            behind = {
-                tp: (applied.get(tp, -1), last)
-                for tp, last in topics.last_offsets.items()
-                if applied.get(tp, -1) < last
-            }
-            if not behind:
-                return
-            time.sleep(0.3)
-        raise AssertionError(f"not drained in {timeout}s: (applied, last) {behind}")
+        run = self.run
+        last = topics.last_offsets
+        wait_applied(self.redis_client, run.name, run.partitions, last, timeout, supervise)
 
     def assert_equal(
         self,
@@ -475,23 +355,11 @@ def _get(worker: WorkerProcess, path: str) -> tuple[int, Any]:
         return 0, None
 
 
-def post(url: str, body: bytes, content_type: str | None) -> tuple[int, Any]:
-    request = urllib.request.Request(url, data=body, method="POST")
-    if content_type is not None:
-        request.add_header("Content-Type", content_type)
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
 def rss_bytes(pid: int) -> int:
-    """A process's resident memory, from /proc."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
+    """A running process's resident memory, from /proc."""
+    rss = memory_bytes(pid, "VmRSS")
+    assert rss, f"no VmRSS for {pid}"
+    return rss
 
 
 def assert_substantial(snapshot: dict[str, Any]) -> dict[str, int]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from streams.domain.decode import TOO_DEEP, InvalidEvent, decode_event
 from tests.integration.workers import post_pieces
+from tests.support.workers import post, read_topics
 
 from .conftest import MakeRun, redis_client
 from .harness import (
@@ -18,8 +19,6 @@ from .harness import (
     LoadProducer,
     Record,
     assert_substantial,
-    post,
-    read_topics,
     rss_bytes,
     simulated_load,
     soak,

@@ -27,17 +27,10 @@ from streams.emit import ticket_created
 from streams.stack import Component, Stack, StackConfig, StackPaths, StackPorts
 from streams.stack.kafka_broker import KafkaBroker
 from tests.conftest import start_stack
+from tests.support.workers import post, read_topics
 
 from .conftest import MakeRun, redis_client
-from .harness import (
-    Checker,
-    Fleet,
-    LoadProducer,
-    assert_substantial,
-    post,
-    read_topics,
-    simulated_load,
-)
+from .harness import Checker, Fleet, LoadProducer, assert_substantial, simulated_load
 
 RATE = 3000.0
 BROKER_USER = ("admin", "admin-scram-pw")

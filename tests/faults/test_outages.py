@@ -17,6 +17,7 @@ from streams.live.recovery import LOST_STATE_EXIT
 from streams.stack import Stack
 from streams.stack import process as stack_process
 from tests.integration.workers import group_offsets
+from tests.support.workers import applied_offsets
 
 from .conftest import MakeRun, redis_client
 from .harness import (
@@ -24,7 +25,6 @@ from .harness import (
     FaultRun,
     Fleet,
     LoadProducer,
-    applied_offsets,
     assert_substantial,
     simulated_load,
     soak,
@@ -191,7 +191,7 @@ def test_kafka_broker_killed_and_restarted_worker_recovers_or_is_restarted(
     supervisor after a non-zero exit), never sitting idle; equal afterwards."""
     import json
 
-    from .harness import post
+    from tests.support.workers import post
 
     down_for = soak(8, 30)
     run = make_run(bootstrap=own_kafka.addresses.bootstrap_servers)

@@ -21,8 +21,7 @@ from streams.stack import Stack, StackConfig, StackPaths, StackPorts
 from streams.stack.alertmanager_server import Alertmanager
 from streams.stack.component import Component
 from tests.conftest import start_stack
-
-from .workers import iter_until
+from tests.support.workers import iter_until
 
 COMPOSE_CONFIG = Path(__file__).parents[2] / "deploy" / "compose" / "alertmanager.yml"
 BY_NAME = {alert.name: alert for alert in ALERTS}

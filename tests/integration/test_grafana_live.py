@@ -46,8 +46,9 @@ from streams.stack.component import Component
 from streams.stack.config import ScrapeTarget
 from streams.stack.prometheus_server import Prometheus
 from tests.conftest import start_stack
+from tests.support.workers import WorkerProcess, iter_until, now_micros
 
-from .workers import Run, WorkerProcess, iter_until, now_micros, produce, shifted_golden
+from .workers import Run, produce, shifted_golden
 
 BREACH_BOUND_SECONDS = 30.0
 # Panels and alert queries that cannot have data here, and why.

@@ -9,18 +9,9 @@ from typing import Any
 from streams.domain.instant import MICROS_PER_MINUTE, ceil_minute, format_rfc3339, parse_rfc3339
 from streams.domain.policies import load_policies
 from streams.replay import replay_lines
+from tests.support.workers import WorkerProcess, iter_until, now_micros
 
-from .workers import (
-    GOLDEN,
-    Run,
-    WorkerProcess,
-    group_offsets,
-    iter_until,
-    now_micros,
-    produce,
-    read_topic,
-    shifted_golden,
-)
+from .workers import GOLDEN, Run, group_offsets, produce, read_topic, shifted_golden
 
 
 def replay_at(records: list[tuple[str, bytes, bytes]], as_of: str) -> dict[str, Any]:

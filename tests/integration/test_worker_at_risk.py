@@ -16,9 +16,9 @@ from redis.asyncio import Redis
 from streams.domain.instant import MICROS_PER_MINUTE, format_rfc3339, parse_rfc3339
 from streams.live.api import partition_of
 from streams.stack import Stack
+from tests.support.workers import WorkerProcess, iter_until, now_micros, post
 
-from .test_worker_http import post
-from .workers import Run, WorkerProcess, iter_until, now_micros
+from .workers import Run
 
 
 @pytest.fixture

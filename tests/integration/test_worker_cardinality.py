@@ -12,9 +12,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from streams.domain.folding import OTHER, SNAPSHOT_LIMITS
 from streams.domain.instant import MICROS_PER_MINUTE, format_rfc3339
+from tests.support.workers import WorkerProcess, iter_until, now_micros
 
 from .test_worker import converge
-from .workers import Run, WorkerProcess, iter_until, now_micros, produce
+from .workers import Run, produce
 
 TEAMS = 3000
 LABEL_LIMIT = 20

@@ -6,26 +6,15 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any
 
 from streams.domain.decode import InvalidEvent, decode_event
 from streams.domain.instant import MICROS_PER_SECOND, ceil_minute, format_rfc3339
 from streams.stack import Stack
 from streams.stack.config import ScrapeTarget
+from tests.support.workers import iter_until, now_micros, post
 
 from .test_worker import converge
-from .workers import Run, iter_until, now_micros, post_pieces, shifted_golden
-
-
-def post(url: str, body: bytes, content_type: str) -> tuple[int, Any]:
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": content_type}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+from .workers import Run, post_pieces, shifted_golden
 
 
 def lag_series(url: str) -> dict[str, float]:

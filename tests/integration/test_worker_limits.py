@@ -10,9 +10,10 @@ from aiokafka import AIOKafkaConsumer
 
 from streams.domain.instant import MICROS_PER_MINUTE, ceil_minute, format_rfc3339
 from streams.domain.timeline import EVENT_LIMIT
+from tests.support.workers import now_micros
 
 from .test_worker import converge
-from .workers import Run, now_micros, produce, shifted_golden
+from .workers import Run, produce, shifted_golden
 
 LOOP = 5000
 LIMIT_REASON = f"ticket_id: ticket has reached the limit of {EVENT_LIMIT} contact.* events"

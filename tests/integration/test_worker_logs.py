@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from .workers import Run, iter_until, now_micros, produce, shifted_golden
+from tests.support.workers import iter_until, now_micros
+
+from .workers import Run, produce, shifted_golden
 
 TOKEN = "tok-never-in-the-log"
 READ = "ticketpulse_events_total{"

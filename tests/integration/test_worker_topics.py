@@ -15,16 +15,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from streams.domain.instant import MICROS_PER_SECOND, ceil_minute, format_rfc3339
 from streams.live.api import partition_of
 from streams.stack.ports import free_ports
+from tests.support.workers import iter_until, now_micros
 
-from .workers import (
-    Run,
-    iter_until,
-    now_micros,
-    partition_counts,
-    produce,
-    read_topic,
-    shifted_golden,
-)
+from .workers import Run, partition_counts, produce, read_topic, shifted_golden
 
 
 def golden_tickets(records: list[tuple[str, bytes, bytes]]) -> set[str]:

@@ -1,7 +1,7 @@
-"""Real ``ticketpulse worker`` processes for integration tests, and the golden log moved to now.
+"""Integration-test data sets on the session stack, and the golden log moved to now.
 
 Each run gets its own topics, consumer group and Redis key prefix, so tests share one stack
-without seeing each other's data.
+without seeing each other's data; its workers are started with ``tests.support.workers``.
 """
 
 from __future__ import annotations
@@ -9,14 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,15 +19,14 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import CollectorRegistry
-from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
-from streams.domain.instant import MICROS_PER_SECOND, Instant, format_rfc3339, parse_rfc3339
+from streams.domain.instant import Instant, format_rfc3339, parse_rfc3339
 from streams.domain.policies import default_policies
 from streams.live.metrics import Metrics
 from streams.live.store import RedisStore
 from streams.live.worker import Worker
-from streams.stack.ports import free_ports
+from tests.support.workers import WorkerProcess, json_reply, spawn_worker, topic_names, worker_env
 
 GOLDEN = Path(__file__).parent.parent / "golden"
 GOLDEN_AS_OF = parse_rfc3339("2026-11-03T12:00:00Z")
@@ -48,115 +42,48 @@ class Run:
     partitions: int = 4
     policies: Path = GOLDEN / "policies.yaml"
     log_dir: Path = Path(".")
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    processes: list[WorkerProcess] = field(default_factory=list)
 
     @property
     def topics(self) -> dict[str, str]:
-        return {
-            "tickets": f"{self.name}.tickets",
-            "contacts": f"{self.name}.contacts",
-            "surveys": f"{self.name}.surveys",
-            "deadletter": f"{self.name}.deadletter",
-        }
+        return topic_names(self.name)
 
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            TICKETPULSE_KAFKA_BOOTSTRAP=self.bootstrap,
-            TICKETPULSE_REDIS_URL=self.redis_url,
-            TICKETPULSE_REDIS_PREFIX=self.name,
-            TICKETPULSE_GROUP_ID=self.name,
-            TICKETPULSE_PARTITIONS=str(self.partitions),
-            TICKETPULSE_POLICIES=str(self.policies),
-            TICKETPULSE_SCAN_INTERVAL_SECONDS="0.2",
-            TICKETPULSE_PUBLISH_INTERVAL_SECONDS="0.3",
-            TICKETPULSE_SESSION_TIMEOUT_SECONDS="6",
+        return worker_env(
+            bootstrap=self.bootstrap,
+            redis_url=self.redis_url,
+            name=self.name,
+            topics=self.topics,
+            partitions=self.partitions,
+            extra={
+                "TICKETPULSE_POLICIES": str(self.policies),
+                "TICKETPULSE_SCAN_INTERVAL_SECONDS": "0.2",
+                "TICKETPULSE_PUBLISH_INTERVAL_SECONDS": "0.3",
+                "TICKETPULSE_SESSION_TIMEOUT_SECONDS": "6",
+            },
         )
-        for kind, topic in self.topics.items():
-            env[f"TICKETPULSE_TOPIC_{kind.upper()}"] = topic
-        return env
+
+    def spawn(self, log_level: str = "warning", **env: str) -> WorkerProcess:
+        """Start a worker without waiting for it to be ready; ``env``: more TICKETPULSE_*
+        variables."""
+        log = self.log_dir / f"{self.name}-worker-{len(self.processes)}.log"
+        # a worker writes nothing to its working directory: tests check it
+        worker = spawn_worker({**self.env(), **env}, log, cwd=self.log_dir, log_level=log_level)
+        self.processes.append(worker)
+        return worker
 
     def start_worker(
         self, timeout: float = 60.0, log_level: str = "warning", **env: str
     ) -> WorkerProcess:
         """A worker of this run, ready; ``env``: more TICKETPULSE_* variables."""
-        port = free_ports(1)[0]
-        log = (self.log_dir / f"{self.name}-worker-{len(self.processes)}.log").open("wb")
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streams",
-                "worker",
-                "--web-port",
-                str(port),
-                "--log-level",
-                log_level,
-            ],
-            env={**self.env(), **env},
-            cwd=self.log_dir,  # a worker writes nothing to its working directory: tests check it
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        self.processes.append(process)
-        worker = WorkerProcess(process, f"http://127.0.0.1:{port}", Path(log.name))
+        worker = self.spawn(log_level, **env)
         worker.wait_ready(timeout)
         return worker
 
     def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait(10)
-
-
-@dataclass
-class WorkerProcess:
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    def get(self, path: str) -> tuple[int, Any]:
-        try:
-            with urllib.request.urlopen(self.url + path, timeout=5) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
-
-    def metrics(self) -> dict[str, float]:
-        """The samples of the worker's /metrics, as ``name{label="value",...}`` (sorted)."""
-        with urllib.request.urlopen(self.url + "/metrics", timeout=5) as response:
-            text = response.read().decode()
-        return {
-            sample.name
-            + "{"
-            + ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
-            + "}": sample.value
-            for family in text_string_to_metric_families(text)
-            for sample in family.samples
-        }
-
-    def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"worker exited {self.process.returncode}:\n{self.tail()}")
-            try:
-                status, body = self.get("/readyz")
-                if status == 200 and body.get("ready"):
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"worker not ready in {timeout}s:\n{self.tail()}")
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def tail(self, lines: int = 40) -> str:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+        for worker in self.processes:
+            if worker.alive():
+                worker.kill()
 
 
 def post_pieces(
@@ -180,11 +107,7 @@ def post_pieces(
     request.add_header("Content-Type", content_type)
     if announce:
         request.add_header("Content-Length", str(sum(map(len, pieces))))
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+    return json_reply(request, timeout=60)
 
 
 def shifted_golden(target_as_of: int) -> list[tuple[str, bytes, bytes]]:
@@ -233,17 +156,6 @@ async def group_offsets(run: Run) -> dict[tuple[str, int], int]:
     finally:
         await admin.close()
     return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
-
-
-def now_micros() -> int:
-    return int(time.time() * MICROS_PER_SECOND)
-
-
-def iter_until(timeout: float, interval: float = 0.3) -> Iterator[float]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        yield deadline - time.monotonic()
-        time.sleep(interval)
 
 
 class DropDeadletters:
