@@ -16,6 +16,7 @@ from streams.live.commands import SHUTDOWN_SECONDS
 from streams.live.recovery import LOST_STATE_EXIT
 from streams.stack import Stack
 from streams.stack import process as stack_process
+from streams.stack.ports import is_listening
 from tests.integration.workers import group_offsets
 from tests.support.workers import applied_offsets
 
@@ -40,9 +41,14 @@ def record_of(stack: Stack, name: str) -> stack_process.ProcessRecord:
 
 
 def kill_minus_nine(stack: Stack, name: str) -> None:
+    """SIGKILL to the component's whole process group, as a crash of its host would end it:
+    a Redis child forked for an AOF rewrite or a save holds the listening socket, and would
+    keep the port answering (a restart then finds it taken)."""
     record = record_of(stack, name)
-    os.kill(record.pid, signal.SIGKILL)
-    while stack_process.is_running(record):
+    os.killpg(record.pid, signal.SIGKILL)  # the stack starts each in a session of its own
+    while stack_process.is_running(record) or any(
+        is_listening(port) for port in stack.component(name).ports()
+    ):
         time.sleep(0.05)
 
 
