@@ -35,6 +35,7 @@ from streams.domain.decode import (
     _text,
     _timestamp,
     decode_event,
+    read_fields,
 )
 from streams.domain.events import Event
 from streams.domain.instant import MICROS_PER_SECOND
@@ -68,21 +69,7 @@ def _build(obj: Mapping[Any, Any]) -> AccountEvent:
     occurred_at = _timestamp(obj.get("occurred_at"))
     account_id = _required_text(obj, "account_id")
     values: list[Any] = [None, None, None, None, None, None, None, True, {}]
-    present = 4
-    for name, slot, convert, required in _FIELDS[event_type]:
-        value = obj.get(name)
-        if value is None:
-            if required:
-                raise _Bad(f"{name}: required")
-            present += name in obj
-            continue
-        reason = convert(value, values, slot)
-        if reason is not None:
-            raise _Bad(f"{name}: {reason}")
-        present += 1
-    if len(obj) != present:
-        known = _KNOWN[event_type]
-        values[-1] = {key: value for key, value in obj.items() if key not in known}
+    read_fields(obj, _FIELDS[event_type], _KNOWN[event_type], values)
     return AccountEvent(event_id, event_type, occurred_at, account_id, *values)
 
 

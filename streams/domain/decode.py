@@ -185,24 +185,7 @@ def _build(obj: Mapping[Any, Any]) -> Event:
     occurred_at = _timestamp(obj.get("occurred_at"))
     ticket_id = _required_text(obj, "ticket_id")
     values = [*_DEFAULTS, {}]  # the optional fields, then extra
-    present = 4
-    for name, slot, convert, required in _FIELDS[event_type]:
-        value = obj.get(name)
-        if value is None:
-            if required:
-                raise _Bad(f"{name}: required")
-            present += name in obj
-            continue
-        reason = convert(value, values, slot)
-        if reason is not None:
-            raise _Bad(f"{name}: {reason}")
-        present += 1
-    if len(obj) != present:
-        known = _KNOWN[event_type]
-        extra = {key: value for key, value in obj.items() if key not in known}
-        if nested_deeper_than(extra, MAX_DEPTH):  # only extra fields may hold containers
-            raise _Bad(TOO_DEEP)
-        values[-1] = extra
+    read_fields(obj, _FIELDS[event_type], _KNOWN[event_type], values)
     return Event(event_id, event_type, occurred_at, ticket_id, *values)
 
 
@@ -293,6 +276,33 @@ def _short_repr(value: str) -> str:
 # A converter stores the converted value in ``values[slot]`` and returns None, or returns
 # the reason the value is wrong.
 _Converter = Callable[[Any, list[Any], int], str | None]
+# A type's fields: name, slot in the record's values, converter, required.
+FieldSpec = tuple[tuple[str, int, _Converter, bool], ...]
+
+
+def read_fields(
+    obj: Mapping[Any, Any], fields: FieldSpec, known: frozenset[str], values: list[Any]
+) -> None:
+    """Convert ``fields`` of ``obj`` into their ``values`` slots, and the fields its type does
+    not carry into the last slot (extra: kept and ignored, never nested too deep). The four
+    common fields are the caller's. Shared by every kind of event the decoder reads."""
+    present = 4
+    for name, slot, convert, required in fields:
+        value = obj.get(name)
+        if value is None:
+            if required:
+                raise _Bad(f"{name}: required")
+            present += name in obj
+            continue
+        reason = convert(value, values, slot)
+        if reason is not None:
+            raise _Bad(f"{name}: {reason}")
+        present += 1
+    if len(obj) != present:
+        extra = {key: value for key, value in obj.items() if key not in known}
+        if nested_deeper_than(extra, MAX_DEPTH):  # only extra fields may hold containers
+            raise _Bad(TOO_DEEP)
+        values[-1] = extra
 
 
 def _enum_converter(members: Mapping[str, Any]) -> _Converter:

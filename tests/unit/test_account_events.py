@@ -131,6 +131,18 @@ def test_extra_fields_are_kept_and_ignored() -> None:
     assert decoded == decode_any(wire(AccountEventType.ASSIGNED))  # extra is not the value
 
 
+def test_an_extra_field_nested_too_deep_is_invalid_as_for_ticket_events() -> None:
+    deep: Any = "leaf"
+    for _ in range(40):
+        deep = [deep]
+    decoded = decode_any(wire(AccountEventType.ASSIGNED, crm=deep))
+    assert isinstance(decoded, InvalidEvent)
+    ticket = {"event_id": "t", "type": "ticket.assigned", "occurred_at": T0, "ticket_id": "T1"}
+    expected = decode_event({**ticket, "agent_id": "a", "crm": deep})
+    assert isinstance(expected, InvalidEvent)
+    assert decoded.error == expected.error
+
+
 @given(
     st.dictionaries(
         st.sampled_from(
