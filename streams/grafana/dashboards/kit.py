@@ -85,18 +85,11 @@ def stat_panel(
     links: Sequence[db.DashboardLink] = (),
 ) -> stat.Panel:
     panel = (
-        stat.Panel()
-        .title(title)
-        .description(description)
-        .datasource(DATASOURCE)
-        .unit(unit)
-        .thresholds(thresholds_config(thresholds))
+        _panel(stat.Panel(), title, description, unit, thresholds, width, height)
         .targets(list(_refs(queries, instant=True)))
         .reduce_options(_last())
         .color_mode(cm.BigValueColorMode.BACKGROUND)
         .graph_mode(cm.BigValueGraphMode.NONE)
-        .height(height)
-        .span(width)
     )
     if mappings:
         panel = panel.mappings(mappings)
@@ -120,18 +113,11 @@ def bar_panel(
     data_links: Sequence[db.DashboardLink] = (),
 ) -> bargauge.Panel:
     panel = (
-        bargauge.Panel()
-        .title(title)
-        .description(description)
-        .datasource(DATASOURCE)
-        .unit(unit)
-        .thresholds(thresholds_config(thresholds))
+        _panel(bargauge.Panel(), title, description, unit, thresholds, width, height)
         .targets(list(_refs(queries, instant=True)))
         .reduce_options(_last())
         .orientation(cm.VizOrientation.HORIZONTAL)
         .display_mode(cm.BarGaugeDisplayMode.GRADIENT)
-        .height(height)
-        .span(width)
     )
     if minimum is not None:
         panel = panel.min(minimum)
@@ -156,22 +142,37 @@ def series_panel(
     links: Sequence[db.DashboardLink] = (),
 ) -> timeseries.Panel:
     panel = (
-        timeseries.Panel()
-        .title(title)
-        .description(description)
-        .datasource(DATASOURCE)
-        .unit(unit)
-        .thresholds(thresholds_config(thresholds))
+        _panel(timeseries.Panel(), title, description, unit, thresholds, width, height)
         .thresholds_style(common.GraphThresholdsStyleConfig().mode(_THRESHOLD_LINES))
         .targets(list(_refs(queries, instant=False)))
-        .height(height)
-        .span(width)
     )
     return _options(panel, no_value, decimals, links)
 
 
 _THRESHOLD_LINES = cm.GraphThresholdsStyleMode.DASHED
 _P = TypeVar("_P", stat.Panel, bargauge.Panel, timeseries.Panel)
+
+
+def _panel(
+    panel: _P,
+    title: str,
+    description: str,
+    unit: str,
+    thresholds: Thresholds,
+    width: int,
+    height: int,
+) -> _P:
+    """What every panel of the kit has: a title, a description, a unit, thresholds, a size, and
+    the data source the ``datasource`` variable picks."""
+    return (
+        panel.title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .unit(unit)
+        .thresholds(thresholds_config(thresholds))
+        .height(height)
+        .span(width)
+    )
 
 
 def _options(
