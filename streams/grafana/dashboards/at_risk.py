@@ -1,6 +1,6 @@
-"""What is at risk now, shown on both the support overview and the SLA on-call board: the
-at-risk and breached-running counts per target, and the tickets behind them (GET /sla/at-risk
-on a worker, through the Infinity data source, as a table).
+"""What is at risk now: the at-risk and breached-running counts per target, which the support
+overview and the SLA on-call board both show, and the on-call board's table of the tickets
+behind them (GET /sla/at-risk on a worker, through the Infinity data source).
 """
 
 from __future__ import annotations
