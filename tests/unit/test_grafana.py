@@ -17,7 +17,8 @@ from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from streams.grafana import API_DATASOURCE_UID, DATASOURCE_UID, FOLDER_TITLE, RUNBOOKS_URL
 from streams.grafana.alerts import ALERTS, Links, api_rule_groups
-from streams.grafana.dashboards import DASHBOARDS, INFINITY
+from streams.grafana.dashboards import DASHBOARDS
+from streams.grafana.dashboards.at_risk import INFINITY
 from streams.grafana.files import DASHBOARD_DIR, REPO_ROOT, generated, stale, write
 from streams.grafana.promql import row_problems, unknown_metrics, variables_used
 from streams.live.openapi import AtRiskTicket
