@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from contextlib import suppress
-from typing import Any
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -32,6 +32,17 @@ from streams.live.metrics.definitions import (
 )
 
 _EVENT_TYPES = frozenset(t.value for t in EventType)
+_Labelled = TypeVar("_Labelled", Counter, Gauge)
+
+
+def _child(
+    children: dict[tuple[str, ...], _Labelled], metric: _Labelled, key: tuple[str, ...]
+) -> _Labelled:
+    """The label child of ``key``, made once: ``labels()`` takes a lock and builds a key."""
+    child = children.get(key)
+    if child is None:
+        child = children[key] = metric.labels(*key)
+    return child
 
 
 def _make(definition: MetricDef, registry: CollectorRegistry) -> Any:
@@ -48,26 +59,25 @@ class PipelineMetrics:
     """Counters, gauges and histograms of the pipeline, registered in ``registry``."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        reg = registry
-        self._events: Counter = _make(EVENTS, reg)
-        self._deadletters: Counter = _make(DEADLETTERS, reg)
-        self._awaiting_creation: Counter = _make(AWAITING_CREATION, reg)
-        self._redelivered: Counter = _make(REDELIVERED, reg)
-        self._not_owned: Counter = _make(NOT_OWNED, reg)
-        self._missed_offsets: Counter = _make(MISSED_OFFSETS, reg)
-        self._missed_children: dict[str, Counter] = {}
-        self._missed_recorded: Gauge = _make(MISSED_OFFSETS_RECORDED, reg)
-        self._missed_recorded_children: dict[tuple[str, str], Gauge] = {}
-        self._seek_backs: Counter = _make(SEEK_BACKS, reg)
-        self._event_time_lag: Gauge = _make(EVENT_TIME_LAG, reg)
-        self._batch_seconds: Histogram = _make(BATCH_SECONDS, reg)
-        self._batch_size: Histogram = _make(BATCH_SIZE, reg)
-        self._committed: Gauge = _make(COMMITTED_OFFSET, reg)
-        self._lag: Gauge = _make(CONSUMER_LAG, reg)
-        self._up: Gauge = _make(WORKER_UP, reg)
+        self._events: Counter = _make(EVENTS, registry)
+        self._deadletters: Counter = _make(DEADLETTERS, registry)
+        self._awaiting_creation: Counter = _make(AWAITING_CREATION, registry)
+        self._redelivered: Counter = _make(REDELIVERED, registry)
+        self._not_owned: Counter = _make(NOT_OWNED, registry)
+        self._missed_offsets: Counter = _make(MISSED_OFFSETS, registry)
+        self._missed_children: dict[tuple[str, ...], Counter] = {}
+        self._missed_recorded: Gauge = _make(MISSED_OFFSETS_RECORDED, registry)
+        self._missed_recorded_children: dict[tuple[str, ...], Gauge] = {}
+        self._seek_backs: Counter = _make(SEEK_BACKS, registry)
+        self._event_time_lag: Gauge = _make(EVENT_TIME_LAG, registry)
+        self._batch_seconds: Histogram = _make(BATCH_SECONDS, registry)
+        self._batch_size: Histogram = _make(BATCH_SIZE, registry)
+        self._committed: Gauge = _make(COMMITTED_OFFSET, registry)
+        self._lag: Gauge = _make(CONSUMER_LAG, registry)
+        self._up: Gauge = _make(WORKER_UP, registry)
         self._up.set(0)
-        self._event_children: dict[tuple[str, str, str], Counter] = {}
-        self._deadletter_children: dict[str, Counter] = {}
+        self._event_children: dict[tuple[str, ...], Counter] = {}
+        self._deadletter_children: dict[tuple[str, ...], Counter] = {}
         self._partitions: set[tuple[str, str]] = set()
 
     def count_events(self, topic: str, type_: str, outcome: str, n: int = 1) -> None:
@@ -75,10 +85,7 @@ class PipelineMetrics:
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome {outcome!r} is not one of {sorted(OUTCOMES)}")
         key = (topic, type_ if type_ in _EVENT_TYPES else "invalid", outcome)
-        child = self._event_children.get(key)
-        if child is None:
-            child = self._event_children[key] = self._events.labels(*key)
-        child.inc(n)
+        _child(self._event_children, self._events, key).inc(n)
 
     def count_not_owned(self, n: int = 1) -> None:
         """Messages of a partition revoked before they were applied: its new owner applies them."""
@@ -95,10 +102,7 @@ class PipelineMetrics:
             self.count_missed_offsets(topic, 0)
 
     def count_missed_offsets(self, topic: str, n: int) -> None:
-        child = self._missed_children.get(topic)
-        if child is None:
-            child = self._missed_children[topic] = self._missed_offsets.labels(topic)
-        child.inc(n)
+        _child(self._missed_children, self._missed_offsets, (topic,)).inc(n)
 
     def count_awaiting_creation(self, n: int) -> None:
         """Events of tickets not yet created: their records expire unless it arrives."""
@@ -114,20 +118,14 @@ class PipelineMetrics:
 
     def _missed_recorded_child(self, topic: str, partition: int) -> Gauge:
         key = (topic, str(partition))
-        child = self._missed_recorded_children.get(key)
-        if child is None:
-            self._partitions.add(key)
-            child = self._missed_recorded_children[key] = self._missed_recorded.labels(*key)
-        return child
+        self._partitions.add(key)
+        return _child(self._missed_recorded_children, self._missed_recorded, key)
 
     def count_seek_back(self) -> None:
         self._seek_backs.inc()
 
     def count_deadletters(self, topic: str, n: int = 1) -> None:
-        child = self._deadletter_children.get(topic)
-        if child is None:
-            child = self._deadletter_children[topic] = self._deadletters.labels(topic)
-        child.inc(n)
+        _child(self._deadletter_children, self._deadletters, (topic,)).inc(n)
 
     def set_event_time_lag(self, seconds: float) -> None:
         self._event_time_lag.set(seconds)
