@@ -31,7 +31,8 @@ from streams.domain.log_replay import replay_log
 from streams.domain.policies import default_policies
 from streams.domain.snapshot import build_snapshot, dumps_snapshot
 from streams.domain.windows import WINDOWS
-from streams.live.metrics import Metrics, render
+from streams.live.metrics import Metrics
+from streams.live.metrics.exposition import render
 from streams.live.worker import encode_window_sums
 
 START = parse_rfc3339("2026-11-02T08:00:00Z")

@@ -27,7 +27,8 @@ from streams.domain.facts import Fact, FactDiff, FactKind, SlaTarget
 from streams.domain.instant import parse_rfc3339
 from streams.domain.snapshot import Backlog, SlaNow, Snapshot, build_snapshot
 from streams.domain.windows import WINDOWS, Windows
-from streams.live.metrics import Metrics, render
+from streams.live.metrics import Metrics
+from streams.live.metrics.exposition import render
 
 SECOND = 1_000_000
 HOUR = 3600 * SECOND

@@ -12,14 +12,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
 from streams.stack import MissingDependency, Stack, StackConfig, StackError, StackPorts
 from streams.stack.stack import ComponentFactory, default_components
 
-# No per-example deadline for property tests: speed is measured in bench/, never asserted in a
-# test, and on a shared 2-core machine an example can take longer than hypothesis's 200 ms.
-settings.register_profile("ticketpulse", deadline=None)
+# No per-example deadline nor "generation is slow" check for property tests: speed is measured
+# in bench/, never asserted in a test, and on a shared 2-core machine an example can take
+# longer than hypothesis's 200 ms.
+settings.register_profile(
+    "ticketpulse", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile("ticketpulse")
 
 START_TIMEOUT = 120.0

@@ -1,7 +1,7 @@
 """The KPI catalog: one typed declaration per KPI, in the order of the spec's ``K`` object.
 
 Every place that shows a KPI reads its row here: the snapshot's key order and distributions
-(``kpis``), the Prometheus metrics (``streams/live/metrics.py``), ``ticketpulse top`` and the
+(``kpis``), the Prometheus metrics (``streams/live/metrics/``), ``ticketpulse top`` and the
 Grafana boards. The catalog holds names and descriptions only (no Prometheus or Grafana
 import), so the domain stays pure; what a fact adds to a KPI's counters is ``kpis``'s
 fact rule, and which facts a timeline yields is ``ticket``'s evaluation.

@@ -18,7 +18,8 @@ from streams.domain.snapshot import Snapshot
 from streams.live import api, openapi
 from streams.live.at_risk import parse_query
 from streams.live.intake import Intake
-from streams.live.metrics import Metrics, render_in_thread
+from streams.live.metrics import Metrics
+from streams.live.metrics.exposition import render_in_thread
 from streams.live.settings import WorkerSettings
 from streams.live.store import RedisStore
 from streams.live.worker import Worker

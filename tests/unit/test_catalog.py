@@ -10,7 +10,7 @@ from streams.domain.catalog import DIMENSIONS, DISTRIBUTIONS, K_KEYS, KPIS, Aggr
 from streams.domain.facts import Fact, FactKind, SlaTarget
 from streams.domain.kpis import fact_counters, render_kpis
 from streams.grafana.dashboards import DASHBOARDS, dashboard_json
-from streams.live import metrics
+from streams.live.metrics import definitions
 from streams.top import _BY_KPIS, _ROWS
 
 
@@ -71,7 +71,7 @@ def test_handle_time_is_a_distribution_of_seconds_per_touching_agent() -> None:
 
 
 def test_metrics_are_named_by_the_catalog() -> None:
-    declared = {d.name: d for d in metrics.METRICS}
+    declared = {d.name: d for d in definitions.METRICS}
     for row in KPIS:
         assert row.window_metric in declared, row.key
         assert declared[row.window_metric].kind == "gauge"
@@ -80,8 +80,8 @@ def test_metrics_are_named_by_the_catalog() -> None:
         if row.samples_metric:
             assert row.samples_metric in declared, row.key
     for row in DISTRIBUTIONS:
-        assert metrics.FACT_HISTOGRAMS[row.counter].buckets == row.buckets
-    assert tuple(d for d in DIMENSIONS if d != "agent") == metrics.DIMS
+        assert definitions.FACT_HISTOGRAMS[row.counter].buckets == row.buckets
+    assert tuple(d for d in DIMENSIONS if d != "agent") == definitions.DIMS
 
 
 def test_top_shows_the_catalog_s_labelled_kpis() -> None:

@@ -22,7 +22,9 @@ from streams.domain.instant import MICROS_PER_SECOND, parse_rfc3339
 from streams.domain.snapshot import Backlog, SlaNow, Snapshot, build_snapshot
 from streams.domain.windows import WINDOWS
 from streams.errors import ConfigError
-from streams.live.metrics import ALLOWED_LABELS, METRICS, Metrics, render
+from streams.live.metrics import Metrics
+from streams.live.metrics.definitions import ALLOWED_LABELS, METRICS
+from streams.live.metrics.exposition import render
 from streams.live.settings import WorkerSettings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,8 @@ from streams.domain.folding import OTHER
 from streams.domain.instant import MICROS_PER_MINUTE, parse_rfc3339
 from streams.domain.snapshot import Backlog, SlaNow, Snapshot, Window, build_snapshot, fits
 from streams.domain.windows import WINDOWS, Windows
-from streams.live.metrics import Metrics, render, render_in_thread
+from streams.live.metrics import Metrics
+from streams.live.metrics.exposition import render, render_in_thread
 
 AS_OF = parse_rfc3339("2026-11-02T10:00:00Z")
 FOLDED = "ticketpulse_facts_folded_total"
