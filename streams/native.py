@@ -36,6 +36,7 @@ COMPILED = (
     "streams.domain.account_events",
     "streams.domain.account_facts",
     "streams.domain.account_health",
+    "streams.domain.account_thresholds",
     "streams.domain.account_snapshot",
     "streams.domain.account_support",
     "streams.domain.account_timeline",

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 
 from streams.domain.account import AccountView, evaluate_account
 from streams.domain.account_events import AccountEvent
-from streams.domain.account_health import HealthThresholds
 from streams.domain.account_snapshot import HEALTH_WINDOW, AccountsReport
 from streams.domain.account_support import SupportFact, ticket_support
+from streams.domain.account_thresholds import HealthThresholds
 from streams.domain.account_timeline import AccountTimeline
 from streams.domain.engine import Engine
 from streams.domain.instant import Instant

@@ -39,8 +39,9 @@ from streams.domain.account_facts import (
     fact_dimensions,
     fact_increments,
 )
-from streams.domain.account_health import HealthThresholds, signals
+from streams.domain.account_health import signals
 from streams.domain.account_support import SupportFact, SupportSums
+from streams.domain.account_thresholds import HealthThresholds
 from streams.domain.instant import MICROS_PER_MINUTE, MICROS_PER_SECOND, Instant, Micros
 from streams.domain.kpis import PERCENTILES, _Bins
 from streams.domain.tiered_buckets import Sums, TieredBuckets

@@ -37,7 +37,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import ErrorDetails, PydanticCustomError
 from pydantic_core.core_schema import WithDefaultSchema
 
-from streams.domain.account_health import DEFAULT_HEALTH, HealthThresholds
+from streams.domain.account_thresholds import DEFAULT_HEALTH, HealthThresholds
 from streams.domain.calendars import (
     ALWAYS_OPEN,
     SHIFT_PATTERN,

@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 from streams import emit
 from streams.cli import main
 from streams.domain.account_book import AccountBook
-from streams.domain.account_health import SIGNALS, HealthThresholds, signals
+from streams.domain.account_health import SIGNALS, signals
 from streams.domain.account_support import SupportSums, ticket_support
+from streams.domain.account_thresholds import HealthThresholds
 from streams.domain.decode import InvalidEvent, decode_event
 from streams.domain.engine import Engine
 from streams.domain.instant import ceil_minute, format_rfc3339, parse_rfc3339

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from streams.domain.account_health import HealthThresholds
+from streams.domain.account_thresholds import HealthThresholds
 from streams.domain.calendars import ALWAYS_OPEN, BusinessCalendar, Shift
 from streams.domain.events import Status
 from streams.domain.facts import SlaTarget
