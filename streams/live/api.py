@@ -13,8 +13,10 @@ from typing import Any
 
 from pydantic_core import from_json
 
+from streams.domain.account_decode import decode_any
+from streams.domain.account_events import AccountEvent
 from streams.domain.catalog import DIMENSIONS
-from streams.domain.decode import InvalidEvent, decode_event, json_error
+from streams.domain.decode import InvalidEvent, json_error
 from streams.domain.events import Event
 from streams.domain.instant import format_rfc3339, seconds
 from streams.domain.policies import PolicySet
@@ -182,8 +184,10 @@ MAX_ERRORS = 100
 MAX_EVENTS = 25_000
 
 
-# An event ready to produce: its topic ("tickets", "contacts" or "surveys"), key, JSON value.
+# An event ready to produce: its topic ("tickets", "contacts", "surveys" or ``ACCOUNTS``),
+# key, JSON value.
 Encoded = tuple[str, bytes, bytes]
+ACCOUNTS = "accounts"  # the topic kind of account events (``TopicNames.accounts``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,9 +197,12 @@ class ParsedBatch:
     rejected: int
 
 
-def encode(event: Event) -> Encoded:
-    """An event as ``POST /events`` produces it: keyed by ticket, compact JSON."""
+def encode(event: Event | AccountEvent) -> Encoded:
+    """An event as ``POST /events`` produces it: keyed by ticket (an account event by
+    account, to the accounts topic), compact JSON."""
     value = json.dumps(event.to_json(), separators=(",", ":")).encode()
+    if isinstance(event, AccountEvent):
+        return ACCOUNTS, event.account_id.encode(), value
     return event.topic.value, event.ticket_id.encode(), value
 
 
@@ -210,8 +217,8 @@ def unsupported_type(content_type: str) -> Reply | None:
 
 
 def parse_events_body(body: bytes, content_type: str) -> ParsedBatch | Reply:
-    """A JSON object, a JSON array of objects, or NDJSON; every event validated, then
-    encoded for Kafka.
+    """A JSON object, a JSON array of objects, or NDJSON; every event (ticket, contact,
+    survey or account, mixed) validated by ``decode_any``, then encoded for Kafka.
 
     CPU-bound (the worker runs it in a thread): ``line`` is the line of NDJSON (blank lines
     count) or the position in a JSON array, from 1.
@@ -235,11 +242,11 @@ def parse_events_body(body: bytes, content_type: str) -> ParsedBatch | Reply:
             return _too_many(len(items))
     if not items:
         return 400, {"error": "(body): no events"}
-    events: list[Event] = []
+    events: list[Event | AccountEvent] = []
     errors: list[dict[str, Any]] = []
     rejected = 0
     for line, item in items:
-        decoded = decode_event(item)
+        decoded = decode_any(item)
         if isinstance(decoded, InvalidEvent):
             rejected += 1
             if rejected <= MAX_ERRORS:

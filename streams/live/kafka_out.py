@@ -19,7 +19,8 @@ from streams.live.settings import WorkerSettings
 
 
 class KafkaOut:
-    """One idempotent producer (acks=all) for the dead-letter topic and ``POST /events``."""
+    """One idempotent producer (acks=all) for the dead-letter topic and ``POST /events``
+    (ticket, contact and survey events to their topics, account events to the accounts one)."""
 
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
@@ -60,10 +61,16 @@ class KafkaOut:
         producer = await self.producer()
         futures = []
         for number, (kind, key, value) in enumerate(records, start=1):
-            futures.append(await producer.send(self.topics.name_of(Topic(kind)), value, key=key))
+            topic = self._topic(kind)
+            futures.append(await producer.send(topic, value, key=key))
             if number % 1000 == 0:
                 await asyncio.sleep(0)
         await asyncio.gather(*futures)
+
+    def _topic(self, kind: str) -> str:
+        if kind == api.ACCOUNTS:
+            return self.topics.accounts
+        return self.topics.name_of(Topic(kind))
 
     async def stop(self) -> None:
         if self._producer is not None:

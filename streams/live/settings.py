@@ -76,6 +76,7 @@ class WorkerSettings(BaseSettings):
     topic_contacts: str = ""
     topic_surveys: str = ""
     topic_deadletter: str = ""
+    topic_accounts: str = ""  # where ``POST /events`` produces account events
     policies: Path | None = None
     batch_max: int = 8000  # per fetch, over all partitions: one transaction each
     fetch_max_wait_ms: PositiveMilliseconds = 100  # the broker's longest wait on a fetch
@@ -127,6 +128,7 @@ class WorkerSettings(BaseSettings):
             contacts=self.topic_contacts,
             surveys=self.topic_surveys,
             deadletter=self.topic_deadletter,
+            accounts=self.topic_accounts,
         )
 
     @property

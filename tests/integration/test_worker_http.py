@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.error
 import urllib.parse
 import urllib.request
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from streams import emit
 from streams.domain.decode import InvalidEvent, decode_event
 from streams.domain.instant import MICROS_PER_SECOND, ceil_minute, format_rfc3339
 from streams.stack import Stack
 from streams.stack.config import ScrapeTarget
-from tests.support.workers import iter_until, now_micros, post
+from tests.support.workers import iter_until, now_micros, post, read_topics
 
 from .test_worker import converge
 from .workers import Run, post_pieces, shifted_golden
@@ -118,3 +122,55 @@ def test_a_body_in_two_writes_is_read_whole_and_every_event_counts(run: Run) -> 
             if created == 1000:
                 break
     assert created == 1000, worker.tail()
+
+
+def test_posted_account_events_land_on_the_accounts_topic_keyed_by_account(run: Run) -> None:
+    """A body mixing ticket and account events: the account events are on the accounts topic
+    (read back from Kafka) with the ``account_id`` as key, the ticket event on the tickets
+    topic; an invalid account event rejects the whole body."""
+    accounts_topic = f"{run.name}.accounts"
+    worker = run.start_worker(TICKETPULSE_TOPIC_ACCOUNTS=accounts_topic)
+    at = format_rfc3339(now_micros() - 3600 * MICROS_PER_SECOND)
+    accounts = [
+        emit.lead_created("acc-a", "inbound", segment="smb", manager="am-1", occurred_at=at),
+        emit.account_touched("acc-a", "email", duration_seconds=60, occurred_at=at),
+        emit.account_converted("acc-a", 120, occurred_at=at),
+        emit.mrr_changed("acc-b", 80, "downgrade", occurred_at=at),
+    ]
+    ticket = emit.ticket_created(
+        "AT-1", "chat", "normal", "billing", account_id="acc-a", occurred_at=at
+    )
+    bad = {**accounts[2], "event_id": "bad-1", "mrr": "lots"}
+    rejected = [json.dumps(e).encode() for e in (*accounts, bad)]
+    status, reply = post(worker.url + "/events", b"\n".join(rejected), "application/x-ndjson")
+    assert status == 400 and reply["rejected"] == 1 and reply["errors"][0]["line"] == 5
+
+    body = json.dumps([accounts[0], ticket, *accounts[1:]]).encode()
+    status, reply = post(worker.url + "/events", body, "application/json")
+    assert (status, reply) == (202, {"accepted": 5, "rejected": 0})
+
+    records = asyncio.run(_read_all(run.bootstrap, [accounts_topic, run.topics["tickets"]]))
+    on_accounts = [(key, json.loads(value)) for t, key, value in records if t == accounts_topic]
+    assert sorted(on_accounts, key=lambda r: r[1]["event_id"]) == sorted(
+        ((e["account_id"].encode(), e) for e in accounts), key=lambda r: r[1]["event_id"]
+    )
+    on_tickets = [json.loads(value) for t, _, value in records if t == run.topics["tickets"]]
+    assert [e["event_id"] for e in on_tickets] == [ticket["event_id"]]
+
+
+async def _read_all(bootstrap: str, topics: list[str]) -> list[tuple[str, bytes, bytes]]:
+    """(topic, key, value) of every record the topics hold now."""
+    found = await read_topics(bootstrap, topics)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        out = []
+        for topic, partition, offset, _ in found.entries:
+            tp = TopicPartition(topic, partition)
+            consumer.assign([tp])
+            consumer.seek(tp, offset)
+            message = (await consumer.getmany(tp, timeout_ms=5000, max_records=1))[tp][0]
+            out.append((topic, message.key or b"", message.value or b""))
+        return out
+    finally:
+        await consumer.stop()

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 import pytest
 
+from streams import emit
+from streams.domain.account_decode import decode_any
 from streams.domain.decode import MAX_DEPTH, TOO_DEEP
 from streams.live import api
 from streams.live.intake import Intake, read_body
@@ -198,3 +200,38 @@ def test_more_events_than_a_request_may_hold_is_413_before_validating() -> None:
     )
     parsed = api.parse_events_body(b"{}\n" * limit, NDJSON)
     assert isinstance(parsed, api.ParsedBatch) and parsed.rejected == limit
+
+
+async def test_account_events_mixed_with_ticket_events_go_to_the_accounts_topic() -> None:
+    """Every ``account.*`` type of ``streams.emit`` is accepted next to ticket events, keyed
+    by its account, with the value a consumer decodes back to the same event."""
+    at = "2026-11-02T09:15:00Z"
+    accounts = [
+        emit.lead_created("acc-1", "referral", segment="smb", manager="am-ann", occurred_at=at),
+        emit.account_assigned("acc-1", "am-ben", segment="mid", occurred_at=at),
+        emit.account_touched("acc-1", "phone", duration_seconds=90, occurred_at=at),
+        emit.account_converted("acc-1", 490.5, occurred_at=at),
+        emit.mrr_changed("acc-1", 690, "upsell", occurred_at=at),
+        emit.account_churned("acc-2", voluntary=False, reason="card", occurred_at=at),
+    ]
+    body = b"\n".join([line(1), *(json.dumps(e).encode() for e in accounts), line(2)]) + b"\n"
+    sink = Sink()
+    answer = await Intake(1 << 20, 2, sink).post(None, NDJSON, Pieces([body]))
+    assert (answer.status, answer.body) == (202, {"accepted": 8, "rejected": 0})
+    assert [(kind, key) for kind, key, _ in sink.sent] == [
+        ("tickets", b"T-1"),
+        *[(api.ACCOUNTS, b"acc-1")] * 5,
+        (api.ACCOUNTS, b"acc-2"),
+        ("tickets", b"T-2"),
+    ]
+    for (_, _, value), event in zip(sink.sent[1:7], accounts, strict=True):
+        assert decode_any(value) == decode_any(event)
+
+
+def test_an_invalid_account_event_rejects_the_body_with_its_line() -> None:
+    bad = emit.account_converted("acc-1", 10, occurred_at="2026-11-02T09:15:00Z")
+    bad["mrr"] = -1
+    parsed = api.parse_events_body(line(1) + b"\n" + json.dumps(bad).encode(), NDJSON)
+    assert isinstance(parsed, api.ParsedBatch)
+    assert (parsed.rejected, parsed.records) == (1, [])
+    assert parsed.errors == [{"line": 2, "error": "mrr: must be a non-negative number"}]
