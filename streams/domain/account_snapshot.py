@@ -269,10 +269,19 @@ def account_view_json(
     }
 
 
-def _now_row(customers: int, mrr: int, at_risk: int, churn_rate: float | None) -> dict[str, Any]:
+def _now_row(cell: Sequence[int], churn_rate: float | None) -> dict[str, Any]:
+    """One row of ``now`` from its [customers, mrr, at risk, at-risk mrr] cell."""
+    customers, mrr, at_risk, at_risk_mrr = cell
     arpa = _ratio(mrr, customers * MONEY_UNITS)
     clv = arpa / churn_rate if arpa is not None and churn_rate else None
-    return {"customers": customers, "mrr": money(mrr), "arpa": arpa, "clv": clv, "at_risk": at_risk}
+    return {
+        "customers": customers,
+        "mrr": money(mrr),
+        "arpa": arpa,
+        "clv": clv,
+        "at_risk": at_risk,
+        "at_risk_mrr": money(at_risk_mrr),
+    }
 
 
 class AccountsReport:
@@ -294,7 +303,8 @@ class AccountsReport:
         }
         windows = {name: render_window(s) for name, s in sums.items()}
         rows_v: list[dict[str, Any]] = []
-        customers: dict[DimKey, list[int]] = {}  # row -> [customers, mrr, at risk]
+        # row -> [customers, mrr, at risk, at-risk mrr]
+        customers: dict[DimKey, list[int]] = {}
         leads_open = 0
         at_risk: list[tuple[int, str, dict[str, Any]]] = []
         for account_id in sorted(set(views) | set(support)):
@@ -311,10 +321,12 @@ class AccountsReport:
             for row in dimensions(current.segment, current.manager, view.source):
                 if row[0] == "source":
                     continue
-                cell = customers.setdefault(row, [0, 0, 0])
+                cell = customers.setdefault(row, [0, 0, 0, 0])
                 cell[0] += 1
                 cell[1] += current.mrr
-                cell[2] += 1 if state.at_risk else 0
+                if state.at_risk:
+                    cell[2] += 1
+                    cell[3] += current.mrr
             if state.at_risk:
                 entry = {
                     "account_id": account_id,
@@ -330,23 +342,15 @@ class AccountsReport:
             c = month.get(row, {})
             return _ratio(c.get(CHURNED_FROM_START, 0), c.get(CUSTOMERS_AT_START, 0))
 
-        overall = customers.get(OVERALL, [0, 0, 0])
-        now: dict[str, Any] = {
-            "customers": overall[0],
-            "leads_open": leads_open,
-            "mrr": money(overall[1]),
-            "arpa": _ratio(overall[1], overall[0] * MONEY_UNITS),
-        }
-        now["clv"] = _now_row(overall[0], overall[1], overall[2], rate(OVERALL))["clv"]
-        now["at_risk"] = overall[2]
+        overall = _now_row(customers.get(OVERALL, [0, 0, 0, 0]), rate(OVERALL))
+        now: dict[str, Any] = {"customers": overall.pop("customers"), "leads_open": leads_open}
+        now.update(overall)
         by_segment: dict[str, Any] = {}
         for key in sorted(k for d, k in customers if d == "segment"):
-            count, mrr, risky = customers[("segment", key)]
-            by_segment[key] = _now_row(count, mrr, risky, rate(("segment", key)))
+            by_segment[key] = _now_row(customers[("segment", key)], rate(("segment", key)))
         by_manager: dict[str, Any] = {}
         for key in sorted(k for d, k in customers if d == "manager"):
-            count, mrr, risky = customers[("manager", key)]
-            manager_row = _now_row(count, mrr, risky, None)
+            manager_row = _now_row(customers[("manager", key)], None)
             del manager_row["clv"]
             by_manager[key] = manager_row
         now["by_segment"] = by_segment

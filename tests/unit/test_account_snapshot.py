@@ -176,11 +176,21 @@ def test_now(four: ReplayResult) -> None:
         "arpa": 100.0,
         "clv": 200.0,
         "at_risk": 0,
+        "at_risk_mrr": 0.0,
         "by_segment": {
             # smb's 30d churn rate is 0: no lifetime
-            "smb": {"customers": 2, "mrr": 200.0, "arpa": 100.0, "clv": None, "at_risk": 0}
+            "smb": {
+                "customers": 2,
+                "mrr": 200.0,
+                "arpa": 100.0,
+                "clv": None,
+                "at_risk": 0,
+                "at_risk_mrr": 0.0,
+            }
         },
-        "by_manager": {"ann": {"customers": 2, "mrr": 200.0, "arpa": 100.0, "at_risk": 0}},
+        "by_manager": {
+            "ann": {"customers": 2, "mrr": 200.0, "arpa": 100.0, "at_risk": 0, "at_risk_mrr": 0.0}
+        },
     }
     assert four.snapshot["accounts"]["at_risk"] == []
 
@@ -323,6 +333,29 @@ def test_support_links_tickets_and_at_risk() -> None:
     }
     assert section["now"]["at_risk"] == 2
     assert section["now"]["by_segment"]["smb"]["at_risk"] == 1
+
+
+def test_at_risk_mrr_counts_every_at_risk_customer_beyond_the_listed_fifty() -> None:
+    """60 silent customers with a contraction (at risk) in ``ent`` and one in ``smb``: the
+    list stops at 50, the per-segment and per-manager at-risk MRR sum all of them."""
+    events: list[dict[str, Any]] = []
+    for n in range(61):
+        account, segment = f"R{n:02d}", "ent" if n < 60 else "smb"
+        events += [
+            emit.lead_created(
+                account, "inbound", segment=segment, manager="am", occurred_at=ago(50)
+            ),
+            emit.account_converted(account, 100 + n, occurred_at=ago(40)),
+            emit.mrr_changed(account, 90 + n, "downgrade", occurred_at=ago(10)),
+        ]
+    section = replay(events).snapshot["accounts"]
+    now = section["now"]
+    ent = sum(90 + n for n in range(60))
+    assert len(section["at_risk"]) == 50
+    assert (now["at_risk"], now["at_risk_mrr"]) == (61, ent + 150.0)
+    assert now["by_segment"]["ent"]["at_risk_mrr"] == ent
+    assert now["by_segment"]["smb"]["at_risk_mrr"] == 150.0
+    assert now["by_manager"]["am"]["at_risk_mrr"] == ent + 150.0
 
 
 def test_at_risk_needs_a_customer_and_the_setting() -> None:

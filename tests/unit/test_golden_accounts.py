@@ -64,6 +64,7 @@ def test_now(result: ReplayResult) -> None:
         "arpa": 550.0,
         "clv": 2200.0,
         "at_risk": 0,
+        "at_risk_mrr": 0.0,
     }
     assert (now["by_segment"]["smb"]["clv"], now["by_segment"]["mid"]["clv"]) == (None, None)
     assert {k: (v["customers"], v["mrr"], v["at_risk"]) for k, v in now["by_manager"].items()} == {
@@ -71,6 +72,19 @@ def test_now(result: ReplayResult) -> None:
         "bob": (3, 1200.0, 0),
         "eve": (3, 270.0, 1),
         "hal": (1, 1000.0, 0),
+    }
+    # the at-risk customers' MRR: G17 250, G08 150, G21 70 (smb, ann), G18 40 (mid, eve)
+    assert now["at_risk_mrr"] == 510.0
+    assert {k: v["at_risk_mrr"] for k, v in now["by_segment"].items()} == {
+        "ent": 0.0,
+        "mid": 40.0,
+        "smb": 470.0,
+    }
+    assert {k: v["at_risk_mrr"] for k, v in now["by_manager"].items()} == {
+        "ann": 470.0,
+        "bob": 0.0,
+        "eve": 40.0,
+        "hal": 0.0,
     }
     at_risk = result.snapshot["accounts"]["at_risk"]
     assert [(r["account_id"], r["mrr"]) for r in at_risk] == [
