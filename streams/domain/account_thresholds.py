@@ -1,9 +1,11 @@
-"""The thresholds of an account's health signals: the ``accounts: health`` settings of the
-policies file, with the contract's defaults. A leaf module, so that the policies parser can
-hold them without importing the support experience the signals are computed from."""
+"""The account thresholds of the policies file: the health signals' (``accounts: health``, with
+the contract's defaults) and the at-risk MRR alert's (``accounts: alerts``). A leaf module, so
+that the policies parser can hold them without importing the support experience the signals
+are computed from."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 from streams.domain.value import Value
@@ -46,3 +48,31 @@ class HealthThresholds(Value):
 
 
 DEFAULT_HEALTH: Final[HealthThresholds] = HealthThresholds()
+
+
+class AtRiskMrrLimits(Value):
+    """The ``accounts: alerts: at_risk_mrr`` settings: above how much at-risk MRR a segment's
+    account managers are alerted. ``default`` applies to a segment not in ``segments``; None
+    (unset) means such a segment is never alerted."""
+
+    _NAMES = ("default", "segments")
+    __slots__ = _NAMES
+
+    default: Final[float | None]
+    segments: Final[tuple[tuple[str, float], ...]]  # sorted by segment
+
+    def __init__(
+        self, default: float | None = None, segments: Mapping[str, float] | None = None
+    ) -> None:
+        self.default = default
+        self.segments = tuple(sorted((segments or {}).items()))
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.default, self.segments)
+
+    def of(self, segment: str) -> float | None:
+        """The threshold of ``segment``: its own, else the default (None: no alert)."""
+        return dict(self.segments).get(segment, self.default)
+
+
+NO_AT_RISK_MRR_ALERTS: Final[AtRiskMrrLimits] = AtRiskMrrLimits()

@@ -9,6 +9,7 @@ plain ``PolicySet``. ``docs/policies.md`` describes the format for users.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
@@ -37,7 +38,12 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import ErrorDetails, PydanticCustomError
 from pydantic_core.core_schema import WithDefaultSchema
 
-from streams.domain.account_thresholds import DEFAULT_HEALTH, HealthThresholds
+from streams.domain.account_thresholds import (
+    DEFAULT_HEALTH,
+    NO_AT_RISK_MRR_ALERTS,
+    AtRiskMrrLimits,
+    HealthThresholds,
+)
 from streams.domain.calendars import (
     ALWAYS_OPEN,
     SHIFT_PATTERN,
@@ -89,6 +95,7 @@ class PolicySet:
     at_risk_within: Micros = DEFAULT_AT_RISK_WITHIN
     calendars: Mapping[str, BusinessCalendar] = field(default_factory=lambda: MappingProxyType({}))
     account_health: HealthThresholds = DEFAULT_HEALTH  # ``accounts: health``
+    at_risk_mrr: AtRiskMrrLimits = NO_AT_RISK_MRR_ALERTS  # ``accounts: alerts: at_risk_mrr``
 
     @property
     def named_teams(self) -> frozenset[str]:
@@ -504,10 +511,49 @@ class HealthSection(_Section):
         )
 
 
+def _amount(value: object) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise _problem(f"expected an amount (a number, 0 or more), got {value!r}")
+    return float(value)
+
+
+Amount = Annotated[float, PlainValidator(_amount), WithJsonSchema({"type": "number", "minimum": 0})]
+
+
+class AtRiskMrrSection(_Section):
+    """The at-risk MRR above which a segment's account managers are alerted
+    (docs/runbooks.md); amounts in the accounts' currency."""
+
+    UNKNOWN: ClassVar[str] = "unknown at_risk_mrr setting"
+    default: Amount | None = Field(
+        default=None,
+        description="for every segment not under `segments`; unset: those are never alerted",
+    )
+    segments: dict[str, Amount] = Field(
+        default_factory=dict, description="a threshold of its own per segment"
+    )
+
+    def limits(self) -> AtRiskMrrLimits:
+        return AtRiskMrrLimits(self.default, self.segments)
+
+
+class AlertsSection(_Section):
+    """Thresholds of the account alerts."""
+
+    UNKNOWN: ClassVar[str] = "unknown account alert"
+    at_risk_mrr: AtRiskMrrSection = AtRiskMrrSection()
+
+
 class AccountsSection(_Section):
     """Settings of the account KPIs."""
 
     health: HealthSection = HealthSection()
+    alerts: AlertsSection = AlertsSection()
 
 
 def _no_calendars(value: object) -> object:
@@ -544,6 +590,7 @@ class PolicyFile(_Section):
             self.at_risk_within,
             MappingProxyType(calendars),
             self.accounts.health.thresholds(),
+            self.accounts.alerts.at_risk_mrr.limits(),
         )
 
 
@@ -609,6 +656,10 @@ def _section_at(loc: Loc) -> type[_Section] | None:
             return AccountsSection
         case ("accounts", "health"):
             return HealthSection
+        case ("accounts", "alerts"):
+            return AlertsSection
+        case ("accounts", "alerts", "at_risk_mrr"):
+            return AtRiskMrrSection
     return None
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from streams.domain.account_thresholds import HealthThresholds
+from streams.domain.account_thresholds import AtRiskMrrLimits, HealthThresholds
 from streams.domain.calendars import ALWAYS_OPEN, BusinessCalendar, Shift
 from streams.domain.events import Status
 from streams.domain.facts import SlaTarget
@@ -367,8 +367,38 @@ ERRORS = [
         "unknown health setting; use detractor_nps, unhappy_csat, sla_breaches, reopens or "
         "at_risk_signals",
     ),
-    ("policies: []\naccounts: {churn: {}}", "accounts.churn", "unknown key; use health"),
+    ("policies: []\naccounts: {churn: {}}", "accounts.churn", "unknown key; use health or alerts"),
+    # the at-risk MRR alert's thresholds
+    (
+        "policies: []\naccounts: {alerts: {at_risk_mrr: {default: -1}}}",
+        "accounts.alerts.at_risk_mrr.default",
+        "expected an amount (a number, 0 or more), got -1",
+    ),
+    (
+        "policies: []\naccounts: {alerts: {at_risk_mrr: {segments: {ent: lots}}}}",
+        "accounts.alerts.at_risk_mrr.segments.ent",
+        "expected an amount (a number, 0 or more), got 'lots'",
+    ),
+    (
+        "policies: []\naccounts: {alerts: {at_risk_mrr: {segment: {ent: 5}}}}",
+        "accounts.alerts.at_risk_mrr.segment",
+        "unknown at_risk_mrr setting; use default or segments",
+    ),
+    (
+        "policies: []\naccounts: {alerts: {churn_rate: 0.1}}",
+        "accounts.alerts.churn_rate",
+        "unknown account alert; use at_risk_mrr",
+    ),
 ]
+
+
+def test_at_risk_mrr_alert_settings() -> None:
+    assert parse("policies: []").at_risk_mrr == AtRiskMrrLimits(None, {})
+    assert parse("policies: []").at_risk_mrr.of("ent") is None  # unset: never alerted
+    alerts = "{at_risk_mrr: {default: 500, segments: {ent: 5000.5}}}"
+    text = f"policies: []\naccounts: {{alerts: {alerts}}}"
+    limits = parse(text).at_risk_mrr
+    assert (limits.of("ent"), limits.of("smb")) == (5000.5, 500.0)
 
 
 def test_account_health_settings() -> None:
