@@ -103,6 +103,7 @@ def worker(
         recent_seconds=settings.recent_sla_seconds,
         label_limit=settings.metrics_label_limit,
         kept_teams=policy_set.named_teams,
+        at_risk_mrr=policy_set.at_risk_mrr,
     )
     app, live = create_app(settings, policy_set, store, metrics)
     runner = faust.Worker(

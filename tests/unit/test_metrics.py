@@ -17,8 +17,10 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
+from streams.domain.account_thresholds import AtRiskMrrLimits
 from streams.domain.facts import Fact, FactKind, SlaTarget, diff_facts
 from streams.domain.instant import MICROS_PER_SECOND, parse_rfc3339
+from streams.domain.policies import load_policies
 from streams.domain.snapshot import Backlog, SlaNow, Snapshot, build_snapshot
 from streams.domain.windows import WINDOWS
 from streams.errors import ConfigError
@@ -26,10 +28,12 @@ from streams.live.metrics import Metrics
 from streams.live.metrics.definitions import ALLOWED_LABELS, METRICS
 from streams.live.metrics.exposition import render
 from streams.live.settings import WorkerSettings
+from streams.replay import replay_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
 T0 = parse_rfc3339("2026-11-02T10:00:00Z")
+ACCOUNTS_AS_OF = parse_rfc3339("2026-12-01T00:00:00Z")
 SECOND = MICROS_PER_SECOND
 FACT_DIMS = {"team": "billing", "channel": "email", "priority": "high"}
 # the rows a fact of FACT_DIMS counts in: "" means "not split by this dimension"
@@ -72,6 +76,17 @@ def golden_snapshot() -> dict[str, Any]:
 
 def golden() -> Snapshot:
     return Snapshot.from_json(golden_snapshot())
+
+
+def golden_accounts_section() -> dict[str, Any]:
+    """The accounts section of the golden accounts log, replayed."""
+    accounts = GOLDEN / "accounts"
+    with (accounts / "events.jsonl").open("rb") as handle:
+        result = replay_lines(
+            iter(handle), load_policies(accounts / "policies.yaml"), ACCOUNTS_AS_OF
+        )
+    section: dict[str, Any] = result.snapshot["accounts"]
+    return section
 
 
 # --- facts ---------------------------------------------------------------------------------
@@ -644,7 +659,7 @@ def test_a_malformed_snapshot_raises_and_keeps_the_previous_values(
 
 def exercised(agent_labels: bool) -> Metrics:
     """A Metrics with a sample in every family it can expose."""
-    metrics = Metrics(agent_labels=agent_labels)
+    metrics = Metrics(agent_labels=agent_labels, at_risk_mrr=AtRiskMrrLimits(1000))
     kinds = [k for k in FactKind if k not in (FactKind.SLA_MET, FactKind.SLA_BREACHED)]
     targets = [None] * len(kinds) + list(SlaTarget) * 2
     kinds += [FactKind.SLA_MET] * 3 + [FactKind.SLA_BREACHED] * 3
@@ -664,7 +679,7 @@ def exercised(agent_labels: bool) -> Metrics:
     metrics.set_consumer_lag("support.surveys", 3, 0)
     metrics.set_missed_offsets_recorded("support.surveys", 3, 0)
     metrics.count_seek_back()
-    metrics.mirror_snapshot(golden())
+    metrics.mirror_snapshot(golden().with_accounts(golden_accounts_section()))
     return metrics
 
 
@@ -676,7 +691,8 @@ def test_label_names_are_bounded_and_never_identify_a_ticket(agent_labels: bool)
     assert names <= allowed
     assert ("agent" in names) is agent_labels
     identities = set()
-    for line in (GOLDEN / "events.jsonl").read_text().splitlines():
+    lines = (GOLDEN / "events.jsonl").read_text().splitlines()
+    for line in [*lines, *(GOLDEN / "accounts" / "events.jsonl").read_text().splitlines()]:
         try:
             event = json.loads(line)
         except ValueError:

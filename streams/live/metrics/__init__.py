@@ -9,18 +9,20 @@ Two kinds of KPI metrics, on purpose:
   snapshot: they are the corrected truth, equal to ``GET /kpis``.
 
 Label names come only from ``ALLOWED_LABELS``; a label value is a team, channel, priority,
-SLA target, status, window, stat, topic, event type, outcome or partition, never a ticket,
-account or requester. Both kinds have the snapshot's shape, marginal rows rather than
-crossings (a fact counts in four rows: overall, its team, its channel, its priority):
-dimension labels hold ``""`` where a row is not split by that dimension, so
-``{team="",channel="",priority=""}`` is "overall" and ``{team!=""}`` is "per team".
-``agent`` exists only with ``agent_labels=True``. Team and agent values are bounded
-(``Metrics.label_limits``): beyond the limit they share the value ``"(other)"``.
+SLA target, status, window, stat, topic, event type, outcome, partition, or an account's
+segment, manager or source, never a ticket, account or requester. Both kinds have the
+snapshot's shape, marginal rows rather than crossings (a fact counts in four rows: overall,
+its team, its channel, its priority): dimension labels hold ``""`` where a row is not split
+by that dimension, so ``{team="",channel="",priority=""}`` is "overall" and ``{team!=""}``
+is "per team". ``agent`` exists only with ``agent_labels=True``. Team and agent values are
+bounded (``Metrics.label_limits``): beyond the limit they share the value ``"(other)"``; so
+do account segments and managers (``account_gauges``), whose thresholds ``at_risk_mrr`` are
+exported for the at-risk MRR alert.
 
 One module per idea: ``definitions`` (every ``MetricDef``, the ``METRICS`` list), ``facts``
 (the fact collector), ``pipeline`` (the pipeline's health metrics), ``snapshot_gauges`` (the
-gauges rebuilt from each snapshot) and ``exposition`` (the text ``/metrics`` serves);
-``Metrics`` puts them in one registry.
+gauges rebuilt from each snapshot, with ``account_gauges``) and ``exposition`` (the text
+``/metrics`` serves); ``Metrics`` puts them in one registry.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry
 
+from streams.domain.account_thresholds import NO_AT_RISK_MRR_ALERTS, AtRiskMrrLimits
 from streams.domain.facts import Fact
 from streams.domain.folding import SNAPSHOT_LIMITS, KeyLimits
 from streams.domain.instant import MICROS_PER_SECOND, Instant
@@ -57,6 +60,7 @@ class Metrics(PipelineMetrics):
         recent_seconds: float = RECENT_SLA_SECONDS,
         label_limit: int = DEFAULT_LABEL_LIMIT,
         kept_teams: frozenset[str] = frozenset(),
+        at_risk_mrr: AtRiskMrrLimits = NO_AT_RISK_MRR_ALERTS,
     ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.agent_labels = agent_labels
@@ -72,7 +76,7 @@ class Metrics(PipelineMetrics):
         self._facts = FactCollector(agent_labels, self.label_limits)
         self.registry.register(self._facts)
         super().__init__(self.registry)
-        self._snapshot = SnapshotCollector(agent_labels)
+        self._snapshot = SnapshotCollector(agent_labels, label_limit, at_risk_mrr)
         self.registry.register(self._snapshot)
 
     # --- facts ---------------------------------------------------------------------------

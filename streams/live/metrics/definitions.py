@@ -37,6 +37,9 @@ ALLOWED_LABELS = frozenset(
         "partition",
         "agent",
         "dimension",
+        "segment",
+        "manager",
+        "source",
     }
 )
 DIMS = tuple(d for d in DIMENSIONS if d != AGENT)  # agent labels are optional
@@ -268,6 +271,82 @@ SNAPSHOT_PUBLISHED = MetricDef(
     "When the mirrored snapshot was published (as_of is the end of its minute, in the future).",
 )
 
+# --- the accounts section's mirror (only while the snapshot has one) ----------------------------
+
+ACCOUNT_NOW_LABELS = ("segment", "manager")
+ACCOUNT_WINDOW_LABELS = ("window", "segment", "manager", "source")
+
+
+def _account_now(name: str, help: str) -> MetricDef:
+    return MetricDef(f"ticketpulse_account_{name}", "gauge", help, ACCOUNT_NOW_LABELS)
+
+
+def _account_window(name: str, help: str) -> MetricDef:
+    return MetricDef(f"ticketpulse_account_window_{name}", "gauge", help, ACCOUNT_WINDOW_LABELS)
+
+
+# N field -> gauge, now (as_of), by segment or manager ("" = not split); a null emits no sample.
+ACCOUNT_NOW: dict[str, MetricDef] = {
+    "customers": _account_now("customers", "Customers now."),
+    "mrr": _account_now("mrr", "MRR of the customers now (accounts' currency)."),
+    "arpa": _account_now("arpa", "Average revenue per account now: MRR / customers."),
+    "clv": _account_now("clv", "Customer lifetime value: ARPA / the row's 30d churn rate."),
+    "at_risk": _account_now("at_risk_customers", "Customers at risk now (health signals)."),
+    "at_risk_mrr": _account_now("at_risk_mrr", "MRR of the customers at risk now."),
+}
+ACCOUNT_LEADS_OPEN = MetricDef(
+    "ticketpulse_account_leads_open", "gauge", "Accounts in stage lead now."
+)
+ACCOUNT_AT_RISK_MRR_THRESHOLD = MetricDef(
+    "ticketpulse_account_at_risk_mrr_threshold",
+    "gauge",
+    "At-risk MRR above which a segment's account managers are alerted (policies file: "
+    "accounts.alerts.at_risk_mrr); no sample: no alert for that segment.",
+    ("segment",),
+)
+# A field (flattened: acquisition.converted is leads_converted) -> gauge, per window and row.
+ACCOUNT_WINDOW: dict[str, MetricDef] = {
+    "leads": _account_window("leads", "Leads created in the window."),
+    "leads_converted": _account_window(
+        "leads_converted", "Leads created in the window and converted by as_of."
+    ),
+    "acquisition_rate": _account_window(
+        "acquisition_rate", "Leads created in the window and converted by as_of / leads."
+    ),
+    "conversions": _account_window("conversions", "Conversions in the window."),
+    "won_back": _account_window("won_back", "Churned accounts converted again in the window."),
+    "touches": _account_window("touches", "Account managers' touches in the window."),
+    "churned": _account_window("churned", "Customers churned in the window."),
+    "churned_mrr": _account_window("churned_mrr", "MRR the window's churns took."),
+    "customers_at_start": _account_window("customers_at_start", "Customers at the window's start."),
+    "churned_from_start": _account_window(
+        "churned_from_start", "Customers at the window's start churned voluntarily in it."
+    ),
+    "churn_rate": _account_window(
+        "churn_rate", "Churn rate: churned_from_start / customers_at_start."
+    ),
+    "mrr_at_start": _account_window(
+        "mrr_at_start", "MRR of the customers at the window's start, then."
+    ),
+    "retained_mrr": _account_window(
+        "retained_mrr", "The same accounts' MRR at as_of (0 if churned)."
+    ),
+    "net_revenue_retention": _account_window(
+        "net_revenue_retention", "Net revenue retention: retained_mrr / mrr_at_start."
+    ),
+    "new_mrr": _account_window("new_mrr", "MRR of the window's conversions and win-backs."),
+    "expansion_mrr": _account_window("expansion_mrr", "MRR added by upsells and cross-sells."),
+    "contraction_mrr": _account_window(
+        "contraction_mrr", "MRR lost by decreases (a positive number)."
+    ),
+}
+ACCOUNT_METRICS: tuple[MetricDef, ...] = (
+    *ACCOUNT_NOW.values(),
+    ACCOUNT_LEADS_OPEN,
+    ACCOUNT_AT_RISK_MRR_THRESHOLD,
+    *ACCOUNT_WINDOW.values(),
+)
+
 WINDOW_METRICS: tuple[MetricDef, ...] = (
     *WINDOW_STATS.values(),
     *WINDOW_SAMPLES.values(),
@@ -281,6 +360,7 @@ SNAPSHOT_METRICS: tuple[MetricDef, ...] = (
     BREACHED_RUNNING,
     SNAPSHOT_TIME,
     SNAPSHOT_PUBLISHED,
+    *ACCOUNT_METRICS,
 )
 METRICS: tuple[MetricDef, ...] = (
     *FACT_HISTOGRAMS.values(),

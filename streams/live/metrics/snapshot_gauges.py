@@ -1,5 +1,6 @@
-"""The snapshot gauges: every ``ticketpulse_window_*``, backlog and SLA-now gauge, rebuilt
-whole from each published ``Snapshot`` (the corrected truth, equal to ``GET /kpis``)."""
+"""The snapshot gauges: every ``ticketpulse_window_*``, backlog and SLA-now gauge and the
+account gauges (``account_gauges``), rebuilt whole from each published ``Snapshot`` (the
+corrected truth, equal to ``GET /kpis``)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 
+from streams.domain.account_thresholds import NO_AT_RISK_MRR_ALERTS, AtRiskMrrLimits
 from streams.domain.catalog import DIMENSIONS, DISTRIBUTIONS
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import MICROS_PER_SECOND
 from streams.domain.snapshot import Kpis, Snapshot, Window
 from streams.domain.windows import WINDOWS
+from streams.live.metrics.account_gauges import add_account_gauges
 from streams.live.metrics.definitions import (
     AT_RISK,
     BACKLOG,
@@ -71,8 +74,15 @@ class SnapshotCollector(Collector):
     sees either the old or the new snapshot, never a mixture.
     """
 
-    def __init__(self, agent_labels: bool) -> None:
+    def __init__(
+        self,
+        agent_labels: bool,
+        account_limit: int = 200,
+        at_risk_mrr: AtRiskMrrLimits = NO_AT_RISK_MRR_ALERTS,
+    ) -> None:
         self.agent_labels = agent_labels
+        self.account_limit = account_limit  # segment and manager label values
+        self.at_risk_mrr = at_risk_mrr
         self._families: tuple[Metric, ...] = ()
 
     def describe(self) -> Iterator[Metric]:
@@ -114,6 +124,7 @@ class SnapshotCollector(Collector):
             labels = {"target": target.value}
             gauges.add(AT_RISK.name, labels, sla_now.at_risk[target.value])
             gauges.add(BREACHED_RUNNING.name, labels, sla_now.breached_running[target.value])
+        add_account_gauges(gauges.add, snapshot.accounts, self.account_limit, self.at_risk_mrr)
         gauges.add(SNAPSHOT_TIME.name, {}, snapshot.as_of / MICROS_PER_SECOND)
         gauges.add(SNAPSHOT_PUBLISHED.name, {}, published)
         return tuple(gauges.families.values())
