@@ -40,6 +40,7 @@ from streams.grafana.promql import OVERALL, dims_sum
 
 ONCALL_BOARD = "ticketpulse-sla-oncall"
 TEAM_BOARD = "ticketpulse-team-agent"
+ACCOUNTS_BOARD = "ticketpulse-accounts"
 AT_RISK_LIST = 50  # tickets the tickets_url lists
 
 # The SLA compliance the error budget is computed against: 5% of clocks may breach.
@@ -68,6 +69,16 @@ BREACHED_RECENT = "ticketpulse_sla_breached_recent_total"
 
 SLA_GROUP = "ticketpulse-sla"
 HEALTH_GROUP = "ticketpulse-health"
+ACCOUNTS_GROUP = "ticketpulse-accounts"  # category "accounts": the account managers' alerts
+CATEGORIES = {SLA_GROUP: "sla", HEALTH_GROUP: "pipeline", ACCOUNTS_GROUP: "accounts"}
+# A segment's at-risk MRR above its threshold, which the workers export from the policies file
+# (accounts.alerts.at_risk_mrr), so a new threshold needs no new rules; max by: every worker
+# mirrors the same snapshot. The value is the at-risk MRR.
+AT_RISK_MRR = (
+    'max by (segment) (ticketpulse_account_at_risk_mrr{segment!="", manager=""})\n'
+    "> on (segment)\n"
+    'max by (segment) (ticketpulse_account_at_risk_mrr_threshold{segment!=""})'
+)
 PROMETHEUS_INTERVAL = "30s"
 GRAFANA_INTERVAL = "1m"
 
@@ -139,8 +150,7 @@ class Alert:
         return f"{compared}\nand on() ({self.when})" if self.when else compared
 
     def all_labels(self) -> dict[str, str]:
-        category = "sla" if self.group == SLA_GROUP else "pipeline"
-        labels = {"service": "ticketpulse", "category": category, **self.labels}
+        labels = {"service": "ticketpulse", "category": CATEGORIES[self.group], **self.labels}
         if self.severity is not None:
             labels["severity"] = self.severity
         return labels
@@ -426,6 +436,26 @@ ALERTS: tuple[Alert, ...] = (
             "The workers read no event at all for 15 minutes during open hours "
             "(Mon-Fri 08:00-18:00 UTC): producers or the Kafka topics are broken."
         ),
+    ),
+    Alert(
+        name="TicketpulseAccountAtRiskMrr",
+        uid="ticketpulse-account-at-risk-mrr",
+        group=ACCOUNTS_GROUP,
+        query=AT_RISK_MRR,
+        op=">",
+        threshold=0,
+        for_="15m",
+        keep_firing_for="30m",
+        severity="warning",
+        summary="{{ $value }} of MRR at risk in segment {{ $labels.segment }}",
+        description=(
+            "The customers at risk in segment {{ $labels.segment }} (health signals over the "
+            "last 30 days) pay {{ $value }} a month together, above the segment's threshold "
+            "(policies file, accounts.alerts.at_risk_mrr), for 15 minutes. For the account "
+            "managers, not support on-call."
+        ),
+        board=ACCOUNTS_BOARD,
+        board_variable="segment",
     ),
 )
 

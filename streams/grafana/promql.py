@@ -29,7 +29,8 @@ BACKLOG_BY_STATUS = 'status!=""'
 BACKLOG_BY_PRIORITY = 'priority!=""'
 BACKLOG_BY_TEAM = 'team!=""'
 
-_ROW_LABELS = ("team", "channel", "priority", "status")
+# Labels of marginal rows: the ticket dimensions, backlog status, the account gauges' rows.
+_ROW_LABELS = ("team", "channel", "priority", "status", "segment", "manager", "source")
 _NAME = re.compile(r"\b(ticketpulse_[a-zA-Z0-9_]+)\b(\s*\{([^}]*)\})?")
 _MATCHER = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
 
@@ -74,8 +75,8 @@ def row_problems(expr: str) -> list[str]:
     """Selectors that could add up several rows of a metric split into marginal rows.
 
     A selector is fine when it picks a split (``team!=""``, ``channel!=""``, ``priority!=""``,
-    ``agent!=""``, ``status!=""``) or pins every row label of its metric (``=`` or ``=~`` with a
-    board variable, whose All value is the empty label).
+    ``agent!=""``, ``status!=""``, ``segment!=""``, ...) or pins every row label of its metric
+    (``=`` or ``=~`` with a board variable, whose All value is the empty label).
     """
     known = exported_series_names()
     problems = []

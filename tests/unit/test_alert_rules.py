@@ -126,7 +126,7 @@ def test_prometheus_and_grafana_rules_are_the_same_alerts() -> None:
 def test_each_alert_routes_and_links_its_runbook_board_and_tickets(alert: Alert) -> None:
     labels = alert.all_labels()
     assert labels["service"] == "ticketpulse"
-    assert labels["category"] in {"sla", "pipeline"}
+    assert labels["category"] in {"sla", "pipeline", "accounts"}
     assert labels.get("severity") in {"critical", "warning"} or "severity" in alert.query
     assert alert.for_ and alert.keep_firing_for
     assert alert.summary and alert.description

@@ -579,6 +579,37 @@ def test_inhibit_rules_name_real_alerts_and_labels_both_alerts_carry() -> None:
     }
 
 
+def _receivers(config: Path, labels: dict[str, str]) -> list[str]:
+    """Where Alertmanager routes an alert with ``labels``, as ``amtool`` says."""
+    binary = shutil.which("amtool")
+    if binary is None:
+        pytest.skip("amtool is not installed (it comes with the local Prometheus stack)")
+    args = [f"{name}={value}" for name, value in labels.items()]
+    result = subprocess.run(
+        [binary, "config", "routes", "test", f"--config.file={config}", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip().split(",")
+
+
+@pytest.mark.parametrize(
+    "config",
+    [COMPOSE_DIR / "alertmanager.yml", REPO / "deploy" / "alertmanager" / "alertmanager.yml"],
+    ids=["compose", "local"],
+)
+def test_account_alerts_reach_the_account_managers_and_no_one_else(config: Path) -> None:
+    from streams.grafana.alerts import ALERTS
+
+    (alert,) = [a for a in ALERTS if a.all_labels()["category"] == "accounts"]
+    labels = {"alertname": alert.name, **alert.all_labels(), "segment": "enterprise"}
+    assert _receivers(config, labels) == ["account-managers"]
+    breach = {"alertname": "TicketpulseSlaBreach", "service": "ticketpulse", "category": "sla"}
+    paging = _receivers(config, {**breach, "severity": "critical", "target": "first_reply"})
+    assert "account-managers" not in paging
+
+
 @pytest.mark.parametrize(
     ("tool", "args", "path"),
     [

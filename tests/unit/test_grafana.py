@@ -150,8 +150,9 @@ def test_grid_positions_do_not_overlap_and_fit_the_grid(board: dict[str, Any]) -
 
 def test_template_variables_are_defined_and_every_used_one_exists(board: dict[str, Any]) -> None:
     defined = {v["name"]: v for v in board["templating"]["list"]}
-    assert set(defined) >= DIMENSIONS
-    for name in DIMENSIONS:
+    rows = {"segment"} if board["uid"] == "ticketpulse-accounts" else DIMENSIONS
+    assert set(defined) >= rows
+    for name in rows:
         variable = defined[name]
         assert variable["includeAll"] and variable["allValue"] == "^$"
         assert variable["multi"] is False
@@ -173,7 +174,8 @@ def test_counts_from_increase_are_rounded_and_shown_whole(board: dict[str, Any])
                 counts += 1
                 assert target["expr"].startswith("round("), panel["title"]
                 assert defaults.get("decimals") == 0, panel["title"]
-    assert counts or board["uid"] == "ticketpulse-team-agent"
+    # the team board and the accounts board read snapshot gauges only
+    assert counts or board["uid"] in {"ticketpulse-team-agent", "ticketpulse-accounts"}
 
 
 def test_every_panel_of_a_window_or_a_ratio_says_why_it_is_empty(board: dict[str, Any]) -> None:
@@ -278,6 +280,27 @@ def test_the_boards_cover_what_the_issue_asks() -> None:
     assert 'agent!=\\"\\"' in agents
     for metric in ("reply_seconds", "touches_to_close", "tickets_solved", "csat_percent"):
         assert metric in agents, metric
+    accounts = boards["accounts"]
+    exprs = " ".join(expr for _, expr in queries(accounts))
+    for metric in (
+        "account_customers{",
+        "account_mrr{",
+        "account_arpa{",
+        "account_clv{",
+        "account_at_risk_customers{",
+        "account_at_risk_mrr{",
+        "account_at_risk_mrr_threshold{",
+        "account_window_churn_rate{",
+        "account_window_net_revenue_retention{",
+        "account_window_acquisition_rate{",
+    ):
+        assert metric in exprs, metric
+    for window in ("7d", "30d", "90d"):
+        assert f'window="{window}"' in exprs, window
+    assert 'segment!=""' in exprs and 'source!=""' in exprs
+    (managers,) = [p for p in panels(accounts) if p["type"] == "table"]
+    assert managers["title"] == "Account managers" and len(managers["targets"]) >= 5
+    assert all('manager!=""' in t["expr"] for t in managers["targets"])
 
 
 # --- the query checks themselves -----------------------------------------------------------
@@ -387,6 +410,10 @@ def test_contact_points_and_policies_route_by_severity_and_team() -> None:
     assert {route["receiver"] for route in routes} <= names
     matchers = [tuple(m) for route in routes for m in route.get("object_matchers", [])]
     assert ("severity", "=", "critical") in matchers
+    (accounts,) = [
+        r for r in routes if ["category", "=", "accounts"] in r.get("object_matchers", [])
+    ]
+    assert accounts["receiver"] == "ticketpulse-account-managers" and not accounts.get("continue")
     assert ("team", "=~", ".+") in matchers
     for label in ("alertname", "team", "target"):
         assert label in tree["group_by"]

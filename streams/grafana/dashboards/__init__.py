@@ -1,9 +1,11 @@
-"""The three ticketpulse boards, built with grafana-foundation-sdk's typed builders: the panel
+"""The four ticketpulse boards, built with grafana-foundation-sdk's typed builders: the panel
 kit in ``kit``, one module a board.
 
 - *Support overview* (leads): response times, quality, SLA compliance, volume and backlog;
 - *SLA on-call*: what is about to breach or has breached, burn rates, pipeline health;
-- *Team and agent drill-down*: per team and (with ``agent_labels``) per agent.
+- *Team and agent drill-down*: per team and (with ``agent_labels``) per agent;
+- *Accounts*: the account managers' customers, revenue, churn, retention and risk (its own
+  ``segment`` variable, ``accounts``).
 
 The variables ``team``, ``channel`` and ``priority`` pick dimension rows of the metrics
 (docs/metrics.md): their "All" value is the empty label, so with all three on All a panel
@@ -25,6 +27,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as dm
 
 from streams.grafana.alerts import Links
+from streams.grafana.dashboards.accounts import accounts
 from streams.grafana.dashboards.sla_oncall import sla_oncall
 from streams.grafana.dashboards.support_overview import support_overview
 from streams.grafana.dashboards.team_agent import team_agent
@@ -33,6 +36,7 @@ DASHBOARDS: dict[str, Callable[[Links], dm.Dashboard]] = {
     "support-overview": support_overview,
     "sla-oncall": sla_oncall,
     "team-agent": team_agent,
+    "accounts": accounts,
 }
 
 

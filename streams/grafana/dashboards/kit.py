@@ -10,11 +10,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from grafana_foundation_sdk.builders import bargauge, common, prometheus, stat, timeseries
+from grafana_foundation_sdk.builders import (
+    bargauge,
+    common,
+    prometheus,
+    stat,
+    table,
+    timeseries,
+)
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
+from grafana_foundation_sdk.models import prometheus as pm
 
 from streams.domain.catalog import AGENT, KPIS, Aggregation, Kpi, Unit, kpi
 from streams.grafana import DATASOURCE_UID
@@ -149,8 +157,45 @@ def series_panel(
     return _options(panel, no_value, decimals, links)
 
 
+def table_panel(
+    title: str,
+    description: str,
+    unit: str,
+    thresholds: Thresholds,
+    key: str,
+    columns: Sequence[tuple[str, Query]],
+    *,
+    width: int = 24,
+    height: int = 10,
+    no_value: str = "",
+    links: Sequence[db.DashboardLink] = (),
+) -> table.Panel:
+    """One row per value of the label ``key``, one column per (title, instant query): the
+    queries are read as tables and merged on ``key``."""
+    targets = [
+        t.format(pm.PromQueryFormat.TABLE) for t in _refs([q for _, q in columns], instant=True)
+    ]
+    refs = [chr(ord("A") + i) for i in range(len(columns))]
+    organize = {
+        "excludeByName": {"Time": True},
+        "indexByName": {key: 0, **{f"Value #{r}": i + 1 for i, r in enumerate(refs)}},
+        "renameByName": {f"Value #{r}": name for r, (name, _) in zip(refs, columns, strict=True)},
+    }
+    panel = (
+        _panel(table.Panel(), title, description, unit, thresholds, width, height)
+        .targets(list(targets))
+        .transformations(
+            [
+                dm.DataTransformerConfig(id_val="merge", options={}),
+                dm.DataTransformerConfig(id_val="organize", options=organize),
+            ]
+        )
+    )
+    return _options(panel, no_value, None, links)
+
+
 _THRESHOLD_LINES = cm.GraphThresholdsStyleMode.DASHED
-_P = TypeVar("_P", stat.Panel, bargauge.Panel, timeseries.Panel)
+_P = TypeVar("_P", stat.Panel, bargauge.Panel, timeseries.Panel, table.Panel)
 
 
 def _panel(
