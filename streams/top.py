@@ -1,4 +1,5 @@
-"""``ticketpulse top``: a full-screen view of the live KPIs, refreshed from ``GET /kpis``.
+"""``ticketpulse top``: a full-screen view of the live KPIs, refreshed from ``GET /kpis``;
+with ``--accounts`` also the snapshot's accounts section (docs/accounts.md).
 
 Drawing is a pure function of the snapshot (``render``), so what the screen shows is tested
 without a terminal or a worker; the command only fetches, keeps the last good snapshot and
@@ -253,6 +254,95 @@ def _by_table(window: Window, by: str, name: str, limit: int) -> RenderableType:
     return table
 
 
+# -- accounts --------------------------------------------------------------------------------
+
+ACCOUNT_WINDOWS = ("7d", "30d", "90d")
+
+
+def _money(value: float | None) -> str:
+    return NONE if value is None else f"{value:,.2f}"
+
+
+def _accounts_now_table(now: Mapping[str, Any]) -> Table:
+    """Now, overall and per segment: customers, MRR, ARPA, CLV and the customers at risk."""
+    table = Table(
+        title=f"Accounts now: {now['customers']} customers, {now['leads_open']} open leads",
+        title_justify="left",
+    )
+    table.add_column("segment")
+    for column in ("customers", "MRR", "ARPA", "CLV", "at risk", "at-risk MRR"):
+        table.add_column(column, justify="right")
+    rows = [("(all)", now), *now["by_segment"].items()]
+    for name, row in rows:
+        at_risk = row["at_risk"]
+        table.add_row(
+            name,
+            str(row["customers"]),
+            _money(row["mrr"]),
+            _money(row["arpa"]),
+            _money(row["clv"]),
+            Text(str(at_risk), style="bold red" if at_risk else ""),
+            _money(row.get("at_risk_mrr")),
+        )
+    return table
+
+
+# (label, how an A row shows it)
+_ACCOUNT_ROWS: tuple[tuple[str, Show], ...] = (
+    ("Churn rate", lambda a: _percent(a["churn_rate"])),
+    ("NRR", lambda a: _percent(a["net_revenue_retention"])),
+    ("Acquisition", lambda a: _percent(a["acquisition"]["rate"])),
+    ("Leads / converted", lambda a: f"{a['leads']} / {a['acquisition']['converted']}"),
+    ("Conversions", lambda a: str(a["conversions"])),
+    ("Churned", lambda a: str(a["churned"])),
+    ("New MRR", lambda a: _money(a["new_mrr"])),
+    ("Churned MRR", lambda a: _money(a["churned_mrr"])),
+)
+
+
+def _accounts_windows_table(windows: Mapping[str, Any]) -> Table:
+    table = Table(title="Accounts per window", title_justify="left")
+    table.add_column("")
+    names = [name for name in ACCOUNT_WINDOWS if name in windows]
+    for name in names:
+        table.add_column(name, justify="right")
+    for label, show in _ACCOUNT_ROWS:
+        table.add_row(label, *(show(windows[name]["overall"]) for name in names))
+    return table
+
+
+def _at_risk_table(at_risk: list[Mapping[str, Any]], limit: int) -> RenderableType:
+    table = Table(title="Customers at risk (by MRR)", title_justify="left")
+    table.add_column("account")
+    table.add_column("MRR", justify="right")
+    for column in ("segment", "manager", "signals"):
+        table.add_column(column)
+    for entry in at_risk[:limit]:
+        table.add_row(
+            entry["account_id"],
+            _money(entry["mrr"]),
+            entry["segment"] or NONE,
+            entry["manager"] or NONE,
+            ", ".join(entry["signals"]),
+        )
+    if not at_risk:
+        return Group(table, Text("no customer at risk", style="dim"))
+    if len(at_risk) > limit:
+        return Group(table, Text(f"... and {len(at_risk) - limit} more", style="dim"))
+    return table
+
+
+def _accounts(section: Mapping[str, Any] | None, limit: int) -> RenderableType:
+    """The accounts part of a frame: now, the windows, and the customers at risk."""
+    if section is None:
+        return Text("no accounts section in the snapshot (no account events yet)", style="dim")
+    side_by_side = Table.grid(padding=(0, 3))
+    side_by_side.add_row(
+        _accounts_now_table(section["now"]), _accounts_windows_table(section["windows"])
+    )
+    return Group(side_by_side, _at_risk_table(section["at_risk"], limit))
+
+
 def render(
     snapshot: Snapshot | None,
     by: str | None = None,
@@ -261,8 +351,10 @@ def render(
     now: Instant | None = None,
     status: str | None = None,
     limit: int = MAX_ROWS,
+    accounts: bool = False,
 ) -> RenderableType:
-    """One frame: header, KPIs per window, backlog, SLA now, and the ``by`` table if asked.
+    """One frame: header, KPIs per window, backlog, SLA now, the ``by`` table if asked, and
+    the accounts (now, per window, at risk) with ``accounts``.
 
     ``now`` (for freshness) and ``status`` (an error line) come from the caller, so the
     frame depends on its arguments alone.
@@ -280,6 +372,8 @@ def render(
     parts: list[RenderableType] = [header, _windows_table(snapshot.windows), side_by_side]
     if by is not None:
         parts.append(_by_table(snapshot.windows[window], by, window, limit))
+    if accounts:
+        parts.append(_accounts(snapshot.accounts, limit))
     return Group(*parts)
 
 
@@ -360,20 +454,30 @@ class _Poller:
 @click.option("--by", type=click.Choice(DIMENSIONS), help="Also show a table per dimension value.")
 @click.option("--window", type=click.Choice(WINDOW_NAMES), default="24h", show_default=True,
               help="The window of the --by table.")  # fmt: skip
+@click.option("--accounts", is_flag=True,
+              help="Also show the accounts: now, churn, NRR, customers at risk.")  # fmt: skip
 @click.option("--once", is_flag=True, help="Print one frame and exit (1 if the fetch failed).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=3.0, show_default=True,
               help="Seconds to wait for the worker's answer.")  # fmt: skip
 @click.option("--token", envvar="TICKETPULSE_API_TOKEN", default="", show_envvar=True,
               help="The worker's API token, when it has one (docs/security.md).")  # fmt: skip
 def top(
-    url: str, interval: float, by: str | None, window: str, once: bool, timeout: float, token: str
+    url: str,
+    interval: float,
+    by: str | None,
+    window: str,
+    accounts: bool,
+    once: bool,
+    timeout: float,
+    token: str,
 ) -> None:
     """Watch the live KPIs, backlog and SLA clocks of a running worker."""
     poller = _Poller(url, timeout, token)
     console = Console()
     if once:
         status = poller.poll()
-        console.print(render(poller.snapshot, by, window, now=_now(), status=status))
+        frame = render(poller.snapshot, by, window, now=_now(), status=status, accounts=accounts)
+        console.print(frame)
         if status is not None:
             raise SystemExit(1)
         return
@@ -381,7 +485,9 @@ def top(
         try:
             while True:
                 status = poller.poll()
-                frame = render(poller.snapshot, by, window, now=_now(), status=status)
+                frame = render(
+                    poller.snapshot, by, window, now=_now(), status=status, accounts=accounts
+                )
                 live.update(frame, refresh=True)
                 time.sleep(interval)
         except KeyboardInterrupt:

@@ -9,6 +9,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,11 +18,14 @@ from rich.console import Console
 
 from streams.domain.facts import Fact, FactDiff, FactKind, SlaTarget
 from streams.domain.instant import MICROS_PER_MINUTE, MICROS_PER_SECOND, parse_rfc3339
+from streams.domain.policies import load_policies
 from streams.domain.snapshot import Backlog, SlaNow, Snapshot, build_snapshot
 from streams.domain.windows import WINDOWS, Windows
+from streams.replay import replay_lines
 from streams.top import format_seconds, freshness, render, top
 
 AS_OF = parse_rfc3339("2026-11-02T10:00:00Z")
+GOLDEN_ACCOUNTS = Path(__file__).parent.parent / "golden" / "accounts"
 SECOND = MICROS_PER_SECOND
 HOUR_AGO = 60.0
 
@@ -268,6 +272,53 @@ def starting_worker() -> Iterator[str]:
 @pytest.fixture
 def locked_worker() -> Iterator[str]:
     yield from _serve(200, snapshot(), token="s3cret")
+
+
+def accounts_snapshot() -> Snapshot:
+    """The golden accounts log replayed (its README works out every figure below)."""
+    with (GOLDEN_ACCOUNTS / "events.jsonl").open("rb") as handle:
+        policies = load_policies(GOLDEN_ACCOUNTS / "policies.yaml")
+        result = replay_lines(iter(handle), policies, parse_rfc3339("2026-12-01T00:00:00Z"))
+    return Snapshot.from_json(result.snapshot)
+
+
+@pytest.fixture
+def accounts_worker() -> Iterator[str]:
+    yield from _serve(200, accounts_snapshot())
+
+
+def test_the_accounts_view_shows_now_the_windows_and_the_customers_at_risk() -> None:
+    snapshot = accounts_snapshot()
+    assert "Customers at risk" not in text_of(render(snapshot))  # only when asked
+    text = text_of(render(snapshot, accounts=True))
+    assert "Accounts now: 14 customers, 3 open leads" in text
+    # customers, MRR, ARPA, CLV, at risk, at-risk MRR
+    assert cells(text, "(all)") == ["14", "3,250.00", "232.14", "2,553.57", "4", "510.00"]
+    assert cells(text, "ent") == ["4", "2,200.00", "550.00", "2,200.00", "0", "0.00"]
+    assert cells(text, "smb") == ["6", "750.00", "125.00", "-", "3", "470.00"]  # no 30d churn
+    assert cells(text, "Churn rate") == ["0.0%", "9.1%", "50.0%"]  # 7d, 30d, 90d
+    assert cells(text, "NRR") == ["100.9%", "89.9%", "71.4%"]
+    assert cells(text, "Acquisition") == ["33.3%", "50.0%", "44.4%"]
+    assert cells(text, "Leads / converted") == ["3 / 1", "8 / 4", "9 / 4"]
+    assert cells(text, "New MRR") == ["1,100.00", "1,360.00", "2,930.00"]
+    assert first_column(text, "Customers at risk") == ["G17", "G08", "G21", "G18"]
+    assert cells(text, "G08") == ["150.00", "smb", "ann", "silent, contraction"]
+    cut = text_of(render(snapshot, accounts=True, limit=2))
+    assert first_column(cut, "Customers at risk") == ["G17", "G08"]
+    assert "... and 2 more" in cut
+
+
+def test_the_accounts_view_says_when_the_snapshot_has_no_accounts() -> None:
+    text = text_of(render(snapshot(), accounts=True))
+    assert "no accounts section in the snapshot (no account events yet)" in text
+    assert "KPIs per window" in text  # the ticket view is still there
+
+
+def test_once_with_accounts_prints_them_from_the_worker(accounts_worker: str) -> None:
+    result = invoke("--once", "--accounts", "--url", accounts_worker)
+    assert result.exit_code == 0, result.output
+    assert cells(result.output, "(all)")[:2] == ["14", "3,250.00"]
+    assert first_column(result.output, "Customers at risk") == ["G17", "G08", "G21", "G18"]
 
 
 def invoke(*args: str, **env: str) -> Any:
