@@ -7,6 +7,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -124,11 +125,17 @@ def test_a_body_in_two_writes_is_read_whole_and_every_event_counts(run: Run) -> 
     assert created == 1000, worker.tail()
 
 
-def test_posted_account_events_land_on_the_accounts_topic_keyed_by_account(run: Run) -> None:
+def test_posted_account_events_land_on_the_accounts_topic_keyed_by_account(
+    run: Run, tmp_path: Path
+) -> None:
     """A body mixing ticket and account events: the account events are on the accounts topic
     (read back from Kafka) with the ``account_id`` as key, the ticket event on the tickets
-    topic; an invalid account event rejects the whole body."""
+    topic; an invalid account event rejects the whole body. The worker exports the at-risk MRR
+    thresholds of its policies file."""
     accounts_topic = f"{run.name}.accounts"
+    run.policies = tmp_path / "policies.yaml"
+    alerts = "{at_risk_mrr: {segments: {ent: 5000, smb: 250.5}}}"
+    run.policies.write_text(f"policies: [{{name: all}}]\naccounts: {{alerts: {alerts}}}\n")
     worker = run.start_worker(TICKETPULSE_TOPIC_ACCOUNTS=accounts_topic)
     at = format_rfc3339(now_micros() - 3600 * MICROS_PER_SECOND)
     accounts = [
@@ -156,6 +163,16 @@ def test_posted_account_events_land_on_the_accounts_topic_keyed_by_account(run: 
     )
     on_tickets = [json.loads(value) for t, _, value in records if t == run.topics["tickets"]]
     assert [e["event_id"] for e in on_tickets] == [ticket["event_id"]]
+
+    thresholds: dict[str, float] = {}
+    for _ in iter_until(20, interval=0.3):
+        thresholds = {k: v for k, v in worker.metrics().items() if "at_risk_mrr_threshold{" in k}
+        if thresholds:
+            break
+    assert thresholds == {
+        'ticketpulse_account_at_risk_mrr_threshold{segment="ent"}': 5000.0,
+        'ticketpulse_account_at_risk_mrr_threshold{segment="smb"}': 250.5,
+    }
 
 
 async def _read_all(bootstrap: str, topics: list[str]) -> list[tuple[str, bytes, bytes]]:

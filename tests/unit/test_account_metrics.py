@@ -30,10 +30,9 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 def golden_section() -> dict[str, Any]:
-    with (GOLDEN / "events.jsonl").open("rb") as handle:
-        result = replay_lines(iter(handle), load_policies(GOLDEN / "policies.yaml"), AS_OF)
-    section: dict[str, Any] = result.snapshot["accounts"]
-    return section
+    section = golden_snapshot().accounts
+    assert section is not None
+    return dict(section)
 
 
 def snapshot_of(events: list[dict[str, Any]]) -> Snapshot:
@@ -220,3 +219,18 @@ def test_many_more_managers_add_no_series_and_no_account_id_is_a_label() -> None
     assert len(samples) <= bound
     ids = {e["account_id"] for e in events}
     assert not ids & {v for _, labels in samples for _, v in labels}
+
+
+def test_a_malformed_accounts_section_raises_and_keeps_the_previous_values() -> None:
+    good = golden_snapshot()
+    metrics = Metrics()
+    metrics.mirror_snapshot(good)
+    before = scrape(metrics)
+    assert good.accounts is not None
+    broken = good.with_accounts({**good.accounts, "now": {"customers": 1}})
+    with pytest.raises(ValueError, match="malformed snapshot"):
+        metrics.mirror_snapshot(broken)
+    junk = good.with_accounts({**good.accounts, "windows": {"1y": good.accounts["windows"]["7d"]}})
+    with pytest.raises(ValueError, match="unknown account window"):
+        metrics.mirror_snapshot(junk)
+    assert scrape(metrics) == before
