@@ -10,7 +10,7 @@ derives its ratios from those sums. Sources are a closed list. Never an account 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from streams.domain.account_snapshot import ACCOUNT_WINDOWS
@@ -50,13 +50,32 @@ def _flat(row: Mapping[str, Any]) -> Row:
     return flat
 
 
-def _folded(rows: Mapping[str, Row], kept: set[str], sums: Iterable[str]) -> dict[str, Row]:
-    """The rows of ``kept`` keys as they are; every other row summed into ``OTHER`` (its
-    derived fields are the caller's to fill)."""
-    out = {key: row for key, row in rows.items() if key in kept and key != OTHER}
-    rest = [row for key, row in rows.items() if key not in out]  # a real OTHER key too
-    if rest:
-        out[OTHER] = {field: sum(row.get(field) or 0 for row in rest) for field in sums}
+def _folded(
+    rows: Mapping[str, Mapping[str, Any]],
+    kept: set[str] | None,
+    sums: tuple[str, ...],
+    shown: Callable[[Mapping[str, Any]], Row],
+) -> dict[str, Row]:
+    """The rows of ``kept`` keys (None: all) as ``shown`` makes them; the ``sums`` fields of
+    every other row (of ``shown``'s form) summed into ``OTHER``, in one pass and without
+    making them first: the caller fills the derived fields of ``OTHER``."""
+    out: dict[str, Row] = {}
+    total = dict.fromkeys(sums, 0)
+    folded = 0
+    for key, row in rows.items():
+        label = _label(key)
+        if (kept is None or label in kept) and label != OTHER:
+            out[label] = shown(row)
+            continue
+        folded += 1
+        for field in sums:
+            value = (
+                row.get(field) if field != "leads_converted" else row["acquisition"]["converted"]
+            )
+            if value:
+                total[field] += value
+    if folded:  # a real OTHER key is summed in too
+        out[OTHER] = total
     return out
 
 
@@ -112,9 +131,8 @@ def _windows(
         blank = {"window": window, "segment": "", "manager": "", "source": ""}
         rows: dict[tuple[str, str], Row] = {("", ""): _flat(aw["overall"])}
         for dim in ("segment", "manager", "source"):
-            flat = {_label(key): _flat(row) for key, row in aw[f"by_{dim}"].items()}
-            kept = labels.kept.get(dim, set(flat))
-            for key, row in _folded(flat, kept, _WINDOW_SUMS).items():
+            members = aw[f"by_{dim}"]
+            for key, row in _folded(members, labels.kept.get(dim), _WINDOW_SUMS, _flat).items():
                 if key == OTHER:
                     for ratio, (numerator, denominator) in _RATIOS.items():
                         row[ratio] = _ratio(row[numerator], row[denominator])
@@ -137,8 +155,8 @@ def _now(
     rows: list[tuple[dict[str, str], Row]] = [(blank, dict(now))]
     segments: set[str] = set()
     for dim in ("segment", "manager"):
-        by = {_label(key): dict(row) for key, row in now[f"by_{dim}"].items()}
-        for key, row in _folded(by, labels.kept[dim], _NOW_SUMS).items():
+        members = now[f"by_{dim}"]
+        for key, row in _folded(members, labels.kept[dim], _NOW_SUMS, dict).items():
             if key == OTHER:
                 row["arpa"] = _ratio(row["mrr"], row["customers"])
                 rate = month.get((dim, OTHER), {}).get("churn_rate")
