@@ -9,8 +9,10 @@ Redis, with ``agent_labels`` on so that the per-agent panels have rows.
    alert reaches the webhook within a bounded time after the deadline.
 2. A backfilled ticket whose deadline passed a month ago: the breach counts on the boards'
    counter, and no alert reaches the webhook.
-3. The golden stream moved to now: every panel query and every alert expression is valid
-   PromQL on the real server and returns data, except where none can exist (named below);
+3. The golden stream moved to now, and the golden accounts' CRM events posted to the worker
+   (``POST /events``, to the run's own accounts topic): every panel query and every alert
+   expression is valid PromQL on the real server and returns data, except where none can exist
+   (named below; the accounts board while the worker's snapshot has no accounts section);
    with a team and a priority picked together too; counts are whole numbers; the snapshot
    age is between 0 and a minute.
 4. A team whose clocks stopped before Prometheus first saw them (so nothing stopped within
@@ -35,22 +37,31 @@ from typing import Any
 import pytest
 import yaml
 
-from streams.domain.instant import MICROS_PER_MINUTE, ceil_minute, format_rfc3339
+from streams.domain.account_decode import decode_any
+from streams.domain.account_events import AccountEvent
+from streams.domain.account_thresholds import AtRiskMrrLimits
+from streams.domain.instant import MICROS_PER_MINUTE, ceil_minute, format_rfc3339, parse_rfc3339
+from streams.domain.policies import load_policies
+from streams.domain.snapshot import Snapshot
 from streams.grafana import RUNBOOKS_URL
 from streams.grafana.alerts import ALERTS, fast_variant, prometheus_rules
 from streams.grafana.dashboards import DASHBOARDS, dashboard_json
 from streams.grafana.files import dump_yaml
+from streams.live.metrics import Metrics
+from streams.live.metrics.exposition import render
+from streams.replay import replay_lines
 from streams.stack import Stack, StackConfig, StackPaths, StackPorts
 from streams.stack.alertmanager_server import Alertmanager
 from streams.stack.component import Component
 from streams.stack.config import ScrapeTarget
 from streams.stack.prometheus_server import Prometheus
 from tests.conftest import start_stack
-from tests.support.workers import WorkerProcess, iter_until, now_micros
+from tests.support.workers import WorkerProcess, iter_until, now_micros, post
 
 from .workers import Run, produce, shifted_golden
 
 BREACH_BOUND_SECONDS = 30.0
+GOLDEN_ACCOUNTS_AS_OF = parse_rfc3339("2026-12-01T00:00:00Z")
 # Panels and alert queries that cannot have data here, and why.
 MAY_BE_EMPTY = {
     "TicketpulseSlaBudgetBurnFast": "it needs 20 recent clocks stopped in the hour",
@@ -151,7 +162,7 @@ def live(
     )
     with pytest.MonkeyPatch.context() as env:
         env.setenv("TICKETPULSE_AGENT_LABELS", "true")
-        worker = run.start_worker()
+        worker = run.start_worker(TICKETPULSE_TOPIC_ACCOUNTS=f"{run.name}.accounts")
     rules = home / "ticketpulse.fast.rules.yml"
     rules.write_text(dump_yaml(prometheus_rules(fast_variant(), interval="1s")))
     manager = webhook_alertmanager(webhook.url)
@@ -322,8 +333,28 @@ def golden(live: Live) -> Live:
     assert wait_for(live.prometheus, "ticketpulse_deadletter_total")
     assert wait_for(live.prometheus, 'ticketpulse_events_total{outcome="misplaced"}')
     assert wait_for(live.prometheus, "ticketpulse_last_breach_timestamp_seconds")
+    body = b"\n".join(shifted_account_events(ceil_minute(now_micros())))
+    assert post(live.worker.url + "/events", body, "application/x-ndjson")[0] == 202
+    for _ in iter_until(10, interval=0.5):  # a worker that computes accounts shows them
+        if "accounts" in live.worker.get("/kpis")[1]:
+            assert wait_for(live.prometheus, "ticketpulse_account_customers")
+            break
     time.sleep(3)  # a few more scrapes after the last batch
     return live
+
+
+def shifted_account_events(as_of: int) -> list[bytes]:
+    """The golden accounts log's valid account events before its as_of, moved to ``as_of``."""
+    golden = Path(__file__).parents[1] / "golden" / "accounts"
+    delta = as_of - GOLDEN_ACCOUNTS_AS_OF
+    lines = []
+    for line in (golden / "events.jsonl").read_bytes().splitlines():
+        event = decode_any(line)
+        if isinstance(event, AccountEvent) and event.occurred_at < GOLDEN_ACCOUNTS_AS_OF:
+            data = json.loads(line)
+            data["occurred_at"] = format_rfc3339(event.occurred_at + delta)
+            lines.append(json.dumps(data).encode())
+    return lines
 
 
 def test_every_panel_query_and_alert_expression_runs_and_returns_data(golden: Live) -> None:
@@ -472,3 +503,72 @@ def test_the_fast_rules_loaded_are_the_generated_ones(live: Live, tmp_path: Path
     loaded = {rule["name"] for group in groups for rule in group["rules"]}
     assert loaded == {alert.name for alert in ALERTS}
     assert all(rule["health"] != "err" for group in groups for rule in group["rules"])
+
+
+@pytest.fixture
+def accounts_exporter() -> Iterator[str]:
+    """The /metrics text of the worker's own ``Metrics`` mirroring the replayed golden accounts
+    log (at-risk MRR threshold 100 for every segment), served by this test: the board's
+    queries get real account gauges on the real Prometheus whatever the worker computes."""
+    golden = Path(__file__).parents[1] / "golden" / "accounts"
+    with (golden / "events.jsonl").open("rb") as handle:
+        replayed = replay_lines(
+            iter(handle), load_policies(golden / "policies.yaml"), GOLDEN_ACCOUNTS_AS_OF
+        )
+    metrics = Metrics(at_risk_mrr=AtRiskMrrLimits(100))
+    metrics.mirror_snapshot(Snapshot.from_json(replayed.snapshot))
+    text = render(metrics.registry)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.end_headers()
+            self.wfile.write(text)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_accounts_board_and_alert_read_the_account_gauges(
+    golden: Live, accounts_exporter: str
+) -> None:
+    live = golden
+    worker = ScrapeTarget("ticketpulse", live.worker.url.removeprefix("http://"))
+    live.stack.set_scrape_targets([worker, ScrapeTarget("accounts", accounts_exporter)])
+    try:
+        assert wait_for(live.prometheus, 'ticketpulse_account_customers{job="accounts"}')
+        empty = []
+        targets = [(p, e) for name, p, e in board_targets() if name == ACCOUNTS_BOARD]
+        assert len(targets) > 15
+        for segment in ("^$", "ent"):  # the overall row, and a segment with churn in 30d
+            for panel, expr in targets:
+                if not result(live.prometheus, substitute(expr, segment=segment)):
+                    empty.append(f"{panel['title']} (segment {segment}): {expr}")
+        assert not empty, "queries without data:\n" + "\n".join(empty)
+        (variable,) = [
+            v
+            for v in dashboard_json(DASHBOARDS[ACCOUNTS_BOARD]())["templating"]["list"]
+            if v["name"] == "segment"
+        ]
+        selector = variable["query"].split("(", 1)[1].rsplit(",", 1)[0]
+        url = f"{live.prometheus}/api/v1/label/segment/values?" + urllib.parse.urlencode(
+            {"match[]": selector}
+        )
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert json.loads(response.read())["data"] == ["ent", "mid", "smb"]
+        overall = result(live.prometheus, substitute(targets[0][1]))
+        assert [float(s["value"][1]) for s in overall] == [14.0]  # customers now
+        # smb (470) and mid (40) against 100; ent has none at risk
+        (alert,) = [a for a in ALERTS if a.name == "TicketpulseAccountAtRiskMrr"]
+        firing = result(live.prometheus, alert.expr)
+        assert [(s["metric"]["segment"], float(s["value"][1])) for s in firing] == [("smb", 470)]
+    finally:
+        live.stack.set_scrape_targets([worker])
