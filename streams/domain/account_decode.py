@@ -73,14 +73,21 @@ def _build(obj: Mapping[Any, Any]) -> AccountEvent:
     return AccountEvent(event_id, event_type, occurred_at, account_id, *values)
 
 
+# An account's MRR at most: far above any real one, and a bound that keeps its millionths an
+# exact integer (an absurd amount would overflow converting to them).
+MAX_MRR: Final = 1_000_000_000
+
+
 def _money(value: Any, values: list[Any], slot: int) -> str | None:
+    # comparisons, not math.isfinite, which raises for an integer too large for a float
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value < 0
+        or not 0 <= value < math.inf  # NaN compares false
     ):
         return "must be a non-negative number"
+    if value > MAX_MRR:
+        return f"must be at most {MAX_MRR}"
     values[slot] = round(value * MONEY_UNITS)
     return None
 

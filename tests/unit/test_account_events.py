@@ -51,6 +51,8 @@ def test_every_type_decodes_from_bytes_and_round_trips(kind: AccountEventType) -
 
 
 def test_amounts_are_exact_integers() -> None:
+    largest = decode_any(wire(AccountEventType.CONVERTED, mrr=1_000_000_000))
+    assert isinstance(largest, AccountEvent) and largest.mrr == 10**15
     converted = decode_any(wire(AccountEventType.CONVERTED, mrr=0.1))
     touched = decode_any(wire(AccountEventType.TOUCHED, duration_seconds=1.5))
     assert isinstance(converted, AccountEvent) and converted.mrr == 100_000
@@ -83,6 +85,10 @@ def test_amounts_are_exact_integers() -> None:
         (AccountEventType.CONVERTED, {"mrr": -5}, "mrr: must be a non-negative number"),
         (AccountEventType.CONVERTED, {"mrr": True}, "mrr: must be a non-negative number"),
         (AccountEventType.CONVERTED, {"mrr": "10"}, "mrr: must be a non-negative number"),
+        # absurd amounts: a clear error, not an overflow converting to millionths
+        (AccountEventType.CONVERTED, {"mrr": 1.8e302}, "mrr: must be at most 1000000000"),
+        (AccountEventType.MRR_CHANGED, {"mrr": 10**400}, "mrr: must be at most 1000000000"),
+        (AccountEventType.CONVERTED, {"mrr": 1_000_000_000.5}, "mrr: must be at most"),
         (AccountEventType.MRR_CHANGED, {"reason": None}, "reason: required"),
         (
             AccountEventType.MRR_CHANGED,
