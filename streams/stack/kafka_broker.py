@@ -186,7 +186,18 @@ class KafkaBroker(Component):
         scram: list[str] = []
         for user, password in self.config.kafka_scram_users:
             scram += ["--add-scram", f"SCRAM-SHA-256=[name={user},password={password}]"]
+        nodes = self.data_dir / "ticketpulse-nodes"  # the quorum size it was formatted for
+        count = self.config.ports.broker_count
         if (self.data_dir / "meta.properties").exists():
+            formatted = int(nodes.read_text()) if nodes.exists() else 1
+            if formatted != count:
+                dirs = " ".join(str(self.paths.home(n)) for n in ("kafka", "kafka-2", "kafka-3"))
+                raise StackError(
+                    f"{self.name}: {self.data_dir} holds a Kafka of {formatted} node(s), asked "
+                    f"for {count}; a KRaft quorum does not change size in place: start with "
+                    f"--kafka-brokers {formatted}, or delete its data (topics and all) with "
+                    f"`rm -rf {dirs}` after `ticketpulse stack down`"
+                )
             return
         cluster_id = self._cluster_id()
         self._tool(
@@ -199,6 +210,7 @@ class KafkaBroker(Component):
             "--ignore-formatted",
             *scram,
         )
+        nodes.write_text(f"{count}\n")
 
     def command(self) -> list[str]:
         return self._java(

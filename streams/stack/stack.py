@@ -166,7 +166,8 @@ class Stack:
         if running:
             raise StackError(
                 f"{', '.join(running)} already run with the ports in {self.paths.config_file}; "
-                "stop the stack (`ticketpulse stack down`) before changing ports"
+                "stop the stack (`ticketpulse stack down`) before changing ports or the shape "
+                "(--redis-cluster, --kafka-brokers)"
             )
 
     def _start(self, component: Component) -> process.ProcessRecord:

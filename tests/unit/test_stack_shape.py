@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.stack import DEMO_PORTS, StackConfig, StackPaths, StackPorts
+from streams.stack import DEMO_PORTS, StackConfig, StackError, StackPaths, StackPorts
 from streams.stack.kafka_broker import kafka_nodes
 from streams.stack.stack import Stack, default_components
 
@@ -82,3 +82,22 @@ def test_three_kafka_nodes_form_one_quorum_with_replication_three_and_two_in_syn
 def test_a_kafka_node_count_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         DEMO_PORTS.shaped(redis_cluster=False, kafka_brokers=0)
+
+
+def test_a_kafka_formatted_for_another_quorum_size_is_refused_with_what_to_do(
+    tmp_path: Path,
+) -> None:
+    """Starting 3 nodes over a single node's data (or back) makes KRaft exit with an
+    IllegalStateException; ``up`` refuses first and says how to start afresh."""
+    paths = StackPaths(tmp_path)
+    data = paths.home("kafka") / "data"
+    data.mkdir(parents=True)
+    (data / "meta.properties").write_text("cluster.id=x\n")  # formatted before, for 1 node
+    three = StackConfig(ports=DEMO_PORTS.shaped(redis_cluster=False, kafka_brokers=3))
+    with pytest.raises(StackError, match=r"holds a Kafka of 1 node\(s\), asked for 3") as err:
+        kafka_nodes(paths, three)[0].prepare()
+    assert "--kafka-brokers 1" in str(err.value) and "rm -rf" in str(err.value)
+    (data / "ticketpulse-nodes").write_text("3\n")
+    kafka_nodes(paths, three)[0].prepare()  # the same size: nothing to format, no error
+    with pytest.raises(StackError, match="holds a Kafka of 3 node"):
+        kafka_nodes(paths, StackConfig())[0].prepare()
