@@ -130,6 +130,7 @@ _TRANSIENT: tuple[type[Exception], ...] = (
     # also behind EXECABORT): nothing of it ran; resent after the slot map is refreshed.
     redis_errors.AskError,
     redis_errors.SlotNotCoveredError,
+    redis_errors.RedisClusterUnreachableError,  # no node answered the slot map's refresh
 )
 # Subclasses of ConnectionError that retrying does not cure: wrong credentials or ACL.
 _NOT_TRANSIENT: tuple[type[Exception], ...] = (

@@ -11,7 +11,7 @@ import pytest
 import redis
 from redis.asyncio import RedisCluster
 from redis.crc import key_slot
-from redis.exceptions import MovedError
+from redis.exceptions import MovedError, RedisClusterException
 
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import MICROS_PER_MINUTE, parse_rfc3339
@@ -19,6 +19,7 @@ from streams.errors import TransientError
 from streams.live.redis_cluster import parse_cluster_url
 from streams.live.store import RedisSettings, RedisStore
 from streams.live.writes import PartitionWrites, backlog_field, bucket_field
+from streams.stack.ports import free_ports
 
 pytestmark = pytest.mark.integration
 
@@ -126,3 +127,60 @@ async def test_a_batch_sent_to_a_former_master_is_retried_once_on_the_new_one(
     assert await store.load_writes(5) == 2
     assert await store.load_buckets(5, T0) == {T0: {EMAIL: 2}}  # counted once per batch
     assert await store.backlog(5) == {OPEN_HIGH: 2}
+
+
+@pytest.mark.parametrize("slot_map", [True, False])
+async def test_an_acl_user_limited_to_its_prefix_needs_the_slot_map_too(
+    redis_cluster_url: str, slot_map: bool
+) -> None:
+    """docs/redis.md's ACL rule plus ``+cluster|slots``, set on every node, is enough for
+    every store call on a cluster; without ``cluster|slots`` the client cannot start."""
+    prefix = f"a{uuid.uuid4().hex[:8]}"
+    user, password = f"u{prefix}", uuid.uuid4().hex
+    rule = ["on", f">{password}", f"~{{{prefix}:p*}}:*", f"~{prefix}:snapshot"]
+    rule += ["+@read", "+@write", "+@scripting", "+@transaction", "+@connection"]
+    rule += ["+cluster|slots"] if slot_map else []
+    nodes = parse_cluster_url(redis_cluster_url).nodes
+    for host, port in nodes:
+        with redis.Redis(host, port) as node:
+            node.execute_command("ACL", "SETUSER", user, *rule)
+    settings = RedisSettings(redis_cluster_url, prefix, username=user, password=password)
+    store = RedisStore.from_settings(settings)
+    try:
+        if not slot_map:
+            # a configuration error, not retried (the NOPERM on CLUSTER SLOTS is its cause)
+            with pytest.raises(RedisClusterException, match="Cluster mode is not enabled"):
+                await store.load_offsets(3)
+            return
+        await store.apply(counting(3, 1), expected_offsets={}, expected_writes=0)
+        await store.publish_window_sums(3, b"{}")
+        await store.write_snapshot(b"{}")
+        assert await store.load_buckets(3, T0) == {T0: {EMAIL: 1}}
+        assert (await store.sla_counts(3, T0, 10**9))[0]["first_reply"] == 1
+        assert await store.load_records({3: ["T-3"]}) == {"T-3": b"r"}
+        assert await store.read_window_sums([3, 4]) == {3: b"{}"}
+        assert await store.read_snapshot() == b"{}"
+        await store.set_marker(3, "w")
+        assert (await store.check(3)).marker and await store.has_state(3)
+        assert await store.wipe(3) > 0
+    finally:
+        await store.aclose()
+        for host, port in nodes:
+            with redis.Redis(host, port) as node:
+                node.execute_command("ACL", "DELUSER", user)
+
+
+async def test_a_cluster_no_node_of_which_answers_is_transient() -> None:
+    """As a single Redis that is down: the worker retries with backoff, health says no."""
+    (port,) = free_ports(1)
+    store = RedisStore.from_settings(RedisSettings(f"redis+cluster://127.0.0.1:{port}"))
+    try:
+        assert await store.ping() is False
+        with pytest.raises(TransientError, match="cannot be connected"):
+            await store.load_offsets(1)
+        with pytest.raises(TransientError, match="cannot be connected"):
+            await store.apply(counting(1, 1), expected_offsets={}, expected_writes=0)
+        with pytest.raises(TransientError):
+            await store.read_window_sums([1, 2])
+    finally:
+        await store.aclose()
