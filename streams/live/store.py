@@ -3,14 +3,15 @@
 Every key of partition ``p`` starts with the hash tag ``{<prefix>:p<p>}``, so a batch's
 transaction touches one Redis Cluster slot. The key layout is in ``docs/architecture.md`` and
 ``docs/redis.md``. Connection failures become ``TransientError``: the worker retries the batch
-with backoff and does not commit its Kafka offsets.
+with backoff and does not commit its Kafka offsets. On a Redis Cluster (a ``redis+cluster://``
+URL) each partition's transaction goes to its slot's master (``streams.live.redis_cluster``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -254,10 +255,17 @@ class RedisStore:
             return self.client
         return await self._masters.client_for(self.key(partition, "off"))
 
-    async def _lost_route(self) -> None:
-        """After a failed transaction on a cluster: the slot may have moved, read the map."""
-        if self._masters is not None:
-            await self._masters.refresh()
+    @asynccontextmanager
+    async def _routed(self, operation: str) -> AsyncIterator[None]:
+        """``_transient`` for a partition's transaction; on a cluster, a failure also makes
+        the slot map be read again (the slot may have moved, its master may be gone)."""
+        try:
+            with _transient(operation):
+                yield
+        except TransientError:
+            if self._masters is not None:
+                await self._masters.refresh()
+            raise
 
     def key(self, partition: int, *parts: str) -> str:
         """``{tp:p7}:t:<id>``: the braces are the hash tag that pins a partition to one slot."""
@@ -323,7 +331,7 @@ class RedisStore:
         unconfirmed = self._unconfirmed.pop(writes.partition, None)
         token = unconfirmed[1] if unconfirmed and unconfirmed[0] is writes else os.urandom(8).hex()
         try:
-            with _transient("apply"):
+            async with self._routed("apply"):
                 client = await self._transactions(writes.partition)
                 async with client.pipeline(transaction=True) as pipe:
                     if expected_offsets is not None:
@@ -334,7 +342,6 @@ class RedisStore:
             raise StaleOffsets(f"partition {writes.partition}: applied offsets changed") from error
         except TransientError:
             self._unconfirmed[writes.partition] = (writes, token)
-            await self._lost_route()
             raise
 
     async def _fence(
@@ -494,20 +501,14 @@ class RedisStore:
         at_risk: deadline in [now, now + within]; breached_running: the breached-running set
         plus indexed deadlines before ``now`` that the scanner has not yet recorded.
         """
-        with _transient("sla counts"):
-            client = await self._transactions(partition)
-        pipe = client.pipeline(transaction=True)
-        for target in SlaTarget:
-            due = self.key(partition, "due", target.value)
-            pipe.zcount(due, now, now + within)
-            pipe.scard(self.key(partition, "breached", target.value))
-            pipe.zcount(due, "-inf", f"({now}")
-        try:
-            with _transient("sla counts"):
-                counts = [int(c) for c in await pipe.execute()]
-        except TransientError:
-            await self._lost_route()
-            raise
+        async with self._routed("sla counts"):
+            pipe = (await self._transactions(partition)).pipeline(transaction=True)
+            for target in SlaTarget:
+                due = self.key(partition, "due", target.value)
+                pipe.zcount(due, now, now + within)
+                pipe.scard(self.key(partition, "breached", target.value))
+                pipe.zcount(due, "-inf", f"({now}")
+            counts = [int(c) for c in await pipe.execute()]
         at_risk: dict[str, int] = {}
         breached: dict[str, int] = {}
         for i, target in enumerate(SlaTarget):
