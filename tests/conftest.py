@@ -43,7 +43,7 @@ def start_stack(
             return stack
         except StackError as err:
             last = err
-            config = replace(config, ports=StackPorts.free())
+            config = replace(config, ports=config.ports.free_again())
     pytest.fail(f"the test stack did not start:\n{last}", pytrace=False)
 
 

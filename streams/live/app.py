@@ -71,6 +71,7 @@ def create_app(
         web_graph_enabled=False,
         web_application_options={"middlewares": [gate.middleware]},
         topic_partitions=settings.partitions,
+        topic_replication_factor=settings.kafka_replication_factor,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
         store="memory://",

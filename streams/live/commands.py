@@ -82,6 +82,7 @@ def worker(
                 settings.partitions,
                 settings.kafka_auth.aiokafka_options(),
                 copartitioned=settings.input_topics,
+                replication=settings.kafka_replication_factor,
             )
         )
     except ConfigError as error:

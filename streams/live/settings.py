@@ -25,6 +25,7 @@ from pydantic_settings.sources.utils import parse_env_vars
 from streams.errors import ConfigError, ConfigErrors
 from streams.kafka_auth import KafkaAuth
 from streams.live.log_format import LogFormat
+from streams.live.redis_cluster import is_cluster_url, parse_cluster_url
 from streams.topic_names import DEFAULT_PREFIX, TopicNames
 
 ENV_PREFIX = "TICKETPULSE_"
@@ -54,6 +55,19 @@ AtLeastOne = Annotated[int, _rule(lambda v: v >= 1, "must be at least 1")]
 Share = Annotated[float, _rule(lambda v: 0 < v <= 1, "must be in (0, 1]")]
 
 
+def _redis_url(value: str) -> str:
+    """A ``redis+cluster://`` URL's nodes are checked here, before anything connects."""
+    if is_cluster_url(value):
+        try:
+            parse_cluster_url(value)
+        except ValueError as error:
+            raise PydanticCustomError("setting", str(error)) from None
+    return value
+
+
+RedisUrl = Annotated[str, AfterValidator(_redis_url)]
+
+
 class WorkerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
 
@@ -64,12 +78,14 @@ class WorkerSettings(BaseSettings):
     kafka_sasl_mechanism: str = ""
     kafka_sasl_username: str = ""
     kafka_sasl_password: str = Field(default="", repr=False)
-    redis_url: str = "redis://127.0.0.1:6390/0"
+    # redis+cluster://host:port,host:port... selects a Redis Cluster (docs/redis.md)
+    redis_url: RedisUrl = "redis://127.0.0.1:6390/0"
     redis_prefix: str = "tp"
     web_host: str = "127.0.0.1"
     web_port: int = 6066
     group_id: str = "ticketpulse"
     partitions: int = 4
+    kafka_replication_factor: AtLeastOne = 1  # of the topics the worker creates
     # every topic is <prefix><kind> unless its own variable names it (``topics``)
     topic_prefix: str = DEFAULT_PREFIX
     topic_tickets: str = ""

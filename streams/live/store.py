@@ -3,21 +3,23 @@
 Every key of partition ``p`` starts with the hash tag ``{<prefix>:p<p>}``, so a batch's
 transaction touches one Redis Cluster slot. The key layout is in ``docs/architecture.md`` and
 ``docs/redis.md``. Connection failures become ``TransientError``: the worker retries the batch
-with backoff and does not commit its Kafka offsets.
+with backoff and does not commit its Kafka offsets. On a Redis Cluster (a ``redis+cluster://``
+URL) each partition's transaction goes to its slot's master (``streams.live.redis_cluster``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from pydantic_core import to_json
 from redis import exceptions as redis_errors
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis, RedisCluster
 from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import ClusterNode
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.typing import EncodableT, FieldT
@@ -25,6 +27,7 @@ from redis.typing import EncodableT, FieldT
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import Instant, Micros
 from streams.errors import TransientError
+from streams.live.redis_cluster import SlotMasters, is_cluster_url, parse_cluster_url
 from streams.live.redis_packing import with_hiredis_packing
 from streams.live.stores.protocol import DEFAULT_TTL_SECONDS, PartitionCheck, StaleOffsets, Store
 from streams.live.writes import PartitionWrites
@@ -124,6 +127,11 @@ _TRANSIENT: tuple[type[Exception], ...] = (
     redis_errors.TryAgainError,
     redis_errors.ClusterDownError,
     redis_errors.OutOfMemoryError,  # frees up as buckets and closed tickets expire
+    # A cluster's transaction sent to a node that no longer serves the slot (MOVED, ASK,
+    # also behind EXECABORT): nothing of it ran; resent after the slot map is refreshed.
+    redis_errors.AskError,
+    redis_errors.SlotNotCoveredError,
+    redis_errors.RedisClusterUnreachableError,  # no node answered the slot map's refresh
 )
 # Subclasses of ConnectionError that retrying does not cure: wrong credentials or ACL.
 _NOT_TRANSIENT: tuple[type[Exception], ...] = (
@@ -158,18 +166,32 @@ class RedisSettings:
     closed_ticket_ttl_seconds: int = DEFAULT_TTL_SECONDS
     timeout_seconds: float = 5.0
 
-    def client(self) -> Redis:
-        """A client that fails fast: one immediate reconnect, then the worker's backoff."""
+    def client(self) -> Redis | RedisCluster:
+        """A client that fails fast: one immediate reconnect, then the worker's backoff.
+
+        A ``redis+cluster://`` URL gives a ``RedisCluster`` started from its nodes.
+        """
+        if is_cluster_url(self.url):
+            address = parse_cluster_url(self.url)
+            return RedisCluster(
+                startup_nodes=[ClusterNode(host, port) for host, port in address.nodes],
+                username=address.username or self.username,
+                password=address.password or self.password,
+                ssl=address.tls,
+                **self._connection_options(),
+            )
         client = Redis.from_url(
-            self.url,
-            username=self.username,
-            password=self.password,
-            socket_timeout=self.timeout_seconds,
-            socket_connect_timeout=self.timeout_seconds,
-            retry=Retry(NoBackoff(), 1),
-            decode_responses=False,
+            self.url, username=self.username, password=self.password, **self._connection_options()
         )
         return with_hiredis_packing(client)
+
+    def _connection_options(self) -> dict[str, Any]:
+        return {
+            "socket_timeout": self.timeout_seconds,
+            "socket_connect_timeout": self.timeout_seconds,
+            "retry": Retry(NoBackoff(), 1),
+            "decode_responses": False,
+        }
 
 
 class RedisStore:
@@ -182,7 +204,7 @@ class RedisStore:
 
     def __init__(
         self,
-        client: Redis,
+        client: Redis | RedisCluster,
         prefix: str = "tp",
         *,
         bucket_ttl: int = DEFAULT_TTL_SECONDS,
@@ -192,9 +214,18 @@ class RedisStore:
             raise ValueError(f"redis key prefix {prefix!r}: must be non-empty, without braces")
         if bucket_ttl <= 0 or closed_ticket_ttl <= 0:
             raise ValueError("redis TTLs must be positive seconds")
-        if client.connection_pool.connection_kwargs.get("decode_responses"):
+        options = (
+            client.get_connection_kwargs()
+            if isinstance(client, RedisCluster)
+            else client.connection_pool.connection_kwargs
+        )
+        if options.get("decode_responses"):
             raise ValueError("the redis client must return bytes (decode_responses=False)")
         self.client = client
+        # On a cluster, a partition's transactions go to its slot's master directly.
+        self._masters = (
+            SlotMasters(client, _master_client) if isinstance(client, RedisCluster) else None
+        )
         self.prefix = prefix
         self.bucket_ttl = bucket_ttl
         self.closed_ticket_ttl = closed_ticket_ttl
@@ -211,7 +242,30 @@ class RedisStore:
         )
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self._masters is not None:
+            await self._masters.aclose()  # the cluster client too
+        else:
+            await self.client.aclose()
+
+    async def _transactions(self, partition: int) -> Redis:
+        """The client that runs the partition's MULTI/EXEC: the one Redis, or the master of
+        the partition's slot."""
+        if self._masters is None:
+            assert isinstance(self.client, Redis)
+            return self.client
+        return await self._masters.client_for(self.key(partition, "off"))
+
+    @asynccontextmanager
+    async def _routed(self, operation: str) -> AsyncIterator[None]:
+        """``_transient`` for a partition's transaction; on a cluster, a failure also makes
+        the slot map be read again (the slot may have moved, its master may be gone)."""
+        try:
+            with _transient(operation):
+                yield
+        except TransientError:
+            if self._masters is not None:
+                await self._masters.refresh()
+            raise
 
     def key(self, partition: int, *parts: str) -> str:
         """``{tp:p7}:t:<id>``: the braces are the hash tag that pins a partition to one slot."""
@@ -277,8 +331,9 @@ class RedisStore:
         unconfirmed = self._unconfirmed.pop(writes.partition, None)
         token = unconfirmed[1] if unconfirmed and unconfirmed[0] is writes else os.urandom(8).hex()
         try:
-            with _transient("apply"):
-                async with self.client.pipeline(transaction=True) as pipe:
+            async with self._routed("apply"):
+                client = await self._transactions(writes.partition)
+                async with client.pipeline(transaction=True) as pipe:
                     if expected_offsets is not None:
                         await self._fence(pipe, writes.partition, expected_offsets, expected_writes)
                     self._queue_writes(pipe, writes, token)
@@ -446,13 +501,13 @@ class RedisStore:
         at_risk: deadline in [now, now + within]; breached_running: the breached-running set
         plus indexed deadlines before ``now`` that the scanner has not yet recorded.
         """
-        pipe = self.client.pipeline(transaction=True)
-        for target in SlaTarget:
-            due = self.key(partition, "due", target.value)
-            pipe.zcount(due, now, now + within)
-            pipe.scard(self.key(partition, "breached", target.value))
-            pipe.zcount(due, "-inf", f"({now}")
-        with _transient("sla counts"):
+        async with self._routed("sla counts"):
+            pipe = (await self._transactions(partition)).pipeline(transaction=True)
+            for target in SlaTarget:
+                due = self.key(partition, "due", target.value)
+                pipe.zcount(due, now, now + within)
+                pipe.scard(self.key(partition, "breached", target.value))
+                pipe.zcount(due, "-inf", f"({now}")
             counts = [int(c) for c in await pipe.execute()]
         at_risk: dict[str, int] = {}
         breached: dict[str, int] = {}
@@ -515,7 +570,9 @@ class RedisStore:
             return {}
         pipe = self.client.pipeline(transaction=False)
         for partition, ids in asked:
-            pipe.mget([self.key(partition, "t", t) for t in ids])
+            # MGET of one slot's keys; redis-py's cluster pipeline blocks its ``mget`` method
+            # (meant for keys of any slot), not the command.
+            pipe.execute_command("MGET", *(self.key(partition, "t", t) for t in ids))
         with _transient("load records"):
             answers = await pipe.execute()
         return {
@@ -625,6 +682,13 @@ class RedisStore:
             writes=int(writes or 0),
             missed={_text(k): int(v) for k, v in missed.items()},
         )
+
+
+def _master_client(node: ClusterNode) -> Redis:
+    """A plain client to one master, connecting as the cluster client's own connections do
+    (credentials, timeouts, TLS)."""
+    pool = ConnectionPool(connection_class=node.connection_class, **node.connection_kwargs)
+    return with_hiredis_packing(Redis(connection_pool=pool))
 
 
 def _queue_zset(pipe: Pipeline, key: str, scores: dict[str, Instant | None]) -> None:

@@ -27,10 +27,12 @@ async def ensure_topics(
     options: Mapping[str, Any] | None = None,
     *,
     copartitioned: Iterable[str] | None = None,
+    replication: int = 1,
 ) -> dict[str, int]:
     """Create missing topics with ``partitions``; fail if existing ones disagree.
 
-    ``options`` go to the admin client (``KafkaAuth.aiokafka_options``: SASL, TLS).
+    ``options`` go to the admin client (``KafkaAuth.aiokafka_options``: SASL, TLS); topics
+    are created with ``replication`` replicas (their ``min.insync.replicas`` is the broker's).
     ``copartitioned`` (default: all of ``names``) must have exactly ``partitions``
     partitions: every event of a ticket must land on the same partition number in every
     input topic, and the worker finds a ticket's partition from that count. Returns each
@@ -41,7 +43,7 @@ async def ensure_topics(
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(options or {}))
     await admin.start()
     try:
-        refused = await _create(admin, wanted, partitions)
+        refused = await _create(admin, wanted, partitions, replication)
         existing = await _partition_counts(admin, wanted)
         # A topic just created may take a moment to appear in the broker's metadata (its
         # partitions' leaders are elected asynchronously): ask again for a while.
@@ -71,11 +73,16 @@ async def ensure_topics(
     return counts
 
 
-async def _create(admin: AIOKafkaAdminClient, names: list[str], partitions: int) -> dict[str, str]:
+async def _create(
+    admin: AIOKafkaAdminClient, names: list[str], partitions: int, replication: int
+) -> dict[str, str]:
     """Create the topics; the reasons the broker gave for those it refused (other than
     "already exists", which the partition count check then examines)."""
     response = await admin.create_topics(
-        [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in names]
+        [
+            NewTopic(name, num_partitions=partitions, replication_factor=replication)
+            for name in names
+        ]
     )
     refused = {}
     for row in response.topic_errors:

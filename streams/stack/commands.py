@@ -64,6 +64,20 @@ def stack() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A Prometheus rule file (repeatable; replaces the saved list).",
 )
+@click.option(
+    "--redis-cluster/--single-redis",
+    "redis_cluster",
+    default=None,
+    help="A Redis Cluster of 3 masters and 3 replicas (ports 6391-6396, bus 16391-16396) "
+    "instead of one Redis. Default: as the last `up`, else one Redis.",
+)
+@click.option(
+    "--kafka-brokers",
+    type=click.IntRange(min=1),
+    help="KRaft nodes (broker and controller each; the 2nd and 3rd on 19094/19095, "
+    "19096/19097); with 3, replication factor 3 and min.insync.replicas=2. "
+    "Default: as the last `up`, else 1.",
+)
 @click.option("--timeout", type=float, default=90.0, show_default=True, help="Seconds to wait.")
 def up(
     state_dir: Path,
@@ -74,6 +88,8 @@ def up(
     alertmanager_port: int | None,
     scrape: tuple[str, ...],
     rule_files: tuple[Path, ...],
+    redis_cluster: bool | None,
+    kafka_brokers: int | None,
     timeout: float,
 ) -> None:
     """Start what is not running; print what runs where. Safe to repeat.
@@ -81,7 +97,7 @@ def up(
     Ports, scrape targets and rule files not given keep the values of the last `up` here.
     """
     saved = StackConfig.load(state_dir / "stack.json") or StackConfig()
-    given = {
+    given: dict[str, Any] = {
         "kafka": kafka_port,
         "kafka_controller": kafka_controller_port,
         "redis": redis_port,
@@ -89,6 +105,10 @@ def up(
         "alertmanager": alertmanager_port,
     }
     ports = dataclasses.replace(saved.ports, **{k: v for k, v in given.items() if v is not None})
+    ports = ports.shaped(
+        bool(saved.ports.redis_cluster) if redis_cluster is None else redis_cluster,
+        saved.ports.broker_count if kafka_brokers is None else kafka_brokers,
+    )
     try:
         targets = tuple(ScrapeTarget.parse(s) for s in scrape) or saved.scrape_targets
     except ValueError as err:
@@ -143,6 +163,9 @@ def _print(statuses: Sequence[ComponentStatus], state_dir: Path) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    for s in statuses:
+        if s.health:
+            click.echo(f"health: {s.health}")
     click.echo(f"logs:  {state_dir / 'logs'}/<component>.log")
     click.echo(f"state: {state_dir}")
 

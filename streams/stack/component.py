@@ -87,3 +87,11 @@ class Component(ABC):
     @abstractmethod
     def reconfigure(self) -> None:
         """Apply the current config to an already running process."""
+
+    def settle(self, timeout: float) -> None:
+        """Once every component is ready: join what must work together (form a cluster)."""
+        return None
+
+    def health(self) -> str:
+        """A line on the health of what this component leads (a cluster); empty if none."""
+        return ""

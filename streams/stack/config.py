@@ -78,7 +78,7 @@ class StackConfig:
     def from_json(cls, text: str) -> StackConfig:
         raw: dict[str, Any] = json.loads(text)
         return cls(
-            ports=StackPorts(**raw["ports"]),
+            ports=StackPorts.from_dict(raw["ports"]),
             scrape_targets=tuple(ScrapeTarget(**t) for t in raw["scrape_targets"]),
             scrape_interval=raw["scrape_interval"],
             rule_files=tuple(raw["rule_files"]),

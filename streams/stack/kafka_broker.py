@@ -1,4 +1,5 @@
-"""Kafka as one KRaft node (broker and controller) run from the Maven Central jars.
+"""Kafka as KRaft nodes (each broker and controller) run from the Maven Central jars: one, or a
+static quorum of several (``--kafka-brokers 3``) sharing one cluster id.
 
 ``scripts/setup.sh`` copies the jars of the version pinned in ``deploy/kafka/pom.xml`` into the
 user's cache; this module reads the same pom, so the version is written down once.
@@ -14,9 +15,10 @@ from pathlib import Path
 from string import Template
 
 from streams.stack.component import Component, MissingDependency, StackError, require_binary
-from streams.stack.paths import DEPLOY_DIR, cache_dir
+from streams.stack.config import StackConfig
+from streams.stack.paths import DEPLOY_DIR, StackPaths, cache_dir
 from streams.stack.ports import HOST
-from streams.stack.probes import kafka_metadata
+from streams.stack.probes import kafka_health, kafka_metadata
 
 KAFKA_DEPLOY = DEPLOY_DIR / "kafka"
 _POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
@@ -41,12 +43,37 @@ def fetched_stamp() -> Path:
     return kafka_home() / "fetched"
 
 
+def replication(brokers: int) -> tuple[int, int]:
+    """(replication factor, min.insync.replicas) of a cluster of ``brokers`` nodes."""
+    factor = min(brokers, 3)
+    return factor, max(1, factor - 1)
+
+
 class KafkaBroker(Component):
     name = "kafka"
 
+    def __init__(self, paths: StackPaths, config: StackConfig, index: int = 0) -> None:
+        self.index = index
+        if index:
+            self.name = f"kafka-{index + 1}"
+        super().__init__(paths, config)
+
+    @property
+    def port(self) -> int:
+        return (
+            self.config.ports.kafka_brokers[self.index - 1]
+            if self.index
+            else self.config.ports.kafka
+        )
+
+    @property
+    def controller_port(self) -> int:
+        ports = self.config.ports
+        return ports.kafka_controllers[self.index - 1] if self.index else ports.kafka_controller
+
     @property
     def bootstrap(self) -> str:
-        return f"{HOST}:{self.config.ports.kafka}"
+        return f"{HOST}:{self.port}"
 
     @property
     def data_dir(self) -> Path:
@@ -69,7 +96,28 @@ class KafkaBroker(Component):
         }
 
     def ports(self) -> tuple[int, ...]:
-        return (self.config.ports.kafka, self.config.ports.kafka_controller)
+        return (self.port, self.controller_port)
+
+    def _cluster_id(self) -> str:
+        """One id for every node: the first node's, kept beside its data."""
+        first = self.paths.home(KafkaBroker.name)
+        saved = first / "cluster-id"
+        if saved.exists():
+            return saved.read_text().strip()
+        meta = first / "data" / "meta.properties"
+        found = (
+            [line for line in meta.read_text().splitlines() if line.startswith("cluster.id=")]
+            if meta.exists()
+            else []
+        )
+        cluster_id = (
+            found[0].split("=", 1)[1]
+            if found
+            else self._tool("kafka.tools.StorageTool", "random-uuid").strip()
+        )
+        first.mkdir(parents=True, exist_ok=True)
+        saved.write_text(cluster_id + "\n")
+        return cluster_id
 
     def missing(self) -> list[MissingDependency]:
         missing = require_binary("java", "openjdk-17-jre-headless")
@@ -107,29 +155,51 @@ class KafkaBroker(Component):
             raise StackError(f"kafka {' '.join(args[:2])} failed:\n{done.stdout}{done.stderr}")
         return done.stdout
 
-    def prepare(self) -> None:
-        """Render ``server.properties``; format the storage once (a formatted dir keeps its id)."""
-        self.home.mkdir(parents=True, exist_ok=True)
+    def properties(self) -> str:
+        """This node's ``server.properties``: the template filled in, SASL appended if asked."""
+        ports = self.config.ports
+        controllers = (ports.kafka_controller, *ports.kafka_controllers)
+        factor, min_isr = replication(ports.broker_count)
         values = {
-            "port": self.config.ports.kafka,
-            "controller_port": self.config.ports.kafka_controller,
+            "node_id": self.index + 1,
+            "voters": ",".join(f"{i + 1}@{HOST}:{port}" for i, port in enumerate(controllers)),
+            "port": self.port,
+            "controller_port": self.controller_port,
             "data_dir": self.data_dir,
             "partitions": self.config.kafka_partitions,
+            "replication": factor,
+            "min_isr": min_isr,
         }
         properties = Template((KAFKA_DEPLOY / "server.properties").read_text()).substitute(values)
-        scram: list[str] = []
         if self.sasl:
             broker_user, broker_password = self.config.kafka_scram_users[0]
             overlay = Template((KAFKA_DEPLOY / "sasl.properties").read_text()).substitute(
                 values, broker_user=broker_user, broker_password=broker_password
             )
             properties += "\n" + overlay
-            for user, password in self.config.kafka_scram_users:
-                scram += ["--add-scram", f"SCRAM-SHA-256=[name={user},password={password}]"]
-        (self.home / "server.properties").write_text(properties)
+        return properties
+
+    def prepare(self) -> None:
+        """Render ``server.properties``; format the storage once (a formatted dir keeps its id)."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "server.properties").write_text(self.properties())
+        scram: list[str] = []
+        for user, password in self.config.kafka_scram_users:
+            scram += ["--add-scram", f"SCRAM-SHA-256=[name={user},password={password}]"]
+        nodes = self.data_dir / "ticketpulse-nodes"  # the quorum size it was formatted for
+        count = self.config.ports.broker_count
         if (self.data_dir / "meta.properties").exists():
+            formatted = int(nodes.read_text()) if nodes.exists() else 1
+            if formatted != count:
+                dirs = " ".join(str(self.paths.home(n)) for n in ("kafka", "kafka-2", "kafka-3"))
+                raise StackError(
+                    f"{self.name}: {self.data_dir} holds a Kafka of {formatted} node(s), asked "
+                    f"for {count}; a KRaft quorum does not change size in place: start with "
+                    f"--kafka-brokers {formatted}, or delete its data (topics and all) with "
+                    f"`rm -rf {dirs}` after `ticketpulse stack down`"
+                )
             return
-        cluster_id = self._tool("kafka.tools.StorageTool", "random-uuid").strip()
+        cluster_id = self._cluster_id()
         self._tool(
             "kafka.tools.StorageTool",
             "format",
@@ -140,6 +210,7 @@ class KafkaBroker(Component):
             "--ignore-formatted",
             *scram,
         )
+        nodes.write_text(f"{count}\n")
 
     def command(self) -> list[str]:
         return self._java(
@@ -160,10 +231,20 @@ class KafkaBroker(Component):
         """Nothing to re-apply: only the ports shape its config, and they cannot change live."""
 
     def ready(self) -> bool:
-        return kafka_metadata(self.config.ports.kafka, options=self.client_options())
+        brokers = self.config.ports.broker_count
+        return kafka_metadata(self.port, options=self.client_options(), brokers=brokers)
+
+    def health(self) -> str:
+        if self.index or self.config.ports.broker_count == 1:
+            return ""
+        return kafka_health(self.port, self.client_options())
 
     def endpoints(self) -> dict[str, str]:
         if self.sasl:
             users = ", ".join(user for user, _ in self.config.kafka_scram_users)
             return {"bootstrap": self.bootstrap, "sasl": f"SASL_PLAINTEXT SCRAM-SHA-256 ({users})"}
         return {"bootstrap": self.bootstrap}
+
+
+def kafka_nodes(paths: StackPaths, config: StackConfig) -> list[KafkaBroker]:
+    return [KafkaBroker(paths, config, i) for i in range(config.ports.broker_count)]

@@ -47,14 +47,22 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coro).result()
 
 
-async def _kafka_broker_count(bootstrap: str, timeout_ms: int, options: Mapping[str, Any]) -> int:
+async def _kafka_metadata(
+    bootstrap: str, timeout_ms: int, options: Mapping[str, Any]
+) -> tuple[int, int, int]:
+    """(registered brokers, partitions, under-replicated partitions: fewer in sync than
+    replicas), from one Metadata request for every topic."""
     from aiokafka import AIOKafkaClient  # the client is only needed when Kafka is probed
 
     client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms, **options)
     try:
         await client.bootstrap()
         metadata = await client.fetch_all_metadata()
-        return len(metadata.brokers())
+        # topic -> partition -> PartitionMetadata; no public accessor gives the ISR
+        by_topic: dict[str, dict[int, Any]] = metadata._partitions
+        partitions = [m for topic in by_topic.values() for m in topic.values()]
+        under = sum(1 for m in partitions if len(m.isr) < len(m.replicas))
+        return len(metadata.brokers()), len(partitions), under
     finally:
         await client.close()
 
@@ -64,12 +72,22 @@ def kafka_metadata(
     host: str = HOST,
     timeout_ms: int = 3000,
     options: Mapping[str, Any] | None = None,
+    brokers: int = 1,
 ) -> bool:
-    """A Metadata request lists at least one registered broker (``options``: SASL settings)."""
+    """A Metadata request lists at least ``brokers`` registered brokers (``options``: SASL)."""
     if not is_listening(port, host):
         return False
     try:
-        coroutine = _kafka_broker_count(f"{host}:{port}", timeout_ms, options or {})
-        return run_coroutine(coroutine) > 0
+        coroutine = _kafka_metadata(f"{host}:{port}", timeout_ms, options or {})
+        return run_coroutine(coroutine)[0] >= brokers
     except Exception:  # any client error means "not yet"; the caller retries until its deadline
         return False
+
+
+def kafka_health(port: int, options: Mapping[str, Any], host: str = HOST) -> str:
+    """The brokers a Metadata request lists and the partitions short of in-sync replicas."""
+    try:
+        brokers, partitions, under = run_coroutine(_kafka_metadata(f"{host}:{port}", 3000, options))
+    except Exception as err:  # shown as it is: status reports, it does not fail
+        return f"kafka: no metadata ({err.__class__.__name__})"
+    return f"kafka: {brokers} brokers, {under}/{partitions} partitions under-replicated"

@@ -12,8 +12,12 @@ from streams.stack.probes import redis_ping
 class RedisServer(Component):
     name = "redis"
 
+    @property
+    def port(self) -> int:
+        return self.config.ports.redis
+
     def ports(self) -> tuple[int, ...]:
-        return (self.config.ports.redis,)
+        return (self.port,)
 
     def missing(self) -> list[MissingDependency]:
         return require_binary("redis-server", "redis-server")
@@ -25,19 +29,24 @@ class RedisServer(Component):
         return [
             shutil.which("redis-server") or "redis-server",
             "--bind", HOST,
-            "--port", str(self.config.ports.redis),
+            "--port", str(self.port),
             "--dir", str(self.home / "data"),
             "--daemonize", "no",
             "--protected-mode", "yes",
             "--appendonly", "yes",
             "--appendfsync", "everysec",
+            *self.extra_args(),
         ]  # fmt: skip
+
+    def extra_args(self) -> list[str]:
+        """More options for a variant (a cluster node)."""
+        return []
 
     def reconfigure(self) -> None:
         """Nothing to re-apply: the command line is its whole config."""
 
     def ready(self) -> bool:
-        return redis_ping(self.config.ports.redis)
+        return redis_ping(self.port)
 
     def endpoints(self) -> dict[str, str]:
-        return {"url": f"redis://{HOST}:{self.config.ports.redis}/0"}
+        return {"url": f"redis://{HOST}:{self.port}/0"}

@@ -19,10 +19,11 @@ from streams.stack import process
 from streams.stack.alertmanager_server import Alertmanager
 from streams.stack.component import Component, MissingDependencies, MissingDependency, StackError
 from streams.stack.config import ScrapeTarget, StackConfig
-from streams.stack.kafka_broker import KafkaBroker
+from streams.stack.kafka_broker import kafka_nodes
 from streams.stack.paths import StackPaths
 from streams.stack.ports import HOST, is_listening
 from streams.stack.prometheus_server import Prometheus
+from streams.stack.redis_cluster import cluster_nodes, cluster_url
 from streams.stack.redis_server import RedisServer
 
 ComponentFactory = Callable[[StackPaths, StackConfig], Sequence[Component]]
@@ -32,12 +33,18 @@ def default_components(paths: StackPaths, config: StackConfig) -> list[Component
     """The services in start order: quick ones first, so they boot while Kafka formats storage.
 
     A later process (the ticketpulse worker) is added by passing a factory that appends it.
+    The ports say the shape: six Redis Cluster nodes instead of one Redis, several Kafka nodes.
     """
+    redis: list[Component] = (
+        [*cluster_nodes(paths, config)]
+        if config.ports.redis_cluster
+        else [RedisServer(paths, config)]
+    )
     return [
-        RedisServer(paths, config),
+        *redis,
         Alertmanager(paths, config),
         Prometheus(paths, config),
-        KafkaBroker(paths, config),
+        *kafka_nodes(paths, config),
     ]
 
 
@@ -64,6 +71,8 @@ class ComponentStatus:
     action: str = ""
     """What the last ``up`` or ``down`` did to it."""
     started_at: float | None = field(default=None, compare=False)
+    health: str = ""
+    """The health of the cluster it leads (slots covered, replicas in sync), if any."""
 
 
 class Stack:
@@ -81,9 +90,12 @@ class Stack:
     @property
     def addresses(self) -> StackAddresses:
         ports = self.config.ports
+        brokers = (ports.kafka, *ports.kafka_brokers)
         return StackAddresses(
-            bootstrap_servers=f"{HOST}:{ports.kafka}",
-            redis_url=f"redis://{HOST}:{ports.redis}/0",
+            bootstrap_servers=",".join(f"{HOST}:{port}" for port in brokers),
+            redis_url=cluster_url(ports)
+            if ports.redis_cluster
+            else f"redis://{HOST}:{ports.redis}/0",
             prometheus_url=f"http://{HOST}:{ports.prometheus}",
             alertmanager_url=f"http://{HOST}:{ports.alertmanager}",
             promtool=shutil.which("promtool") or "promtool",
@@ -137,6 +149,8 @@ class Stack:
                     started.append(self._start(component))
                     actions[component.name] = "started"
                 self._wait_ready(timeout)
+                for component in self.components:
+                    component.settle(timeout)
             except BaseException:
                 for record in reversed(started):
                     process.stop(record)
@@ -152,7 +166,8 @@ class Stack:
         if running:
             raise StackError(
                 f"{', '.join(running)} already run with the ports in {self.paths.config_file}; "
-                "stop the stack (`ticketpulse stack down`) before changing ports"
+                "stop the stack (`ticketpulse stack down`) before changing ports or the shape "
+                "(--redis-cluster, --kafka-brokers)"
             )
 
     def _start(self, component: Component) -> process.ProcessRecord:
@@ -211,6 +226,7 @@ class Stack:
                     log=self.paths.log(component.name),
                     action=actions.get(component.name, ""),
                     started_at=record.started_at if record else None,
+                    health=component.health() if state == "ready" else "",
                 )
             )
         return result

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from streams.stack import Component, Stack, StackConfig, StackPaths, StackPorts
+from streams.stack.redis_cluster import cluster_nodes
 from streams.stack.redis_server import RedisServer
 from tests.conftest import start_stack
 
@@ -35,6 +36,15 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Redis server of its own (it starts in milliseconds), for tests that need only Redis."""
     config = StackConfig(ports=StackPorts.free(), scrape_targets=())
     running = start_stack(tmp_path_factory.mktemp("redis"), config, components=_redis_only)
+    yield running.addresses.redis_url
+    running.down()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis Cluster of its own: 3 masters and 3 replicas (formed in about a second)."""
+    config = StackConfig(ports=StackPorts.free(redis_cluster=True), scrape_targets=())
+    running = start_stack(tmp_path_factory.mktemp("rcluster"), config, components=cluster_nodes)
     yield running.addresses.redis_url
     running.down()
 

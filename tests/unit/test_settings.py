@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from streams.errors import ConfigError, ConfigErrors
+from streams.live.redis_cluster import parse_cluster_url
 from streams.live.settings import WorkerSettings
 
 
@@ -61,3 +62,26 @@ def test_settings_are_frozen() -> None:
     settings = WorkerSettings()
     with pytest.raises(ValueError, match="frozen"):
         settings.web_port = 1  # type: ignore[misc]
+
+
+def test_a_redis_cluster_url_is_checked_at_start_and_names_its_variable() -> None:
+    good = "redis+cluster://u:p%40ss@10.0.0.1:7000,10.0.0.2:7001"
+    settings = WorkerSettings.from_env(
+        {"TICKETPULSE_REDIS_URL": good, "TICKETPULSE_KAFKA_REPLICATION_FACTOR": "3"}
+    )
+    assert settings.redis_url == good and settings.kafka_replication_factor == 3
+    address = parse_cluster_url(good)
+    assert address.nodes == (("10.0.0.1", 7000), ("10.0.0.2", 7001))
+    assert (address.username, address.password, address.tls) == ("u", "p@ss", False)
+    assert parse_cluster_url("rediss+cluster://h:1/0").tls
+    env = {
+        "TICKETPULSE_REDIS_URL": "redis+cluster://10.0.0.1:7000/3",
+        "TICKETPULSE_KAFKA_REPLICATION_FACTOR": "0",
+    }
+    with pytest.raises(ConfigErrors) as caught:
+        WorkerSettings.from_env(env)
+    problems = {error.key: error.problem for error in caught.value.errors}
+    assert "only database 0" in problems["TICKETPULSE_REDIS_URL"]
+    assert problems["TICKETPULSE_KAFKA_REPLICATION_FACTOR"] == "'0': must be at least 1"
+    with pytest.raises(ValueError, match="'h:port'"):
+        parse_cluster_url("redis+cluster://h:port")
