@@ -9,9 +9,9 @@ whatever the ticket rate. The population's size follows the configured rate of C
 per ticket event, so the rate sets how many accounts share the tickets.
 
 The link to support: the tickets of a simulated customer are drawn first, and their bad
-moments (a slow reply, a reopen, a CSAT of 1 or 2, an NPS of 6 or less) are counted per
-account; churn and downgrades become more likely, upsells less, with each bad moment of the
-last 30 days. The tickets name the customers (bigger segments file more tickets).
+moments (a reply or solve after its SLA deadline, a reopen, a CSAT of 1 or 2, an NPS of 6 or
+less) are counted per account; churn and downgrades become more likely with each bad moment
+of the last 30 days. The tickets name the customers (bigger segments file more tickets).
 
 The accounts that exist at the start (customers and open leads, "the book") are sent during
 the run's first hour, backdated to when they started. The book depends on the account
@@ -59,9 +59,9 @@ SEGMENTS: Final = (
     Segment("smb", 0.65, 150.0, ("am-anna", "am-ben", "am-chloe", "am-david", "am-emma"),
             1.5, 0.015, 1.0),
     Segment("mid-market", 0.27, 1200.0, ("am-farid", "am-greta", "am-hiro", "am-ines"),
-            3.0, 0.010, 3.0),
+            3.0, 0.010, 2.0),
     Segment("enterprise", 0.08, 9000.0, ("am-jonas", "am-kenji", "am-lena"),
-            6.0, 0.006, 5.0),
+            6.0, 0.004, 3.0),
 )  # fmt: skip
 
 # Per month (customers' hazards are multiplied or divided by the support factor).
