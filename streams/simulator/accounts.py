@@ -9,9 +9,9 @@ whatever the ticket rate. The population's size follows the configured rate of C
 per ticket event, so the rate sets how many accounts share the tickets.
 
 The link to support: the tickets of a simulated customer are drawn first, and their bad
-moments (a reply or solve after its SLA deadline, a reopen, a CSAT of 1 or 2, an NPS of 6 or
-less) are counted per account; churn and downgrades become more likely with each bad moment
-of the last 30 days. The tickets name the customers (bigger segments file more tickets).
+moments are read as the product's health signals (``account_support``); each signal of the
+last 30 days multiplies the customer's churn and downgrade hazards. The tickets name the
+customers (bigger segments file more tickets).
 
 The accounts that exist at the start (customers and open leads, "the book") are sent during
 the run's first hour, backdated to when they started. The book depends on the account
@@ -29,10 +29,9 @@ from enum import Enum
 from typing import Any, Final
 
 from streams.domain.account_events import AccountEventType, LeadSource, MrrReason, TouchChannel
-from streams.domain.events import EventType
-from streams.domain.facts import SlaTarget
 from streams.domain.instant import MICROS_PER_MINUTE, MICROS_PER_SECOND, Instant, format_rfc3339
-from streams.domain.policies import PolicySet, default_policies
+from streams.domain.policies import default_policies
+from streams.simulator.account_support import SupportMemory
 
 DAY: Final = 24 * 60 * MICROS_PER_MINUTE
 MONTH: Final = 30 * DAY
@@ -57,11 +56,11 @@ class Segment:
 
 SEGMENTS: Final = (
     Segment("smb", 0.65, 150.0, ("am-anna", "am-ben", "am-chloe", "am-david", "am-emma"),
-            1.5, 0.015, 1.0),
+            1.5, 0.012, 1.0),
     Segment("mid-market", 0.27, 1200.0, ("am-farid", "am-greta", "am-hiro", "am-ines"),
             3.0, 0.010, 2.0),
     Segment("enterprise", 0.08, 9000.0, ("am-jonas", "am-kenji", "am-lena"),
-            6.0, 0.004, 3.0),
+            6.0, 0.007, 3.0),
 )  # fmt: skip
 
 # Per month (customers' hazards are multiplied or divided by the support factor).
@@ -69,8 +68,8 @@ PROSPECT_TO_LEAD = 0.06
 LEAD_TOUCHES = 5.0  # touches per month of an open lead
 LEAD_CONVERTS = 0.45  # share of leads that convert, the rest are lost
 MEAN_TOUCHES_TO_OUTCOME = 3.0
-DOWNGRADE = 0.006
-UPSELL = 0.06
+DOWNGRADE = 0.004
+UPSELL = 0.07
 CROSS_SELL = 0.03
 PRICE_CHANGE = 0.004
 REASSIGN = 0.01
@@ -78,8 +77,9 @@ INVOLUNTARY = 0.15  # share of churns that are not the customer's choice (paymen
 LAPSED_MOMENTS = 0.5  # touches and chances per month of a churned or lost account
 WIN_BACK = 0.03
 LOST_CONVERTS = 0.02
-SUPPORT_FACTOR_CAP = 4  # bad support moments counted (30 days) at most
-SUPPORT_FACTOR_STEP = 2.0  # each counts this much more churn and downgrade hazard
+# Each health signal of a customer's support (sla_breaches, reopens, unhappy, detractor over
+# its last 30 days) adds this many times the base churn and downgrade hazards.
+SIGNAL_FACTOR = 5.0
 
 _SOURCES = tuple(LeadSource)
 _SOURCE_WEIGHTS = (0.38, 0.22, 0.16, 0.1, 0.09, 0.05)
@@ -95,22 +95,8 @@ _TOUCH_MINUTES = {  # median duration of a touch, minutes; ads have none
     TouchChannel.CHAT: 8.0,
     TouchChannel.SOCIAL: 3.0,
 }
-_INBOUND = EventType.CONTACT_INBOUND.value
-_OUTBOUND = EventType.CONTACT_OUTBOUND.value
-_STATUS = EventType.TICKET_STATUS_CHANGED.value
-_BAD_SCORE = {EventType.SURVEY_CSAT.value: 2, EventType.SURVEY_NPS.value: 6}  # and below
 _CHURN_REASONS = ("price", "competitor", "no_longer_needed", "budget")
 _LOST_REASONS = ("no_budget", "competitor", "no_response", "not_a_fit")
-
-
-@dataclass(frozen=True, slots=True)
-class TicketSketch:
-    """What the CRM needs of a drawn ticket to judge its support."""
-
-    account_id: str
-    priority: str
-    team: str
-    channel: str
 
 
 class Stage(Enum):
@@ -133,7 +119,6 @@ class _Account:
     touches_left: int = 0  # an open lead's touches before its outcome
     converts: bool = False
     sent: int = 0  # events sent in this run, for event ids
-    bad: dict[int, int] | None = None  # UTC day -> bad support moments (only when any)
     booked: bool = False
 
 
@@ -176,7 +161,7 @@ class Crm:
 
     def __init__(self, seed: int, start: Instant, run_tag: str, accounts: int) -> None:
         self.rng = random.Random(f"accounts-{seed}")
-        self.policies: PolicySet = default_policies()
+        self.support = SupportMemory(default_policies())
         self.start = start
         self.run_tag = run_tag
         self.accounts = [self._book(number) for number in range(accounts)]
@@ -296,8 +281,8 @@ class Crm:
     def _customer_step(self, account: _Account, now: Instant) -> CrmEvent:
         rng = self.rng
         segment = account.segment
-        bad = self.bad_support(account, now)
-        factor = 1 + SUPPORT_FACTOR_STEP * min(bad, SUPPORT_FACTOR_CAP)
+        signals = self.support.signals(account.account_id, now)
+        factor = 1 + SIGNAL_FACTOR * signals
         moments = self._customer_moments(account)
         hazards = (
             segment.churn_per_month * factor,
@@ -311,7 +296,7 @@ class Crm:
         if action == len(hazards):
             return self._touch(account, now, _CUSTOMER_CHANNELS, _CUSTOMER_CHANNEL_WEIGHTS)
         if action == 0:
-            return self._churn(account, now, bad)
+            return self._churn(account, now, signals)
         if action == 5:
             others = [name for name in segment.managers if name != account.manager]
             account.manager = rng.choice(others or list(segment.managers))
@@ -327,14 +312,14 @@ class Crm:
         fields = {"mrr": account.mrr, "reason": reason.value}
         return self._event(account, AccountEventType.MRR_CHANGED, now, fields)
 
-    def _churn(self, account: _Account, now: Instant, bad: int) -> CrmEvent:
+    def _churn(self, account: _Account, now: Instant, signals: int) -> CrmEvent:
         rng = self.rng
         account.stage = Stage.CHURNED
         account.mrr = 0.0
         self.customers[account.segment.name].remove(account.number)
         if rng.random() < INVOLUNTARY:
             fields: dict[str, Any] = {"voluntary": False, "reason": "payment_failed"}
-        elif bad >= 2 and rng.random() < 0.6:
+        elif signals and rng.random() < 0.6:
             fields = {"voluntary": True, "reason": "support"}
         else:
             fields = {"voluntary": True, "reason": rng.choice(_CHURN_REASONS)}
@@ -422,65 +407,6 @@ class Crm:
             return fallback
         bag = bags[_pick(rng, weights)]
         return self.accounts[bag[rng.randrange(len(bag))]].account_id
-
-    def observe(self, ticket: TicketSketch, events: list[tuple[Any, ...]]) -> None:
-        """Count a drawn ticket's bad moments for its account, each at its own time.
-
-        ``events`` are the ticket's pending events, (time, rank, number, type, fields), in
-        time order. A reply or solve later than its SLA target's deadline under the default
-        policies (business hours included) is a breach; pauses are not modelled."""
-        account = self.by_id.get(ticket.account_id)
-        if account is None:
-            return
-        policy = self.policies.select(
-            priority=ticket.priority, team=ticket.team, channel=ticket.channel
-        )
-        targets = policy.targets if policy is not None else {}
-        calendar = policy.calendar if policy is not None else None
-        moments: list[Instant] = []
-
-        def deadline(target: SlaTarget, since: Instant) -> Instant | None:
-            amount = targets.get(target)
-            return None if amount is None or calendar is None else calendar.add(since, amount)
-
-        created = events[0][0]
-        waiting: Instant | None = deadline(SlaTarget.FIRST_REPLY, created)
-        resolve_by = deadline(SlaTarget.RESOLUTION, created)
-        replied = solved = False
-        for at, _, _, wire_type, fields in events:
-            values = fields or {}
-            if wire_type == _INBOUND and replied and waiting is None:
-                waiting = deadline(SlaTarget.NEXT_REPLY, at)
-            elif wire_type == _OUTBOUND and values.get("public"):
-                if waiting is not None and at > waiting:
-                    moments.append(waiting)
-                replied, waiting = True, None
-            elif wire_type == _STATUS:
-                status = values.get("status")
-                if status == "open" and solved:
-                    moments.append(at)  # a reopen
-                if status == "solved" and not solved:
-                    solved = True
-                    if resolve_by is not None and at > resolve_by:
-                        moments.append(resolve_by)
-            elif values.get("score", 10) <= _BAD_SCORE.get(wire_type, -1):
-                moments.append(at)
-        if moments:
-            bad = account.bad if account.bad is not None else {}
-            account.bad = bad
-            for at in moments:
-                bad[at // DAY] = bad.get(at // DAY, 0) + 1
-
-    def bad_support(self, account: _Account, now: Instant) -> int:
-        """Bad support moments of the last 30 days (whole UTC days up to today)."""
-        bad = account.bad
-        if not bad:
-            return 0
-        today = now // DAY
-        first = today - 30
-        for day in [day for day in bad if day < first]:
-            del bad[day]
-        return sum(count for day, count in bad.items() if day <= today)
 
 
 def _pick(rng: random.Random, weights: list[float] | tuple[float, ...]) -> int:

@@ -37,7 +37,8 @@ from streams.domain.events import (
 )
 from streams.domain.instant import MICROS_PER_MINUTE, MICROS_PER_SECOND, Instant, Micros
 from streams.domain.instant import to_datetime as _to_datetime
-from streams.simulator.accounts import Crm, TicketSketch, population
+from streams.simulator.account_support import TicketSketch
+from streams.simulator.accounts import Crm, population
 from streams.topic_names import ACCOUNTS
 
 _T = TypeVar("_T")
@@ -322,7 +323,7 @@ class _Ticket:
             sketch = TicketSketch(
                 self.account_id, self.priority.value, self.team, self.channel_text
             )
-            sim.crm.observe(sketch, self.events[::-1])
+            sim.crm.support.observe(sketch, self.events[::-1])
 
     def add(self, at: Instant, event_type: EventType, **fields: Any) -> Instant:
         """Record an event at ``at`` cut to the source's precision; returns that time."""

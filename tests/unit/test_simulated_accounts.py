@@ -36,9 +36,9 @@ from streams.topic_names import ACCOUNTS, TopicNames
 ACCOUNT_ID = re.compile(r"acc-[0-9]{5}")
 START_TEXT = "2026-11-02T08:00:00Z"
 START = parse_rfc3339(START_TEXT)
-DAYS = 45
+DAYS = 60
 LOOK_AT = 30  # day of the run whose 30-day support predicts the churn of the days after
-# A month and a half of a small desk: about 2,000 customers and 200,000 events.
+# Two months of a small desk: about 2,000 customers and 270,000 events.
 SIMULATE = ["--duration", f"{DAYS}d", "--rate", "0.05", "--accounts-rate", "0.05", "--seed", "5"]
 NOISY = SimulationConfig(
     seed=8,
@@ -172,7 +172,8 @@ def test_the_figures_look_like_a_business(at_end: ReplayResult) -> None:
 
 def test_customers_with_breaches_churn_more(history: Path, at_end: ReplayResult) -> None:
     """Customers on day 30 with >= 2 SLA breaches in their last 30 days churn clearly more
-    in the next 15 days than the others (views of the real replay, not the generator's)."""
+    in the next 30 days than the others (views of the real replay, not the generator's).
+    This run: 6.3% against 2.4%; without the link (no support factor) 1.6% against 1.1%."""
     then = replayed(history, LOOK_AT)
     stage = {view["account_id"]: view["stage"] for view in at_end.accounts or []}
     customers = [view for view in then.accounts or [] if view["stage"] == "customer"]
