@@ -63,7 +63,7 @@ SEGMENTS: Final = (
             6.0, 0.007, 3.0),
 )  # fmt: skip
 
-# Per month (customers' hazards are multiplied or divided by the support factor).
+# Per month (a customer's churn and downgrade hazards grow with its support's signals).
 PROSPECT_TO_LEAD = 0.06
 LEAD_TOUCHES = 5.0  # touches per month of an open lead
 LEAD_CONVERTS = 0.45  # share of leads that convert, the rest are lost

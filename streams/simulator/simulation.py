@@ -11,7 +11,9 @@ and on-hold periods, solve, sometimes reopen, close days later, surveys) and wai
 until its events are due, so memory holds the live tickets, not the whole run. On top of the
 clean stream, emission adds late events (sent after their neighbours), duplicates (the same
 event sent again) and invalid events (defective copies with a fresh id, as raw dicts or raw
-text), each a configurable share of everything emitted.
+text), each a configurable share of everything emitted. With ``accounts_rate`` above 0 a
+CRM (``streams.simulator.accounts``) runs beside the desk: its account events are merged in
+time order, and the tickets name its customers.
 """
 
 from __future__ import annotations
