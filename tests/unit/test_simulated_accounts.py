@@ -187,13 +187,19 @@ def test_customers_with_breaches_churn_more(history: Path, at_end: ReplayResult)
     assert churned(breached) > 1.8 * churned(others) > 0
 
 
-def test_replay_of_a_simulated_file_writes_the_account_views(history: Path, tmp_path: Path) -> None:
-    views = tmp_path / "views.jsonl"
-    result = CliRunner().invoke(replay, [str(history), "--accounts", str(views), "--indent", "0"])
+def test_replay_of_a_simulated_file_writes_the_account_views(tmp_path: Path) -> None:
+    """``ticketpulse simulate --out`` then ``ticketpulse replay --accounts`` on its file."""
+    events, views = tmp_path / "events.jsonl", tmp_path / "views.jsonl"
+    args = ["--duration", "3d", "--rate", "0.05", "--accounts-rate", "0.05", "--quiet"]
+    assert CliRunner().invoke(simulate, ["--out", str(events), *args]).exit_code == 0
+    result = CliRunner().invoke(replay, [str(events), "--accounts", str(views), "--indent", "0"])
     assert result.exit_code == 0, result.output
+    assert "0 anomalies" in result.output
     rows = [json.loads(line) for line in views.read_text(encoding="utf-8").splitlines()]
     assert len(rows) > 2000
     assert any(row["stage"] == "customer" and row["support_30d"]["tickets_created"] for row in rows)
+    snapshot = json.loads(result.stdout)
+    assert snapshot["accounts"]["now"]["customers"] > 1000
 
 
 @pytest.mark.parametrize("rate", [-0.1, 1.5])
