@@ -2,7 +2,8 @@
 # `make demo`: the local stack, a worker and simulated live traffic, then `ticketpulse top`.
 #   scripts/demo.sh          start what is not running (a day of history first), watch the KPIs
 #   scripts/demo.sh stop     stop the worker and the simulator (make stack-down stops the rest)
-# Environment: DEMO_RATE (mean simulated events/s, default 0.5), DEMO_ONCE=1 (print one frame).
+# Environment: DEMO_RATE (mean simulated events/s, default 0.5), DEMO_ONCE=1 (print one frame),
+# DEMO_ACCOUNTS_RATE (CRM account events per ticket event, default 0.05; 0: tickets only).
 # The simulated desk works round the clock (simulate --round-the-clock): at 05:00 UTC as at noon,
 # tickets arrive, agents reply and solve, and the 1h windows have data.
 set -euo pipefail
@@ -14,6 +15,7 @@ STATE="${TICKETPULSE_STACK_DIR:-$ROOT/.stack}"
 RUN="$STATE/demo"
 LOGS="$STATE/logs"
 RATE="${DEMO_RATE:-0.5}"
+ACCOUNTS_RATE="${DEMO_ACCOUNTS_RATE:-0.05}"
 export TICKETPULSE_KAFKA_BOOTSTRAP="${TICKETPULSE_KAFKA_BOOTSTRAP:-127.0.0.1:19092}"
 export TICKETPULSE_REDIS_URL="${TICKETPULSE_REDIS_URL:-redis://127.0.0.1:6390/0}"
 WEB_PORT="${TICKETPULSE_WEB_PORT:-6066}"
@@ -56,11 +58,13 @@ if ! alive simulator; then
         yesterday="$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:00Z)"
         echo "producing a day of history from $yesterday ..."
         "$BIN/ticketpulse" simulate --kafka "$TICKETPULSE_KAFKA_BOOTSTRAP" --start "$yesterday" \
-            --duration 1d --rate "$RATE" --seed 7 --round-the-clock --quiet
+            --duration 1d --rate "$RATE" --accounts-rate "$ACCOUNTS_RATE" --seed 7 --round-the-clock \
+            --quiet
         touch "$RUN/history.done"
     fi
     nohup "$BIN/ticketpulse" simulate --kafka "$TICKETPULSE_KAFKA_BOOTSTRAP" --start now \
-        --realtime --rate "$RATE" --seed "$RANDOM" --round-the-clock --quiet \
+        --realtime --rate "$RATE" --accounts-rate "$ACCOUNTS_RATE" --seed "$RANDOM" --round-the-clock \
+        --quiet \
         >"$LOGS/simulator.log" 2>&1 &
     echo $! >"$RUN/simulator.pid"
     echo "live simulator started (log: $LOGS/simulator.log)"

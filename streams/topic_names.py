@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final, Literal
 
 from streams.domain.events import Topic
 
 DEFAULT_PREFIX = "support."
 DEFAULT_ACCOUNTS = "crm.accounts"
 KINDS = ("tickets", "contacts", "surveys", "deadletter")
+ACCOUNTS: Final = "accounts"  # the logical name of the accounts topic (Topic has the support ones)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +31,10 @@ class TopicNames:
     deadletter: str = DEFAULT_PREFIX + "deadletter"
     accounts: str = DEFAULT_ACCOUNTS  # account events (``account.*``), keyed by account_id
 
-    def name_of(self, topic: Topic) -> str:
+    def name_of(self, topic: Topic | Literal["accounts"]) -> str:
         """The Kafka name of a logical topic."""
+        if topic == ACCOUNTS:
+            return self.accounts
         if topic is Topic.TICKETS:
             return self.tickets
         if topic is Topic.CONTACTS:

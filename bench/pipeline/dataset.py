@@ -53,7 +53,8 @@ def cached_dataset(events: int, rate: float, seed: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".part")
     started = time.perf_counter()
-    config = SimulationConfig(seed=seed, events_per_second=rate)
+    # tickets only (no CRM events), so the scenario stays comparable across runs
+    config = SimulationConfig(seed=seed, events_per_second=rate, accounts_rate=0.0)
     with partial.open("w", encoding="utf-8") as out:
         for emitted in take(generate(config, parse_rfc3339(DEFAULT_START)), count=events):
             out.write(json.dumps([emitted.topic.value, emitted.key, emitted.line()]))

@@ -117,7 +117,9 @@ class EmitClock:
 
 
 class KafkaSink:
-    """Produces simulated events to Kafka: key = ticket_id, value = the JSONL line.
+    """Produces simulated events to Kafka: value = the JSONL line, key = the ticket_id, or
+    the account_id of an account event (on the accounts topic), so Kafka's default
+    partitioner places each as ``streams.emit`` does.
 
     The producer starts on the first ``send``, inside the running loop, so the simulator
     can make the sink before ``asyncio.run``. Address, topic names and authentication

@@ -144,6 +144,8 @@ def check_usage(
               show_default=True, help="Share of events sent after later ones.")  # fmt: skip
 @click.option("--daily-cycle/--flat", default=True, show_default=True,
               help="Busier office hours and quieter weekends, or a flat rate.")  # fmt: skip
+@click.option("--accounts-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="CRM account events per ticket event (accounts topic); 0: none.")  # fmt: skip
 @click.option("--round-the-clock", is_flag=True,
               help="A desk staffed at every hour of every day, at a flat rate (implies --flat): "
               "replies and solves at any hour, as `make demo` shows.")  # fmt: skip
@@ -163,10 +165,12 @@ def simulate(
     duplicate_share: float,
     late_share: float,
     daily_cycle: bool,
+    accounts_rate: float,
     round_the_clock: bool,
     quiet: bool,
 ) -> None:
-    """Write simulated ticket, contact and survey events as JSONL, or produce them to Kafka."""
+    """Write simulated ticket, contact, survey (and account) events as JSONL, or produce them
+    to Kafka."""
     duration = check_usage(out, kafka, realtime, max_rate, count, duration)
     start = parse_start(start_text)
     until = None
@@ -177,7 +181,7 @@ def simulate(
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--duration") from error
         until = start + span
-        expected = rate * span / MICROS_PER_SECOND
+        expected = rate * (1 + accounts_rate) * span / MICROS_PER_SECOND
     try:
         config = SimulationConfig(
             seed=seed,
@@ -187,6 +191,7 @@ def simulate(
             late_share=late_share,
             daily_cycle=daily_cycle and not round_the_clock,
             shifts=ROUND_THE_CLOCK_SHIFTS if round_the_clock else DEFAULT_SHIFTS,
+            accounts_rate=accounts_rate,
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error

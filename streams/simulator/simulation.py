@@ -11,7 +11,9 @@ and on-hold periods, solve, sometimes reopen, close days later, surveys) and wai
 until its events are due, so memory holds the live tickets, not the whole run. On top of the
 clean stream, emission adds late events (sent after their neighbours), duplicates (the same
 event sent again) and invalid events (defective copies with a fresh id, as raw dicts or raw
-text), each a configurable share of everything emitted.
+text), each a configurable share of everything emitted. With ``accounts_rate`` above 0 a
+CRM (``streams.simulator.accounts``) runs beside the desk: its account events are merged in
+time order, and the tickets name its customers.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from streams.domain.events import (
     KIND_RANK,
@@ -37,6 +39,9 @@ from streams.domain.events import (
 )
 from streams.domain.instant import MICROS_PER_MINUTE, MICROS_PER_SECOND, Instant, Micros
 from streams.domain.instant import to_datetime as _to_datetime
+from streams.simulator.account_support import TicketSketch
+from streams.simulator.accounts import Crm, population
+from streams.topic_names import ACCOUNTS
 
 _T = TypeVar("_T")
 
@@ -129,6 +134,8 @@ class SimulationConfig:
     duplicate_share: float = 0.01
     late_share: float = 0.02
     offset_share: float = 0.05  # timestamps written with a non-UTC offset
+    # CRM events per ticket event (mean; 0: tickets only), see streams.simulator.accounts
+    accounts_rate: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.events_per_second > 0:
@@ -136,6 +143,8 @@ class SimulationConfig:
         for name in ("invalid_share", "duplicate_share", "late_share", "offset_share"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1)")
+        if not 0 <= self.accounts_rate <= 1:
+            raise ValueError("accounts_rate must be in [0, 1]")
         if self.invalid_share + self.duplicate_share >= 1:
             raise ValueError("invalid_share + duplicate_share must be below 1")
         if not self.teams or any(team.agents < 1 for team in self.teams):
@@ -151,6 +160,7 @@ class Intent(StrEnum):
     LATE = "late"  # valid, sent after events that occurred later
     DUPLICATE = "duplicate"  # the same value as an event sent before or after it
     INVALID = "invalid"  # a defect the decoder must reject
+    BACKFILL = "backfill"  # valid, occurred before the run: an account's backdated start
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +174,7 @@ class Emitted:
     """
 
     value: dict[str, Any] | str
-    topic: Topic
+    topic: Topic | Literal["accounts"]
     key: str
     emit_at: Instant
     intent: Intent = Intent.VALID
@@ -307,9 +317,15 @@ class _Ticket:
         self.priority = _weighted(self.rng, sim.priorities, sim.priority_weights)
         self.team = _weighted(self.rng, sim.team_names, sim.team_weights)
         self.agent: str | None = None
+        self.account_id: str | None = None
         self.draw(created)
         self.events.sort(reverse=True)
         self.live = _Live(self.ticket_id, self.offset, self.events)
+        if sim.crm is not None and self.account_id is not None:
+            sketch = TicketSketch(
+                self.account_id, self.priority.value, self.team, self.channel_text
+            )
+            sim.crm.support.observe(sketch, self.events[::-1])
 
     def add(self, at: Instant, event_type: EventType, **fields: Any) -> Instant:
         """Record an event at ``at`` cut to the source's precision; returns that time."""
@@ -331,7 +347,10 @@ class _Ticket:
             "team": self.team,
         }
         if rng.random() < 0.8:
-            fields["account_id"] = f"acc-{int(rng.paretovariate(1.2)) % 5000:05d}"
+            account_id = f"acc-{int(rng.paretovariate(1.2)) % 5000:05d}"
+            crm = self.sim.crm
+            fields["account_id"] = account_id if crm is None else crm.account_of_ticket(account_id)
+            self.account_id = fields["account_id"]
         if rng.random() < 0.9:
             fields["requester_id"] = f"req-{rng.randrange(1_000_000):06d}"
         if rng.random() < 0.5:
@@ -445,7 +464,11 @@ class _Ticket:
         if rng.random() < 0.06:
             fields: dict[str, Any] = {"score": rng.choices(range(11), _NPS_WEIGHTS)[0]}
             if rng.random() < 0.7:
-                fields["account_id"] = f"acc-{rng.randrange(5000):05d}"
+                account_id = f"acc-{rng.randrange(5000):05d}"
+                crm = self.sim.crm
+                fields["account_id"] = (
+                    account_id if crm is None else crm.account_of_ticket(account_id)
+                )
             self.add(solved + self.delay(2 * 24 * 60, 1.0), EventType.SURVEY_NPS, **fields)
 
 
@@ -483,9 +506,13 @@ class _Simulation:
         self.invalid_chance = config.invalid_share / rest
         self.duplicate_chance = config.duplicate_share / rest
         self.rng = random.Random(f"estimate-{config.seed}")
+        self.crm: Crm | None = None  # sample tickets name no CRM account
         self.ticket_rate = config.events_per_second / MICROS_PER_SECOND
         self.ticket_rate /= self.mean_events_per_ticket() / rest
         self.rng = random.Random(config.seed)
+        accounts = population(config.accounts_rate, config.events_per_second)
+        if accounts:
+            self.crm = Crm(config.seed, start, self.run_tag, accounts)
         self.profile = _hourly_profile() if config.daily_cycle else (1.0,) * 168
         self.peak = max(self.profile)
         self.clock = float(start)  # the arrival process, finer than the seconds it reports
@@ -536,9 +563,21 @@ class _Simulation:
         number = 0
         arrival = self.next_arrival()
         never = 2**62
+        crm = self.crm
         while True:
             due = tickets[0][0] if tickets else never
             late_due = later[0][0] if later else never
+            crm_due = never if crm is None else crm.due or never
+            if crm is not None and crm_due < arrival and crm_due <= due and crm_due <= late_due:
+                for at, account_event, key, backfill in crm.step():
+                    yield Emitted(
+                        account_event,
+                        ACCOUNTS,
+                        key,
+                        at,
+                        Intent.BACKFILL if backfill else Intent.VALID,
+                    )
+                continue
             if arrival <= due and arrival <= late_due:
                 number += 1
                 live = _Ticket(self, number, arrival).live

@@ -4,6 +4,7 @@ threads, the simulator's sink, and the examples of docs/emitting.md run as writt
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 import socket
@@ -65,14 +66,17 @@ async def create(bootstrap: str, topics: TopicNames) -> TopicNames:
     return topics
 
 
-async def consume(bootstrap: str, topics: TopicNames) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every message of the input topics: read up to their end offsets, so none is missed."""
+async def consume(
+    bootstrap: str, topics: TopicNames, names: tuple[str, ...] = ()
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every message of the input topics (or ``names``): read up to their end offsets, so
+    none is missed."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
     )
     await consumer.start()
     try:
-        parts = [TopicPartition(t, p) for t in topics.inputs for p in range(PARTITIONS)]
+        parts = [TopicPartition(t, p) for t in names or topics.inputs for p in range(PARTITIONS)]
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
@@ -264,3 +268,35 @@ async def test_doc_examples_run_as_written(
     )
     for record, event in zip(records, events, strict=True):
         assert record.topic == topic_for(event, topics)
+
+
+async def test_kafka_sink_sends_simulated_account_events_to_the_accounts_topic(
+    kafka_bootstrap: str,
+) -> None:
+    """Account events go to the accounts topic keyed by account_id, on the partition Kafka's
+    default partitioner gives that key (as ``Emitter`` places them), in emission order."""
+    topics = dataclasses.replace(fresh_topics(), accounts=f"t-{uuid.uuid4().hex[:8]}.accounts")
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topics.accounts, PARTITIONS, replication_factor=1)])
+    finally:
+        await admin.close()
+    config = SimulationConfig(seed=4, events_per_second=0.05, accounts_rate=0.05)
+    start = parse_rfc3339("2026-11-02T08:00:00Z")
+    emitted = [e for e in take(generate(config, start), count=3000) if e.topic == "accounts"]
+    assert len(emitted) > 1000
+    sink = KafkaSink(kafka_bootstrap, topics=topics, flush_every=500)
+    await pump(emitted, sink)
+    records = await consume(kafka_bootstrap, topics, (topics.accounts,))
+
+    assert sink.sent == Counter({topics.accounts: len(emitted)})
+    for record in records:
+        event = json.loads(record.value)
+        assert event["type"].startswith("account.")
+        assert record.key == event["account_id"].encode()
+        assert record.partition == partition_of(event["account_id"])
+    for partition in range(PARTITIONS):
+        got = [r.value for r in sorted(records, key=lambda r: r.offset) if r.partition == partition]
+        want = [e.line().encode() for e in emitted if partition_of(e.key) == partition]
+        assert got == want and want
