@@ -42,6 +42,12 @@ class TopicNames:
         """The topics the worker consumes."""
         return (self.tickets, self.contacts, self.surveys)
 
+    @property
+    def consumed(self) -> tuple[str, ...]:
+        """Every topic the worker consumes, co-partitioned: the support topics and the
+        accounts topic."""
+        return (*self.inputs, self.accounts)
+
     @classmethod
     def resolve(cls, prefix: str = DEFAULT_PREFIX, **names: str) -> TopicNames:
         """``<prefix><kind>`` for each kind, but for those ``names`` gives (empty: unset)."""

@@ -14,6 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from streams.domain.account_decode import decode_any
+from streams.domain.account_events import AccountEvent
+from streams.domain.account_timeline import AccountTimeline
 from streams.domain.decode import InvalidEvent, deadletter_record, decode_event
 from streams.domain.events import TOPIC_OF, Event, Status
 from streams.domain.facts import Fact, SlaTarget, diff_facts
@@ -32,6 +35,7 @@ from streams.live.writes import (
 )
 from streams.topic_names import DEFAULT_TOPICS, TopicNames
 
+ACCOUNT_ID = "account_id"  # what keys and places an account event
 TARGETS = tuple(SlaTarget)  # iterating the enum itself runs Python code each time
 # the outcome of an event accepted, then withdrawn by a close that arrived after it
 WITHDRAWN = "withdrawn"
@@ -69,6 +73,8 @@ class PartitionState:
     # values of those buckets' fields. Before it (pruned or never loaded) and when None,
     # it writes increments.
     exact_from: Instant | None = None
+    # every account of the partition (loaded whole at adoption: the snapshot reads them all)
+    accounts: dict[str, AccountTimeline] = field(default_factory=dict)
 
     def forget_before(self, minute: Instant) -> None:
         """Prune the cached buckets before ``minute``; they are no longer held exactly."""
@@ -97,13 +103,16 @@ class PartitionState:
 class DecodedBatch:
     events: list[tuple[Message, Event]] = field(default_factory=list)
     invalid: list[tuple[Message, InvalidEvent]] = field(default_factory=list)
-    # valid events keyed or placed elsewhere than their ticket's partition, with the reason
-    misplaced: list[tuple[Message, Event, str]] = field(default_factory=list)
+    # valid events keyed or placed elsewhere than their ticket's (account's) partition, with
+    # the reason
+    misplaced: list[tuple[Message, Event | AccountEvent, str]] = field(default_factory=list)
     skipped: int = 0  # already applied according to Redis
     last_offsets: dict[str, int] = field(default_factory=dict)
     # (topic, first offset not received, how many) between what Redis applied and the next
     # message received: records the consumer never delivered (see ``decode_batch``)
     gaps: list[tuple[str, int, int]] = field(default_factory=list)
+    # account events of the accounts topic (``streams.live.account_plan``)
+    accounts: list[tuple[Message, AccountEvent]] = field(default_factory=list)
 
     @property
     def ticket_ids(self) -> set[str]:
@@ -111,7 +120,10 @@ class DecodedBatch:
 
 
 def decode_batch(
-    messages: Sequence[Message], applied: dict[str, int], placement: Placement | None = None
+    messages: Sequence[Message],
+    applied: dict[str, int],
+    placement: Placement | None = None,
+    accounts_topic: str | None = None,
 ) -> DecodedBatch:
     """Decode one partition's messages after the offsets Redis applied, noting gaps.
 
@@ -122,6 +134,7 @@ def decode_batch(
     With ``placement`` (the live worker's), a valid event whose message key is not its
     ticket_id, or whose partition is not its ticket's, is ``misplaced``; without it (a
     worker fed by a bench or a test), keys and partitions are taken as they come.
+    Messages of ``accounts_topic`` are account events (``decode_account``).
     """
     batch = DecodedBatch()
     last_offsets = batch.last_offsets
@@ -137,6 +150,9 @@ def decode_batch(
             if offset != previous + 1:
                 batch.gaps.append((topic, previous + 1, offset - previous - 1))
             last_offsets[topic] = offset
+        if topic == accounts_topic:
+            decode_account(batch, message, placement)
+            continue
         decoded = decode_event(message.value)
         if isinstance(decoded, InvalidEvent):
             batch.invalid.append((message, decoded))
@@ -148,6 +164,23 @@ def decode_batch(
                 continue
         batch.events.append((message, decoded))
     return batch
+
+
+def decode_account(batch: DecodedBatch, message: Message, placement: Placement | None) -> None:
+    """One message of the accounts topic: an account event keyed and placed by account_id."""
+    decoded = decode_any(message.value)
+    if isinstance(decoded, Event):
+        raw = decoded.to_json()
+        decoded = InvalidEvent(f"type: {decoded.type.value} is not an account event", raw)
+    if isinstance(decoded, InvalidEvent):
+        batch.invalid.append((message, decoded))
+        return
+    if placement is not None:
+        defect = placement.defect(message.key, message.partition, decoded.account_id, ACCOUNT_ID)
+        if defect is not None:
+            batch.misplaced.append((message, decoded, defect))
+            return
+    batch.accounts.append((message, decoded))
 
 
 @dataclass(slots=True)
@@ -190,7 +223,7 @@ def plan(
         )
     for message, event, reason in batch.misplaced:
         result.outcomes[(message.topic, event.type.value, "misplaced")] += 1
-        result.deadletters.append(_deadletter(message, reason))
+        result.deadletters.append(deadletter(message, reason))
     touched: set[str] = set(wake)
     read: dict[tuple[str, str], Message] | None = None  # this batch's, once one is withdrawn
     for message, event in batch.events:
@@ -199,10 +232,10 @@ def plan(
         arrival = timeline.add(event)
         result.outcomes[(message.topic, event.type.value, arrival.value)] += 1
         if arrival is Arrival.REJECTED:
-            result.deadletters.append(_deadletter(message, CLOSED_REASON))
+            result.deadletters.append(deadletter(message, CLOSED_REASON))
             touched.add(event.ticket_id)  # its record keeps the refused id: copies are dups
         elif arrival is Arrival.OVER_LIMIT:
-            result.deadletters.append(_deadletter(message, refusal(arrival, event)))
+            result.deadletters.append(deadletter(message, refusal(arrival, event)))
         elif arrival is Arrival.ACCEPTED:
             touched.add(event.ticket_id)
             if not timeline.has_created:
@@ -258,7 +291,7 @@ def _expires(ticket: TicketState) -> bool:
     return ticket.view.status is Status.CLOSED or not ticket.timeline.has_created
 
 
-def _deadletter(message: Message, reason: str) -> dict[str, Any]:
+def deadletter(message: Message, reason: str) -> dict[str, Any]:
     """The dead letter of a valid event refused for ``reason``, carrying its value as sent."""
     try:
         original: Any = json.loads(message.value)
@@ -289,7 +322,7 @@ def _withdraw(
     for event in timeline.withdrawn:
         message = read.get((event.ticket_id, event.event_id))
         if message is not None:
-            record = _deadletter(message, CLOSED_REASON)
+            record = deadletter(message, CLOSED_REASON)
         else:
             record = {
                 "error": CLOSED_REASON,

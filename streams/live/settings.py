@@ -76,6 +76,7 @@ class WorkerSettings(BaseSettings):
     topic_contacts: str = ""
     topic_surveys: str = ""
     topic_deadletter: str = ""
+    topic_accounts: str = ""
     policies: Path | None = None
     batch_max: int = 8000  # per fetch, over all partitions: one transaction each
     fetch_max_wait_ms: PositiveMilliseconds = 100  # the broker's longest wait on a fetch
@@ -127,11 +128,13 @@ class WorkerSettings(BaseSettings):
             contacts=self.topic_contacts,
             surveys=self.topic_surveys,
             deadletter=self.topic_deadletter,
+            accounts=self.topic_accounts,
         )
 
     @property
-    def input_topics(self) -> tuple[str, str, str]:
-        return self.topics.inputs
+    def input_topics(self) -> tuple[str, ...]:
+        """The topics the worker consumes (``TopicNames.consumed``)."""
+        return self.topics.consumed
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> WorkerSettings:

@@ -34,7 +34,7 @@ __all__ = ["DEFAULT_TTL_SECONDS", "RedisSettings", "RedisStore", "StaleOffsets"]
 # ``{p}:epoch``: the state guard's marker (``streams.live.recovery``), never written by a batch.
 MARKER = "epoch"
 # A partition with any state has at least one of these (offsets, counters, indexes).
-_ALWAYS_WRITTEN = ("off", "writes", "minutes", "backlog", "wake", "tx", "win")
+_ALWAYS_WRITTEN = ("off", "writes", "minutes", "backlog", "wake", "tx", "win", "acc")
 
 _LOAD_CHUNK = 1000
 
@@ -252,6 +252,12 @@ class RedisStore:
             values = await self.client.mget([self.key(partition, "t", t) for t in ids])
         return {t: _bytes(v) for t, v in zip(ids, values, strict=True) if v is not None}
 
+    async def load_accounts(self, partition: int) -> dict[str, bytes]:
+        """Every account record of the partition: the hash ``{p}:accounts``."""
+        with _transient("load accounts"):
+            raw = await self.client.hgetall(self.key(partition, "accounts"))
+        return {_text(account): _bytes(record) for account, record in raw.items()}
+
     async def apply(
         self,
         writes: PartitionWrites,
@@ -311,6 +317,9 @@ class RedisStore:
         self._queue_bucket_values(pipe, writes)
         self._queue_tickets(pipe, writes)
         self._queue_clocks(pipe, writes)
+        if writes.accounts:
+            records: dict[FieldT, EncodableT] = {a: r for a, r in writes.accounts.items()}
+            pipe.hset(self.key(writes.partition, "accounts"), mapping=records)
         if writes.offsets:
             offsets: dict[FieldT, EncodableT] = {t: o for t, o in writes.offsets.items()}
             pipe.hset(self.key(writes.partition, "off"), mapping=offsets)
@@ -535,17 +544,28 @@ class RedisStore:
             await self.client.set(self.key(partition, "win"), blob)
 
     async def read_window_sums(self, partitions: Iterable[int]) -> dict[int, bytes]:
-        """Each partition's published window sums; partitions that published none are left out.
+        """Each partition's published window sums; partitions that published none are left out."""
+        return await self._read_each(partitions, "win", "read window sums")
 
-        One GET per partition in a plain pipeline: the keys live in different cluster slots.
-        """
+    async def publish_account_partial(self, partition: int, blob: bytes) -> None:
+        with _transient("publish accounts partial"):
+            await self.client.set(self.key(partition, "acc"), blob)
+
+    async def read_account_partials(self, partitions: Iterable[int]) -> dict[int, bytes]:
+        return await self._read_each(partitions, "acc", "read accounts partials")
+
+    async def _read_each(
+        self, partitions: Iterable[int], name: str, operation: str
+    ) -> dict[int, bytes]:
+        """One key of each partition, those that exist; one GET per partition in a plain
+        pipeline: the keys live in different cluster slots."""
         wanted = list(partitions)
         if not wanted:
             return {}
         pipe = self.client.pipeline(transaction=False)
         for p in wanted:
-            pipe.get(self.key(p, "win"))
-        with _transient("read window sums"):
+            pipe.get(self.key(p, name))
+        with _transient(operation):
             blobs = await pipe.execute()
         return {p: _bytes(b) for p, b in zip(wanted, blobs, strict=True) if b is not None}
 

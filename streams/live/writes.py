@@ -86,6 +86,7 @@ class PartitionWrites:
     - ``wake``: ticket id -> when to evaluate again, or None to remove
     - ``offsets``: topic -> last applied offset (absent: unchanged)
     - ``missed``: topic -> offsets never received before this batch's (added to the count)
+    - ``accounts``: account id -> its record (``streams.live.account_records``)
     """
 
     partition: int
@@ -99,6 +100,7 @@ class PartitionWrites:
     wake: dict[str, Instant | None] = field(default_factory=dict)
     offsets: dict[str, int] = field(default_factory=dict)
     missed: dict[str, int] = field(default_factory=dict)
+    accounts: dict[str, bytes] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(
@@ -110,4 +112,5 @@ class PartitionWrites:
             or self.breached
             or self.wake
             or self.offsets
+            or self.accounts
         )

@@ -39,6 +39,7 @@ def full_writes(partition: int = 3) -> PartitionWrites:
         wake={"T-1": T0 + 15 * MIN, "T-2": T0 + 5 * MIN},
         offsets={"support.tickets": 41, "support.contacts": 7},
         missed={"support.tickets": 2},
+        accounts={"A-1": b'{"v":1,"e":[]}'},
     )
 
 
@@ -66,6 +67,7 @@ async def state_of(store: Store, partition: int) -> dict[str, object]:
         "wake": await store.due_for_wake(partition, T0 + 10**6 * MIN),
         "sla": await store.sla_counts(partition, T0, 15 * MIN),
         "due": await store.due_before([partition], list(SlaTarget), T0 + 10**6 * MIN, 100),
+        "accounts": await store.load_accounts(partition),
     }
 
 
@@ -85,6 +87,8 @@ class StoreContract:
         assert await store.sla_counts(0, T0, MIN) == (ZEROS, ZEROS)
         assert await store.due_before(range(4), list(SlaTarget), T0, 10) == []
         assert await store.read_window_sums(range(4)) == {}
+        assert await store.load_accounts(0) == {}
+        assert await store.read_account_partials(range(4)) == {}
         assert await store.read_snapshot() is None
         assert await store.has_marker(0) is False
         assert await store.has_state(0) is False
@@ -106,6 +110,7 @@ class StoreContract:
         assert await store.load_buckets(3, T0 + 2 * MIN) == {}
         assert await store.due_for_wake(3, T0 + 10 * MIN) == ["T-2"]
         assert await store.has_state(3) is True
+        assert await store.load_accounts(3) == {"A-1": b'{"v":1,"e":[]}'}
         assert await store.has_marker(3) is False  # a batch never writes the marker
         # another partition sees none of it
         assert await store.load_offsets(4) == {}
@@ -273,6 +278,26 @@ class StoreContract:
         await store.write_snapshot(b'{"as_of":"x"}')
         assert await store.read_snapshot() == b'{"as_of":"x"}'
 
+    async def test_account_records_are_replaced_per_account(self, store: Store) -> None:
+        await store.apply(PartitionWrites(2, accounts={"A-1": b"a1", "A-2": b"a2"}))
+        await store.apply(PartitionWrites(2, accounts={"A-1": b"a1'"}), {}, 1)
+
+        assert await store.load_accounts(2) == {"A-1": b"a1'", "A-2": b"a2"}
+        assert await store.load_writes(2) == 2
+        assert await store.load_accounts(1) == {}
+        with pytest.raises(StaleOffsets):  # fenced like every batch
+            await store.apply(PartitionWrites(2, accounts={"A-1": b"x"}), {}, 1)
+        assert await store.load_accounts(2) == {"A-1": b"a1'", "A-2": b"a2"}
+
+    async def test_account_partials_round_trip(self, store: Store) -> None:
+        await store.publish_account_partial(1, b'{"p":1}')
+        await store.publish_account_partial(3, b'{"p":3}')
+        await store.publish_account_partial(3, b'{"p":3,"n":2}')
+
+        assert await store.read_account_partials(range(4)) == {1: b'{"p":1}', 3: b'{"p":3,"n":2}'}
+        assert await store.read_account_partials([]) == {}
+        assert await store.has_state(1) is True
+
     async def test_empty_writes_change_nothing(self, store: Store) -> None:
         await store.apply(PartitionWrites(3))
         await store.apply(PartitionWrites(3), {}, 0)
@@ -331,6 +356,7 @@ class StoreContract:
         await store.set_marker(3, "worker-1")
         await store.apply(full_writes(3))
         await store.publish_window_sums(3, b"{}")
+        await store.publish_account_partial(3, b"{}")
         await store.apply(full_writes(4))
         assert await store.has_marker(3) is True
         assert await store.check(3) == PartitionCheck(
@@ -346,6 +372,8 @@ class StoreContract:
         assert await store.due_for_wake(3, T0 + 60 * MIN) == []
         assert await store.sla_counts(3, T0, 15 * MIN) == (ZEROS, ZEROS)
         assert await store.read_window_sums([3]) == {}
+        assert await store.read_account_partials([3]) == {}
+        assert await store.load_accounts(3) == {}
         assert await store.wipe(3) == 0
         # the other partition keeps everything
         assert await store.load_offsets(4) == {"support.tickets": 41, "support.contacts": 7}

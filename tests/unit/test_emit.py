@@ -292,8 +292,12 @@ def test_one_prefix_moves_every_topic_and_a_topic_variable_still_wins() -> None:
     )
     settings = WorkerSettings.from_env(env)
     assert settings.topics == names
-    assert settings.input_topics == ("eu.tickets", "eu.contacts", "shared.surveys")
+    # the worker also consumes the accounts topic, which the prefix does not move
+    assert settings.input_topics == ("eu.tickets", "eu.contacts", "shared.surveys", "crm.accounts")
     assert WorkerSettings.from_env({}).topics == TopicNames() == TopicNames.from_env({})
+    crm = {"TICKETPULSE_TOPIC_ACCOUNTS": "eu.crm"}
+    assert WorkerSettings.from_env(crm).topics == TopicNames.from_env(crm)
+    assert WorkerSettings.from_env(crm).input_topics[-1] == "eu.crm"
 
 
 def test_outgoing_is_keyed_by_ticket_with_compact_utf8_json() -> None:

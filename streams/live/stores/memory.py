@@ -36,6 +36,8 @@ class _Partition:
     breached: dict[SlaTarget, set[str]] = field(default_factory=dict)
     wake: dict[str, Instant] = field(default_factory=dict)
     window_sums: bytes | None = None
+    accounts: dict[str, bytes] = field(default_factory=dict)
+    account_partial: bytes | None = None
     marker: str | None = None
 
     def keys(self) -> int:
@@ -48,6 +50,8 @@ class _Partition:
             self.backlog,
             self.wake,
             self.window_sums,
+            self.accounts,
+            self.account_partial,
             self.marker,
             *self.due.values(),
             *self.breached.values(),
@@ -147,6 +151,9 @@ class MemoryStore:
     async def backlog(self, partition: int) -> dict[str, int]:
         return dict(self._part(partition).backlog)
 
+    async def load_accounts(self, partition: int) -> dict[str, bytes]:
+        return dict(self._part(partition).accounts)
+
     # -- the write path ---------------------------------------------------------------------
     async def apply(
         self,
@@ -170,6 +177,7 @@ class MemoryStore:
         self._set_bucket_values(p, writes, now)
         self._write_tickets(p, writes, now)
         _write_clocks(p, writes)
+        p.accounts.update(writes.accounts)
         p.offsets.update(writes.offsets)
         for topic, count in writes.missed.items():
             p.missed[topic] = p.missed.get(topic, 0) + count
@@ -228,6 +236,15 @@ class MemoryStore:
         found = {p: self._partitions[p].window_sums for p in partitions if p in self._partitions}
         return {p: blob for p, blob in found.items() if blob is not None}
 
+    async def publish_account_partial(self, partition: int, blob: bytes) -> None:
+        self._part(partition).account_partial = blob
+
+    async def read_account_partials(self, partitions: Iterable[int]) -> dict[int, bytes]:
+        found = {
+            p: self._partitions[p].account_partial for p in partitions if p in self._partitions
+        }
+        return {p: blob for p, blob in found.items() if blob is not None}
+
     async def write_snapshot(self, snapshot_json: bytes) -> None:
         self._snapshot = snapshot_json
 
@@ -244,7 +261,13 @@ class MemoryStore:
     async def has_state(self, partition: int) -> bool:
         p = self._part(partition)
         return bool(
-            p.offsets or p.writes or p.minutes or p.backlog or p.wake or p.window_sums is not None
+            p.offsets
+            or p.writes
+            or p.minutes
+            or p.backlog
+            or p.wake
+            or p.window_sums is not None
+            or p.account_partial is not None
         )
 
     async def wipe(self, partition: int) -> int:

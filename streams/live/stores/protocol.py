@@ -66,6 +66,10 @@ class Store(Protocol):
         self, partition: int, since_minute: Instant
     ) -> dict[Instant, dict[str, int]]: ...
 
+    async def load_accounts(self, partition: int) -> dict[str, bytes]:
+        """Every account record of the partition (account id -> record)."""
+        ...
+
     # -- the one write path -----------------------------------------------------------------
     async def apply(
         self,
@@ -105,6 +109,12 @@ class Store(Protocol):
     async def publish_window_sums(self, partition: int, blob: bytes) -> None: ...
 
     async def read_window_sums(self, partitions: Iterable[int]) -> dict[int, bytes]: ...
+
+    async def publish_account_partial(self, partition: int, blob: bytes) -> None: ...
+
+    async def read_account_partials(self, partitions: Iterable[int]) -> dict[int, bytes]:
+        """Each partition's published accounts partial; those with none are left out."""
+        ...
 
     async def write_snapshot(self, snapshot_json: bytes) -> None: ...
 
