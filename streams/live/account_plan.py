@@ -4,15 +4,20 @@ The accounts topic is co-partitioned with the support topics (keyed by ``account
 partition p's owner is the only writer of its accounts: it holds every account's timeline
 (``PartitionState.accounts``), adds the batch's events (duplicates and events over the limit
 change nothing; the latter are dead-lettered) and writes the changed accounts' records in
-the batch's MULTI/EXEC, with the accounts topic's offset.
+the batch's MULTI/EXEC, with the accounts topic's offset. Tickets' links to its accounts
+(the account support topic) are kept the same way (``plan_links``).
 """
 
 from __future__ import annotations
 
+from streams.domain.account_links import newer
 from streams.domain.account_timeline import OVER_LIMIT_REASON, AccountTimeline
 from streams.domain.timeline import Arrival
 from streams.live.account_records import encode_account
 from streams.live.batch import BatchResult, DecodedBatch, PartitionState, deadletter
+from streams.live.writes import link_field
+
+LINK = "link"  # the event type counted for the account support topic
 
 
 def plan_accounts(state: PartitionState, batch: DecodedBatch, result: BatchResult) -> None:
@@ -34,3 +39,16 @@ def plan_accounts(state: PartitionState, batch: DecodedBatch, result: BatchResul
             del accounts[account_id]  # nothing accepted: no account
     for account_id in sorted(touched):
         result.writes.accounts[account_id] = encode_account(accounts[account_id])
+
+
+def plan_links(state: PartitionState, batch: DecodedBatch, result: BatchResult) -> None:
+    """Keep each (account, ticket)'s newest link of ``batch`` (``account_links.newer``)."""
+    for message, link in batch.links:
+        held = state.links.setdefault(link.account_id, {})
+        if newer(held.get(link.ticket_id), link):
+            held[link.ticket_id] = link
+            result.writes.links[link_field(link.account_id, link.ticket_id)] = link.encode()
+            outcome = Arrival.ACCEPTED.value
+        else:
+            outcome = Arrival.DUPLICATE.value
+        result.outcomes[(message.topic, LINK, outcome)] += 1

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pydantic_core import from_json, to_json
 
 from streams.domain.account import evaluate_account
+from streams.domain.account_links import account_support
 from streams.domain.account_partial import AccountsPartial, accounts_partial, merge_partials
 from streams.domain.account_thresholds import HealthThresholds
 from streams.domain.instant import Instant
@@ -35,7 +36,8 @@ class PartialCache:
         if held is not None and held[0] == as_of and held[1] == state.writes:
             return held[2], held[3]
         views = {a: evaluate_account(a, t.events, as_of) for a, t in state.accounts.items()}
-        partial, _ = accounts_partial(as_of, views, {}, health)
+        support = {a: account_support(links) for a, links in state.links.items()}
+        partial, _ = accounts_partial(as_of, views, support, health)
         blob = to_json(partial.to_json())
         self.held[state.partition] = (as_of, state.writes, partial, blob)
         return partial, blob

@@ -16,6 +16,8 @@ from typing import Any
 
 from streams.domain.account_decode import decode_any
 from streams.domain.account_events import AccountEvent
+from streams.domain.account_links import Link
+from streams.domain.account_support import SupportFact, ticket_support
 from streams.domain.account_timeline import AccountTimeline
 from streams.domain.decode import InvalidEvent, deadletter_record, decode_event
 from streams.domain.events import TOPIC_OF, Event, Status
@@ -56,6 +58,8 @@ class Message:
 class TicketState:
     timeline: Timeline
     view: TicketView
+    # its support facts as of ``view`` (what its accounts were last sent), when linking
+    support: tuple[SupportFact, ...] = ()
 
 
 @dataclass(slots=True)
@@ -75,6 +79,10 @@ class PartitionState:
     exact_from: Instant | None = None
     # every account of the partition (loaded whole at adoption: the snapshot reads them all)
     accounts: dict[str, AccountTimeline] = field(default_factory=dict)
+    # account id -> ticket id -> the ticket's latest link to it (its support facts)
+    links: dict[str, dict[str, Link]] = field(default_factory=dict)
+    # the outbox's links not yet known to be sent (``streams.live.account_outbox``)
+    unsent: dict[str, bytes] = field(default_factory=dict)
 
     def forget_before(self, minute: Instant) -> None:
         """Prune the cached buckets before ``minute``; they are no longer held exactly."""
@@ -86,17 +94,25 @@ class PartitionState:
         return {t for t in ticket_ids if t not in self.tickets}
 
     def load(
-        self, records: dict[str, bytes], ticket_ids: Iterable[str], policies: PolicySet
+        self,
+        records: dict[str, bytes],
+        ticket_ids: Iterable[str],
+        policies: PolicySet,
+        link: bool = False,
     ) -> None:
-        """Put records read from Redis in the cache; tickets with no record start empty."""
+        """Put records read from Redis in the cache; tickets with no record start empty.
+
+        ``link``: also note each ticket's support facts as of its record (what was sent)."""
         for ticket_id in ticket_ids:
             blob = records.get(ticket_id)
             if blob is None:  # a new ticket: nothing to evaluate yet
                 timeline, view = Timeline(ticket_id), TicketView(ticket_id=ticket_id, now=0)
+                support: tuple[SupportFact, ...] = ()
             else:
                 timeline, at = decode_record(ticket_id, blob)
                 view = evaluate(ticket_id, timeline.events, policies, at)
-            self.tickets[ticket_id] = TicketState(timeline, view)
+                support = ticket_support(timeline.events, view) if link else ()
+            self.tickets[ticket_id] = TicketState(timeline, view, support)
 
 
 @dataclass(slots=True)
@@ -113,6 +129,8 @@ class DecodedBatch:
     gaps: list[tuple[str, int, int]] = field(default_factory=list)
     # account events of the accounts topic (``streams.live.account_plan``)
     accounts: list[tuple[Message, AccountEvent]] = field(default_factory=list)
+    # tickets' links to accounts of the account support topic (``streams.live.account_plan``)
+    links: list[tuple[Message, Link]] = field(default_factory=list)
 
     @property
     def ticket_ids(self) -> set[str]:
@@ -123,7 +141,7 @@ def decode_batch(
     messages: Sequence[Message],
     applied: dict[str, int],
     placement: Placement | None = None,
-    accounts_topic: str | None = None,
+    topics: TopicNames | None = None,
 ) -> DecodedBatch:
     """Decode one partition's messages after the offsets Redis applied, noting gaps.
 
@@ -134,9 +152,13 @@ def decode_batch(
     With ``placement`` (the live worker's), a valid event whose message key is not its
     ticket_id, or whose partition is not its ticket's, is ``misplaced``; without it (a
     worker fed by a bench or a test), keys and partitions are taken as they come.
-    Messages of ``accounts_topic`` are account events (``decode_account``).
+    With ``topics``, messages of its accounts topic are account events (``decode_account``),
+    those of its account support topic links (``decode_link``).
     """
     batch = DecodedBatch()
+    special = {}
+    if topics is not None:
+        special = {topics.accounts: decode_account, topics.account_support: decode_link}
     last_offsets = batch.last_offsets
     for message in messages:
         topic = message.topic
@@ -150,9 +172,11 @@ def decode_batch(
             if offset != previous + 1:
                 batch.gaps.append((topic, previous + 1, offset - previous - 1))
             last_offsets[topic] = offset
-        if topic == accounts_topic:
-            decode_account(batch, message, placement)
-            continue
+        if special:
+            decode_special = special.get(topic)
+            if decode_special is not None:
+                decode_special(batch, message, placement)
+                continue
         decoded = decode_event(message.value)
         if isinstance(decoded, InvalidEvent):
             batch.invalid.append((message, decoded))
@@ -183,6 +207,23 @@ def decode_account(batch: DecodedBatch, message: Message, placement: Placement |
     batch.accounts.append((message, decoded))
 
 
+def decode_link(batch: DecodedBatch, message: Message, placement: Placement | None) -> None:
+    """One message of the account support topic: a ticket's link to an account
+    (``streams.domain.account_links``), written by a worker, keyed by account_id."""
+    try:
+        link = Link.decode(message.value)
+    except (ValueError, KeyError, IndexError, TypeError) as error:
+        raw = message.value.decode("utf-8", "replace")
+        batch.invalid.append((message, InvalidEvent(f"(link): {error!r}", raw)))
+        return
+    if placement is not None:
+        defect = placement.defect(message.key, message.partition, link.account_id, ACCOUNT_ID)
+        if defect is not None:
+            batch.invalid.append((message, InvalidEvent(defect, link.encode().decode())))
+            return
+    batch.links.append((message, link))
+
+
 @dataclass(slots=True)
 class BatchResult:
     writes: PartitionWrites
@@ -192,6 +233,10 @@ class BatchResult:
     window_deltas: MinuteDeltas = field(default_factory=dict)
     latest_event_time: Instant | None = None
     awaiting_creation: int = 0  # accepted events of tickets whose ticket.created is unknown
+    # linking: ticket id -> (support facts before, after) of tickets whose facts changed
+    support: dict[str, tuple[tuple[SupportFact, ...], tuple[SupportFact, ...]]] = field(
+        default_factory=dict
+    )
 
 
 def plan(
@@ -201,6 +246,7 @@ def plan(
     now: Instant,
     wake: Iterable[str] = (),
     topics: TopicNames = DEFAULT_TOPICS,
+    link: bool = False,
 ) -> BatchResult:
     """Apply a decoded batch (and re-evaluate ``wake`` tickets) to the cached state.
 
@@ -208,7 +254,8 @@ def plan(
     updated in place; the result says what to write to Redis, what to dead-letter and what
     to count. ``state.windows`` is *not* moved: the caller applies ``window_deltas`` once
     Redis has accepted the writes. ``topics`` names the topic of an event withdrawn by a
-    close (``Timeline``) that was read in an earlier batch.
+    close (``Timeline``) that was read in an earlier batch. ``link``: note the tickets whose
+    support facts changed (``result.support``, ``streams.live.account_outbox``).
     """
     result = BatchResult(writes=PartitionWrites(state.partition, offsets=dict(batch.last_offsets)))
     for message, invalid in batch.invalid:
@@ -256,6 +303,11 @@ def plan(
         if diff:
             add_bucket_deltas(diff, deltas)
             result.added_facts.extend(diff.added)
+        if link:
+            support = ticket_support(ticket.timeline.events, new)
+            if support != ticket.support:
+                result.support[ticket_id] = (ticket.support, support)
+                ticket.support = support
         _index_changes(result.writes, ticket_id, old, new, ticket.timeline, now)
         result.writes.tickets[ticket_id] = encode_record(ticket.timeline, now)
         if _expires(ticket):

@@ -77,6 +77,7 @@ class WorkerSettings(BaseSettings):
     topic_surveys: str = ""
     topic_deadletter: str = ""
     topic_accounts: str = ""
+    topic_account_support: str = ""
     policies: Path | None = None
     batch_max: int = 8000  # per fetch, over all partitions: one transaction each
     fetch_max_wait_ms: PositiveMilliseconds = 100  # the broker's longest wait on a fetch
@@ -129,6 +130,7 @@ class WorkerSettings(BaseSettings):
             surveys=self.topic_surveys,
             deadletter=self.topic_deadletter,
             accounts=self.topic_accounts,
+            account_support=self.topic_account_support,
         )
 
     @property

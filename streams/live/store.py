@@ -72,6 +72,16 @@ class ClockRange:
 # makes the second run skip the increments. Every other command of the transaction sets an
 # absolute value, so running it twice is harmless.
 # A field that reaches 0 is deleted: a by_* map holds only keys with at least one fact.
+# Deletes the outbox fields (ARGV: field, value, ...) that still hold the value sent.
+_CLEAR_LUA = """
+for i = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+  end
+end
+return 0
+"""
+
 _COUNTERS_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
@@ -254,9 +264,27 @@ class RedisStore:
 
     async def load_accounts(self, partition: int) -> dict[str, bytes]:
         """Every account record of the partition: the hash ``{p}:accounts``."""
-        with _transient("load accounts"):
-            raw = await self.client.hgetall(self.key(partition, "accounts"))
-        return {_text(account): _bytes(record) for account, record in raw.items()}
+        return await self._hash_of(partition, "accounts")
+
+    async def load_links(self, partition: int) -> dict[str, bytes]:
+        return await self._hash_of(partition, "links")
+
+    async def load_outbox(self, partition: int) -> dict[str, bytes]:
+        return await self._hash_of(partition, "outbox")
+
+    async def clear_outbox(self, partition: int, sent: Mapping[str, bytes]) -> None:
+        """One script: a field replaced since (a later batch's link) stays for its sender."""
+        if not sent:
+            return
+        pairs = [item for name, blob in sent.items() for item in (name, blob)]
+        with _transient("clear outbox"):
+            await self.client.eval(_CLEAR_LUA, 1, self.key(partition, "outbox"), *pairs)
+
+    async def _hash_of(self, partition: int, name: str) -> dict[str, bytes]:
+        """A partition's hash of records, whole."""
+        with _transient(f"load {name}"):
+            raw = await self.client.hgetall(self.key(partition, name))
+        return {_text(field): _bytes(record) for field, record in raw.items()}
 
     async def apply(
         self,
@@ -317,9 +345,14 @@ class RedisStore:
         self._queue_bucket_values(pipe, writes)
         self._queue_tickets(pipe, writes)
         self._queue_clocks(pipe, writes)
-        if writes.accounts:
-            records: dict[FieldT, EncodableT] = {a: r for a, r in writes.accounts.items()}
-            pipe.hset(self.key(writes.partition, "accounts"), mapping=records)
+        for name, records in (
+            ("accounts", writes.accounts),
+            ("links", writes.links),
+            ("outbox", writes.outbox),
+        ):
+            if records:
+                mapping: dict[FieldT, EncodableT] = {f: r for f, r in records.items()}
+                pipe.hset(self.key(writes.partition, name), mapping=mapping)
         if writes.offsets:
             offsets: dict[FieldT, EncodableT] = {t: o for t, o in writes.offsets.items()}
             pipe.hset(self.key(writes.partition, "off"), mapping=offsets)

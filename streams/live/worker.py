@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic_core import from_json, to_json
 
+from streams.domain.account_links import Link
 from streams.domain.account_partial import AccountsPartial, render_section
 from streams.domain.instant import (
     MICROS_PER_MINUTE,
@@ -33,7 +34,8 @@ from streams.domain.policies import PolicySet
 from streams.domain.snapshot import Backlog, SlaNow, Snapshot, build_snapshot, fits
 from streams.domain.windows import WINDOWS, MinuteDeltas
 from streams.errors import TransientError
-from streams.live.account_plan import plan_accounts
+from streams.live.account_outbox import LinkSink, fill_outbox, outbox_records
+from streams.live.account_plan import plan_accounts, plan_links
 from streams.live.account_records import decode_account
 from streams.live.account_share import PartialCache, merge_published
 from streams.live.batch import DecodedBatch, Message, PartitionState, decode_batch, plan
@@ -97,6 +99,9 @@ class Worker:
     # Set by ``stop``: retries give up, so that a shutdown never waits for Redis.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     account_partials: PartialCache = field(default_factory=PartialCache)
+    # where tickets' links to their accounts go (the account support topic); None: tickets
+    # are not linked (a worker fed by a bench or a test without accounts)
+    links: LinkSink | None = None
 
     def now(self) -> Instant:
         return int(self.clock() * MICROS_PER_SECOND)
@@ -150,7 +155,29 @@ class Worker:
         state.exact_from = since
         records = await self._retry(lambda: self.store.load_accounts(partition))
         state.accounts = {a: decode_account(a, blob) for a, blob in records.items()}
+        for blob in (await self._retry(lambda: self.store.load_links(partition))).values():
+            link = Link.decode(blob)
+            state.links.setdefault(link.account_id, {})[link.ticket_id] = link
+        if self.links is not None:  # what an earlier owner may not have sent
+            state.unsent = await self._retry(lambda: self.store.load_outbox(partition))
+            await self._send_links(state)
         return state
+
+    async def _send_links(self, state: PartitionState) -> None:
+        """Send the partition's unsent links, then clear them from the outbox. A failure
+        leaves them to the next batch (or the next owner): the batch itself is applied."""
+        sink, unsent = self.links, dict(state.unsent)
+        if sink is None or not unsent:
+            return
+        try:
+            await self._retry(lambda: sink.send_links(outbox_records(unsent)))
+            await self._retry(lambda: self.store.clear_outbox(state.partition, unsent))
+        except Exception as error:
+            log.warning("partition %d: links not sent yet (%r)", state.partition, error)
+            return
+        for name, blob in unsent.items():
+            if state.unsent.get(name) == blob:
+                del state.unsent[name]
 
     # -- work ------------------------------------------------------------------------------
     async def handle(self, messages: Sequence[Message]) -> None:
@@ -195,7 +222,7 @@ class Worker:
                     self.health.assigned = True
                 if await self._fetched_past_redis(state, batch):
                     return
-                decoded = decode_batch(batch, state.offsets, self.placement, self.topics.accounts)
+                decoded = decode_batch(batch, state.offsets, self.placement, self.topics)
                 try:
                     await self._apply(state, decoded, ())
                 except StaleOffsets as error:
@@ -312,14 +339,19 @@ class Worker:
         missing = state.missing(batch.ticket_ids | set(wake))
         if missing:
             records = await self._retry(lambda: self.store.load_tickets(partition, missing))
-            state.load(records, missing, self.policies)
+            state.load(records, missing, self.policies, self.links is not None)
         expected = dict(state.offsets)  # the fence: what this worker believes Redis holds
         now = self.now()
         writes = state.writes
         try:
-            result = plan(state, batch, self.policies, now, wake, self.topics)
+            link = self.links is not None
+            result = plan(state, batch, self.policies, now, wake, self.topics, link)
             if batch.accounts:
                 plan_accounts(state, batch, result)
+            if batch.links:
+                plan_links(state, batch, result)
+            if result.support:
+                fill_outbox(result, writes + 1)  # the transaction's number: ever higher
         except Exception:
             self.states.pop(partition, None)  # the cache may be half-changed: rebuild it
             raise
@@ -336,6 +368,10 @@ class Worker:
             self.states.pop(partition, None)
             raise
         state.windows.apply_deltas(result.window_deltas)
+        if result.writes.outbox:
+            state.unsent.update(result.writes.outbox)
+        if state.unsent:
+            await self._send_links(state)
         for topic, count in missed.items():
             self.metrics.add_missed_offsets_recorded(topic, partition, count)
         for (topic, type_, outcome), count in result.outcomes.items():

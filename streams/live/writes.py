@@ -27,6 +27,11 @@ def bucket_field_prefix(dim: str, value: str) -> str:
     return f"{dim}{FIELD_SEPARATOR}{value}{FIELD_SEPARATOR}"
 
 
+def link_field(account_id: str, ticket_id: str) -> str:
+    """The field of a ticket's link to an account (``{p}:links``, ``{p}:outbox``)."""
+    return f"{account_id}{FIELD_SEPARATOR}{ticket_id}"
+
+
 def backlog_field(status: str, priority: str, team: str) -> str:
     return f"{status}{FIELD_SEPARATOR}{priority}{FIELD_SEPARATOR}{team}"
 
@@ -87,6 +92,8 @@ class PartitionWrites:
     - ``offsets``: topic -> last applied offset (absent: unchanged)
     - ``missed``: topic -> offsets never received before this batch's (added to the count)
     - ``accounts``: account id -> its record (``streams.live.account_records``)
+    - ``links``: ``link_field`` -> a ticket's link to an account, as the account holds it
+    - ``outbox``: ``link_field`` -> a link to send to the account's partition after the batch
     """
 
     partition: int
@@ -101,6 +108,8 @@ class PartitionWrites:
     offsets: dict[str, int] = field(default_factory=dict)
     missed: dict[str, int] = field(default_factory=dict)
     accounts: dict[str, bytes] = field(default_factory=dict)
+    links: dict[str, bytes] = field(default_factory=dict)
+    outbox: dict[str, bytes] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(
@@ -113,4 +122,6 @@ class PartitionWrites:
             or self.wake
             or self.offsets
             or self.accounts
+            or self.links
+            or self.outbox
         )

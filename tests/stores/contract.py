@@ -13,7 +13,13 @@ import pytest
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import MICROS_PER_MINUTE, MICROS_PER_SECOND, parse_rfc3339
 from streams.live.stores.protocol import PartitionCheck, StaleOffsets, Store
-from streams.live.writes import BucketValues, PartitionWrites, backlog_field, bucket_field
+from streams.live.writes import (
+    BucketValues,
+    PartitionWrites,
+    backlog_field,
+    bucket_field,
+    link_field,
+)
 
 T0 = parse_rfc3339("2026-11-02T09:00:00Z")
 MIN = MICROS_PER_MINUTE
@@ -68,6 +74,8 @@ async def state_of(store: Store, partition: int) -> dict[str, object]:
         "sla": await store.sla_counts(partition, T0, 15 * MIN),
         "due": await store.due_before([partition], list(SlaTarget), T0 + 10**6 * MIN, 100),
         "accounts": await store.load_accounts(partition),
+        "links": await store.load_links(partition),
+        "outbox": await store.load_outbox(partition),
     }
 
 
@@ -288,6 +296,22 @@ class StoreContract:
         with pytest.raises(StaleOffsets):  # fenced like every batch
             await store.apply(PartitionWrites(2, accounts={"A-1": b"x"}), {}, 1)
         assert await store.load_accounts(2) == {"A-1": b"a1'", "A-2": b"a2"}
+
+    async def test_links_and_the_outbox(self, store: Store) -> None:
+        a1, a2 = link_field("A-1", "T-1"), link_field("A-2", "T-1")
+        await store.apply(PartitionWrites(1, links={a1: b"l1"}, outbox={a1: b"o1", a2: b"o2"}))
+        assert await store.load_links(1) == {a1: b"l1"}
+        assert await store.load_outbox(1) == {a1: b"o1", a2: b"o2"}
+        assert await store.load_outbox(2) == {}
+
+        await store.apply(PartitionWrites(1, links={a1: b"l1'"}, outbox={a2: b"o2'"}), {}, 1)
+        # sent: o1 and the old o2; o2 was replaced meanwhile and stays for its own sender
+        await store.clear_outbox(1, {a1: b"o1", a2: b"o2"})
+        assert await store.load_outbox(1) == {a2: b"o2'"}
+        assert await store.load_links(1) == {a1: b"l1'"}
+        await store.clear_outbox(1, {})
+        await store.clear_outbox(1, {a2: b"o2'"})
+        assert await store.load_outbox(1) == {}
 
     async def test_account_partials_round_trip(self, store: Store) -> None:
         await store.publish_account_partial(1, b'{"p":1}')

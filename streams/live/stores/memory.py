@@ -37,6 +37,8 @@ class _Partition:
     wake: dict[str, Instant] = field(default_factory=dict)
     window_sums: bytes | None = None
     accounts: dict[str, bytes] = field(default_factory=dict)
+    links: dict[str, bytes] = field(default_factory=dict)
+    outbox: dict[str, bytes] = field(default_factory=dict)
     account_partial: bytes | None = None
     marker: str | None = None
 
@@ -51,6 +53,8 @@ class _Partition:
             self.wake,
             self.window_sums,
             self.accounts,
+            self.links,
+            self.outbox,
             self.account_partial,
             self.marker,
             *self.due.values(),
@@ -154,6 +158,18 @@ class MemoryStore:
     async def load_accounts(self, partition: int) -> dict[str, bytes]:
         return dict(self._part(partition).accounts)
 
+    async def load_links(self, partition: int) -> dict[str, bytes]:
+        return dict(self._part(partition).links)
+
+    async def load_outbox(self, partition: int) -> dict[str, bytes]:
+        return dict(self._part(partition).outbox)
+
+    async def clear_outbox(self, partition: int, sent: Mapping[str, bytes]) -> None:
+        outbox = self._part(partition).outbox
+        for name, blob in sent.items():
+            if outbox.get(name) == blob:
+                del outbox[name]
+
     # -- the write path ---------------------------------------------------------------------
     async def apply(
         self,
@@ -178,6 +194,8 @@ class MemoryStore:
         self._write_tickets(p, writes, now)
         _write_clocks(p, writes)
         p.accounts.update(writes.accounts)
+        p.links.update(writes.links)
+        p.outbox.update(writes.outbox)
         p.offsets.update(writes.offsets)
         for topic, count in writes.missed.items():
             p.missed[topic] = p.missed.get(topic, 0) + count

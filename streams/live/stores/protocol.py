@@ -70,6 +70,18 @@ class Store(Protocol):
         """Every account record of the partition (account id -> record)."""
         ...
 
+    async def load_links(self, partition: int) -> dict[str, bytes]:
+        """Every ticket's link to an account of the partition (``link_field`` -> link)."""
+        ...
+
+    async def load_outbox(self, partition: int) -> dict[str, bytes]:
+        """The links the partition's batches wrote that are not yet known to be sent."""
+        ...
+
+    async def clear_outbox(self, partition: int, sent: Mapping[str, bytes]) -> None:
+        """Delete the outbox entries that still hold exactly what was sent."""
+        ...
+
     # -- the one write path -----------------------------------------------------------------
     async def apply(
         self,

@@ -1,0 +1,80 @@
+"""Tickets' links to their accounts: the sequence rule, the codec, and the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from streams.domain.account_links import Link, changed_links, newer
+from streams.domain.account_support import SupportFact, SupportKind
+from streams.live.stores.memory import MemoryStore
+from tests.unit.test_worker_accounts import Loop, as_sent, golden, worker
+
+T = 1_795_000_000_000_000
+CREATED = SupportFact(T, "A1", SupportKind.CREATED)
+NPS = SupportFact(T + 5, "A2", SupportKind.NPS, 3)
+
+
+def test_a_link_round_trips_and_keeps_the_newest_sequence() -> None:
+    link = Link("A1", "T1", 7, (CREATED, SupportFact(T + 1, "A1", SupportKind.AGENT_TOUCH, 9)))
+    assert Link.decode(link.encode()) == link
+    older, same, later = Link("A1", "T1", 6, ()), Link("A1", "T1", 7, ()), Link("A1", "T1", 8, ())
+    assert newer(None, link)
+    assert not newer(link, older)  # a zombie's or a duplicate's stale copy changes nothing
+    assert newer(link, same)  # the same write re-issued (a Redis restored) is taken
+    assert newer(link, later)
+
+
+@pytest.mark.parametrize("blob", [b"{}", b"[1]", b'{"a":"A","t":"T","s":"1","f":[]}', b"no"])
+def test_a_malformed_link_is_refused(blob: bytes) -> None:
+    with pytest.raises((ValueError, KeyError, TypeError)):
+        Link.decode(blob)
+
+
+def test_changed_links_are_per_account_and_empty_for_an_account_no_longer_named() -> None:
+    assert changed_links("T1", (), (CREATED,), 3) == [Link("A1", "T1", 3, (CREATED,))]
+    assert changed_links("T1", (CREATED,), (CREATED,), 4) == []
+    assert changed_links("T1", (CREATED, NPS), (CREATED,), 5) == [Link("A2", "T1", 5, ())]
+
+
+class Down:
+    async def send_links(self, records: Sequence[tuple[bytes, bytes]]) -> None:
+        raise ConnectionError("kafka is down")
+
+
+async def test_links_not_sent_stay_in_the_outbox_for_the_next_owner() -> None:
+    store = MemoryStore()
+    lines = golden(accounts_only=False)
+    tickets = [m for m in as_sent(lines) if "account" not in m.topic]
+    first = worker(store)
+    first.links = Down()
+    await first.handle(tickets)  # applied; sending the links failed
+    left = {p: await store.load_outbox(p) for p in range(3)}
+    assert sum(len(o) for o in left.values()) > 5
+    assert all(p in first.states and first.states[p].unsent == o for p, o in left.items() if o)
+
+    loop = Loop()
+    second = worker(store, links=loop)
+    await second.assign(range(3))  # adopting sends the leftovers, then clears them
+    assert sorted(v for _, v in loop.sent) == sorted(v for o in left.values() for v in o.values())
+    assert [await store.load_outbox(p) for p in range(3)] == [{}, {}, {}]
+
+
+async def test_a_stale_link_sent_again_changes_nothing() -> None:
+    store, loop = MemoryStore(), Loop()
+    live = worker(store, links=loop)
+    tickets = [m for m in as_sent(golden(accounts_only=False)) if "account" not in m.topic]
+    await live.handle(tickets)
+    first = loop.take()
+    await live.handle(first)
+    held = {p: await store.load_links(p) for p in range(3)}
+    # a zombie's copy of every link with a lower sequence, and duplicates
+    stale = []
+    for m in first:
+        link = Link.decode(m.value)
+        older = Link(link.account_id, link.ticket_id, link.seq - 1, ())
+        stale.append((m.key or b"", older.encode()))
+    loop.sent = [*stale, *((m.key or b"", m.value) for m in first)]
+    await live.handle(loop.take())
+    assert {p: await store.load_links(p) for p in range(3)} == held
