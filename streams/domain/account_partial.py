@@ -37,14 +37,14 @@ from streams.domain.tiered_buckets import Sums
 AtRisk = tuple[int, str, str | None, str | None, tuple[str, ...]]
 
 
-def _risk_order(item: AtRisk) -> tuple[int, str]:
+def risk_order(item: AtRisk) -> tuple[int, str]:
     return (-item[0], item[1])
 
 
 class AccountsPartial:
     """The additive part of the ``accounts`` section for some accounts, as of ``as_of``."""
 
-    __slots__ = ("accounts", "as_of", "customers", "leads_open", "risky", "windows")
+    __slots__ = ("accounts", "all_at_risk", "as_of", "customers", "leads_open", "risky", "windows")
 
     def __init__(self, as_of: Instant) -> None:
         self.as_of = as_of
@@ -53,6 +53,8 @@ class AccountsPartial:
         self.customers: dict[DimKey, list[int]] = {}  # row -> [customers, mrr, at risk]
         self.leads_open = 0
         self.risky: list[AtRisk] = []  # sorted by MRR descending, then id; the first 50
+        # every at-risk customer, in that order (``GET /accounts/at-risk``); not merged
+        self.all_at_risk: list[AtRisk] = []
 
     def merge(self, other: AccountsPartial) -> None:
         """Add ``other`` (of the same as_of and other accounts) to this one."""
@@ -69,7 +71,7 @@ class AccountsPartial:
             held[1] += mrr
             held[2] += risky
         self.leads_open += other.leads_open
-        self.risky = sorted([*self.risky, *other.risky], key=_risk_order)[:AT_RISK_LISTED]
+        self.risky = sorted([*self.risky, *other.risky], key=risk_order)[:AT_RISK_LISTED]
 
     def to_json(self) -> dict[str, Any]:
         """A JSON value that ``from_json`` reads back equal (rows as lists: keys are tuples)."""
@@ -143,7 +145,8 @@ def accounts_partial(
         if state.at_risk:
             item = (current.mrr, account_id, current.segment, current.manager, state.signals)
             risky.append(item)
-    partial.risky = sorted(risky, key=_risk_order)[:AT_RISK_LISTED]
+    partial.all_at_risk = sorted(risky, key=risk_order)
+    partial.risky = partial.all_at_risk[:AT_RISK_LISTED]
     return partial, rows_v
 
 
@@ -159,6 +162,18 @@ def _now_row(customers: int, mrr: int, at_risk: int, churn_rate: float | None) -
     arpa = _ratio(mrr, customers * MONEY_UNITS)
     clv = arpa / churn_rate if arpa is not None and churn_rate else None
     return {"customers": customers, "mrr": money(mrr), "arpa": arpa, "clv": clv, "at_risk": at_risk}
+
+
+def at_risk_row(item: AtRisk) -> dict[str, Any]:
+    """The contract's ``R`` of one at-risk customer."""
+    mrr, account_id, segment, manager, signals = item
+    return {
+        "account_id": account_id,
+        "mrr": money(mrr),
+        "segment": segment,
+        "manager": manager,
+        "signals": list(signals),
+    }
 
 
 def render_section(partial: AccountsPartial) -> dict[str, Any]:
@@ -193,16 +208,7 @@ def render_section(partial: AccountsPartial) -> dict[str, Any]:
         by_manager[key] = manager_row
     now["by_segment"] = by_segment
     now["by_manager"] = by_manager
-    at_risk = [
-        {
-            "account_id": account_id,
-            "mrr": money(mrr_units),
-            "segment": segment,
-            "manager": manager,
-            "signals": list(signals),
-        }
-        for mrr_units, account_id, segment, manager, signals in partial.risky
-    ]
+    at_risk = [at_risk_row(item) for item in partial.risky]
     return {"now": now, "windows": windows, "at_risk": at_risk}
 
 

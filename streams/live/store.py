@@ -27,7 +27,7 @@ from streams.domain.instant import Instant, Micros
 from streams.errors import TransientError
 from streams.live.redis_packing import with_hiredis_packing
 from streams.live.stores.protocol import DEFAULT_TTL_SECONDS, PartitionCheck, StaleOffsets, Store
-from streams.live.writes import PartitionWrites
+from streams.live.writes import PartitionWrites, link_field
 
 __all__ = ["DEFAULT_TTL_SECONDS", "RedisSettings", "RedisStore", "StaleOffsets"]
 
@@ -265,6 +265,23 @@ class RedisStore:
     async def load_accounts(self, partition: int) -> dict[str, bytes]:
         """Every account record of the partition: the hash ``{p}:accounts``."""
         return await self._hash_of(partition, "accounts")
+
+    async def load_account(self, partition: int, account_id: str) -> bytes | None:
+        with _transient("load account"):
+            value = await self.client.hget(self.key(partition, "accounts"), account_id)
+        return None if value is None else _bytes(value)
+
+    async def load_account_links(self, partition: int, account_id: str) -> dict[str, bytes]:
+        """``HSCAN … MATCH <account>\x1f*`` of the links: for the API, not the hot path."""
+        prefix = link_field(account_id, "")
+        pattern = _glob_escape(prefix) + "*"
+        out: dict[str, bytes] = {}
+        with _transient("load account links"):
+            async for field, blob in self.client.hscan_iter(
+                self.key(partition, "links"), match=pattern, count=1000
+            ):
+                out[_text(field)[len(prefix) :]] = _bytes(blob)
+        return out
 
     async def load_links(self, partition: int) -> dict[str, bytes]:
         return await self._hash_of(partition, "links")
@@ -587,6 +604,13 @@ class RedisStore:
     async def read_account_partials(self, partitions: Iterable[int]) -> dict[int, bytes]:
         return await self._read_each(partitions, "acc", "read accounts partials")
 
+    async def publish_account_risk(self, partition: int, blob: bytes) -> None:
+        with _transient("publish accounts at risk"):
+            await self.client.set(self.key(partition, "risk"), blob)
+
+    async def read_account_risks(self, partitions: Iterable[int]) -> dict[int, bytes]:
+        return await self._read_each(partitions, "risk", "read accounts at risk")
+
     async def _read_each(
         self, partitions: Iterable[int], name: str, operation: str
     ) -> dict[int, bytes]:
@@ -678,6 +702,11 @@ class RedisStore:
             writes=int(writes or 0),
             missed={_text(k): int(v) for k, v in missed.items()},
         )
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` matched literally by a Redis glob pattern."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
 def _queue_zset(pipe: Pipeline, key: str, scores: dict[str, Instant | None]) -> None:

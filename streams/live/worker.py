@@ -37,7 +37,7 @@ from streams.errors import TransientError
 from streams.live.account_outbox import LinkSink, fill_outbox, outbox_records
 from streams.live.account_plan import plan_accounts, plan_links
 from streams.live.account_records import decode_account
-from streams.live.account_share import PartialCache, merge_published
+from streams.live.account_share import PartialCache, Published, merge_published
 from streams.live.batch import DecodedBatch, Message, PartitionState, decode_batch, plan
 from streams.live.continuity import first_offsets, seek_back
 from streams.live.metrics import Metrics
@@ -436,7 +436,7 @@ class Worker:
         as_of = ceil_minute(now)
         merged = empty_window_sums()
         blobs: dict[int, bytes] = {}
-        accounts: dict[int, tuple[AccountsPartial, bytes]] = {}
+        accounts: dict[int, Published] = {}
         health = self.policies.account_health
         for partition in sorted(self.states):
             state = self.states.get(partition)
@@ -450,9 +450,10 @@ class Worker:
         self.account_partials.forget(accounts)
         for partition, blob in blobs.items():
             await self._retry(partial(self.store.publish_window_sums, partition, blob))
-            account_blob = accounts[partition][1]
-            await self._retry(partial(self.store.publish_account_partial, partition, account_blob))
-        own = {p: account for p, (account, _) in accounts.items()}
+            shared = accounts[partition]
+            await self._retry(partial(self.store.publish_account_partial, partition, shared.blob))
+            await self._retry(partial(self.store.publish_account_risk, partition, shared.risk))
+        own = {p: shared.partial for p, shared in accounts.items()}
         snapshot, mirror = await self.merged_snapshot(now, merged, set(blobs), own)
         encoded = json.dumps(snapshot.to_json(), separators=(",", ":")).encode()
         await self._retry(lambda: self.store.write_snapshot(encoded))

@@ -97,6 +97,9 @@ class StoreContract:
         assert await store.read_window_sums(range(4)) == {}
         assert await store.load_accounts(0) == {}
         assert await store.read_account_partials(range(4)) == {}
+        assert await store.read_account_risks(range(4)) == {}
+        assert await store.load_account(0, "A-1") is None
+        assert await store.load_account_links(0, "A-1") == {}
         assert await store.read_snapshot() is None
         assert await store.has_marker(0) is False
         assert await store.has_state(0) is False
@@ -313,6 +316,32 @@ class StoreContract:
         await store.clear_outbox(1, {a2: b"o2'"})
         assert await store.load_outbox(1) == {}
 
+    async def test_one_account_and_its_links(self, store: Store) -> None:
+        await store.apply(
+            PartitionWrites(
+                1,
+                accounts={"A*1": b"r1", "A-2": b"r2"},
+                links={
+                    link_field("A*1", "T-1"): b"l1",
+                    link_field("A*1", "T-2"): b"l2",
+                    link_field("A-11", "T-3"): b"l3",  # another account, sharing a prefix
+                    link_field("AX1", "T-4"): b"l4",  # matched by the glob A*1 unescaped
+                },
+            )
+        )
+        assert await store.load_account(1, "A*1") == b"r1"
+        assert await store.load_account(1, "A-3") is None
+        assert await store.load_account(2, "A*1") is None
+        assert await store.load_account_links(1, "A*1") == {"T-1": b"l1", "T-2": b"l2"}
+        assert await store.load_account_links(1, "A-1") == {}
+        assert await store.load_account_links(2, "A*1") == {}
+
+    async def test_account_risk_lists_round_trip(self, store: Store) -> None:
+        await store.publish_account_risk(0, b"[0]")
+        await store.publish_account_risk(0, b"[0,1]")
+        assert await store.read_account_risks(range(3)) == {0: b"[0,1]"}
+        assert await store.read_account_risks([]) == {}
+
     async def test_account_partials_round_trip(self, store: Store) -> None:
         await store.publish_account_partial(1, b'{"p":1}')
         await store.publish_account_partial(3, b'{"p":3}')
@@ -381,6 +410,7 @@ class StoreContract:
         await store.apply(full_writes(3))
         await store.publish_window_sums(3, b"{}")
         await store.publish_account_partial(3, b"{}")
+        await store.publish_account_risk(3, b"{}")
         await store.apply(full_writes(4))
         assert await store.has_marker(3) is True
         assert await store.check(3) == PartitionCheck(
@@ -397,6 +427,7 @@ class StoreContract:
         assert await store.sla_counts(3, T0, 15 * MIN) == (ZEROS, ZEROS)
         assert await store.read_window_sums([3]) == {}
         assert await store.read_account_partials([3]) == {}
+        assert await store.read_account_risks([3]) == {}
         assert await store.load_accounts(3) == {}
         assert await store.wipe(3) == 0
         # the other partition keeps everything

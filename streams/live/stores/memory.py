@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import Instant, Micros
 from streams.live.stores.protocol import DEFAULT_TTL_SECONDS, PartitionCheck, StaleOffsets, Store
-from streams.live.writes import PartitionWrites
+from streams.live.writes import PartitionWrites, link_field
 
 
 @dataclass(slots=True)
@@ -40,6 +40,7 @@ class _Partition:
     links: dict[str, bytes] = field(default_factory=dict)
     outbox: dict[str, bytes] = field(default_factory=dict)
     account_partial: bytes | None = None
+    account_risk: bytes | None = None
     marker: str | None = None
 
     def keys(self) -> int:
@@ -56,6 +57,7 @@ class _Partition:
             self.links,
             self.outbox,
             self.account_partial,
+            self.account_risk,
             self.marker,
             *self.due.values(),
             *self.breached.values(),
@@ -157,6 +159,14 @@ class MemoryStore:
 
     async def load_accounts(self, partition: int) -> dict[str, bytes]:
         return dict(self._part(partition).accounts)
+
+    async def load_account(self, partition: int, account_id: str) -> bytes | None:
+        return self._part(partition).accounts.get(account_id)
+
+    async def load_account_links(self, partition: int, account_id: str) -> dict[str, bytes]:
+        prefix = link_field(account_id, "")
+        links = self._part(partition).links
+        return {f[len(prefix) :]: blob for f, blob in links.items() if f.startswith(prefix)}
 
     async def load_links(self, partition: int) -> dict[str, bytes]:
         return dict(self._part(partition).links)
@@ -261,6 +271,14 @@ class MemoryStore:
         found = {
             p: self._partitions[p].account_partial for p in partitions if p in self._partitions
         }
+        return {p: blob for p, blob in found.items() if blob is not None}
+
+    async def publish_account_risk(self, partition: int, blob: bytes) -> None:
+        self._part(partition).account_risk = blob
+
+    async def read_account_risks(self, partitions: Iterable[int]) -> dict[int, bytes]:
+        parts = self._partitions
+        found = {p: parts[p].account_risk for p in partitions if p in parts}
         return {p: blob for p, blob in found.items() if blob is not None}
 
     async def write_snapshot(self, snapshot_json: bytes) -> None:

@@ -70,6 +70,14 @@ class Store(Protocol):
         """Every account record of the partition (account id -> record)."""
         ...
 
+    async def load_account(self, partition: int, account_id: str) -> bytes | None:
+        """One account's record (``GET /accounts/{id}``)."""
+        ...
+
+    async def load_account_links(self, partition: int, account_id: str) -> dict[str, bytes]:
+        """One account's links: ticket id -> link."""
+        ...
+
     async def load_links(self, partition: int) -> dict[str, bytes]:
         """Every ticket's link to an account of the partition (``link_field`` -> link)."""
         ...
@@ -126,6 +134,12 @@ class Store(Protocol):
 
     async def read_account_partials(self, partitions: Iterable[int]) -> dict[int, bytes]:
         """Each partition's published accounts partial; those with none are left out."""
+        ...
+
+    async def publish_account_risk(self, partition: int, blob: bytes) -> None: ...
+
+    async def read_account_risks(self, partitions: Iterable[int]) -> dict[int, bytes]:
+        """Each partition's published list of at-risk customers; those with none left out."""
         ...
 
     async def write_snapshot(self, snapshot_json: bytes) -> None: ...
