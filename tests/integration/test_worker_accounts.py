@@ -103,3 +103,25 @@ def test_two_workers_link_tickets_to_accounts_and_equal_replay(run: Run) -> None
     assert not wrong, wrong[:2]
     status, page = second.get("/accounts/at-risk?limit=2")
     assert status == 200 and page["accounts"] == live["accounts"]["at_risk"][:2]
+
+
+def test_kill_minus_nine_mid_stream_then_restart_equals_replay(run: Run) -> None:
+    """Killed between a batch's transaction and the send of its links, the outbox keeps
+    them for the next owner; killed anywhere, nothing counts twice."""
+    run.policies = POLICIES
+    records = shifted_accounts(ceil_minute(now_micros()))
+    worker = run.start_worker()
+    third = len(records) // 3
+    asyncio.run(produce(run, records[:third]))
+    for _ in iter_until(10, interval=0.1):
+        if worker.get("/kpis")[0] == 200:
+            break
+    worker.kill()  # somewhere between batches, or in the middle of one
+    asyncio.run(produce(run, records[third : 2 * third]))
+    worker = run.start_worker()
+    worker.kill()  # again, right after start-up
+    asyncio.run(produce(run, records[2 * third :]))
+    worker = run.start_worker()
+    live, expected = converge(worker, records)
+    assert expected is not None and live == expected.snapshot, worker.tail()
+    assert live["accounts"]["now"]["at_risk"] == 4
