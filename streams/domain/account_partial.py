@@ -58,20 +58,34 @@ class AccountsPartial:
 
     def merge(self, other: AccountsPartial) -> None:
         """Add ``other`` (of the same as_of and other accounts) to this one."""
-        self.accounts += other.accounts
+        self.add_sums(other)
+        self.risky = sorted([*self.risky, *other.risky], key=risk_order)[:AT_RISK_LISTED]
+
+    def add_sums(self, other: AccountsPartial, sign: int = 1) -> None:
+        """Add (``sign`` 1) or take away (-1, ``other`` having been added) everything of
+        ``other`` but its at-risk lists. Counters and rows at 0 go: what is left renders as
+        if those accounts had never been there."""
+        self.accounts += sign * other.accounts
         for name, sums in other.windows.items():
             into = self.windows.setdefault(name, {})
             for row, counters in sums.items():
                 cell = into.setdefault(row, {})
                 for counter, value in counters.items():
-                    cell[counter] = cell.get(counter, 0) + value
+                    total = cell.get(counter, 0) + sign * value
+                    if total:
+                        cell[counter] = total
+                    else:
+                        cell.pop(counter, None)
+                if not cell:
+                    del into[row]
         for row, (count, mrr, risky) in other.customers.items():
             held = self.customers.setdefault(row, [0, 0, 0])
-            held[0] += count
-            held[1] += mrr
-            held[2] += risky
-        self.leads_open += other.leads_open
-        self.risky = sorted([*self.risky, *other.risky], key=risk_order)[:AT_RISK_LISTED]
+            held[0] += sign * count
+            held[1] += sign * mrr
+            held[2] += sign * risky
+            if held == [0, 0, 0]:
+                del self.customers[row]
+        self.leads_open += sign * other.leads_open
 
     def to_json(self) -> dict[str, Any]:
         """A JSON value that ``from_json`` reads back equal (rows as lists: keys are tuples)."""

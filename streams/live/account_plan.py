@@ -39,6 +39,7 @@ def plan_accounts(state: PartitionState, batch: DecodedBatch, result: BatchResul
             del accounts[account_id]  # nothing accepted: no account
     for account_id in sorted(touched):
         result.writes.accounts[account_id] = encode_account(accounts[account_id])
+    state.dirty_accounts |= touched
 
 
 def plan_links(state: PartitionState, batch: DecodedBatch, result: BatchResult) -> None:
@@ -47,6 +48,7 @@ def plan_links(state: PartitionState, batch: DecodedBatch, result: BatchResult) 
         held = state.links.setdefault(link.account_id, {})
         if newer(held.get(link.ticket_id), link):
             held[link.ticket_id] = link
+            state.dirty_accounts.add(link.account_id)
             result.writes.links[link_field(link.account_id, link.ticket_id)] = link.encode()
             outcome = Arrival.ACCEPTED.value
         else:

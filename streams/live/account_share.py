@@ -5,8 +5,9 @@ The owner of partition p holds all of p's accounts, so it computes their partial
 does the window sums to ``{p}:win``, with the whole list of p's at-risk customers in
 ``{p}:risk`` (what ``GET /accounts/at-risk`` pages through). Every worker merges all
 partitions' partials into the snapshot's ``accounts`` section, so there is no per-worker
-truth. A partition's partial is computed again only when its as_of minute or its state (its
-count of transactions) moved.
+truth. A partition's partial is kept as the sum of its accounts' own partials (``Ledger``):
+a publish computes again only the accounts whose events or links changed, and every account
+once a minute, when the as_of moves.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from pydantic_core import from_json, to_json
 
 from streams.domain.account import evaluate_account
 from streams.domain.account_links import account_support
-from streams.domain.account_partial import AccountsPartial, accounts_partial, merge_partials
+from streams.domain.account_partial import (
+    AccountsPartial,
+    AtRisk,
+    accounts_partial,
+    merge_partials,
+    risk_order,
+)
+from streams.domain.account_snapshot import AT_RISK_LISTED
 from streams.domain.account_thresholds import HealthThresholds
 from streams.domain.instant import Instant
 from streams.live.batch import PartitionState
@@ -28,43 +36,79 @@ from streams.live.batch import PartitionState
 class Published:
     """One partition's accounts as published: its partial, and every at-risk customer."""
 
-    as_of: Instant
-    writes: int  # the partition's transactions when computed
     partial: AccountsPartial
     blob: bytes  # ``{p}:acc``
     risk: bytes  # ``{p}:risk``: {"as_of", "at_risk": [[mrr, id, segment, manager, signals]]}
 
 
 @dataclass(slots=True)
-class PartialCache:
-    """The last publication of each partition, kept while its as_of and writes hold."""
+class Ledger:
+    """One partition's partial kept as the sum of its accounts' own partials, so that a
+    publish computes again only the accounts that changed (``dirty_accounts``); all of them
+    when the as_of minute moves (windows and health look back from it) or the partition was
+    loaded again."""
 
-    held: dict[int, Published] = field(default_factory=dict)
+    state: PartitionState
+    as_of: Instant
+    total: AccountsPartial
+    shares: dict[str, AccountsPartial] = field(default_factory=dict)
+    at_risk: dict[str, AtRisk] = field(default_factory=dict)
+    published: Published | None = None
+
+
+@dataclass(slots=True)
+class PartialCache:
+    """The ledgers of the owned partitions."""
+
+    held: dict[int, Ledger] = field(default_factory=dict)
 
     def partial(self, state: PartitionState, as_of: Instant, health: HealthThresholds) -> Published:
-        """The partition's accounts as of ``as_of``, computed again only when they moved."""
-        held = self.held.get(state.partition)
-        if held is not None and held.as_of == as_of and held.writes == state.writes:
-            return held
-        views = {a: evaluate_account(a, t.events, as_of) for a, t in state.accounts.items()}
-        support = {a: account_support(links) for a, links in state.links.items()}
-        partial, _ = accounts_partial(as_of, views, support, health)
-        risk = [[m, a, s, g, list(sig)] for m, a, s, g, sig in partial.all_at_risk]
-        published = Published(
-            as_of,
-            state.writes,
-            partial,
-            to_json(partial.to_json()),
-            to_json({"as_of": as_of, "at_risk": risk}),
+        """The partition's accounts as of ``as_of``."""
+        ledger = self.held.get(state.partition)
+        if ledger is None or ledger.state is not state or ledger.as_of != as_of:
+            ledger = self.held[state.partition] = Ledger(state, as_of, AccountsPartial(as_of))
+            dirty = set(state.accounts) | set(state.links)
+            state.dirty_accounts.clear()
+        else:
+            dirty, state.dirty_accounts = state.dirty_accounts, set()
+        if ledger.published is not None and not dirty:
+            return ledger.published
+        for account_id in dirty:
+            _recount(ledger, account_id, health)
+        total = ledger.total
+        ordered = sorted(ledger.at_risk.values(), key=risk_order)
+        total.all_at_risk, total.risky = ordered, ordered[:AT_RISK_LISTED]
+        risk = [[m, a, s, g, list(sig)] for m, a, s, g, sig in ordered]
+        ledger.published = Published(
+            total, to_json(total.to_json()), to_json({"as_of": as_of, "at_risk": risk})
         )
-        self.held[state.partition] = published
-        return published
+        return ledger.published
 
     def forget(self, keep: Iterable[int]) -> None:
-        """Drop the partials of partitions no longer owned."""
+        """Drop the ledgers of partitions no longer owned."""
         kept = set(keep)
         for partition in [p for p in self.held if p not in kept]:
             del self.held[partition]
+
+
+def _recount(ledger: Ledger, account_id: str, health: HealthThresholds) -> None:
+    """Replace an account's share of the partition's partial by its current one."""
+    old = ledger.shares.pop(account_id, None)
+    if old is not None:
+        ledger.total.add_sums(old, -1)
+    ledger.at_risk.pop(account_id, None)
+    state, as_of = ledger.state, ledger.as_of
+    timeline = state.accounts.get(account_id)
+    links = state.links.get(account_id)
+    if timeline is None and not links:
+        return
+    views = {account_id: evaluate_account(account_id, timeline.events, as_of)} if timeline else {}
+    support = {account_id: account_support(links)} if links else {}
+    share, _ = accounts_partial(as_of, views, support, health)
+    ledger.shares[account_id] = share
+    ledger.total.add_sums(share)
+    if share.risky:
+        ledger.at_risk[account_id] = share.risky[0]
 
 
 def merge_published(

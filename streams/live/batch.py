@@ -83,6 +83,9 @@ class PartitionState:
     links: dict[str, dict[str, Link]] = field(default_factory=dict)
     # the outbox's links not yet known to be sent (``streams.live.account_outbox``)
     unsent: dict[str, bytes] = field(default_factory=dict)
+    # accounts whose events or links changed since their share of the snapshot was computed
+    # (``streams.live.account_share``)
+    dirty_accounts: set[str] = field(default_factory=set)
 
     def forget_before(self, minute: Instant) -> None:
         """Prune the cached buckets before ``minute``; they are no longer held exactly."""

@@ -177,14 +177,19 @@ def test_replay_keeps_the_same_1000_account_events() -> None:
     ] * 2
 
 
-async def linked_snapshot(store: MemoryStore, loop: Loop, lines: Sequence[bytes]) -> dict[str, Any]:
+async def linked_snapshot(
+    store: MemoryStore, loop: Loop, lines: Sequence[bytes], publish_each: bool = False
+) -> dict[str, Any]:
     """The worker with tickets linked to accounts through ``loop``, links delivered after
-    each batch (and after the breach scans), until none is left."""
+    each batch (and after the breach scans), until none is left; ``publish_each``: with a
+    snapshot published after each batch too (its accounts share kept up to date)."""
     live = worker(store, links=loop)
     messages = as_sent(lines)
     for start in range(0, len(messages), 20):
         await live.handle(messages[start : start + 20])
         await live.handle(loop.take())
+        if publish_each:
+            await live.publish()
     while await live.scan():
         pass
     while loop.sent:
@@ -202,3 +207,9 @@ async def test_tickets_linked_across_partitions_give_replays_snapshot() -> None:
     assert snapshot == want
     # a second worker adopts everything from the store, everything delivered again
     assert await linked_snapshot(store, loop, lines) == want
+
+
+async def test_accounts_recounted_as_they_change_equal_them_counted_once() -> None:
+    lines = golden(accounts_only=False)
+    want = replay_lines(iter(lines), POLICIES, AS_OF).snapshot
+    assert await linked_snapshot(MemoryStore(), Loop(), lines, publish_each=True) == want
