@@ -1,7 +1,7 @@
 """The transactional outbox of tickets' links to their accounts.
 
 A batch (or a breach scan) that changes a ticket's support facts writes the links it implies
-(``account_links.changed_links``, sequence = the partition's transaction number) to
+(``account_links.changed_links``, with the partition's next sequence, ``next_seq``) to
 ``{p}:outbox`` in the batch's own MULTI/EXEC: they exist exactly when the change does. After
 EXEC the worker sends them to the account support topic (idempotent producer, acks=all, keyed
 by account_id) and then deletes those that were not replaced meanwhile. A crash in between
@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from streams.domain.account_links import changed_links
+from streams.domain.instant import Instant
 from streams.live.batch import BatchResult
 from streams.live.writes import FIELD_SEPARATOR, link_field
 
@@ -27,8 +28,16 @@ class LinkSink(Protocol):
         ...
 
 
+def next_seq(held: int, now: Instant) -> int:
+    """The sequence of a batch's links: above the partition's last one, and at least the
+    batch's time (µs), so that links written after a Redis restore (whose last sequence
+    went back with it) still come after those sent before it."""
+    return max(held + 1, now)
+
+
 def fill_outbox(result: BatchResult, seq: int) -> None:
     """The links of the batch's changed tickets, into its writes' outbox."""
+    result.writes.link_seq = seq
     outbox = result.writes.outbox
     for ticket_id, (old, new) in result.support.items():
         for link in changed_links(ticket_id, old, new, seq):

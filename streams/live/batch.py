@@ -83,6 +83,7 @@ class PartitionState:
     links: dict[str, dict[str, Link]] = field(default_factory=dict)
     # the outbox's links not yet known to be sent (``streams.live.account_outbox``)
     unsent: dict[str, bytes] = field(default_factory=dict)
+    link_seq: int = 0  # the sequence of the partition's latest links ({p}:linkseq)
     # accounts whose events or links changed since their share of the snapshot was computed
     # (``streams.live.account_share``)
     dirty_accounts: set[str] = field(default_factory=set)

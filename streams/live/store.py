@@ -286,6 +286,10 @@ class RedisStore:
     async def load_links(self, partition: int) -> dict[str, bytes]:
         return await self._hash_of(partition, "links")
 
+    async def load_link_seq(self, partition: int) -> int:
+        with _transient("load link sequence"):
+            return int(await self.client.get(self.key(partition, "linkseq")) or 0)
+
     async def load_outbox(self, partition: int) -> dict[str, bytes]:
         return await self._hash_of(partition, "outbox")
 
@@ -370,6 +374,8 @@ class RedisStore:
             if records:
                 mapping: dict[FieldT, EncodableT] = {f: r for f, r in records.items()}
                 pipe.hset(self.key(writes.partition, name), mapping=mapping)
+        if writes.link_seq is not None:
+            pipe.set(self.key(writes.partition, "linkseq"), writes.link_seq)
         if writes.offsets:
             offsets: dict[FieldT, EncodableT] = {t: o for t, o in writes.offsets.items()}
             pipe.hset(self.key(writes.partition, "off"), mapping=offsets)

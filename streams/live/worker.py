@@ -34,7 +34,7 @@ from streams.domain.policies import PolicySet
 from streams.domain.snapshot import Backlog, SlaNow, Snapshot, build_snapshot, fits
 from streams.domain.windows import WINDOWS, MinuteDeltas
 from streams.errors import TransientError
-from streams.live.account_outbox import LinkSink, fill_outbox, outbox_records
+from streams.live.account_outbox import LinkSink, fill_outbox, next_seq, outbox_records
 from streams.live.account_plan import plan_accounts, plan_links
 from streams.live.account_records import decode_account
 from streams.live.account_share import PartialCache, Published, merge_published
@@ -158,6 +158,7 @@ class Worker:
         for blob in (await self._retry(lambda: self.store.load_links(partition))).values():
             link = Link.decode(blob)
             state.links.setdefault(link.account_id, {})[link.ticket_id] = link
+        state.link_seq = await self._retry(lambda: self.store.load_link_seq(partition))
         if self.links is not None:  # what an earlier owner may not have sent
             state.unsent = await self._retry(lambda: self.store.load_outbox(partition))
             await self._send_links(state)
@@ -351,7 +352,7 @@ class Worker:
             if batch.links:
                 plan_links(state, batch, result)
             if result.support:
-                fill_outbox(result, writes + 1)  # the transaction's number: ever higher
+                fill_outbox(result, next_seq(state.link_seq, now))
         except Exception:
             self.states.pop(partition, None)  # the cache may be half-changed: rebuild it
             raise
@@ -368,6 +369,8 @@ class Worker:
             self.states.pop(partition, None)
             raise
         state.windows.apply_deltas(result.window_deltas)
+        if result.writes.link_seq is not None:
+            state.link_seq = result.writes.link_seq
         if result.writes.outbox:
             state.unsent.update(result.writes.outbox)
         if state.unsent:

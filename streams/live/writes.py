@@ -94,6 +94,7 @@ class PartitionWrites:
     - ``accounts``: account id -> its record (``streams.live.account_records``)
     - ``links``: ``link_field`` -> a ticket's link to an account, as the account holds it
     - ``outbox``: ``link_field`` -> a link to send to the account's partition after the batch
+    - ``link_seq``: the sequence of the batch's links (the partition's latest), None: none
     """
 
     partition: int
@@ -110,6 +111,7 @@ class PartitionWrites:
     accounts: dict[str, bytes] = field(default_factory=dict)
     links: dict[str, bytes] = field(default_factory=dict)
     outbox: dict[str, bytes] = field(default_factory=dict)
+    link_seq: int | None = None
 
     def __bool__(self) -> bool:
         return bool(

@@ -76,6 +76,7 @@ async def state_of(store: Store, partition: int) -> dict[str, object]:
         "accounts": await store.load_accounts(partition),
         "links": await store.load_links(partition),
         "outbox": await store.load_outbox(partition),
+        "link_seq": await store.load_link_seq(partition),
     }
 
 
@@ -302,7 +303,11 @@ class StoreContract:
 
     async def test_links_and_the_outbox(self, store: Store) -> None:
         a1, a2 = link_field("A-1", "T-1"), link_field("A-2", "T-1")
-        await store.apply(PartitionWrites(1, links={a1: b"l1"}, outbox={a1: b"o1", a2: b"o2"}))
+        assert await store.load_link_seq(1) == 0
+        first = PartitionWrites(1, links={a1: b"l1"}, outbox={a1: b"o1", a2: b"o2"}, link_seq=7)
+        await store.apply(first)
+        assert await store.load_link_seq(1) == 7
+        assert await store.load_link_seq(2) == 0
         assert await store.load_links(1) == {a1: b"l1"}
         assert await store.load_outbox(1) == {a1: b"o1", a2: b"o2"}
         assert await store.load_outbox(2) == {}
@@ -312,6 +317,7 @@ class StoreContract:
         await store.clear_outbox(1, {a1: b"o1", a2: b"o2"})
         assert await store.load_outbox(1) == {a2: b"o2'"}
         assert await store.load_links(1) == {a1: b"l1'"}
+        assert await store.load_link_seq(1) == 7  # a batch without links leaves it
         await store.clear_outbox(1, {})
         await store.clear_outbox(1, {a2: b"o2'"})
         assert await store.load_outbox(1) == {}

@@ -8,6 +8,7 @@ import pytest
 
 from streams.domain.account_links import Link, changed_links, newer
 from streams.domain.account_support import SupportFact, SupportKind
+from streams.live.account_outbox import next_seq
 from streams.live.stores.memory import MemoryStore
 from tests.unit.test_worker_accounts import Loop, as_sent, golden, worker
 
@@ -36,6 +37,13 @@ def test_changed_links_are_per_account_and_empty_for_an_account_no_longer_named(
     assert changed_links("T1", (), (CREATED,), 3) == [Link("A1", "T1", 3, (CREATED,))]
     assert changed_links("T1", (CREATED,), (CREATED,), 4) == []
     assert changed_links("T1", (CREATED, NPS), (CREATED,), 5) == [Link("A2", "T1", 5, ())]
+
+
+def test_link_sequences_rise_past_the_last_and_past_a_restored_one() -> None:
+    assert next_seq(10, 5) == 11  # a clock behind the previous owner's: still after it
+    # Redis restored with an older last sequence (3): the batch's time (µs) is after every
+    # link sent before the restore
+    assert next_seq(3, T) == T
 
 
 class Down:

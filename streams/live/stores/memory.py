@@ -39,6 +39,7 @@ class _Partition:
     accounts: dict[str, bytes] = field(default_factory=dict)
     links: dict[str, bytes] = field(default_factory=dict)
     outbox: dict[str, bytes] = field(default_factory=dict)
+    link_seq: int = 0
     account_partial: bytes | None = None
     account_risk: bytes | None = None
     marker: str | None = None
@@ -56,6 +57,7 @@ class _Partition:
             self.accounts,
             self.links,
             self.outbox,
+            self.link_seq,
             self.account_partial,
             self.account_risk,
             self.marker,
@@ -171,6 +173,9 @@ class MemoryStore:
     async def load_links(self, partition: int) -> dict[str, bytes]:
         return dict(self._part(partition).links)
 
+    async def load_link_seq(self, partition: int) -> int:
+        return self._part(partition).link_seq
+
     async def load_outbox(self, partition: int) -> dict[str, bytes]:
         return dict(self._part(partition).outbox)
 
@@ -206,6 +211,8 @@ class MemoryStore:
         p.accounts.update(writes.accounts)
         p.links.update(writes.links)
         p.outbox.update(writes.outbox)
+        if writes.link_seq is not None:
+            p.link_seq = writes.link_seq
         p.offsets.update(writes.offsets)
         for topic, count in writes.missed.items():
             p.missed[topic] = p.missed.get(topic, 0) + count

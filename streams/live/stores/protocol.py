@@ -82,6 +82,10 @@ class Store(Protocol):
         """Every ticket's link to an account of the partition (``link_field`` -> link)."""
         ...
 
+    async def load_link_seq(self, partition: int) -> int:
+        """The sequence of the partition's latest links (0: none)."""
+        ...
+
     async def load_outbox(self, partition: int) -> dict[str, bytes]:
         """The links the partition's batches wrote that are not yet known to be sent."""
         ...
