@@ -15,6 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 from streams.domain.instant import ceil_minute, format_rfc3339, parse_rfc3339
 from streams.domain.policies import load_policies
 from streams.replay import ReplayResult, replay_lines
@@ -103,6 +105,11 @@ def test_two_workers_link_tickets_to_accounts_and_equal_replay(run: Run) -> None
     assert not wrong, wrong[:2]
     status, page = second.get("/accounts/at-risk?limit=2")
     assert status == 200 and page["accounts"] == live["accounts"]["at_risk"][:2]
+    # the answers match /openapi.json's schemas
+    schemas = first.get("/openapi.json")[1]["components"]["schemas"]
+    for name, path in (("Account", "/accounts/G17"), ("AccountsAtRiskPage", "/accounts/at-risk")):
+        schema = {**schemas[name], "components": {"schemas": schemas}}
+        Draft202012Validator(schema).validate(first.get(path)[1])
 
 
 def test_kill_minus_nine_mid_stream_then_restart_equals_replay(run: Run) -> None:
