@@ -1,23 +1,77 @@
-"""A batch's account events, planned without I/O, into the partition's one transaction.
+"""A batch's account events and links, decoded and planned without I/O, into the
+partition's one transaction.
 
 The accounts topic is co-partitioned with the support topics (keyed by ``account_id``), so
 partition p's owner is the only writer of its accounts: it holds every account's timeline
 (``PartitionState.accounts``), adds the batch's events (duplicates and events over the limit
 change nothing; the latter are dead-lettered) and writes the changed accounts' records in
-the batch's MULTI/EXEC, with the accounts topic's offset. Tickets' links to its accounts
-(the account support topic) are kept the same way (``plan_links``).
+the batch's MULTI/EXEC, with the accounts topic's offset. Tickets' links to its accounts (the
+account support topic) are kept the same way (``plan_links``). ``decode_account`` and
+``decode_link`` decode those topics' messages for ``batch.decode_batch``.
 """
 
 from __future__ import annotations
 
-from streams.domain.account_links import newer
+from streams.domain.account_decode import decode_any
+from streams.domain.account_links import Link, newer
 from streams.domain.account_timeline import OVER_LIMIT_REASON, AccountTimeline
+from streams.domain.decode import InvalidEvent
+from streams.domain.events import Event
 from streams.domain.timeline import Arrival
 from streams.live.account_records import encode_account
-from streams.live.batch import BatchResult, DecodedBatch, PartitionState, deadletter
+from streams.live.batch import (
+    BatchResult,
+    DecodedBatch,
+    Message,
+    PartitionState,
+    TopicDecoder,
+    deadletter,
+)
+from streams.live.placement import Placement
 from streams.live.writes import link_field
+from streams.topic_names import TopicNames
 
 LINK = "link"  # the event type counted for the account support topic
+ACCOUNT_ID = "account_id"  # what keys and places an account event and a link
+
+
+def decode_account(batch: DecodedBatch, message: Message, placement: Placement | None) -> None:
+    """One message of the accounts topic: an account event keyed and placed by account_id."""
+    decoded = decode_any(message.value)
+    if isinstance(decoded, Event):
+        raw = decoded.to_json()
+        decoded = InvalidEvent(f"type: {decoded.type.value} is not an account event", raw)
+    if isinstance(decoded, InvalidEvent):
+        batch.invalid.append((message, decoded))
+        return
+    if placement is not None:
+        defect = placement.defect(message.key, message.partition, decoded.account_id, ACCOUNT_ID)
+        if defect is not None:
+            batch.misplaced.append((message, decoded, defect))
+            return
+    batch.accounts.append((message, decoded))
+
+
+def decode_link(batch: DecodedBatch, message: Message, placement: Placement | None) -> None:
+    """One message of the account support topic: a ticket's link to an account
+    (``streams.domain.account_links``), written by a worker, keyed by account_id."""
+    try:
+        link = Link.decode(message.value)
+    except (ValueError, KeyError, IndexError, TypeError) as error:
+        raw = message.value.decode("utf-8", "replace")
+        batch.invalid.append((message, InvalidEvent(f"(link): {error!r}", raw)))
+        return
+    if placement is not None:
+        defect = placement.defect(message.key, message.partition, link.account_id, ACCOUNT_ID)
+        if defect is not None:
+            batch.invalid.append((message, InvalidEvent(defect, link.encode().decode())))
+            return
+    batch.links.append((message, link))
+
+
+def special_topics(topics: TopicNames) -> dict[str, TopicDecoder]:
+    """The decoders of the accounts topic and the account support topic (``decode_batch``)."""
+    return {topics.accounts: decode_account, topics.account_support: decode_link}
 
 
 def plan_accounts(state: PartitionState, batch: DecodedBatch, result: BatchResult) -> None:

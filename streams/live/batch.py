@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.domain.account_decode import decode_any
 from streams.domain.account_events import AccountEvent
 from streams.domain.account_links import Link
 from streams.domain.account_support import SupportFact, ticket_support
@@ -37,7 +36,6 @@ from streams.live.writes import (
 )
 from streams.topic_names import DEFAULT_TOPICS, TopicNames
 
-ACCOUNT_ID = "account_id"  # what keys and places an account event
 TARGETS = tuple(SlaTarget)  # iterating the enum itself runs Python code each time
 # the outcome of an event accepted, then withdrawn by a close that arrived after it
 WITHDRAWN = "withdrawn"
@@ -141,11 +139,15 @@ class DecodedBatch:
         return {event.ticket_id for _, event in self.events}
 
 
+# Decodes one message of a topic that is not a support topic into the batch.
+TopicDecoder = Callable[[DecodedBatch, Message, Placement | None], None]
+
+
 def decode_batch(
     messages: Sequence[Message],
     applied: dict[str, int],
     placement: Placement | None = None,
-    topics: TopicNames | None = None,
+    special: Mapping[str, TopicDecoder] | None = None,
 ) -> DecodedBatch:
     """Decode one partition's messages after the offsets Redis applied, noting gaps.
 
@@ -156,13 +158,10 @@ def decode_batch(
     With ``placement`` (the live worker's), a valid event whose message key is not its
     ticket_id, or whose partition is not its ticket's, is ``misplaced``; without it (a
     worker fed by a bench or a test), keys and partitions are taken as they come.
-    With ``topics``, messages of its accounts topic are account events (``decode_account``),
-    those of its account support topic links (``decode_link``).
+    ``special`` decodes the messages of other topics than the support topics (topic ->
+    decoder, ``streams.live.account_plan.special_topics``).
     """
     batch = DecodedBatch()
-    special = {}
-    if topics is not None:
-        special = {topics.accounts: decode_account, topics.account_support: decode_link}
     last_offsets = batch.last_offsets
     for message in messages:
         topic = message.topic
@@ -192,40 +191,6 @@ def decode_batch(
                 continue
         batch.events.append((message, decoded))
     return batch
-
-
-def decode_account(batch: DecodedBatch, message: Message, placement: Placement | None) -> None:
-    """One message of the accounts topic: an account event keyed and placed by account_id."""
-    decoded = decode_any(message.value)
-    if isinstance(decoded, Event):
-        raw = decoded.to_json()
-        decoded = InvalidEvent(f"type: {decoded.type.value} is not an account event", raw)
-    if isinstance(decoded, InvalidEvent):
-        batch.invalid.append((message, decoded))
-        return
-    if placement is not None:
-        defect = placement.defect(message.key, message.partition, decoded.account_id, ACCOUNT_ID)
-        if defect is not None:
-            batch.misplaced.append((message, decoded, defect))
-            return
-    batch.accounts.append((message, decoded))
-
-
-def decode_link(batch: DecodedBatch, message: Message, placement: Placement | None) -> None:
-    """One message of the account support topic: a ticket's link to an account
-    (``streams.domain.account_links``), written by a worker, keyed by account_id."""
-    try:
-        link = Link.decode(message.value)
-    except (ValueError, KeyError, IndexError, TypeError) as error:
-        raw = message.value.decode("utf-8", "replace")
-        batch.invalid.append((message, InvalidEvent(f"(link): {error!r}", raw)))
-        return
-    if placement is not None:
-        defect = placement.defect(message.key, message.partition, link.account_id, ACCOUNT_ID)
-        if defect is not None:
-            batch.invalid.append((message, InvalidEvent(defect, link.encode().decode())))
-            return
-    batch.links.append((message, link))
 
 
 @dataclass(slots=True)

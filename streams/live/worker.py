@@ -35,7 +35,7 @@ from streams.domain.snapshot import Backlog, SlaNow, Snapshot, build_snapshot, f
 from streams.domain.windows import WINDOWS, MinuteDeltas
 from streams.errors import TransientError
 from streams.live.account_outbox import LinkSink, fill_outbox, next_seq, outbox_records
-from streams.live.account_plan import plan_accounts, plan_links
+from streams.live.account_plan import plan_accounts, plan_links, special_topics
 from streams.live.account_records import decode_account
 from streams.live.account_share import PartialCache, Published, merge_published
 from streams.live.batch import DecodedBatch, Message, PartitionState, decode_batch, plan
@@ -223,7 +223,8 @@ class Worker:
                     self.health.assigned = True
                 if await self._fetched_past_redis(state, batch):
                     return
-                decoded = decode_batch(batch, state.offsets, self.placement, self.topics)
+                special = special_topics(self.topics)
+                decoded = decode_batch(batch, state.offsets, self.placement, special)
                 try:
                     await self._apply(state, decoded, ())
                 except StaleOffsets as error:
