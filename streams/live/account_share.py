@@ -12,6 +12,7 @@ once a minute, when the as_of moves.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -30,6 +31,9 @@ from streams.domain.account_snapshot import AT_RISK_LISTED
 from streams.domain.account_thresholds import HealthThresholds
 from streams.domain.instant import Instant
 from streams.live.batch import PartitionState
+
+# Accounts recounted between two turns of the event loop (about 20 ms with the mypyc build)
+RECOUNT_STEP = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +66,12 @@ class PartialCache:
 
     held: dict[int, Ledger] = field(default_factory=dict)
 
-    def partial(self, state: PartitionState, as_of: Instant, health: HealthThresholds) -> Published:
-        """The partition's accounts as of ``as_of``."""
+    async def partial(
+        self, state: PartitionState, as_of: Instant, health: HealthThresholds
+    ) -> Published:
+        """The partition's accounts as of ``as_of``. A recount of many accounts (each minute)
+        lets other tasks run every ``RECOUNT_STEP`` accounts: an account changed meanwhile is
+        marked dirty again and recounted at the next publish."""
         ledger = self.held.get(state.partition)
         if ledger is None or ledger.state is not state or ledger.as_of != as_of:
             ledger = self.held[state.partition] = Ledger(state, as_of, AccountsPartial(as_of))
@@ -73,8 +81,10 @@ class PartialCache:
             dirty, state.dirty_accounts = state.dirty_accounts, set()
         if ledger.published is not None and not dirty:
             return ledger.published
-        for account_id in dirty:
+        for number, account_id in enumerate(dirty, start=1):
             _recount(ledger, account_id, health)
+            if number % RECOUNT_STEP == 0:
+                await asyncio.sleep(0)
         total = ledger.total
         ordered = sorted(ledger.at_risk.values(), key=risk_order)
         total.all_at_risk, total.risky = ordered, ordered[:AT_RISK_LISTED]

@@ -450,7 +450,7 @@ class Worker:
             state.forget_before(as_of - WEEK - MICROS_PER_MINUTE)
             blobs[partition] = encode_window_sums(as_of, sums)
             add_window_sums(merged, sums)
-            accounts[partition] = self.account_partials.partial(state, as_of, health)
+            accounts[partition] = await self.account_partials.partial(state, as_of, health)
         self.account_partials.forget(accounts)
         for partition, blob in blobs.items():
             await self._retry(partial(self.store.publish_window_sums, partition, blob))

@@ -7,6 +7,7 @@ snapshot, merged from per-partition partials, equals ``ticketpulse replay`` of t
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,10 +15,14 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from streams.domain.account_decode import decode_any
+from streams.domain.account_events import AccountEvent
+from streams.domain.account_timeline import AccountTimeline
 from streams.domain.instant import MICROS_PER_SECOND, parse_rfc3339
 from streams.domain.policies import load_policies
 from streams.domain.timeline import EVENT_LIMIT
-from streams.live.batch import Message
+from streams.live.account_share import RECOUNT_STEP, PartialCache
+from streams.live.batch import Message, PartitionState
 from streams.live.metrics import Metrics
 from streams.live.placement import Placement, partition_of
 from streams.live.stores.memory import MemoryStore
@@ -103,6 +108,12 @@ def as_sent(lines: Sequence[bytes], partitions: int = PARTITIONS) -> list[Messag
         offsets[(topic, partition)] = offset + 1
         out.append(Message(topic, partition, offset, line, raw))
     return out
+
+
+def decode_account_event(line: bytes) -> AccountEvent:
+    event = decode_any(line)
+    assert isinstance(event, AccountEvent)
+    return event
 
 
 def golden(accounts_only: bool) -> list[bytes]:
@@ -213,3 +224,24 @@ async def test_accounts_recounted_as_they_change_equal_them_counted_once() -> No
     lines = golden(accounts_only=False)
     want = replay_lines(iter(lines), POLICIES, AS_OF).snapshot
     assert await linked_snapshot(MemoryStore(), Loop(), lines, publish_each=True) == want
+
+
+async def test_a_long_recount_lets_other_tasks_run() -> None:
+    """Counting every account again (each minute) does not hold the event loop throughout:
+    batches and HTTP requests get their turns."""
+    state = PartitionState(0)
+    for n in range(3 * RECOUNT_STEP):
+        timeline = state.accounts[f"A{n}"] = AccountTimeline(f"A{n}")
+        timeline.add(decode_account_event(account_event(1, f"A{n}")))
+    cache = PartialCache()
+    seen: list[int] = []
+
+    async def other() -> None:
+        held = cache.held.get(0)
+        seen.append(len(held.shares) if held else 0)
+
+    task = asyncio.create_task(other())
+    published = await cache.partial(state, AS_OF, POLICIES.account_health)
+    await task
+    assert published.partial.accounts == 3 * RECOUNT_STEP
+    assert 0 < seen[0] < 3 * RECOUNT_STEP
