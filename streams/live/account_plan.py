@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from streams.domain.account_decode import decode_any
 from streams.domain.account_links import Link, newer
+from streams.domain.account_snapshot import HEALTH_WINDOW
 from streams.domain.account_timeline import OVER_LIMIT_REASON, AccountTimeline
 from streams.domain.decode import InvalidEvent
 from streams.domain.events import Event
+from streams.domain.instant import MICROS_PER_SECOND, Instant
 from streams.domain.timeline import Arrival
 from streams.live.account_records import encode_account
 from streams.live.batch import (
@@ -32,6 +34,8 @@ from streams.live.writes import link_field
 from streams.topic_names import TopicNames
 
 LINK = "link"  # the event type counted for the account support topic
+DAY = 86_400 * MICROS_PER_SECOND
+PRUNE_EVERY = 3_600 * MICROS_PER_SECOND
 ACCOUNT_ID = "account_id"  # what keys and places an account event and a link
 
 
@@ -108,3 +112,29 @@ def plan_links(state: PartitionState, batch: DecodedBatch, result: BatchResult) 
         else:
             outcome = Arrival.DUPLICATE.value
         result.outcomes[(message.topic, LINK, outcome)] += 1
+
+
+def prune_links(state: PartitionState, result: BatchResult, now: Instant) -> None:
+    """Forget, at most once an hour, the links that can no longer count: those whose facts
+    are all older than the health window (30 days) and a day, and the empty ones (an account
+    a ticket no longer names) older than a day. A ticket that changes again sends its full
+    facts anew."""
+    if now < state.prune_at:
+        return
+    state.prune_at = now + PRUNE_EVERY
+    for account_id, held in list(state.links.items()):
+        for ticket_id, link in list(held.items()):
+            if not expired(link, now):
+                continue
+            del held[ticket_id]
+            result.writes.links[link_field(account_id, ticket_id)] = None
+            state.dirty_accounts.add(account_id)
+        if not held:
+            del state.links[account_id]
+
+
+def expired(link: Link, now: Instant) -> bool:
+    """Whether a link can no longer count in any window (``prune_links``)."""
+    if not link.facts:
+        return link.seq < now - DAY
+    return max(f.time for f in link.facts) < now - HEALTH_WINDOW - DAY

@@ -82,6 +82,7 @@ class PartitionState:
     # the outbox's links not yet known to be sent (``streams.live.account_outbox``)
     unsent: dict[str, bytes] = field(default_factory=dict)
     link_seq: int = 0  # the sequence of the partition's latest links ({p}:linkseq)
+    prune_at: Instant = 0  # when to forget links too old to count next (``prune_links``)
     # accounts whose events or links changed since their share of the snapshot was computed
     # (``streams.live.account_share``)
     dirty_accounts: set[str] = field(default_factory=set)

@@ -366,14 +366,18 @@ class RedisStore:
         self._queue_bucket_values(pipe, writes)
         self._queue_tickets(pipe, writes)
         self._queue_clocks(pipe, writes)
+        links = {f: r for f, r in writes.links.items() if r is not None}
         for name, records in (
             ("accounts", writes.accounts),
-            ("links", writes.links),
+            ("links", links),
             ("outbox", writes.outbox),
         ):
             if records:
                 mapping: dict[FieldT, EncodableT] = {f: r for f, r in records.items()}
                 pipe.hset(self.key(writes.partition, name), mapping=mapping)
+        forgotten = [f for f, r in writes.links.items() if r is None]
+        if forgotten:
+            pipe.hdel(self.key(writes.partition, "links"), *forgotten)
         if writes.link_seq is not None:
             pipe.set(self.key(writes.partition, "linkseq"), writes.link_seq)
         if writes.offsets:

@@ -35,7 +35,7 @@ from streams.domain.snapshot import Backlog, SlaNow, Snapshot, build_snapshot, f
 from streams.domain.windows import WINDOWS, MinuteDeltas
 from streams.errors import TransientError
 from streams.live.account_outbox import LinkSink, fill_outbox, next_seq, outbox_records
-from streams.live.account_plan import plan_accounts, plan_links, special_topics
+from streams.live.account_plan import plan_accounts, plan_links, prune_links, special_topics
 from streams.live.account_records import decode_account
 from streams.live.account_share import PartialCache, Published, merge_published
 from streams.live.batch import DecodedBatch, Message, PartitionState, decode_batch, plan
@@ -352,6 +352,8 @@ class Worker:
                 plan_accounts(state, batch, result)
             if batch.links:
                 plan_links(state, batch, result)
+            if state.links:
+                prune_links(state, result, now)
             if result.support:
                 fill_outbox(result, next_seq(state.link_seq, now))
         except Exception:

@@ -93,6 +93,7 @@ class PartitionWrites:
     - ``missed``: topic -> offsets never received before this batch's (added to the count)
     - ``accounts``: account id -> its record (``streams.live.account_records``)
     - ``links``: ``link_field`` -> a ticket's link to an account, as the account holds it
+      (None: forget it)
     - ``outbox``: ``link_field`` -> a link to send to the account's partition after the batch
     - ``link_seq``: the sequence of the batch's links (the partition's latest), None: none
     """
@@ -109,7 +110,7 @@ class PartitionWrites:
     offsets: dict[str, int] = field(default_factory=dict)
     missed: dict[str, int] = field(default_factory=dict)
     accounts: dict[str, bytes] = field(default_factory=dict)
-    links: dict[str, bytes] = field(default_factory=dict)
+    links: dict[str, bytes | None] = field(default_factory=dict)
     outbox: dict[str, bytes] = field(default_factory=dict)
     link_seq: int | None = None
 

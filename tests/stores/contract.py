@@ -322,6 +322,9 @@ class StoreContract:
         await store.clear_outbox(1, {a2: b"o2'"})
         assert await store.load_outbox(1) == {}
 
+        await store.apply(PartitionWrites(1, links={a1: None, a2: None}), {}, 2)  # forgotten
+        assert await store.load_links(1) == {}
+
     async def test_one_account_and_its_links(self, store: Store) -> None:
         await store.apply(
             PartitionWrites(

@@ -8,9 +8,23 @@ import pytest
 
 from streams.domain.account_links import Link, changed_links, newer
 from streams.domain.account_support import SupportFact, SupportKind
+from streams.domain.instant import MICROS_PER_SECOND
 from streams.live.account_outbox import next_seq
+from streams.live.account_plan import prune_links
+from streams.live.batch import BatchResult, PartitionState
 from streams.live.stores.memory import MemoryStore
-from tests.unit.test_worker_accounts import Loop, as_sent, golden, worker
+from streams.live.writes import PartitionWrites, link_field
+from streams.replay import replay_lines
+from tests.unit.test_worker_accounts import (
+    AS_OF,
+    POLICIES,
+    Loop,
+    account_event,
+    as_sent,
+    golden,
+    linked_snapshot,
+    worker,
+)
 
 T = 1_795_000_000_000_000
 CREATED = SupportFact(T, "A1", SupportKind.CREATED)
@@ -86,3 +100,50 @@ async def test_a_stale_link_sent_again_changes_nothing() -> None:
     loop.sent = [*stale, *((m.key or b"", m.value) for m in first)]
     await live.handle(loop.take())
     assert {p: await store.load_links(p) for p in range(3)} == held
+
+
+def test_links_too_old_to_count_are_forgotten_once_an_hour() -> None:
+    day = 86_400 * MICROS_PER_SECOND
+    now = T + 100 * day
+    state = PartitionState(0)
+    links = {
+        "old": Link("A1", "old", 1, (SupportFact(now - 32 * day, "A1", SupportKind.CREATED),)),
+        "recent": Link("A1", "recent", 2, (SupportFact(now - 30 * day, "A1", SupportKind.NPS, 9),)),
+        "empty-old": Link("A1", "empty-old", now - 2 * day, ()),
+        "empty-new": Link("A1", "empty-new", now - 1, ()),
+    }
+    state.links = {"A1": dict(links), "A2": {"old": Link("A2", "old", 1, links["old"].facts)}}
+    result = BatchResult(PartitionWrites(0))
+    prune_links(state, result, now)
+    assert set(state.links) == {"A1"} and set(state.links["A1"]) == {"recent", "empty-new"}
+    assert result.writes.links == {
+        link_field("A1", "old"): None,
+        link_field("A1", "empty-old"): None,
+        link_field("A2", "old"): None,
+    }
+    assert state.dirty_accounts == {"A1", "A2"}
+    state.links["A1"]["old"] = links["old"]
+    again = BatchResult(PartitionWrites(0))
+    prune_links(state, again, now + 3_599 * MICROS_PER_SECOND)  # within the hour: nothing
+    assert again.writes.links == {}
+    prune_links(state, again, now + 3_600 * MICROS_PER_SECOND)
+    assert again.writes.links == {link_field("A1", "old"): None}
+
+
+async def test_forgetting_old_links_changes_no_number() -> None:
+    """40 days on, the golden tickets' links are forgotten; the snapshot is replay's."""
+    store, loop = MemoryStore(), Loop()
+    lines = golden(accounts_only=False)
+    await linked_snapshot(store, loop, lines)
+    before = sum([len(await store.load_links(p)) for p in range(3)])
+    later = AS_OF + 40 * 86_400 * MICROS_PER_SECOND
+    touch = account_event(1, "late").replace(b"2026-11-20", b"2027-01-09")
+    live = worker(store, links=loop)
+    live.clock = lambda: (later - 1) / MICROS_PER_SECOND
+    await live.assign(range(3))
+    await live.handle(as_sent([touch]))
+    while await live.scan() or loop.sent:
+        await live.handle(loop.take())
+    assert sum([len(await store.load_links(p)) for p in range(3)]) < before
+    snapshot = (await live.publish()).to_json()
+    assert snapshot == replay_lines(iter([*lines, touch]), POLICIES, later).snapshot

@@ -209,7 +209,11 @@ class MemoryStore:
         self._write_tickets(p, writes, now)
         _write_clocks(p, writes)
         p.accounts.update(writes.accounts)
-        p.links.update(writes.links)
+        for name, link in writes.links.items():
+            if link is None:
+                p.links.pop(name, None)
+            else:
+                p.links[name] = link
         p.outbox.update(writes.outbox)
         if writes.link_seq is not None:
             p.link_seq = writes.link_seq
