@@ -49,9 +49,9 @@ class RecordVersionError(TicketpulseError):
     Reading it as an older version would silently lose or misplace fields, so it stops here.
     """
 
-    def __init__(self, ticket_id: str, version: object, known: int) -> None:
+    def __init__(self, ticket_id: str, version: object, known: int, kind: str = "ticket") -> None:
         super().__init__(
-            f"ticket {ticket_id!r}: stored record version {version!r} is not known to this "
+            f"{kind} {ticket_id!r}: stored record version {version!r} is not known to this "
             f"ticketpulse (it reads versions 1 to {known}); run the version that wrote it"
         )
         self.ticket_id = ticket_id

@@ -32,6 +32,8 @@ from pathlib import Path
 COMPILED = (
     "streams.domain.account",
     "streams.domain.account_book",
+    "streams.domain.account_links",
+    "streams.domain.account_partial",
     "streams.domain.account_decode",
     "streams.domain.account_events",
     "streams.domain.account_facts",

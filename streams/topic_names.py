@@ -1,9 +1,9 @@
 """The Kafka topic names, defined once for the worker, the emitters and the simulator.
 
-The four support topics share a prefix (``TICKETPULSE_TOPIC_PREFIX``, default ``support.``),
-so one variable moves them; a ``TICKETPULSE_TOPIC_<NAME>`` variable names one topic outright
-and wins. The CRM's account topic is ``crm.accounts`` unless ``TICKETPULSE_TOPIC_ACCOUNTS``
-names another.
+The support topics and the workers' internal ``account_support`` topic share a prefix
+(``TICKETPULSE_TOPIC_PREFIX``, default ``support.``), so one variable moves them; a
+``TICKETPULSE_TOPIC_<NAME>`` variable names one topic outright and wins. The CRM's account
+topic is ``crm.accounts`` unless ``TICKETPULSE_TOPIC_ACCOUNTS`` names another.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from streams.domain.events import Topic
 
 DEFAULT_PREFIX = "support."
 DEFAULT_ACCOUNTS = "crm.accounts"
-KINDS = ("tickets", "contacts", "surveys", "deadletter")
+KINDS = ("tickets", "contacts", "surveys", "deadletter", "account_support")
 ACCOUNTS: Final = "accounts"  # the logical name of the accounts topic (Topic has the support ones)
 
 
@@ -29,6 +29,9 @@ class TopicNames:
     contacts: str = DEFAULT_PREFIX + "contacts"
     surveys: str = DEFAULT_PREFIX + "surveys"
     deadletter: str = DEFAULT_PREFIX + "deadletter"
+    # internal: each ticket's support facts for its account, keyed by account_id, written
+    # and read by the workers (``streams.domain.account_links``)
+    account_support: str = DEFAULT_PREFIX + "account_support"
     accounts: str = DEFAULT_ACCOUNTS  # account events (``account.*``), keyed by account_id
 
     def name_of(self, topic: Topic | Literal["accounts"]) -> str:
@@ -45,6 +48,12 @@ class TopicNames:
     def inputs(self) -> tuple[str, str, str]:
         """The topics the worker consumes."""
         return (self.tickets, self.contacts, self.surveys)
+
+    @property
+    def consumed(self) -> tuple[str, ...]:
+        """Every topic the worker consumes, co-partitioned: the support topics, the accounts
+        topic and the internal account support topic."""
+        return (*self.inputs, self.accounts, self.account_support)
 
     @classmethod
     def resolve(cls, prefix: str = DEFAULT_PREFIX, **names: str) -> TopicNames:

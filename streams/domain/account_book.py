@@ -11,11 +11,12 @@ the views V. The live worker can keep the same pieces per partition.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from streams.domain.account import AccountView, evaluate_account
 from streams.domain.account_events import AccountEvent
-from streams.domain.account_snapshot import HEALTH_WINDOW, AccountsReport
+from streams.domain.account_partial import AccountsReport
+from streams.domain.account_snapshot import HEALTH_WINDOW
 from streams.domain.account_support import SupportFact, ticket_support
 from streams.domain.account_thresholds import HealthThresholds
 from streams.domain.account_timeline import AccountTimeline
@@ -54,11 +55,17 @@ class AccountBook:
         ``as_of``), and the accounts' anomalies."""
         views = self.views(as_of)
         anomalies = sum(view.anomalies for view in views.values())
-        by_account: dict[str, list[SupportFact]] = {}
-        for facts in engine_support(engine, as_of - HEALTH_WINDOW):
-            for fact in facts:
-                by_account.setdefault(fact.account_id, []).append(fact)
-        return AccountsReport(as_of, views, by_account, health), anomalies
+        support = by_account(engine_support(engine, as_of - HEALTH_WINDOW))
+        return AccountsReport(as_of, views, support, health), anomalies
+
+
+def by_account(tickets: Iterable[Iterable[SupportFact]]) -> dict[str, list[SupportFact]]:
+    """Support facts of tickets, grouped by the account each counts for."""
+    out: dict[str, list[SupportFact]] = {}
+    for facts in tickets:
+        for fact in facts:
+            out.setdefault(fact.account_id, []).append(fact)
+    return out
 
 
 def engine_support(engine: Engine, since: Instant) -> Iterator[tuple[SupportFact, ...]]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from streams.domain.account import AccountView, Stage
-from streams.domain.account_events import MONEY_UNITS, money
+from streams.domain.account_events import money
 from streams.domain.account_facts import (
     CHURNED,
     CHURNED_MRR,
@@ -267,98 +267,3 @@ def account_view_json(
         "signals": list(health.signals),
         "at_risk": health.at_risk,
     }
-
-
-def _now_row(cell: Sequence[int], churn_rate: float | None) -> dict[str, Any]:
-    """One row of ``now`` from its [customers, mrr, at risk, at-risk mrr] cell."""
-    customers, mrr, at_risk, at_risk_mrr = cell
-    arpa = _ratio(mrr, customers * MONEY_UNITS)
-    clv = arpa / churn_rate if arpa is not None and churn_rate else None
-    return {
-        "customers": customers,
-        "mrr": money(mrr),
-        "arpa": arpa,
-        "clv": clv,
-        "at_risk": at_risk,
-        "at_risk_mrr": money(at_risk_mrr),
-    }
-
-
-class AccountsReport:
-    """The ``accounts`` section and every account's V, as of one instant."""
-
-    __slots__ = ("section", "views")
-
-    def __init__(
-        self,
-        as_of: Instant,
-        views: Mapping[str, AccountView],
-        support: Mapping[str, Sequence[SupportFact]],
-        health: HealthThresholds,
-    ) -> None:
-        ordered = [views[a] for a in sorted(views)]
-        buckets = fact_buckets(ordered)
-        sums = {
-            name: window_sums(buckets, ordered, as_of, w) for name, w in ACCOUNT_WINDOWS.items()
-        }
-        windows = {name: render_window(s) for name, s in sums.items()}
-        rows_v: list[dict[str, Any]] = []
-        # row -> [customers, mrr, at risk, at-risk mrr]
-        customers: dict[DimKey, list[int]] = {}
-        leads_open = 0
-        at_risk: list[tuple[int, str, dict[str, Any]]] = []
-        for account_id in sorted(set(views) | set(support)):
-            view = views.get(account_id)
-            state = AccountHealth(view, support.get(account_id, ()), as_of, health)
-            rows_v.append(account_view_json(account_id, view, state))
-            current = view.current if view else None
-            if current is None or view is None or view.source is None:
-                continue
-            if current.stage is Stage.LEAD:
-                leads_open += 1
-            if current.stage is not Stage.CUSTOMER:
-                continue
-            for row in dimensions(current.segment, current.manager, view.source):
-                if row[0] == "source":
-                    continue
-                cell = customers.setdefault(row, [0, 0, 0, 0])
-                cell[0] += 1
-                cell[1] += current.mrr
-                if state.at_risk:
-                    cell[2] += 1
-                    cell[3] += current.mrr
-            if state.at_risk:
-                entry = {
-                    "account_id": account_id,
-                    "mrr": money(current.mrr),
-                    "segment": current.segment,
-                    "manager": current.manager,
-                    "signals": list(state.signals),
-                }
-                at_risk.append((-current.mrr, account_id, entry))
-        month = sums["30d"]
-
-        def rate(row: DimKey) -> float | None:
-            c = month.get(row, {})
-            return _ratio(c.get(CHURNED_FROM_START, 0), c.get(CUSTOMERS_AT_START, 0))
-
-        overall = _now_row(customers.get(OVERALL, [0, 0, 0, 0]), rate(OVERALL))
-        now: dict[str, Any] = {"customers": overall.pop("customers"), "leads_open": leads_open}
-        now.update(overall)
-        by_segment: dict[str, Any] = {}
-        for key in sorted(k for d, k in customers if d == "segment"):
-            by_segment[key] = _now_row(customers[("segment", key)], rate(("segment", key)))
-        by_manager: dict[str, Any] = {}
-        for key in sorted(k for d, k in customers if d == "manager"):
-            manager_row = _now_row(customers[("manager", key)], None)
-            del manager_row["clv"]
-            by_manager[key] = manager_row
-        now["by_segment"] = by_segment
-        now["by_manager"] = by_manager
-        at_risk.sort(key=lambda item: (item[0], item[1]))
-        self.section: dict[str, Any] = {
-            "now": now,
-            "windows": windows,
-            "at_risk": [entry for _, _, entry in at_risk[:AT_RISK_LISTED]],
-        }
-        self.views = rows_v

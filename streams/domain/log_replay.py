@@ -18,6 +18,7 @@ from typing import Any
 from streams.domain.account_book import AccountBook
 from streams.domain.account_decode import decode_any
 from streams.domain.account_events import AccountEvent
+from streams.domain.account_timeline import OVER_LIMIT_REASON
 from streams.domain.decode import InvalidEvent
 from streams.domain.engine import Engine
 from streams.domain.events import Event, Status
@@ -96,8 +97,10 @@ def replay_log(
                 rejected += 1
             else:
                 over_limit += 1
-            if isinstance(decoded, Event):  # account events are never refused so
+            if isinstance(decoded, Event):
                 errors.append((number, refusal(arrival, decoded)))
+            else:  # an account is refused events over its limit only
+                errors.append((number, OVER_LIMIT_REASON))
         else:
             accepted += 1
             if engine.withdrawn:  # a close that came after events sorting after it

@@ -93,6 +93,7 @@ def create_app(
         store=store,
         metrics=metrics,
         deadletters=out,
+        links=out,
         partitions=settings.partitions,
         placement=Placement(settings.partitions),
         topics=settings.topics,

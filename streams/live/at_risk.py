@@ -123,20 +123,30 @@ def position(entry: ClockEntry) -> Position:
     return entry.deadline, entry.ticket_id, entry.target.value
 
 
+def encode_token(values: Sequence[Any]) -> str:
+    """An opaque, URL-safe token for a position (a list of JSON values)."""
+    text = json.dumps(list(values), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(text).decode().rstrip("=")
+
+
+def decode_token(token: str) -> Any:
+    """What ``encode_token`` encoded, or None for a token it cannot have made."""
+    if len(token) > MAX_CURSOR:
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, ValueError, RecursionError):
+        return None
+
+
 def encode_cursor(at: Position) -> str:
     """An opaque, URL-safe token for the position of the last row listed."""
-    text = json.dumps(list(at), separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(text).decode().rstrip("=")
+    return encode_token(at)
 
 
 def decode_cursor(token: str) -> Position | None:
     """The position a cursor holds, or None for anything ``encode_cursor`` did not make."""
-    if len(token) > MAX_CURSOR:
-        return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError, RecursionError):
-        return None
+    value = decode_token(token)
     if not isinstance(value, list) or len(value) != 3:
         return None
     deadline, ticket_id, target = value

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from streams.domain.account_events import AccountEvent
+from streams.domain.account_links import Link
+from streams.domain.account_support import SupportFact, ticket_support
+from streams.domain.account_timeline import AccountTimeline
 from streams.domain.decode import InvalidEvent, deadletter_record, decode_event
 from streams.domain.events import TOPIC_OF, Event, Status
 from streams.domain.facts import Fact, SlaTarget, diff_facts
@@ -52,6 +56,8 @@ class Message:
 class TicketState:
     timeline: Timeline
     view: TicketView
+    # its support facts as of ``view`` (what its accounts were last sent), when linking
+    support: tuple[SupportFact, ...] = ()
 
 
 @dataclass(slots=True)
@@ -69,6 +75,17 @@ class PartitionState:
     # values of those buckets' fields. Before it (pruned or never loaded) and when None,
     # it writes increments.
     exact_from: Instant | None = None
+    # every account of the partition (loaded whole at adoption: the snapshot reads them all)
+    accounts: dict[str, AccountTimeline] = field(default_factory=dict)
+    # account id -> ticket id -> the ticket's latest link to it (its support facts)
+    links: dict[str, dict[str, Link]] = field(default_factory=dict)
+    # the outbox's links not yet known to be sent (``streams.live.account_outbox``)
+    unsent: dict[str, bytes] = field(default_factory=dict)
+    link_seq: int = 0  # the sequence of the partition's latest links ({p}:linkseq)
+    prune_at: Instant = 0  # when to forget links too old to count next (``prune_links``)
+    # accounts whose events or links changed since their share of the snapshot was computed
+    # (``streams.live.account_share``)
+    dirty_accounts: set[str] = field(default_factory=set)
 
     def forget_before(self, minute: Instant) -> None:
         """Prune the cached buckets before ``minute``; they are no longer held exactly."""
@@ -80,38 +97,58 @@ class PartitionState:
         return {t for t in ticket_ids if t not in self.tickets}
 
     def load(
-        self, records: dict[str, bytes], ticket_ids: Iterable[str], policies: PolicySet
+        self,
+        records: dict[str, bytes],
+        ticket_ids: Iterable[str],
+        policies: PolicySet,
+        link: bool = False,
     ) -> None:
-        """Put records read from Redis in the cache; tickets with no record start empty."""
+        """Put records read from Redis in the cache; tickets with no record start empty.
+
+        ``link``: also note each ticket's support facts as of its record (what was sent)."""
         for ticket_id in ticket_ids:
             blob = records.get(ticket_id)
             if blob is None:  # a new ticket: nothing to evaluate yet
                 timeline, view = Timeline(ticket_id), TicketView(ticket_id=ticket_id, now=0)
+                support: tuple[SupportFact, ...] = ()
             else:
                 timeline, at = decode_record(ticket_id, blob)
                 view = evaluate(ticket_id, timeline.events, policies, at)
-            self.tickets[ticket_id] = TicketState(timeline, view)
+                support = ticket_support(timeline.events, view) if link else ()
+            self.tickets[ticket_id] = TicketState(timeline, view, support)
 
 
 @dataclass(slots=True)
 class DecodedBatch:
     events: list[tuple[Message, Event]] = field(default_factory=list)
     invalid: list[tuple[Message, InvalidEvent]] = field(default_factory=list)
-    # valid events keyed or placed elsewhere than their ticket's partition, with the reason
-    misplaced: list[tuple[Message, Event, str]] = field(default_factory=list)
+    # valid events keyed or placed elsewhere than their ticket's (account's) partition, with
+    # the reason
+    misplaced: list[tuple[Message, Event | AccountEvent, str]] = field(default_factory=list)
     skipped: int = 0  # already applied according to Redis
     last_offsets: dict[str, int] = field(default_factory=dict)
     # (topic, first offset not received, how many) between what Redis applied and the next
     # message received: records the consumer never delivered (see ``decode_batch``)
     gaps: list[tuple[str, int, int]] = field(default_factory=list)
+    # account events of the accounts topic (``streams.live.account_plan``)
+    accounts: list[tuple[Message, AccountEvent]] = field(default_factory=list)
+    # tickets' links to accounts of the account support topic (``streams.live.account_plan``)
+    links: list[tuple[Message, Link]] = field(default_factory=list)
 
     @property
     def ticket_ids(self) -> set[str]:
         return {event.ticket_id for _, event in self.events}
 
 
+# Decodes one message of a topic that is not a support topic into the batch.
+TopicDecoder = Callable[[DecodedBatch, Message, Placement | None], None]
+
+
 def decode_batch(
-    messages: Sequence[Message], applied: dict[str, int], placement: Placement | None = None
+    messages: Sequence[Message],
+    applied: dict[str, int],
+    placement: Placement | None = None,
+    special: Mapping[str, TopicDecoder] | None = None,
 ) -> DecodedBatch:
     """Decode one partition's messages after the offsets Redis applied, noting gaps.
 
@@ -122,6 +159,8 @@ def decode_batch(
     With ``placement`` (the live worker's), a valid event whose message key is not its
     ticket_id, or whose partition is not its ticket's, is ``misplaced``; without it (a
     worker fed by a bench or a test), keys and partitions are taken as they come.
+    ``special`` decodes the messages of other topics than the support topics (topic ->
+    decoder, ``streams.live.account_plan.special_topics``).
     """
     batch = DecodedBatch()
     last_offsets = batch.last_offsets
@@ -137,6 +176,11 @@ def decode_batch(
             if offset != previous + 1:
                 batch.gaps.append((topic, previous + 1, offset - previous - 1))
             last_offsets[topic] = offset
+        if special:
+            decode_special = special.get(topic)
+            if decode_special is not None:
+                decode_special(batch, message, placement)
+                continue
         decoded = decode_event(message.value)
         if isinstance(decoded, InvalidEvent):
             batch.invalid.append((message, decoded))
@@ -159,6 +203,10 @@ class BatchResult:
     window_deltas: MinuteDeltas = field(default_factory=dict)
     latest_event_time: Instant | None = None
     awaiting_creation: int = 0  # accepted events of tickets whose ticket.created is unknown
+    # linking: ticket id -> (support facts before, after) of tickets whose facts changed
+    support: dict[str, tuple[tuple[SupportFact, ...], tuple[SupportFact, ...]]] = field(
+        default_factory=dict
+    )
 
 
 def plan(
@@ -168,6 +216,7 @@ def plan(
     now: Instant,
     wake: Iterable[str] = (),
     topics: TopicNames = DEFAULT_TOPICS,
+    link: bool = False,
 ) -> BatchResult:
     """Apply a decoded batch (and re-evaluate ``wake`` tickets) to the cached state.
 
@@ -175,7 +224,8 @@ def plan(
     updated in place; the result says what to write to Redis, what to dead-letter and what
     to count. ``state.windows`` is *not* moved: the caller applies ``window_deltas`` once
     Redis has accepted the writes. ``topics`` names the topic of an event withdrawn by a
-    close (``Timeline``) that was read in an earlier batch.
+    close (``Timeline``) that was read in an earlier batch. ``link``: note the tickets whose
+    support facts changed (``result.support``, ``streams.live.account_outbox``).
     """
     result = BatchResult(writes=PartitionWrites(state.partition, offsets=dict(batch.last_offsets)))
     for message, invalid in batch.invalid:
@@ -190,7 +240,7 @@ def plan(
         )
     for message, event, reason in batch.misplaced:
         result.outcomes[(message.topic, event.type.value, "misplaced")] += 1
-        result.deadletters.append(_deadletter(message, reason))
+        result.deadletters.append(deadletter(message, reason))
     touched: set[str] = set(wake)
     read: dict[tuple[str, str], Message] | None = None  # this batch's, once one is withdrawn
     for message, event in batch.events:
@@ -199,10 +249,10 @@ def plan(
         arrival = timeline.add(event)
         result.outcomes[(message.topic, event.type.value, arrival.value)] += 1
         if arrival is Arrival.REJECTED:
-            result.deadletters.append(_deadletter(message, CLOSED_REASON))
+            result.deadletters.append(deadletter(message, CLOSED_REASON))
             touched.add(event.ticket_id)  # its record keeps the refused id: copies are dups
         elif arrival is Arrival.OVER_LIMIT:
-            result.deadletters.append(_deadletter(message, refusal(arrival, event)))
+            result.deadletters.append(deadletter(message, refusal(arrival, event)))
         elif arrival is Arrival.ACCEPTED:
             touched.add(event.ticket_id)
             if not timeline.has_created:
@@ -223,6 +273,11 @@ def plan(
         if diff:
             add_bucket_deltas(diff, deltas)
             result.added_facts.extend(diff.added)
+        if link:
+            support = ticket_support(ticket.timeline.events, new)
+            if support != ticket.support:
+                result.support[ticket_id] = (ticket.support, support)
+                ticket.support = support
         _index_changes(result.writes, ticket_id, old, new, ticket.timeline, now)
         result.writes.tickets[ticket_id] = encode_record(ticket.timeline, now)
         if _expires(ticket):
@@ -258,7 +313,7 @@ def _expires(ticket: TicketState) -> bool:
     return ticket.view.status is Status.CLOSED or not ticket.timeline.has_created
 
 
-def _deadletter(message: Message, reason: str) -> dict[str, Any]:
+def deadletter(message: Message, reason: str) -> dict[str, Any]:
     """The dead letter of a valid event refused for ``reason``, carrying its value as sent."""
     try:
         original: Any = json.loads(message.value)
@@ -289,7 +344,7 @@ def _withdraw(
     for event in timeline.withdrawn:
         message = read.get((event.ticket_id, event.event_id))
         if message is not None:
-            record = _deadletter(message, CLOSED_REASON)
+            record = deadletter(message, CLOSED_REASON)
         else:
             record = {
                 "error": CLOSED_REASON,

@@ -78,7 +78,7 @@ def worker(
         asyncio.run(
             ensure_topics(
                 settings.kafka_bootstrap,
-                (*settings.input_topics, settings.topics.deadletter, settings.topics.accounts),
+                (*settings.input_topics, settings.topics.deadletter),
                 settings.partitions,
                 settings.kafka_auth.aiokafka_options(),
                 copartitioned=settings.input_topics,

@@ -1,4 +1,5 @@
-"""The worker's Kafka producer: dead letters and the events ``POST /events`` accepts.
+"""The worker's Kafka producer: dead letters, tickets' links to accounts, and the events
+``POST /events`` accepts.
 
 One idempotent producer (acks=all), started on first use, so that a worker that never
 dead-letters nor takes a ``POST`` opens no producer connection.
@@ -53,6 +54,14 @@ class KafkaOut:
             key = ticket.encode() if isinstance(ticket, str) else None
             value = json.dumps(record, separators=(",", ":"), default=str).encode()
             futures.append(await producer.send(self.topics.deadletter, value, key=key))
+        await asyncio.gather(*futures)
+
+    async def send_links(self, records: Sequence[tuple[bytes, bytes]]) -> None:
+        """Tickets' links to their accounts (``streams.live.account_outbox``), keyed by
+        account id: Kafka's default partitioner puts each on its account's partition."""
+        producer = await self.producer()
+        topic = self.topics.account_support
+        futures = [await producer.send(topic, value, key=key) for key, value in records]
         await asyncio.gather(*futures)
 
     async def send_events(self, records: Sequence[api.Encoded]) -> None:

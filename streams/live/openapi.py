@@ -90,6 +90,48 @@ class Ticket(BaseModel):
     clocks: list[Clock]
 
 
+class AtRiskAccount(BaseModel):
+    account_id: str
+    mrr: float
+    segment: str | None
+    manager: str | None
+    signals: list[str] = Field(description="its health signals, in docs/accounts.md's order")
+
+
+class AccountsAtRiskPage(BaseModel):
+    as_of: datetime | None = Field(description="the latest published list's; null: none yet")
+    accounts: list[AtRiskAccount]
+    next_cursor: str | None = Field(
+        description="pass as ?cursor= for the next page (same filters); null: no more"
+    )
+
+
+class OpenTicket(BaseModel):
+    ticket_id: str
+    status: str
+    priority: str | None
+    team: str | None
+    created_at: datetime
+
+
+class Account(BaseModel, extra="allow"):
+    """The account's view V (docs/accounts.md), its open tickets and its latest events."""
+
+    account_id: str
+    stage: str | None
+    segment: str | None
+    manager: str | None
+    source: str | None
+    mrr: float
+    support_30d: dict[str, Any]
+    manager_touches_30d: int
+    signals: list[str]
+    at_risk: bool
+    as_of: datetime
+    open_tickets: list[OpenTicket]
+    last_events: list[dict[str, Any]] = Field(description="the latest 20, newest first")
+
+
 class Accepted(BaseModel):
     accepted: int
     rejected: Literal[0]
@@ -123,6 +165,8 @@ MODELS: tuple[type[BaseModel], ...] = (
     Snapshot,
     AtRiskPage,
     Ticket,
+    Account,
+    AccountsAtRiskPage,
     Accepted,
     Rejected,
     Health,
@@ -193,6 +237,30 @@ OPERATIONS = (
             _query("priority", "the ticket's current priority", {"enum": list(Priority)}),
             _query("agent", "the ticket's current assignee", _STRING),
         ],
+    ),
+    Operation(
+        "/accounts/at-risk",
+        "get",
+        "At-risk customers of every partition, by MRR descending then account_id; a page at a time",
+        {200: ("a page of accounts", "AccountsAtRiskPage"), _BAD[0]: _BAD[1]},
+        [
+            _query(
+                "limit",
+                "rows per page",
+                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+            ),
+            _query("cursor", "the next_cursor of the previous page", {"type": "string"}),
+            _query("segment", "the account's current segment", _STRING),
+            _query("manager", "the account's current manager", _STRING),
+        ],
+    ),
+    Operation(
+        "/accounts/{account_id}",
+        "get",
+        "One account's view (stage, MRR, support of the last 30 days, signals), its open "
+        "tickets and its latest events",
+        {200: ("the account", "Account"), 404: ("no such account", "Error")},
+        [{"name": "account_id", "in": "path", "required": True, "schema": {"type": "string"}}],
     ),
     Operation(
         "/events",

@@ -30,13 +30,18 @@ class Placement:
     partitions: int
     _homes: dict[bytes, int] = field(default_factory=dict)
 
-    def defect(self, key: bytes | None, partition: int, ticket_id: str) -> str | None:
-        """Why a message of ``ticket_id`` (key, partition) is misplaced; None if it is not."""
+    def defect(
+        self, key: bytes | None, partition: int, ticket_id: str, id_name: str = "ticket_id"
+    ) -> str | None:
+        """Why a message of ``ticket_id`` (key, partition) is misplaced; None if it is not.
+
+        ``id_name`` names the key's field: ``account_id`` for an account event, whose id
+        places it the same way."""
         if key is None:
-            return "(key): the message has no key; it must be the event's ticket_id"
+            return f"(key): the message has no key; it must be the event's {id_name}"
         if key != ticket_id.encode():
             shown = key[:60].decode("utf-8", "replace")
-            return f"(key): message key {shown!r} is not the event's ticket_id {ticket_id!r}"
+            return f"(key): message key {shown!r} is not the event's {id_name} {ticket_id!r}"
         home = self._homes.get(key)
         if home is None:
             if len(self._homes) >= _HOMES_LIMIT:
@@ -45,6 +50,6 @@ class Placement:
         if home != partition:
             return (
                 f"(partition): on partition {partition}, but Kafka's default partitioner puts "
-                f"ticket_id {ticket_id!r} on partition {home} of {self.partitions}"
+                f"{id_name} {ticket_id!r} on partition {home} of {self.partitions}"
             )
         return None

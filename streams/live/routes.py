@@ -15,7 +15,8 @@ from faust.web import Request, Response, View
 
 from streams.domain.policies import PolicySet
 from streams.domain.snapshot import Snapshot
-from streams.live import api, openapi
+from streams.live import account_api, api, openapi
+from streams.live.account_api import parse_risk_query
 from streams.live.at_risk import parse_query
 from streams.live.intake import Intake
 from streams.live.metrics import Metrics
@@ -64,6 +65,24 @@ def register(
                 return reply(self, (400, {"error": query}))
             now = worker.now()
             return reply(self, await api.at_risk(store, policies, settings.partitions, now, query))
+
+    # before /accounts/{account_id}: an account named "at-risk" is not reachable
+    @app.page("/accounts/at-risk")
+    class AccountsAtRisk(View):
+        async def get(self, request: Request) -> Response:
+            query = parse_risk_query(request.query.items())
+            if isinstance(query, str):
+                return reply(self, (400, {"error": query}))
+            return reply(
+                self, await account_api.accounts_at_risk(store, settings.partitions, query)
+            )
+
+    @app.page("/accounts/{account_id}")
+    class Account(View):
+        async def get(self, request: Request, account_id: str) -> Response:
+            now = worker.now()
+            parts = settings.partitions
+            return reply(self, await account_api.account(store, policies, parts, account_id, now))
 
     @app.page("/events")
     class Events(View):

@@ -92,7 +92,8 @@ class WorkerSettings(BaseSettings):
     topic_contacts: str = ""
     topic_surveys: str = ""
     topic_deadletter: str = ""
-    topic_accounts: str = ""  # where ``POST /events`` produces account events
+    topic_accounts: str = ""  # account events: consumed, and where ``POST /events`` produces them
+    topic_account_support: str = ""
     policies: Path | None = None
     batch_max: int = 8000  # per fetch, over all partitions: one transaction each
     fetch_max_wait_ms: PositiveMilliseconds = 100  # the broker's longest wait on a fetch
@@ -145,11 +146,13 @@ class WorkerSettings(BaseSettings):
             surveys=self.topic_surveys,
             deadletter=self.topic_deadletter,
             accounts=self.topic_accounts,
+            account_support=self.topic_account_support,
         )
 
     @property
-    def input_topics(self) -> tuple[str, str, str]:
-        return self.topics.inputs
+    def input_topics(self) -> tuple[str, ...]:
+        """The topics the worker consumes (``TopicNames.consumed``)."""
+        return self.topics.consumed
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> WorkerSettings:

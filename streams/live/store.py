@@ -30,14 +30,14 @@ from streams.errors import TransientError
 from streams.live.redis_cluster import SlotMasters, is_cluster_url, parse_cluster_url
 from streams.live.redis_packing import with_hiredis_packing
 from streams.live.stores.protocol import DEFAULT_TTL_SECONDS, PartitionCheck, StaleOffsets, Store
-from streams.live.writes import PartitionWrites
+from streams.live.writes import PartitionWrites, link_field
 
 __all__ = ["DEFAULT_TTL_SECONDS", "RedisSettings", "RedisStore", "StaleOffsets"]
 
 # ``{p}:epoch``: the state guard's marker (``streams.live.recovery``), never written by a batch.
 MARKER = "epoch"
 # A partition with any state has at least one of these (offsets, counters, indexes).
-_ALWAYS_WRITTEN = ("off", "writes", "minutes", "backlog", "wake", "tx", "win")
+_ALWAYS_WRITTEN = ("off", "writes", "minutes", "backlog", "wake", "tx", "win", "acc")
 
 _LOAD_CHUNK = 1000
 
@@ -75,6 +75,16 @@ class ClockRange:
 # makes the second run skip the increments. Every other command of the transaction sets an
 # absolute value, so running it twice is harmless.
 # A field that reaches 0 is deleted: a by_* map holds only keys with at least one fact.
+# Deletes the outbox fields (ARGV: field, value, ...) that still hold the value sent.
+_CLEAR_LUA = """
+for i = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+  end
+end
+return 0
+"""
+
 _COUNTERS_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
@@ -306,6 +316,51 @@ class RedisStore:
             values = await self.client.mget([self.key(partition, "t", t) for t in ids])
         return {t: _bytes(v) for t, v in zip(ids, values, strict=True) if v is not None}
 
+    async def load_accounts(self, partition: int) -> dict[str, bytes]:
+        """Every account record of the partition: the hash ``{p}:accounts``."""
+        return await self._hash_of(partition, "accounts")
+
+    async def load_account(self, partition: int, account_id: str) -> bytes | None:
+        with _transient("load account"):
+            value = await self.client.hget(self.key(partition, "accounts"), account_id)
+        return None if value is None else _bytes(value)
+
+    async def load_account_links(self, partition: int, account_id: str) -> dict[str, bytes]:
+        """``HSCAN … MATCH <account>\x1f*`` of the links: for the API, not the hot path."""
+        prefix = link_field(account_id, "")
+        pattern = _glob_escape(prefix) + "*"
+        out: dict[str, bytes] = {}
+        with _transient("load account links"):
+            async for field, blob in self.client.hscan_iter(
+                self.key(partition, "links"), match=pattern, count=1000
+            ):
+                out[_text(field)[len(prefix) :]] = _bytes(blob)
+        return out
+
+    async def load_links(self, partition: int) -> dict[str, bytes]:
+        return await self._hash_of(partition, "links")
+
+    async def load_link_seq(self, partition: int) -> int:
+        with _transient("load link sequence"):
+            return int(await self.client.get(self.key(partition, "linkseq")) or 0)
+
+    async def load_outbox(self, partition: int) -> dict[str, bytes]:
+        return await self._hash_of(partition, "outbox")
+
+    async def clear_outbox(self, partition: int, sent: Mapping[str, bytes]) -> None:
+        """One script: a field replaced since (a later batch's link) stays for its sender."""
+        if not sent:
+            return
+        pairs = [item for name, blob in sent.items() for item in (name, blob)]
+        with _transient("clear outbox"):
+            await self.client.eval(_CLEAR_LUA, 1, self.key(partition, "outbox"), *pairs)
+
+    async def _hash_of(self, partition: int, name: str) -> dict[str, bytes]:
+        """A partition's hash of records, whole."""
+        with _transient(f"load {name}"):
+            raw = await self.client.hgetall(self.key(partition, name))
+        return {_text(field): _bytes(record) for field, record in raw.items()}
+
     async def apply(
         self,
         writes: PartitionWrites,
@@ -366,6 +421,20 @@ class RedisStore:
         self._queue_bucket_values(pipe, writes)
         self._queue_tickets(pipe, writes)
         self._queue_clocks(pipe, writes)
+        links = {f: r for f, r in writes.links.items() if r is not None}
+        for name, records in (
+            ("accounts", writes.accounts),
+            ("links", links),
+            ("outbox", writes.outbox),
+        ):
+            if records:
+                mapping: dict[FieldT, EncodableT] = {f: r for f, r in records.items()}
+                pipe.hset(self.key(writes.partition, name), mapping=mapping)
+        forgotten = [f for f, r in writes.links.items() if r is None]
+        if forgotten:
+            pipe.hdel(self.key(writes.partition, "links"), *forgotten)
+        if writes.link_seq is not None:
+            pipe.set(self.key(writes.partition, "linkseq"), writes.link_seq)
         if writes.offsets:
             offsets: dict[FieldT, EncodableT] = {t: o for t, o in writes.offsets.items()}
             pipe.hset(self.key(writes.partition, "off"), mapping=offsets)
@@ -592,17 +661,35 @@ class RedisStore:
             await self.client.set(self.key(partition, "win"), blob)
 
     async def read_window_sums(self, partitions: Iterable[int]) -> dict[int, bytes]:
-        """Each partition's published window sums; partitions that published none are left out.
+        """Each partition's published window sums; partitions that published none are left out."""
+        return await self._read_each(partitions, "win", "read window sums")
 
-        One GET per partition in a plain pipeline: the keys live in different cluster slots.
-        """
+    async def publish_account_partial(self, partition: int, blob: bytes) -> None:
+        with _transient("publish accounts partial"):
+            await self.client.set(self.key(partition, "acc"), blob)
+
+    async def read_account_partials(self, partitions: Iterable[int]) -> dict[int, bytes]:
+        return await self._read_each(partitions, "acc", "read accounts partials")
+
+    async def publish_account_risk(self, partition: int, blob: bytes) -> None:
+        with _transient("publish accounts at risk"):
+            await self.client.set(self.key(partition, "risk"), blob)
+
+    async def read_account_risks(self, partitions: Iterable[int]) -> dict[int, bytes]:
+        return await self._read_each(partitions, "risk", "read accounts at risk")
+
+    async def _read_each(
+        self, partitions: Iterable[int], name: str, operation: str
+    ) -> dict[int, bytes]:
+        """One key of each partition, those that exist; one GET per partition in a plain
+        pipeline: the keys live in different cluster slots."""
         wanted = list(partitions)
         if not wanted:
             return {}
         pipe = self.client.pipeline(transaction=False)
         for p in wanted:
-            pipe.get(self.key(p, "win"))
-        with _transient("read window sums"):
+            pipe.get(self.key(p, name))
+        with _transient(operation):
             blobs = await pipe.execute()
         return {p: _bytes(b) for p, b in zip(wanted, blobs, strict=True) if b is not None}
 
@@ -689,6 +776,11 @@ def _master_client(node: ClusterNode) -> Redis:
     (credentials, timeouts, TLS)."""
     pool = ConnectionPool(connection_class=node.connection_class, **node.connection_kwargs)
     return with_hiredis_packing(Redis(connection_pool=pool))
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` matched literally by a Redis glob pattern."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
 def _queue_zset(pipe: Pipeline, key: str, scores: dict[str, Instant | None]) -> None:

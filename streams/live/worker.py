@@ -20,6 +20,8 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic_core import from_json, to_json
 
+from streams.domain.account_links import Link
+from streams.domain.account_partial import AccountsPartial, render_section
 from streams.domain.instant import (
     MICROS_PER_MINUTE,
     MICROS_PER_SECOND,
@@ -32,6 +34,10 @@ from streams.domain.policies import PolicySet
 from streams.domain.snapshot import Backlog, SlaNow, Snapshot, build_snapshot, fits
 from streams.domain.windows import WINDOWS, MinuteDeltas
 from streams.errors import TransientError
+from streams.live.account_outbox import LinkSink, fill_outbox, next_seq, outbox_records
+from streams.live.account_plan import plan_accounts, plan_links, prune_links, special_topics
+from streams.live.account_records import decode_account
+from streams.live.account_share import PartialCache, Published, merge_published
 from streams.live.batch import DecodedBatch, Message, PartitionState, decode_batch, plan
 from streams.live.continuity import first_offsets, seek_back
 from streams.live.metrics import Metrics
@@ -92,6 +98,10 @@ class Worker:
     positioned: dict[tuple[str, int], int] = field(default_factory=dict)
     # Set by ``stop``: retries give up, so that a shutdown never waits for Redis.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    account_partials: PartialCache = field(default_factory=PartialCache)
+    # where tickets' links to their accounts go (the account support topic); None: tickets
+    # are not linked (a worker fed by a bench or a test without accounts)
+    links: LinkSink | None = None
 
     def now(self) -> Instant:
         return int(self.clock() * MICROS_PER_SECOND)
@@ -143,7 +153,32 @@ class Worker:
                 bucket.setdefault((dim, dim_value), {})[counter] = value
         state.windows.apply_deltas(deltas)
         state.exact_from = since
+        records = await self._retry(lambda: self.store.load_accounts(partition))
+        state.accounts = {a: decode_account(a, blob) for a, blob in records.items()}
+        for blob in (await self._retry(lambda: self.store.load_links(partition))).values():
+            link = Link.decode(blob)
+            state.links.setdefault(link.account_id, {})[link.ticket_id] = link
+        state.link_seq = await self._retry(lambda: self.store.load_link_seq(partition))
+        if self.links is not None:  # what an earlier owner may not have sent
+            state.unsent = await self._retry(lambda: self.store.load_outbox(partition))
+            await self._send_links(state)
         return state
+
+    async def _send_links(self, state: PartitionState) -> None:
+        """Send the partition's unsent links, then clear them from the outbox. A failure
+        leaves them to the next batch (or the next owner): the batch itself is applied."""
+        sink, unsent = self.links, dict(state.unsent)
+        if sink is None or not unsent:
+            return
+        try:
+            await self._retry(lambda: sink.send_links(outbox_records(unsent)))
+            await self._retry(lambda: self.store.clear_outbox(state.partition, unsent))
+        except Exception as error:
+            log.warning("partition %d: links not sent yet (%r)", state.partition, error)
+            return
+        for name, blob in unsent.items():
+            if state.unsent.get(name) == blob:
+                del state.unsent[name]
 
     # -- work ------------------------------------------------------------------------------
     async def handle(self, messages: Sequence[Message]) -> None:
@@ -188,7 +223,8 @@ class Worker:
                     self.health.assigned = True
                 if await self._fetched_past_redis(state, batch):
                     return
-                decoded = decode_batch(batch, state.offsets, self.placement)
+                special = special_topics(self.topics)
+                decoded = decode_batch(batch, state.offsets, self.placement, special)
                 try:
                     await self._apply(state, decoded, ())
                 except StaleOffsets as error:
@@ -305,12 +341,21 @@ class Worker:
         missing = state.missing(batch.ticket_ids | set(wake))
         if missing:
             records = await self._retry(lambda: self.store.load_tickets(partition, missing))
-            state.load(records, missing, self.policies)
+            state.load(records, missing, self.policies, self.links is not None)
         expected = dict(state.offsets)  # the fence: what this worker believes Redis holds
         now = self.now()
         writes = state.writes
         try:
-            result = plan(state, batch, self.policies, now, wake, self.topics)
+            link = self.links is not None
+            result = plan(state, batch, self.policies, now, wake, self.topics, link)
+            if batch.accounts:
+                plan_accounts(state, batch, result)
+            if batch.links:
+                plan_links(state, batch, result)
+            if state.links:
+                prune_links(state, result, now)
+            if result.support:
+                fill_outbox(result, next_seq(state.link_seq, now))
         except Exception:
             self.states.pop(partition, None)  # the cache may be half-changed: rebuild it
             raise
@@ -327,6 +372,12 @@ class Worker:
             self.states.pop(partition, None)
             raise
         state.windows.apply_deltas(result.window_deltas)
+        if result.writes.link_seq is not None:
+            state.link_seq = result.writes.link_seq
+        if result.writes.outbox:
+            state.unsent.update(result.writes.outbox)
+        if state.unsent:
+            await self._send_links(state)
         for topic, count in missed.items():
             self.metrics.add_missed_offsets_recorded(topic, partition, count)
         for (topic, type_, outcome), count in result.outcomes.items():
@@ -341,7 +392,8 @@ class Worker:
             self.metrics.set_event_time_lag(max(lag, 0.0))
         for topic, offset in batch.last_offsets.items():
             self.metrics.set_committed_offset(topic, partition, offset)
-        size = len(batch.events) + len(batch.invalid) + len(batch.misplaced) + len(wake)
+        size = len(batch.events) + len(batch.accounts) + len(batch.invalid) + len(batch.misplaced)
+        size += len(wake)
         self.metrics.observe_batch(time.perf_counter() - started, size)
 
     async def _retry(self, operation: Callable[[], Awaitable[T]]) -> T:
@@ -390,6 +442,8 @@ class Worker:
         as_of = ceil_minute(now)
         merged = empty_window_sums()
         blobs: dict[int, bytes] = {}
+        accounts: dict[int, Published] = {}
+        health = self.policies.account_health
         for partition in sorted(self.states):
             state = self.states.get(partition)
             if state is None:
@@ -398,9 +452,15 @@ class Worker:
             state.forget_before(as_of - WEEK - MICROS_PER_MINUTE)
             blobs[partition] = encode_window_sums(as_of, sums)
             add_window_sums(merged, sums)
+            accounts[partition] = await self.account_partials.partial(state, as_of, health)
+        self.account_partials.forget(accounts)
         for partition, blob in blobs.items():
             await self._retry(partial(self.store.publish_window_sums, partition, blob))
-        snapshot, mirror = await self.merged_snapshot(now, merged, set(blobs))
+            shared = accounts[partition]
+            await self._retry(partial(self.store.publish_account_partial, partition, shared.blob))
+            await self._retry(partial(self.store.publish_account_risk, partition, shared.risk))
+        own = {p: shared.partial for p, shared in accounts.items()}
+        snapshot, mirror = await self.merged_snapshot(now, merged, set(blobs), own)
         encoded = json.dumps(snapshot.to_json(), separators=(",", ":")).encode()
         await self._retry(lambda: self.store.write_snapshot(encoded))
         self.metrics.mirror_snapshot(mirror)
@@ -411,13 +471,15 @@ class Worker:
         now: Instant,
         merged: dict[str, dict[DimKey, KpiCounters]],
         merged_partitions: Iterable[int],
+        own_accounts: Mapping[int, AccountsPartial] | None = None,
     ) -> tuple[Snapshot, Snapshot]:
         """The global snapshot: all partitions' window sums, backlog and SLA counts, summed;
         and the same built with the metrics' label limits, for the gauges (the same object
         unless some team or agent map exceeds them).
 
         ``merged`` already holds the window sums of ``merged_partitions``; the others' are
-        read from Redis.
+        read from Redis. Likewise ``own_accounts`` holds some partitions' accounts partials;
+        the snapshot has ``accounts`` when some partition has an account.
         """
         as_of = ceil_minute(now)
         everyone = range(self.partitions)
@@ -447,9 +509,18 @@ class Worker:
             Backlog.from_counts(counts),
             SlaNow(at_risk=dict(at_risk), breached_running=dict(breached)),
         )
+        own = own_accounts or {}
+        read = await self._retry(
+            lambda: self.store.read_account_partials(p for p in everyone if p not in own)
+        )
+        accounts = merge_published(read.values(), own.values(), as_of)
+        section = render_section(accounts) if accounts.accounts else None
         snapshot = build_snapshot(*parts)
         limits = self.metrics.label_limits
-        return snapshot, snapshot if fits(snapshot, limits) else build_snapshot(*parts, limits)
+        mirror = snapshot if fits(snapshot, limits) else build_snapshot(*parts, limits)
+        if section is None:
+            return snapshot, mirror
+        return snapshot.with_accounts(section), mirror.with_accounts(section)
 
 
 WIRE_VERSION = 2

@@ -27,6 +27,11 @@ def bucket_field_prefix(dim: str, value: str) -> str:
     return f"{dim}{FIELD_SEPARATOR}{value}{FIELD_SEPARATOR}"
 
 
+def link_field(account_id: str, ticket_id: str) -> str:
+    """The field of a ticket's link to an account (``{p}:links``, ``{p}:outbox``)."""
+    return f"{account_id}{FIELD_SEPARATOR}{ticket_id}"
+
+
 def backlog_field(status: str, priority: str, team: str) -> str:
     return f"{status}{FIELD_SEPARATOR}{priority}{FIELD_SEPARATOR}{team}"
 
@@ -86,6 +91,11 @@ class PartitionWrites:
     - ``wake``: ticket id -> when to evaluate again, or None to remove
     - ``offsets``: topic -> last applied offset (absent: unchanged)
     - ``missed``: topic -> offsets never received before this batch's (added to the count)
+    - ``accounts``: account id -> its record (``streams.live.account_records``)
+    - ``links``: ``link_field`` -> a ticket's link to an account, as the account holds it
+      (None: forget it)
+    - ``outbox``: ``link_field`` -> a link to send to the account's partition after the batch
+    - ``link_seq``: the sequence of the batch's links (the partition's latest), None: none
     """
 
     partition: int
@@ -99,6 +109,10 @@ class PartitionWrites:
     wake: dict[str, Instant | None] = field(default_factory=dict)
     offsets: dict[str, int] = field(default_factory=dict)
     missed: dict[str, int] = field(default_factory=dict)
+    accounts: dict[str, bytes] = field(default_factory=dict)
+    links: dict[str, bytes | None] = field(default_factory=dict)
+    outbox: dict[str, bytes] = field(default_factory=dict)
+    link_seq: int | None = None
 
     def __bool__(self) -> bool:
         return bool(
@@ -110,4 +124,7 @@ class PartitionWrites:
             or self.breached
             or self.wake
             or self.offsets
+            or self.accounts
+            or self.links
+            or self.outbox
         )

@@ -152,7 +152,8 @@ def test_every_assigned_partition_gets_redis_position_committed(run: Run) -> Non
     """Even an empty partition: Faust resets its read offset after a rebalance only for
     partitions with a committed offset, and a stale one silently drops records below it."""
     worker = run.start_worker()
-    inputs = [run.topics[kind] for kind in ("tickets", "contacts", "surveys")]
+    inputs = [run.topics[kind] for kind in ("tickets", "contacts", "surveys", "accounts")]
+    inputs.append(run.topics["account_support"])
     want = {(topic, p): 0 for topic in inputs for p in range(run.partitions)}
     got: dict[tuple[str, int], int] = {}
     for _ in iter_until(20):

@@ -185,6 +185,8 @@ def test_bad_parameters_get_a_json_400_and_openapi_describes_the_api(run: Run) -
         "/kpis",
         "/tickets/{ticket_id}",
         "/sla/at-risk",
+        "/accounts/at-risk",
+        "/accounts/{account_id}",
         "/events",
         "/metrics",
         "/healthz",
@@ -200,5 +202,8 @@ def test_bad_parameters_get_a_json_400_and_openapi_describes_the_api(run: Run) -
 
     check("AtRiskPage", worker.get("/sla/at-risk")[1])
     check("Error", worker.get("/sla/at-risk?x=1")[1])
+    check("AccountsAtRiskPage", worker.get("/accounts/at-risk")[1])
+    check("Error", worker.get("/accounts/at-risk?x=1")[1])
+    check("Error", worker.get("/accounts/nobody")[1])
     check("Ready", worker.get("/readyz")[1])
     check("Health", worker.get("/healthz")[1])

@@ -13,7 +13,13 @@ import pytest
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import MICROS_PER_MINUTE, MICROS_PER_SECOND, parse_rfc3339
 from streams.live.stores.protocol import PartitionCheck, StaleOffsets, Store
-from streams.live.writes import BucketValues, PartitionWrites, backlog_field, bucket_field
+from streams.live.writes import (
+    BucketValues,
+    PartitionWrites,
+    backlog_field,
+    bucket_field,
+    link_field,
+)
 
 T0 = parse_rfc3339("2026-11-02T09:00:00Z")
 MIN = MICROS_PER_MINUTE
@@ -39,6 +45,7 @@ def full_writes(partition: int = 3) -> PartitionWrites:
         wake={"T-1": T0 + 15 * MIN, "T-2": T0 + 5 * MIN},
         offsets={"support.tickets": 41, "support.contacts": 7},
         missed={"support.tickets": 2},
+        accounts={"A-1": b'{"v":1,"e":[]}'},
     )
 
 
@@ -66,6 +73,10 @@ async def state_of(store: Store, partition: int) -> dict[str, object]:
         "wake": await store.due_for_wake(partition, T0 + 10**6 * MIN),
         "sla": await store.sla_counts(partition, T0, 15 * MIN),
         "due": await store.due_before([partition], list(SlaTarget), T0 + 10**6 * MIN, 100),
+        "accounts": await store.load_accounts(partition),
+        "links": await store.load_links(partition),
+        "outbox": await store.load_outbox(partition),
+        "link_seq": await store.load_link_seq(partition),
     }
 
 
@@ -85,6 +96,11 @@ class StoreContract:
         assert await store.sla_counts(0, T0, MIN) == (ZEROS, ZEROS)
         assert await store.due_before(range(4), list(SlaTarget), T0, 10) == []
         assert await store.read_window_sums(range(4)) == {}
+        assert await store.load_accounts(0) == {}
+        assert await store.read_account_partials(range(4)) == {}
+        assert await store.read_account_risks(range(4)) == {}
+        assert await store.load_account(0, "A-1") is None
+        assert await store.load_account_links(0, "A-1") == {}
         assert await store.read_snapshot() is None
         assert await store.has_marker(0) is False
         assert await store.has_state(0) is False
@@ -106,6 +122,7 @@ class StoreContract:
         assert await store.load_buckets(3, T0 + 2 * MIN) == {}
         assert await store.due_for_wake(3, T0 + 10 * MIN) == ["T-2"]
         assert await store.has_state(3) is True
+        assert await store.load_accounts(3) == {"A-1": b'{"v":1,"e":[]}'}
         assert await store.has_marker(3) is False  # a batch never writes the marker
         # another partition sees none of it
         assert await store.load_offsets(4) == {}
@@ -273,6 +290,76 @@ class StoreContract:
         await store.write_snapshot(b'{"as_of":"x"}')
         assert await store.read_snapshot() == b'{"as_of":"x"}'
 
+    async def test_account_records_are_replaced_per_account(self, store: Store) -> None:
+        await store.apply(PartitionWrites(2, accounts={"A-1": b"a1", "A-2": b"a2"}))
+        await store.apply(PartitionWrites(2, accounts={"A-1": b"a1'"}), {}, 1)
+
+        assert await store.load_accounts(2) == {"A-1": b"a1'", "A-2": b"a2"}
+        assert await store.load_writes(2) == 2
+        assert await store.load_accounts(1) == {}
+        with pytest.raises(StaleOffsets):  # fenced like every batch
+            await store.apply(PartitionWrites(2, accounts={"A-1": b"x"}), {}, 1)
+        assert await store.load_accounts(2) == {"A-1": b"a1'", "A-2": b"a2"}
+
+    async def test_links_and_the_outbox(self, store: Store) -> None:
+        a1, a2 = link_field("A-1", "T-1"), link_field("A-2", "T-1")
+        assert await store.load_link_seq(1) == 0
+        first = PartitionWrites(1, links={a1: b"l1"}, outbox={a1: b"o1", a2: b"o2"}, link_seq=7)
+        await store.apply(first)
+        assert await store.load_link_seq(1) == 7
+        assert await store.load_link_seq(2) == 0
+        assert await store.load_links(1) == {a1: b"l1"}
+        assert await store.load_outbox(1) == {a1: b"o1", a2: b"o2"}
+        assert await store.load_outbox(2) == {}
+
+        await store.apply(PartitionWrites(1, links={a1: b"l1'"}, outbox={a2: b"o2'"}), {}, 1)
+        # sent: o1 and the old o2; o2 was replaced meanwhile and stays for its own sender
+        await store.clear_outbox(1, {a1: b"o1", a2: b"o2"})
+        assert await store.load_outbox(1) == {a2: b"o2'"}
+        assert await store.load_links(1) == {a1: b"l1'"}
+        assert await store.load_link_seq(1) == 7  # a batch without links leaves it
+        await store.clear_outbox(1, {})
+        await store.clear_outbox(1, {a2: b"o2'"})
+        assert await store.load_outbox(1) == {}
+
+        await store.apply(PartitionWrites(1, links={a1: None, a2: None}), {}, 2)  # forgotten
+        assert await store.load_links(1) == {}
+
+    async def test_one_account_and_its_links(self, store: Store) -> None:
+        await store.apply(
+            PartitionWrites(
+                1,
+                accounts={"A*1": b"r1", "A-2": b"r2"},
+                links={
+                    link_field("A*1", "T-1"): b"l1",
+                    link_field("A*1", "T-2"): b"l2",
+                    link_field("A-11", "T-3"): b"l3",  # another account, sharing a prefix
+                    link_field("AX1", "T-4"): b"l4",  # matched by the glob A*1 unescaped
+                },
+            )
+        )
+        assert await store.load_account(1, "A*1") == b"r1"
+        assert await store.load_account(1, "A-3") is None
+        assert await store.load_account(2, "A*1") is None
+        assert await store.load_account_links(1, "A*1") == {"T-1": b"l1", "T-2": b"l2"}
+        assert await store.load_account_links(1, "A-1") == {}
+        assert await store.load_account_links(2, "A*1") == {}
+
+    async def test_account_risk_lists_round_trip(self, store: Store) -> None:
+        await store.publish_account_risk(0, b"[0]")
+        await store.publish_account_risk(0, b"[0,1]")
+        assert await store.read_account_risks(range(3)) == {0: b"[0,1]"}
+        assert await store.read_account_risks([]) == {}
+
+    async def test_account_partials_round_trip(self, store: Store) -> None:
+        await store.publish_account_partial(1, b'{"p":1}')
+        await store.publish_account_partial(3, b'{"p":3}')
+        await store.publish_account_partial(3, b'{"p":3,"n":2}')
+
+        assert await store.read_account_partials(range(4)) == {1: b'{"p":1}', 3: b'{"p":3,"n":2}'}
+        assert await store.read_account_partials([]) == {}
+        assert await store.has_state(1) is True
+
     async def test_empty_writes_change_nothing(self, store: Store) -> None:
         await store.apply(PartitionWrites(3))
         await store.apply(PartitionWrites(3), {}, 0)
@@ -331,6 +418,8 @@ class StoreContract:
         await store.set_marker(3, "worker-1")
         await store.apply(full_writes(3))
         await store.publish_window_sums(3, b"{}")
+        await store.publish_account_partial(3, b"{}")
+        await store.publish_account_risk(3, b"{}")
         await store.apply(full_writes(4))
         assert await store.has_marker(3) is True
         assert await store.check(3) == PartitionCheck(
@@ -346,6 +435,9 @@ class StoreContract:
         assert await store.due_for_wake(3, T0 + 60 * MIN) == []
         assert await store.sla_counts(3, T0, 15 * MIN) == (ZEROS, ZEROS)
         assert await store.read_window_sums([3]) == {}
+        assert await store.read_account_partials([3]) == {}
+        assert await store.read_account_risks([3]) == {}
+        assert await store.load_accounts(3) == {}
         assert await store.wipe(3) == 0
         # the other partition keeps everything
         assert await store.load_offsets(4) == {"support.tickets": 41, "support.contacts": 7}

@@ -29,7 +29,7 @@ from streams.domain.decode import InvalidEvent, decode_event
 from streams.domain.instant import MICROS_PER_SECOND, Instant
 from streams.stack.ports import free_ports
 
-TOPIC_KINDS = ("tickets", "contacts", "surveys", "deadletter")
+TOPIC_KINDS = ("tickets", "contacts", "surveys", "deadletter", "accounts", "account_support")
 
 
 def now_micros() -> Instant:

@@ -289,11 +289,23 @@ def test_one_prefix_moves_every_topic_and_a_topic_variable_still_wins() -> None:
         contacts="eu.contacts",
         surveys="shared.surveys",
         deadletter="eu.deadletter",
+        account_support="eu.account_support",
     )
     settings = WorkerSettings.from_env(env)
     assert settings.topics == names
-    assert settings.input_topics == ("eu.tickets", "eu.contacts", "shared.surveys")
+    # the worker also consumes the accounts topic, which the prefix does not move, and its
+    # internal account support topic
+    assert settings.input_topics == (
+        "eu.tickets",
+        "eu.contacts",
+        "shared.surveys",
+        "crm.accounts",
+        "eu.account_support",
+    )
     assert WorkerSettings.from_env({}).topics == TopicNames() == TopicNames.from_env({})
+    crm = {"TICKETPULSE_TOPIC_ACCOUNTS": "eu.crm"}
+    assert WorkerSettings.from_env(crm).topics == TopicNames.from_env(crm)
+    assert WorkerSettings.from_env(crm).input_topics[-2] == "eu.crm"
 
 
 def test_outgoing_is_keyed_by_ticket_with_compact_utf8_json() -> None:

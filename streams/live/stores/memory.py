@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import Instant, Micros
 from streams.live.stores.protocol import DEFAULT_TTL_SECONDS, PartitionCheck, StaleOffsets, Store
-from streams.live.writes import PartitionWrites
+from streams.live.writes import PartitionWrites, link_field
 
 
 @dataclass(slots=True)
@@ -36,6 +36,12 @@ class _Partition:
     breached: dict[SlaTarget, set[str]] = field(default_factory=dict)
     wake: dict[str, Instant] = field(default_factory=dict)
     window_sums: bytes | None = None
+    accounts: dict[str, bytes] = field(default_factory=dict)
+    links: dict[str, bytes] = field(default_factory=dict)
+    outbox: dict[str, bytes] = field(default_factory=dict)
+    link_seq: int = 0
+    account_partial: bytes | None = None
+    account_risk: bytes | None = None
     marker: str | None = None
 
     def keys(self) -> int:
@@ -48,6 +54,12 @@ class _Partition:
             self.backlog,
             self.wake,
             self.window_sums,
+            self.accounts,
+            self.links,
+            self.outbox,
+            self.link_seq,
+            self.account_partial,
+            self.account_risk,
             self.marker,
             *self.due.values(),
             *self.breached.values(),
@@ -147,6 +159,32 @@ class MemoryStore:
     async def backlog(self, partition: int) -> dict[str, int]:
         return dict(self._part(partition).backlog)
 
+    async def load_accounts(self, partition: int) -> dict[str, bytes]:
+        return dict(self._part(partition).accounts)
+
+    async def load_account(self, partition: int, account_id: str) -> bytes | None:
+        return self._part(partition).accounts.get(account_id)
+
+    async def load_account_links(self, partition: int, account_id: str) -> dict[str, bytes]:
+        prefix = link_field(account_id, "")
+        links = self._part(partition).links
+        return {f[len(prefix) :]: blob for f, blob in links.items() if f.startswith(prefix)}
+
+    async def load_links(self, partition: int) -> dict[str, bytes]:
+        return dict(self._part(partition).links)
+
+    async def load_link_seq(self, partition: int) -> int:
+        return self._part(partition).link_seq
+
+    async def load_outbox(self, partition: int) -> dict[str, bytes]:
+        return dict(self._part(partition).outbox)
+
+    async def clear_outbox(self, partition: int, sent: Mapping[str, bytes]) -> None:
+        outbox = self._part(partition).outbox
+        for name, blob in sent.items():
+            if outbox.get(name) == blob:
+                del outbox[name]
+
     # -- the write path ---------------------------------------------------------------------
     async def apply(
         self,
@@ -170,6 +208,15 @@ class MemoryStore:
         self._set_bucket_values(p, writes, now)
         self._write_tickets(p, writes, now)
         _write_clocks(p, writes)
+        p.accounts.update(writes.accounts)
+        for name, link in writes.links.items():
+            if link is None:
+                p.links.pop(name, None)
+            else:
+                p.links[name] = link
+        p.outbox.update(writes.outbox)
+        if writes.link_seq is not None:
+            p.link_seq = writes.link_seq
         p.offsets.update(writes.offsets)
         for topic, count in writes.missed.items():
             p.missed[topic] = p.missed.get(topic, 0) + count
@@ -228,6 +275,23 @@ class MemoryStore:
         found = {p: self._partitions[p].window_sums for p in partitions if p in self._partitions}
         return {p: blob for p, blob in found.items() if blob is not None}
 
+    async def publish_account_partial(self, partition: int, blob: bytes) -> None:
+        self._part(partition).account_partial = blob
+
+    async def read_account_partials(self, partitions: Iterable[int]) -> dict[int, bytes]:
+        found = {
+            p: self._partitions[p].account_partial for p in partitions if p in self._partitions
+        }
+        return {p: blob for p, blob in found.items() if blob is not None}
+
+    async def publish_account_risk(self, partition: int, blob: bytes) -> None:
+        self._part(partition).account_risk = blob
+
+    async def read_account_risks(self, partitions: Iterable[int]) -> dict[int, bytes]:
+        parts = self._partitions
+        found = {p: parts[p].account_risk for p in partitions if p in parts}
+        return {p: blob for p, blob in found.items() if blob is not None}
+
     async def write_snapshot(self, snapshot_json: bytes) -> None:
         self._snapshot = snapshot_json
 
@@ -244,7 +308,13 @@ class MemoryStore:
     async def has_state(self, partition: int) -> bool:
         p = self._part(partition)
         return bool(
-            p.offsets or p.writes or p.minutes or p.backlog or p.wake or p.window_sums is not None
+            p.offsets
+            or p.writes
+            or p.minutes
+            or p.backlog
+            or p.wake
+            or p.window_sums is not None
+            or p.account_partial is not None
         )
 
     async def wipe(self, partition: int) -> int:

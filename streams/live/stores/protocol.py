@@ -66,6 +66,34 @@ class Store(Protocol):
         self, partition: int, since_minute: Instant
     ) -> dict[Instant, dict[str, int]]: ...
 
+    async def load_accounts(self, partition: int) -> dict[str, bytes]:
+        """Every account record of the partition (account id -> record)."""
+        ...
+
+    async def load_account(self, partition: int, account_id: str) -> bytes | None:
+        """One account's record (``GET /accounts/{id}``)."""
+        ...
+
+    async def load_account_links(self, partition: int, account_id: str) -> dict[str, bytes]:
+        """One account's links: ticket id -> link."""
+        ...
+
+    async def load_links(self, partition: int) -> dict[str, bytes]:
+        """Every ticket's link to an account of the partition (``link_field`` -> link)."""
+        ...
+
+    async def load_link_seq(self, partition: int) -> int:
+        """The sequence of the partition's latest links (0: none)."""
+        ...
+
+    async def load_outbox(self, partition: int) -> dict[str, bytes]:
+        """The links the partition's batches wrote that are not yet known to be sent."""
+        ...
+
+    async def clear_outbox(self, partition: int, sent: Mapping[str, bytes]) -> None:
+        """Delete the outbox entries that still hold exactly what was sent."""
+        ...
+
     # -- the one write path -----------------------------------------------------------------
     async def apply(
         self,
@@ -105,6 +133,18 @@ class Store(Protocol):
     async def publish_window_sums(self, partition: int, blob: bytes) -> None: ...
 
     async def read_window_sums(self, partitions: Iterable[int]) -> dict[int, bytes]: ...
+
+    async def publish_account_partial(self, partition: int, blob: bytes) -> None: ...
+
+    async def read_account_partials(self, partitions: Iterable[int]) -> dict[int, bytes]:
+        """Each partition's published accounts partial; those with none are left out."""
+        ...
+
+    async def publish_account_risk(self, partition: int, blob: bytes) -> None: ...
+
+    async def read_account_risks(self, partitions: Iterable[int]) -> dict[int, bytes]:
+        """Each partition's published list of at-risk customers; those with none left out."""
+        ...
 
     async def write_snapshot(self, snapshot_json: bytes) -> None: ...
 

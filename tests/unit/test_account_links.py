@@ -1,0 +1,149 @@
+"""Tickets' links to their accounts: the sequence rule, the codec, and the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from streams.domain.account_links import Link, changed_links, newer
+from streams.domain.account_support import SupportFact, SupportKind
+from streams.domain.instant import MICROS_PER_SECOND
+from streams.live.account_outbox import next_seq
+from streams.live.account_plan import prune_links
+from streams.live.batch import BatchResult, PartitionState
+from streams.live.stores.memory import MemoryStore
+from streams.live.writes import PartitionWrites, link_field
+from streams.replay import replay_lines
+from tests.unit.test_worker_accounts import (
+    AS_OF,
+    POLICIES,
+    Loop,
+    account_event,
+    as_sent,
+    golden,
+    linked_snapshot,
+    worker,
+)
+
+T = 1_795_000_000_000_000
+CREATED = SupportFact(T, "A1", SupportKind.CREATED)
+NPS = SupportFact(T + 5, "A2", SupportKind.NPS, 3)
+
+
+def test_a_link_round_trips_and_keeps_the_newest_sequence() -> None:
+    link = Link("A1", "T1", 7, (CREATED, SupportFact(T + 1, "A1", SupportKind.AGENT_TOUCH, 9)))
+    assert Link.decode(link.encode()) == link
+    older, same, later = Link("A1", "T1", 6, ()), Link("A1", "T1", 7, ()), Link("A1", "T1", 8, ())
+    assert newer(None, link)
+    assert not newer(link, older)  # a zombie's or a duplicate's stale copy changes nothing
+    assert newer(link, same)  # the same write re-issued (a Redis restored) is taken
+    assert newer(link, later)
+
+
+@pytest.mark.parametrize("blob", [b"{}", b"[1]", b'{"a":"A","t":"T","s":"1","f":[]}', b"no"])
+def test_a_malformed_link_is_refused(blob: bytes) -> None:
+    with pytest.raises((ValueError, KeyError, TypeError)):
+        Link.decode(blob)
+
+
+def test_changed_links_are_per_account_and_empty_for_an_account_no_longer_named() -> None:
+    assert changed_links("T1", (), (CREATED,), 3) == [Link("A1", "T1", 3, (CREATED,))]
+    assert changed_links("T1", (CREATED,), (CREATED,), 4) == []
+    assert changed_links("T1", (CREATED, NPS), (CREATED,), 5) == [Link("A2", "T1", 5, ())]
+
+
+def test_link_sequences_rise_past_the_last_and_past_a_restored_one() -> None:
+    assert next_seq(10, 5) == 11  # a clock behind the previous owner's: still after it
+    # Redis restored with an older last sequence (3): the batch's time (µs) is after every
+    # link sent before the restore
+    assert next_seq(3, T) == T
+
+
+class Down:
+    async def send_links(self, records: Sequence[tuple[bytes, bytes]]) -> None:
+        raise ConnectionError("kafka is down")
+
+
+async def test_links_not_sent_stay_in_the_outbox_for_the_next_owner() -> None:
+    store = MemoryStore()
+    lines = golden(accounts_only=False)
+    tickets = [m for m in as_sent(lines) if "account" not in m.topic]
+    first = worker(store)
+    first.links = Down()
+    await first.handle(tickets)  # applied; sending the links failed
+    left = {p: await store.load_outbox(p) for p in range(3)}
+    assert sum(len(o) for o in left.values()) > 5
+    assert all(p in first.states and first.states[p].unsent == o for p, o in left.items() if o)
+
+    loop = Loop()
+    second = worker(store, links=loop)
+    await second.assign(range(3))  # adopting sends the leftovers, then clears them
+    assert sorted(v for _, v in loop.sent) == sorted(v for o in left.values() for v in o.values())
+    assert [await store.load_outbox(p) for p in range(3)] == [{}, {}, {}]
+
+
+async def test_a_stale_link_sent_again_changes_nothing() -> None:
+    store, loop = MemoryStore(), Loop()
+    live = worker(store, links=loop)
+    tickets = [m for m in as_sent(golden(accounts_only=False)) if "account" not in m.topic]
+    await live.handle(tickets)
+    first = loop.take()
+    await live.handle(first)
+    held = {p: await store.load_links(p) for p in range(3)}
+    # a zombie's copy of every link with a lower sequence, and duplicates
+    stale = []
+    for m in first:
+        link = Link.decode(m.value)
+        older = Link(link.account_id, link.ticket_id, link.seq - 1, ())
+        stale.append((m.key or b"", older.encode()))
+    loop.sent = [*stale, *((m.key or b"", m.value) for m in first)]
+    await live.handle(loop.take())
+    assert {p: await store.load_links(p) for p in range(3)} == held
+
+
+def test_links_too_old_to_count_are_forgotten_once_an_hour() -> None:
+    day = 86_400 * MICROS_PER_SECOND
+    now = T + 100 * day
+    state = PartitionState(0)
+    links = {
+        "old": Link("A1", "old", 1, (SupportFact(now - 32 * day, "A1", SupportKind.CREATED),)),
+        "recent": Link("A1", "recent", 2, (SupportFact(now - 30 * day, "A1", SupportKind.NPS, 9),)),
+        "empty-old": Link("A1", "empty-old", now - 2 * day, ()),
+        "empty-new": Link("A1", "empty-new", now - 1, ()),
+    }
+    state.links = {"A1": dict(links), "A2": {"old": Link("A2", "old", 1, links["old"].facts)}}
+    result = BatchResult(PartitionWrites(0))
+    prune_links(state, result, now)
+    assert set(state.links) == {"A1"} and set(state.links["A1"]) == {"recent", "empty-new"}
+    assert result.writes.links == {
+        link_field("A1", "old"): None,
+        link_field("A1", "empty-old"): None,
+        link_field("A2", "old"): None,
+    }
+    assert state.dirty_accounts == {"A1", "A2"}
+    state.links["A1"]["old"] = links["old"]
+    again = BatchResult(PartitionWrites(0))
+    prune_links(state, again, now + 3_599 * MICROS_PER_SECOND)  # within the hour: nothing
+    assert again.writes.links == {}
+    prune_links(state, again, now + 3_600 * MICROS_PER_SECOND)
+    assert again.writes.links == {link_field("A1", "old"): None}
+
+
+async def test_forgetting_old_links_changes_no_number() -> None:
+    """40 days on, the golden tickets' links are forgotten; the snapshot is replay's."""
+    store, loop = MemoryStore(), Loop()
+    lines = golden(accounts_only=False)
+    await linked_snapshot(store, loop, lines)
+    before = sum([len(await store.load_links(p)) for p in range(3)])
+    later = AS_OF + 40 * 86_400 * MICROS_PER_SECOND
+    touch = account_event(1, "late").replace(b"2026-11-20", b"2027-01-09")
+    live = worker(store, links=loop)
+    live.clock = lambda: (later - 1) / MICROS_PER_SECOND
+    await live.assign(range(3))
+    await live.handle(as_sent([touch]))
+    while await live.scan() or loop.sent:
+        await live.handle(loop.take())
+    assert sum([len(await store.load_links(p)) for p in range(3)]) < before
+    snapshot = (await live.publish()).to_json()
+    assert snapshot == replay_lines(iter([*lines, touch]), POLICIES, later).snapshot
