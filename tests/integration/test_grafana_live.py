@@ -554,7 +554,8 @@ def test_the_accounts_board_and_alert_read_the_account_gauges(
     live.stack.set_scrape_targets([ScrapeTarget("accounts", accounts_exporter)])
     try:
         assert wait_for(live.prometheus, 'ticketpulse_account_customers{job="accounts"}')
-        assert wait_for(live.prometheus, 'absent(ticketpulse_account_customers{job="ticketpulse"})')
+        gone = 'absent(ticketpulse_account_customers{job="ticketpulse"})'
+        assert wait_for(live.prometheus, gone, timeout=120.0)  # stale after the target goes
         empty = []
         targets = [(p, e) for name, p, e in board_targets() if name == ACCOUNTS_BOARD]
         assert len(targets) > 15
