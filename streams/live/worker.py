@@ -34,6 +34,7 @@ from streams.domain.windows import WINDOWS, MinuteDeltas
 from streams.errors import TransientError
 from streams.live.batch import DecodedBatch, Message, PartitionState, decode_batch, plan
 from streams.live.continuity import first_offsets, seek_back
+from streams.live.fetch_skips import SkippedOffsets
 from streams.live.metrics import Metrics
 from streams.live.placement import Placement
 from streams.live.retrying import retry
@@ -88,6 +89,8 @@ class Worker:
     # With Kafka: how to seek a partition back when Redis holds less than was fetched
     # (``streams.live.continuity``). Without (bench, tests), batches are trusted as given.
     rewind: Rewind | None = None
+    # offsets the consumer stepped over (transaction markers, aborted records): not missed
+    skips: SkippedOffsets | None = None
     # (topic, partition) -> the offset the consumer was sought to, until a batch of it arrives
     positioned: dict[tuple[str, int], int] = field(default_factory=dict)
     # Set by ``stop``: retries give up, so that a shutdown never waits for Redis.
@@ -189,6 +192,8 @@ class Worker:
                 if await self._fetched_past_redis(state, batch):
                     return
                 decoded = decode_batch(batch, state.offsets, self.placement)
+                if decoded.gaps and self.skips is not None:
+                    decoded.gaps = self.skips.unexplained(partition, decoded.gaps)
                 try:
                     await self._apply(state, decoded, ())
                 except StaleOffsets as error:
@@ -219,7 +224,10 @@ class Worker:
         partition = state.partition
         first = first_offsets(batch)
         positioned = {t: o for (t, p), o in self.positioned.items() if p == partition}
-        wanted = seek_back(first, state.offsets, positioned)
+        applied: Mapping[str, int] = state.offsets
+        if self.skips is not None:  # the records to apply next may follow a commit marker
+            applied = {t: self.skips.passed(t, partition, applied.get(t, -1)) for t in first}
+        wanted = seek_back(first, applied, positioned)
         for topic in first:
             self.positioned.pop((topic, partition), None)  # a batch of it arrived
         if not wanted:
@@ -375,6 +383,8 @@ class Worker:
             if highwater is None or state is None:
                 continue
             applied = state.offsets.get(topic, -1)
+            if self.skips is not None:  # a commit marker after the last record is no lag
+                applied = self.skips.passed(topic, partition, applied)
             lags[(topic, partition)] = max(highwater - applied - 1, 0)
         return lags
 

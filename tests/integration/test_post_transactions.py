@@ -1,0 +1,89 @@
+"""``POST /events`` bodies are Kafka transactions, and the worker reads committed records.
+
+Each committed transaction leaves a commit marker in every partition it wrote, an offset
+the worker never receives; an aborted one leaves its records (never delivered) and an abort
+marker. Neither is a missed offset nor a reason to seek back, nor consumer lag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from aiokafka import AIOKafkaProducer
+
+from streams.domain.instant import MICROS_PER_SECOND, format_rfc3339
+from tests.support.workers import iter_until, now_micros, post
+
+from .test_worker_http import lag_series
+from .workers import Run, produce
+
+BODIES = 5
+PER_BODY = 60
+
+
+def created(prefix: str, n: int, start: int) -> tuple[bytes, bytes]:
+    """A ``ticket.created`` event (key, value) of ticket ``{prefix}-{n}``."""
+    ticket = f"{prefix}-{n}"
+    event = {
+        "event_id": f"{ticket}-c",
+        "type": "ticket.created",
+        "occurred_at": format_rfc3339(start + n * MICROS_PER_SECOND),
+        "ticket_id": ticket,
+        "channel": "email",
+        "priority": "normal",
+        "team": "billing",
+    }
+    return ticket.encode(), json.dumps(event).encode()
+
+
+async def aborted(run: Run, records: list[tuple[bytes, bytes]]) -> None:
+    """Produce ``records`` in a transaction, then abort it."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=run.bootstrap, transactional_id=f"{run.name}-aborted"
+    )
+    await producer.start()
+    try:
+        await producer.begin_transaction()
+        futures = [await producer.send(run.topics["tickets"], v, key=k) for k, v in records]
+        await asyncio.gather(*futures)
+        await producer.abort_transaction()
+    finally:
+        await producer.stop()
+
+
+def test_transactions_leave_no_missed_offsets_no_seek_back_and_no_lag(run: Run) -> None:
+    worker = run.start_worker()
+    start = now_micros() - 3600 * MICROS_PER_SECOND
+    for body in range(BODIES):
+        lines = [created("T", body * PER_BODY + n, start)[1] for n in range(PER_BODY)]
+        status, reply = post(worker.url + "/events", b"\n".join(lines), "application/x-ndjson")
+        assert (status, reply) == (202, {"accepted": PER_BODY, "rejected": 0})
+    asyncio.run(aborted(run, [created("A", n, start) for n in range(100)]))
+    plain = [created("P", n, start) for n in range(200)]
+    asyncio.run(produce(run, [("tickets", key, value) for key, value in plain]))
+
+    want = BODIES * PER_BODY + len(plain)  # the aborted 100 never count
+    count = None
+    for _ in iter_until(60, interval=0.5):
+        status, snapshot = worker.get("/kpis")
+        if status == 200:
+            count = snapshot["windows"]["24h"]["overall"]["tickets_created"]
+            if count == want:
+                break
+    assert count == want, worker.tail()
+    lag: dict[str, float] = {}
+    for _ in iter_until(20, interval=0.5):
+        lag = lag_series(worker.url)
+        if lag and not any(lag.values()):
+            break
+    assert lag and not any(lag.values()), lag
+    metrics = worker.metrics()
+    missed = {
+        k: v
+        for k, v in metrics.items()
+        if k.startswith(("ticketpulse_missed_offsets_total", "ticketpulse_missed_offsets_rec"))
+    }
+    assert missed and not any(missed.values()), missed
+    seeks = [v for k, v in metrics.items() if k.startswith("ticketpulse_seek_backs_total")]
+    assert seeks == [0], worker.tail()
