@@ -206,8 +206,8 @@ class Worker:
                 for topic, first, missing in decoded.gaps:
                     log.warning(
                         "%s partition %d: %d offsets from %d on were never received "
-                        "(deleted by retention before they were applied, commit markers "
-                        "of a transactional producer, or lost by the consumer)",
+                        "(deleted by retention before they were applied, or lost by the "
+                        "consumer)",
                         topic,
                         partition,
                         missing,
