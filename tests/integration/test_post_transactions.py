@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 
 from streams.domain.instant import MICROS_PER_SECOND, format_rfc3339
-from tests.support.workers import iter_until, now_micros, post
+from tests.support.workers import WorkerProcess, iter_until, now_micros, post
 
 from .test_worker_http import lag_series
 from .workers import Run, produce
@@ -52,6 +53,36 @@ async def aborted(run: Run, records: list[tuple[bytes, bytes]]) -> None:
         await producer.stop()
 
 
+def tickets_created(worker: WorkerProcess, want: int) -> int | None:
+    """The 24 h count of created tickets once it reaches ``want`` (or the last seen)."""
+    count = None
+    for _ in iter_until(60, interval=0.5):
+        status, snapshot = worker.get("/kpis")
+        if status == 200:
+            count = snapshot["windows"]["24h"]["overall"]["tickets_created"]
+            if count == want:
+                break
+    return count
+
+
+def missed_offsets(worker: WorkerProcess, topic: str) -> tuple[float, float]:
+    """(``ticketpulse_missed_offsets_total``, ``..._recorded`` of partition 0) of a topic."""
+    metrics = worker.metrics()
+    total = metrics[f'ticketpulse_missed_offsets_total{{topic="{topic}"}}']
+    recorded = metrics.get(f'ticketpulse_missed_offsets_recorded{{partition="0",topic="{topic}"}}')
+    return total, recorded or 0.0
+
+
+async def delete_before(run: Run, topic: str, offset: int) -> None:
+    """What retention does: the partition's records before ``offset`` are gone."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=run.bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_records({TopicPartition(topic, 0): RecordsToDelete(offset)})
+    finally:
+        await admin.close()
+
+
 def test_transactions_leave_no_missed_offsets_no_seek_back_and_no_lag(run: Run) -> None:
     worker = run.start_worker()
     start = now_micros() - 3600 * MICROS_PER_SECOND
@@ -64,14 +95,7 @@ def test_transactions_leave_no_missed_offsets_no_seek_back_and_no_lag(run: Run) 
     asyncio.run(produce(run, [("tickets", key, value) for key, value in plain]))
 
     want = BODIES * PER_BODY + len(plain)  # the aborted 100 never count
-    count = None
-    for _ in iter_until(60, interval=0.5):
-        status, snapshot = worker.get("/kpis")
-        if status == 200:
-            count = snapshot["windows"]["24h"]["overall"]["tickets_created"]
-            if count == want:
-                break
-    assert count == want, worker.tail()
+    assert tickets_created(worker, want) == want, worker.tail()
     lag: dict[str, float] = {}
     for _ in iter_until(20, interval=0.5):
         lag = lag_series(worker.url)
@@ -87,3 +111,29 @@ def test_transactions_leave_no_missed_offsets_no_seek_back_and_no_lag(run: Run) 
     assert missed and not any(missed.values()), missed
     seeks = [v for k, v in metrics.items() if k.startswith("ticketpulse_seek_backs_total")]
     assert seeks == [0], worker.tail()
+
+
+def test_records_deleted_by_retention_are_still_counted_exactly_among_transactions(
+    run: Run,
+) -> None:
+    """One partition: a committed body (10 records and its marker), 40 plain records, all
+    applied; the worker stopped, 50 more produced and the first 30 of them deleted; the
+    restarted worker counts those 30 missed, not one more, and no marker of the bodies."""
+    run.partitions = 1
+    topic = run.topics["tickets"]
+    start = now_micros() - 3600 * MICROS_PER_SECOND
+    worker = run.start_worker()
+    body = b"\n".join(created("B", n, start)[1] for n in range(10))
+    assert post(worker.url + "/events", body, "application/x-ndjson")[0] == 202
+    asyncio.run(produce(run, [("tickets", *created("P", n, start)) for n in range(40)]))
+    assert tickets_created(worker, 50) == 50, worker.tail()
+    assert worker.stop(30) == 0
+    asyncio.run(produce(run, [("tickets", *created("L", n, start)) for n in range(50)]))
+    asyncio.run(delete_before(run, topic, 81))  # offsets 51..80: 30 of the 50
+
+    worker = run.start_worker()
+    assert tickets_created(worker, 70) == 70, worker.tail()
+    body = b"\n".join(created("C", n, start)[1] for n in range(10))
+    assert post(worker.url + "/events", body, "application/x-ndjson")[0] == 202
+    assert tickets_created(worker, 80) == 80, worker.tail()
+    assert missed_offsets(worker, topic) == (30, 30), worker.tail()
