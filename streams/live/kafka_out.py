@@ -87,8 +87,8 @@ class KafkaOut:
         async with self._body_lock:
             producer = await self._transactional_producer()
             try:
-                await producer.begin_transaction()
                 async with asyncio.timeout(self.settings.produce_timeout_seconds):
+                    await producer.begin_transaction()
                     futures = []
                     for number, (kind, key, value) in enumerate(records, start=1):
                         futures.append(await producer.send(self._topic(kind), value, key=key))
