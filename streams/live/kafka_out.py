@@ -95,6 +95,10 @@ class KafkaOut:
                         if number % 1000 == 0:
                             await asyncio.sleep(0)
                     await asyncio.gather(*futures)
+            except TimeoutError as error:
+                await self._abort(producer)
+                wait = self.settings.produce_timeout_seconds
+                raise TimeoutError(f"not all acknowledged within {wait:g} s") from error
             except BaseException:
                 await self._abort(producer)
                 raise

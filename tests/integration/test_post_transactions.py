@@ -10,11 +10,15 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 
 from streams.domain.instant import MICROS_PER_SECOND, format_rfc3339
-from tests.support.workers import WorkerProcess, iter_until, now_micros, post
+from streams.live import api
+from streams.live.kafka_out import KafkaOut
+from streams.live.settings import WorkerSettings
+from tests.support.workers import WorkerProcess, iter_until, now_micros, post, read_topics
 
 from .test_worker_http import lag_series
 from .workers import Run, produce
@@ -137,3 +141,44 @@ def test_records_deleted_by_retention_are_still_counted_exactly_among_transactio
     assert post(worker.url + "/events", body, "application/x-ndjson")[0] == 202
     assert tickets_created(worker, 80) == 80, worker.tail()
     assert missed_offsets(worker, topic) == (30, 30), worker.tail()
+
+
+def body_records(prefix: str, count: int) -> list[api.Encoded]:
+    start = now_micros() - 3600 * MICROS_PER_SECOND
+    body = b"\n".join(created(prefix, n, start)[1] for n in range(count))
+    parsed = api.parse_events_body(body, "application/x-ndjson")
+    assert isinstance(parsed, api.ParsedBatch) and not parsed.rejected
+    return parsed.records
+
+
+async def test_a_body_not_acknowledged_in_time_is_aborted_and_a_restarted_worker_fences(
+    run: Run,
+) -> None:
+    """The worker's own producer on the real Kafka: 20,000 events cannot all be acknowledged
+    within 50 ms, so the transaction is aborted and nothing of it is readable; a producer with
+    the same transactional id (the worker restarted) fences the old one and commits."""
+
+    def out(timeout: float) -> KafkaOut:
+        settings = WorkerSettings(
+            kafka_bootstrap=run.bootstrap,
+            group_id=run.name,
+            topic_tickets=run.topics["tickets"],
+            topic_contacts=run.topics["contacts"],
+            topic_surveys=run.topics["surveys"],
+            produce_timeout_seconds=timeout,
+        )
+        return KafkaOut(settings)
+
+    hasty, restarted = out(0.05), out(20)
+    try:
+        with pytest.raises(TimeoutError, match=r"not all acknowledged within 0\.05 s"):
+            await hasty.send_events(body_records("X", 20_000))
+        await restarted.send_events(body_records("Y", 50))
+        with pytest.raises(Exception, match=r"(?i)fenced"):  # the zombie of the worker
+            await hasty.send_events(body_records("Z", 5))
+    finally:
+        await hasty.stop()
+        await restarted.stop()
+    topics = await read_topics(run.bootstrap, [run.topics["tickets"]])
+    ids = sorted(json.loads(value)["ticket_id"] for value in topics.values)
+    assert ids == sorted(f"Y-{n}" for n in range(50))
