@@ -27,7 +27,7 @@ from streams.stack import Component, Stack, StackConfig, StackPaths, StackPorts
 from streams.stack.kafka_broker import kafka_nodes
 from streams.stack.redis_server import RedisServer
 from tests.conftest import start_stack
-from tests.support.workers import now_micros, post, read_topics
+from tests.support.workers import Topics, now_micros, post, read_topics_until
 
 from .harness import (
     POLICIES,
@@ -153,6 +153,10 @@ def test_a_large_post_while_a_broker_dies_is_all_or_nothing_as_answered(
         fleet.wait_ready()
         body, ids = body_of(run, BODY)
         victim = broker_name(asyncio.run(leader_of(run.bootstrap, run.topics["tickets"], 0)))
+
+        def held_of(read: Topics) -> set[str]:
+            return {json.loads(value)["event_id"] for value in read.values} & ids
+
         answer: list[tuple[int, Any]] = []
         url = fleet.worker().url + "/events"
         answered: list[float] = []
@@ -175,8 +179,10 @@ def test_a_large_post_while_a_broker_dies_is_all_or_nothing_as_answered(
         brokers.up()
         status, reply = answer[0]
         inputs = [run.topics[k] for k in ("tickets", "contacts", "surveys")]
-        topics = asyncio.run(read_topics(run.bootstrap, inputs))
-        held = {json.loads(v)["event_id"] for v in topics.values} & ids
+        topics = asyncio.run(  # an aborted body never shows: 5 s of looking
+            read_topics_until(run.bootstrap, inputs, lambda read: held_of(read) == ids, timeout=5)
+        )
+        held = held_of(topics)
         print("POST answered", status, reply, "events of the body in Kafka", len(held))
         if status == 202:
             assert reply == {"accepted": BODY, "rejected": 0} and held == ids

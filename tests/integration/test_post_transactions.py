@@ -18,7 +18,14 @@ from streams.domain.instant import MICROS_PER_SECOND, format_rfc3339
 from streams.live import api
 from streams.live.kafka_out import KafkaOut
 from streams.live.settings import WorkerSettings
-from tests.support.workers import WorkerProcess, iter_until, now_micros, post, read_topics
+from tests.support.workers import (
+    Topics,
+    WorkerProcess,
+    iter_until,
+    now_micros,
+    post,
+    read_topics_until,
+)
 
 from .test_worker_http import lag_series
 from .workers import Run, produce
@@ -179,6 +186,10 @@ async def test_a_body_not_acknowledged_in_time_is_aborted_and_a_restarted_worker
     finally:
         await hasty.stop()
         await restarted.stop()
-    topics = await read_topics(run.bootstrap, [run.topics["tickets"]])
-    ids = sorted(json.loads(value)["ticket_id"] for value in topics.values)
-    assert ids == sorted(f"Y-{n}" for n in range(50))
+    want = sorted(f"Y-{n}" for n in range(50))
+
+    def ids(read: Topics) -> list[str]:
+        return sorted(json.loads(value)["ticket_id"] for value in read.values)
+
+    read = await read_topics_until(run.bootstrap, [run.topics["tickets"]], lambda r: ids(r) == want)
+    assert ids(read) == want
