@@ -260,17 +260,25 @@ def _too_many(count: int) -> Reply:
     return 413, {"error": f"(body): {count} events; at most {MAX_EVENTS} a request"}
 
 
+class CommitUnknown(Exception):
+    """Kafka was asked to commit a ``POST /events`` body and did not answer in time."""
+
+
 async def post_events(
     parsed: ParsedBatch | Reply, send: Callable[[Sequence[Encoded]], Awaitable[None]]
 ) -> Reply:
-    """``POST /events`` once its body is parsed: all valid or nothing produced; 202 once Kafka
-    acknowledged all."""
+    """``POST /events`` once its body is parsed: all valid or nothing produced; 202 once
+    Kafka committed the body's transaction, 503 when it was aborted (nothing written), 504
+    when the commit was asked but not confirmed (written or not: the body may be sent
+    again, as consumers skip an ``event_id`` they have seen)."""
     if not isinstance(parsed, ParsedBatch):
         return parsed
     if parsed.rejected:
         return 400, {"accepted": 0, "rejected": parsed.rejected, "errors": parsed.errors}
     try:
         await send(parsed.records)
-    except Exception as error:  # Kafka unreachable or refused: nothing is half-acknowledged
-        return 503, {"error": f"kafka: could not produce the events: {error}"}
+    except CommitUnknown as error:
+        return 504, {"error": f"kafka: the events may or may not be written: {error}"}
+    except Exception as error:  # Kafka unreachable or refused: the transaction was aborted
+        return 503, {"error": f"kafka: nothing was written: {error}"}
     return 202, {"accepted": len(parsed.records), "rejected": 0}

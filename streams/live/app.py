@@ -23,7 +23,7 @@ import faust
 
 from streams import collector
 from streams.domain.policies import PolicySet
-from streams.live import batch_delivery, routes
+from streams.live import batch_delivery, fetch_skips, routes
 from streams.live.batch import Message
 from streams.live.consumer import FaustConsumer
 from streams.live.http_guard import Guard
@@ -98,6 +98,7 @@ def create_app(
         placement=Placement(settings.partitions),
         topics=settings.topics,
         rewind=consumer.rewind,
+        skips=fetch_skips.install(),
     )
     topic = app.topic(
         *settings.input_topics,
@@ -130,7 +131,7 @@ def create_app(
             log.critical("batch failed; exiting", exc_info=True)
             os._exit(70)
 
-    batch_delivery.install_on(app, deliver, settings.fetch_max_wait_ms)
+    batch_delivery.install_on(app, deliver, settings.fetch_max_wait_ms, committed_only=True)
 
     @app.timer(interval=settings.scan_interval_seconds)  # type: ignore[untyped-decorator]
     async def scan_breaches() -> None:

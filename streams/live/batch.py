@@ -153,8 +153,10 @@ def decode_batch(
     """Decode one partition's messages after the offsets Redis applied, noting gaps.
 
     A partition's offsets are consecutive except for records the topic no longer holds
-    (retention), a transactional producer's commit markers, or records the consumer failed
-    to deliver. The first and the last lose events silently, so gaps are reported.
+    (retention), the offsets a consumer reading committed steps over (transaction markers,
+    aborted records), or records the consumer failed to deliver. The first and the last
+    lose events silently, so gaps are reported; the worker takes the second out
+    (``streams.live.fetch_skips``).
 
     With ``placement`` (the live worker's), a valid event whose message key is not its
     ticket_id, or whose partition is not its ticket's, is ``misplaced``; without it (a

@@ -8,10 +8,13 @@ means one of two things:
   snapshot, or restarted from a file older than its last writes) after this worker fetched
   or applied the records in between. Applying the batch would lose those records for good,
   so the partition seeks back to Redis's offset + 1 and consumes them again;
-- the topic no longer holds the records in between (retention deleted them, or they are
-  the commit markers of a transactional producer): a real gap. It is one only when the
-  consumer was positioned at exactly Redis's offset + 1 and the first record it delivered
-  from there is further on; then the batch is applied and the gap counted.
+- the topic no longer holds the records in between (retention deleted them): a real gap.
+  It is one only when the consumer was positioned at exactly Redis's offset + 1 and the
+  first record it delivered from there is further on; then the batch is applied and the
+  gap counted.
+
+Offsets the consumer stepped over (transaction markers, aborted records: see
+``streams.live.fetch_skips``) are neither: the worker counts them as applied before asking.
 
 Pure: the worker keeps the positions it sought to and asks ``seek_back`` per batch.
 """

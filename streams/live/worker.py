@@ -40,6 +40,7 @@ from streams.live.account_records import decode_account
 from streams.live.account_share import PartialCache, Published, merge_published
 from streams.live.batch import DecodedBatch, Message, PartitionState, decode_batch, plan
 from streams.live.continuity import first_offsets, seek_back
+from streams.live.fetch_skips import SkippedOffsets
 from streams.live.metrics import Metrics
 from streams.live.placement import Placement
 from streams.live.retrying import retry
@@ -94,6 +95,8 @@ class Worker:
     # With Kafka: how to seek a partition back when Redis holds less than was fetched
     # (``streams.live.continuity``). Without (bench, tests), batches are trusted as given.
     rewind: Rewind | None = None
+    # offsets the consumer stepped over (transaction markers, aborted records): not missed
+    skips: SkippedOffsets | None = None
     # (topic, partition) -> the offset the consumer was sought to, until a batch of it arrives
     positioned: dict[tuple[str, int], int] = field(default_factory=dict)
     # Set by ``stop``: retries give up, so that a shutdown never waits for Redis.
@@ -225,6 +228,8 @@ class Worker:
                     return
                 special = special_topics(self.topics)
                 decoded = decode_batch(batch, state.offsets, self.placement, special)
+                if decoded.gaps and self.skips is not None:
+                    decoded.gaps = self.skips.unexplained(partition, decoded.gaps)
                 try:
                     await self._apply(state, decoded, ())
                 except StaleOffsets as error:
@@ -237,8 +242,8 @@ class Worker:
                 for topic, first, missing in decoded.gaps:
                     log.warning(
                         "%s partition %d: %d offsets from %d on were never received "
-                        "(deleted by retention before they were applied, commit markers "
-                        "of a transactional producer, or lost by the consumer)",
+                        "(deleted by retention before they were applied, or lost by the "
+                        "consumer)",
                         topic,
                         partition,
                         missing,
@@ -255,7 +260,10 @@ class Worker:
         partition = state.partition
         first = first_offsets(batch)
         positioned = {t: o for (t, p), o in self.positioned.items() if p == partition}
-        wanted = seek_back(first, state.offsets, positioned)
+        applied: Mapping[str, int] = state.offsets
+        if self.skips is not None:  # the records to apply next may follow a commit marker
+            applied = {t: self.skips.passed(t, partition, applied.get(t, -1)) for t in first}
+        wanted = seek_back(first, applied, positioned)
         for topic in first:
             self.positioned.pop((topic, partition), None)  # a batch of it arrived
         if not wanted:
@@ -427,6 +435,8 @@ class Worker:
             if highwater is None or state is None:
                 continue
             applied = state.offsets.get(topic, -1)
+            if self.skips is not None:  # a commit marker after the last record is no lag
+                applied = self.skips.passed(topic, partition, applied)
             lags[(topic, partition)] = max(highwater - applied - 1, 0)
         return lags
 

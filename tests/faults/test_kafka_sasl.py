@@ -27,7 +27,7 @@ from streams.emit import ticket_created
 from streams.stack import Component, Stack, StackConfig, StackPaths, StackPorts
 from streams.stack.kafka_broker import KafkaBroker
 from tests.conftest import start_stack
-from tests.support.workers import post, read_topics
+from tests.support.workers import post, read_topics, read_topics_until
 
 from .conftest import MakeRun, redis_client
 from .harness import Checker, Fleet, LoadProducer, assert_substantial, simulated_load
@@ -127,6 +127,14 @@ def test_worker_consumes_and_produces_through_sasl_scram(
     )
     assert status == 202, (status, reply)
 
+    asyncio.run(  # committed, and readable moments later
+        read_topics_until(
+            bootstrap,
+            [run.topics["tickets"]],
+            lambda read: any(b"sasl-post-1" in value for value in read.values),
+            worker_options,
+        )
+    )
     checker = Checker(run, redis_client(run.redis_url), kafka_options=worker_options)
     snapshot = checker.assert_equal(lambda: list(fleet.workers.values()))
     inputs = checker.read()

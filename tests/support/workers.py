@@ -253,6 +253,24 @@ async def read_topics(
     return Topics(values, last, entries)
 
 
+async def read_topics_until(
+    bootstrap: str,
+    topics: Sequence[str],
+    until: Callable[[Topics], bool],
+    options: Mapping[str, Any] | None = None,
+    timeout: float = 30.0,
+) -> Topics:
+    """``read_topics`` again until ``until`` holds of what it read, or the last read after
+    ``timeout`` s: a transaction's records become readable moments after its commit is
+    confirmed (Kafka writes the commit markers to the partitions after answering)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        read = await read_topics(bootstrap, topics, options)
+        if until(read) or time.monotonic() > deadline:
+            return read
+        await asyncio.sleep(0.2)
+
+
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     for _ in range(50):
         await consumer._client.force_metadata_update()  # a topic made moments ago

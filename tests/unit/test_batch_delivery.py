@@ -259,3 +259,27 @@ def test_install_on_limits_the_fetch_wait_when_asked() -> None:
         install_on(app, deliver, wait)
         thread = app._new_consumer()._thread  # type: ignore[attr-defined]
         assert thread._create_worker_consumer(None)._fetch_max_wait_ms == expected
+
+
+def test_install_on_reads_committed_records_only_when_asked() -> None:
+    class Client:
+        _isolation_level = "read_uncommitted"  # what Faust's driver passes without its EOS
+
+    class Thread:
+        def _create_worker_consumer(self, transport: Any) -> Client:
+            return Client()
+
+    class App:
+        def _new_consumer(self) -> FakeConsumer:
+            consumer = FakeConsumer([])
+            consumer._thread = Thread()  # type: ignore[attr-defined]
+            return consumer
+
+    async def deliver(messages: list[Message]) -> None:
+        pass
+
+    for committed, expected in ((False, "read_uncommitted"), (True, "read_committed")):
+        app = App()
+        install_on(app, deliver, 100, committed_only=committed)
+        client = app._new_consumer()._thread._create_worker_consumer(None)  # type: ignore[attr-defined]
+        assert (client._isolation_level, client._fetch_max_wait_ms) == (expected, 100)

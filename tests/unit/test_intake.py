@@ -235,3 +235,18 @@ def test_an_invalid_account_event_rejects_the_body_with_its_line() -> None:
     assert isinstance(parsed, api.ParsedBatch)
     assert (parsed.rejected, parsed.records) == (1, [])
     assert parsed.errors == [{"line": 2, "error": "mrr: must be a non-negative number"}]
+
+
+async def test_an_aborted_body_says_nothing_was_written_an_unconfirmed_commit_504() -> None:
+    async def unconfirmed(records: Sequence[api.Encoded]) -> None:
+        raise api.CommitUnknown("no answer to the commit within 90 s")
+
+    aborted = Intake(10_000, 1, Sink(fail=True))
+    answer = await aborted.post(None, NDJSON, Pieces([line(1)]))
+    assert answer.status == 503 and answer.body["error"].startswith("kafka: nothing was written")
+    aborted.close()
+    unknown = Intake(10_000, 1, unconfirmed)
+    answer = await unknown.post(None, NDJSON, Pieces([line(1)]))
+    assert answer.status == 504 and "may or may not be written" in answer.body["error"]
+    assert answer.headers == {}
+    unknown.close()

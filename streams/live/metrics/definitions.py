@@ -148,7 +148,8 @@ MISSED_OFFSETS = MetricDef(
     "ticketpulse_missed_offsets_total",
     "counter",
     "Offsets never received between the last one applied and the next message of a "
-    "partition: deleted by retention before being applied, transaction markers, or lost.",
+    "partition: deleted by retention before being applied, or lost (transaction markers "
+    "and aborted records are not counted).",
     ("topic",),
 )
 AWAITING_CREATION = MetricDef(

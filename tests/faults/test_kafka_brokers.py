@@ -1,0 +1,200 @@
+"""A Kafka broker killed with kill -9 under load, on three KRaft brokers (topics at
+replication factor 3, min.insync.replicas 2): the worker reads committed records, so the
+snapshot equals replay of what the topics hold, nothing missed; a ``POST /events`` body cut
+by the death is either all in or all out, and the answer says which.
+
+One three-broker Kafka and one Redis for the module; each test restarts the broker it
+killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from aiokafka.admin import AIOKafkaAdminClient
+
+from streams.domain.instant import MICROS_PER_SECOND, format_rfc3339
+from streams.live.placement import partition_of
+from streams.stack import Component, Stack, StackConfig, StackPaths, StackPorts
+from streams.stack.kafka_broker import kafka_nodes
+from streams.stack.redis_server import RedisServer
+from tests.conftest import start_stack
+from tests.support.workers import Topics, now_micros, post, read_topics_until
+
+from .harness import (
+    POLICIES,
+    Checker,
+    FaultRun,
+    Fleet,
+    LoadProducer,
+    assert_substantial,
+    simulated_load,
+)
+from .test_outages import kill_minus_nine
+
+PARTITIONS = 6
+RATE = 1500.0
+BODY = 15_000  # about 3 MB: parsed and produced in about a second or more
+KILL_AFTER = 0.3
+
+
+def _brokers(paths: StackPaths, config: StackConfig) -> list[Component]:
+    return [RedisServer(paths, config), *kafka_nodes(paths, config)]
+
+
+@pytest.fixture(scope="module")
+def brokers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    config = StackConfig(
+        ports=StackPorts.free(kafka_brokers=3), scrape_targets=(), kafka_heap="384m"
+    )
+    running = start_stack(tmp_path_factory.mktemp("brokers"), config, components=_brokers)
+    yield running
+    running.down()
+
+
+def brokers_run(stack: Stack, tmp_path: Path, name: str) -> FaultRun:
+    return FaultRun(
+        name=name,
+        bootstrap=stack.addresses.bootstrap_servers,
+        redis_url=stack.addresses.redis_url,
+        partitions=PARTITIONS,
+        policies=POLICIES,
+        log_dir=tmp_path,
+        extra_env={
+            "TICKETPULSE_KAFKA_REPLICATION_FACTOR": "3",
+            "TICKETPULSE_PRODUCE_TIMEOUT_SECONDS": "20",
+        },
+    )
+
+
+async def leader_of(bootstrap: str, topic: str, partition: int) -> int:
+    """The node id of the broker leading a partition now."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return next(int(p["leader"]) for p in described["partitions"] if p["partition"] == partition)
+
+
+def broker_name(node_id: int) -> str:
+    """The stack component of a KRaft node id (1: ``kafka``, 2: ``kafka-2``...)."""
+    return "kafka" if node_id == 1 else f"kafka-{node_id}"
+
+
+def assert_nothing_missed(client: redis.Redis, run: FaultRun) -> None:
+    for p in range(run.partitions):
+        assert not client.hgetall(f"{{{run.name}:p{p}}}:missed"), p
+    logs = "".join(f.read_text() for f in run.log_dir.glob(f"{run.name}-worker-*.log"))
+    assert "never received" not in logs
+
+
+def test_kill_minus_nine_of_a_busy_partitions_leader_then_restart_equals_replay(
+    brokers: Stack, tmp_path: Path
+) -> None:
+    run = brokers_run(brokers, tmp_path, "kbleader")
+    client = redis.Redis.from_url(run.redis_url)
+    fleet = Fleet(run, size=1)
+    try:
+        fleet.wait_ready()
+        records = simulated_load(12_000, RATE, seed=73)
+        producer = LoadProducer(run.bootstrap, run.topics, records, RATE).start()
+        homes = [partition_of(key, PARTITIONS) for _, key, _ in records if key]
+        busy = max(range(PARTITIONS), key=homes.count)
+        time.sleep(3)
+        victim = broker_name(asyncio.run(leader_of(run.bootstrap, run.topics["tickets"], busy)))
+        kill_minus_nine(brokers, victim)
+        time.sleep(4)  # the controller moves leadership; load and worker go on meanwhile
+        brokers.up()  # the killed broker comes back and catches up as a follower
+        producer.join(120)
+        snapshot = Checker(run, client).assert_equal(lambda: list(fleet.workers.values()))
+        print(assert_substantial(snapshot), "events", len(records), "killed", victim)
+        assert_nothing_missed(client, run)
+        assert not fleet.unexpected_exits(), fleet.exits
+    finally:
+        fleet.close()
+        brokers.up()
+
+
+def body_of(run: FaultRun, count: int) -> tuple[bytes, set[str]]:
+    start = now_micros() - 3600 * MICROS_PER_SECOND
+    events = [
+        {
+            "event_id": f"{run.name}-{n}",
+            "type": "ticket.created",
+            "occurred_at": format_rfc3339(start + n * 1000),
+            "ticket_id": f"B-{n}",
+            "channel": "email",
+            "priority": "normal",
+            "team": "billing",
+        }
+        for n in range(count)
+    ]
+    body = b"\n".join(json.dumps(e).encode() for e in events)
+    return body, {e["event_id"] for e in events}
+
+
+def test_a_large_post_while_a_broker_dies_is_all_or_nothing_as_answered(
+    brokers: Stack, tmp_path: Path
+) -> None:
+    run = brokers_run(brokers, tmp_path, "kbpost")
+    client = redis.Redis.from_url(run.redis_url)
+    fleet = Fleet(run, size=1)
+    try:
+        fleet.wait_ready()
+        body, ids = body_of(run, BODY)
+        victim = broker_name(asyncio.run(leader_of(run.bootstrap, run.topics["tickets"], 0)))
+
+        def held_of(read: Topics) -> set[str]:
+            return {json.loads(value)["event_id"] for value in read.values} & ids
+
+        answer: list[tuple[int, Any]] = []
+        url = fleet.worker().url + "/events"
+        answered: list[float] = []
+
+        def send() -> None:
+            answer.append(post(url, body, "application/x-ndjson", timeout=150))
+            answered.append(time.monotonic())
+
+        request = threading.Thread(target=send)
+        started = time.monotonic()
+        request.start()
+        time.sleep(KILL_AFTER)  # the body is being parsed or produced
+        killed = time.monotonic()
+        kill_minus_nine(brokers, victim)
+        request.join(150)
+        assert answer, "no answer to the POST"
+        took = answered[0] - started
+        print(f"killed {victim} at {killed - started:.2f} s, answered at {took:.2f} s")
+        assert answered[0] > killed  # the broker died while the request was in flight
+        brokers.up()
+        status, reply = answer[0]
+        inputs = [run.topics[k] for k in ("tickets", "contacts", "surveys")]
+        topics = asyncio.run(  # an aborted body never shows: 5 s of looking
+            read_topics_until(run.bootstrap, inputs, lambda read: held_of(read) == ids, timeout=5)
+        )
+        held = held_of(topics)
+        print("POST answered", status, reply, "events of the body in Kafka", len(held))
+        if status == 202:
+            assert reply == {"accepted": BODY, "rejected": 0} and held == ids
+        else:
+            assert status == 503, (status, reply)
+            cause = reply["error"].removeprefix("kafka: nothing was written: ")
+            assert cause and cause != reply["error"], reply  # the answer says why
+            assert held == set()
+        snapshot = Checker(run, client).assert_equal(lambda: list(fleet.workers.values()))
+        assert snapshot["windows"]["24h"]["overall"]["tickets_created"] == len(held)
+        assert_nothing_missed(client, run)
+        assert not fleet.unexpected_exits(), fleet.exits
+    finally:
+        fleet.close()
+        brokers.up()
