@@ -8,7 +8,8 @@
   worker that dies (kill -9 by the test, or an exit of its own), like systemd or Kubernetes.
 - ``Checker``: reads back exactly the records the topics hold, waits until the worker has
   applied all of them (the ``off`` hashes in Redis), then compares the snapshot in Redis and
-  ``GET /kpis`` with ``replay`` of those records at the live snapshot's own ``as_of``.
+  ``GET /kpis`` with ``replay`` of those records at the live snapshot's own ``as_of``, and on
+  request every account's ``GET /accounts/{id}`` with replay's view of it.
 
 Starting, stopping and reading back workers is ``tests.support.workers``' (shared with the
 integration tests and the bench); what is here is the fault suite's own policy.
