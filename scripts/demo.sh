@@ -3,7 +3,8 @@
 #   scripts/demo.sh          start what is not running (a day of history first), watch the KPIs
 #   scripts/demo.sh stop     stop the worker and the simulator (make stack-down stops the rest)
 # Environment: DEMO_RATE (mean simulated events/s, default 0.5), DEMO_ONCE=1 (print one frame),
-# DEMO_ACCOUNTS_RATE (CRM account events per ticket event, default 0.05; 0: tickets only).
+# DEMO_ACCOUNTS_RATE (CRM account events per ticket event, default 0.05; 0: tickets only, and
+# `top` without its accounts part).
 # The simulated desk works round the clock (simulate --round-the-clock): at 05:00 UTC as at noon,
 # tickets arrive, agents reply and solve, and the 1h windows have data.
 set -euo pipefail
@@ -74,14 +75,20 @@ cat <<INFO
 
   KPIs (JSON)      $URL/kpis          e.g. $URL/kpis?window=1h&by=team
   tickets at risk  $URL/sla/at-risk
+  accounts at risk $URL/accounts/at-risk   one account: $URL/accounts/<account_id>
   metrics          $URL/metrics
   Prometheus       http://127.0.0.1:9390
   Alertmanager     http://127.0.0.1:9393
   stop             make stack-down
 
 INFO
+TOP=("$BIN/ticketpulse" top --url "$URL")
+# the accounts too (now, churn, NRR, customers at risk) when the simulator runs a CRM
+if awk -v rate="$ACCOUNTS_RATE" 'BEGIN { exit !(rate + 0 > 0) }'; then
+    TOP+=(--accounts)
+fi
 if [[ "${DEMO_ONCE:-}" == "1" || ! -t 1 ]]; then
     sleep 3
-    exec "$BIN/ticketpulse" top --url "$URL" --once
+    exec "${TOP[@]}" --once
 fi
-exec "$BIN/ticketpulse" top --url "$URL"
+exec "${TOP[@]}"

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
+from rich.columns import Columns
 from rich.console import Console, Group, JustifyMethod, RenderableType
 from rich.live import Live
 from rich.table import Table
@@ -336,11 +337,13 @@ def _accounts(section: Mapping[str, Any] | None, limit: int) -> RenderableType:
     """The accounts part of a frame: now, the windows, and the customers at risk."""
     if section is None:
         return Text("no accounts section in the snapshot (no account events yet)", style="dim")
-    side_by_side = Table.grid(padding=(0, 3))
-    side_by_side.add_row(
-        _accounts_now_table(section["now"]), _accounts_windows_table(section["windows"])
+    # Side by side when the terminal is wide enough, else one below the other: squeezed into
+    # 80 columns both tables' cells were cut to a letter.
+    tables = Columns(
+        [_accounts_now_table(section["now"]), _accounts_windows_table(section["windows"])],
+        padding=(0, 3),
     )
-    return Group(side_by_side, _at_risk_table(section["at_risk"], limit))
+    return Group(tables, _at_risk_table(section["at_risk"], limit))
 
 
 def render(

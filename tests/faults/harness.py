@@ -8,7 +8,8 @@
   worker that dies (kill -9 by the test, or an exit of its own), like systemd or Kubernetes.
 - ``Checker``: reads back exactly the records the topics hold, waits until the worker has
   applied all of them (the ``off`` hashes in Redis), then compares the snapshot in Redis and
-  ``GET /kpis`` with ``replay`` of those records at the live snapshot's own ``as_of``.
+  ``GET /kpis`` with ``replay`` of those records at the live snapshot's own ``as_of``, and on
+  request every account's ``GET /accounts/{id}`` with replay's view of it.
 
 Starting, stopping and reading back workers is ``tests.support.workers``' (shared with the
 integration tests and the bench); what is here is the fault suite's own policy.
@@ -32,9 +33,11 @@ from typing import Any
 import redis
 from aiokafka import AIOKafkaProducer
 
-from streams.domain.instant import MICROS_PER_SECOND, ceil_minute
+from streams.domain.instant import MICROS_PER_SECOND, ceil_minute, parse_rfc3339
+from streams.domain.log_replay import ReplayResult
 from streams.domain.policies import load_policies
 from streams.replay import replay_lines
+from streams.simulator.accounts import EVENTS_PER_ACCOUNT_MONTH, MONTH
 from streams.simulator.kafka_sink import TokenBucket
 from streams.simulator.simulation import Shift, SimulationConfig, generate, take
 from tests.integration.workers import Run
@@ -72,19 +75,24 @@ def simulated_load(
     invalid_share: float = 0.01,
     duplicate_share: float = 0.01,
     late_share: float = 0.03,
+    accounts: int = 0,
 ) -> list[Record]:
     """About ``count`` simulated records spread over ``history_seconds`` of event time.
 
     The history ends ``count / rate`` seconds from now, when producing at ``rate`` ends: the
     oldest events are an hour late, the newest arrive about in real time, so "fast" SLA
     deadlines pass during the run (the breach scanner's work) and before it (batch work).
+    With ``accounts`` a CRM of about that many accounts runs beside the tickets (which name
+    them): their book (leads, conversions, assignments, backdated) is sent over the hour.
     """
     produce_seconds = count / rate
     end = now_micros() + int(produce_seconds * MICROS_PER_SECOND)
     start = end - int(history_seconds * MICROS_PER_SECOND)
+    events_per_second = count / history_seconds
     config = SimulationConfig(
         seed=seed,
-        events_per_second=count / history_seconds,
+        events_per_second=events_per_second,
+        accounts_rate=accounts_rate_for(accounts, events_per_second),
         daily_cycle=False,
         # agents round the clock: with the default shifts (06-22 UTC on weekdays) a run at
         # night or on a weekend saw no reply within its SLA, and assert_substantial failed
@@ -95,8 +103,15 @@ def simulated_load(
     )
     out: list[Record] = []
     for emitted in take(generate(config, start), count=count, until=end):
-        out.append((emitted.topic.value, emitted.key.encode(), emitted.line().encode()))
+        out.append((str(emitted.topic), emitted.key.encode(), emitted.line().encode()))
     return out
+
+
+def accounts_rate_for(accounts: int, events_per_second: float) -> float:
+    """The simulator's ``accounts_rate`` whose population is about ``accounts`` (the inverse
+    of ``streams.simulator.accounts.population``)."""
+    per_month = events_per_second * MONTH / MICROS_PER_SECOND
+    return accounts * EVENTS_PER_ACCOUNT_MONTH / per_month
 
 
 @dataclass
@@ -279,9 +294,18 @@ class Checker:
     redis_client: redis.Redis
     kafka_options: Mapping[str, Any] = field(default_factory=dict)
 
+    replays: dict[str, ReplayResult] = field(default_factory=dict)
+
     def read(self) -> Topics:
-        inputs = [self.run.topics[k] for k in ("tickets", "contacts", "surveys")]
+        inputs = [self.run.topics[k] for k in ("tickets", "contacts", "surveys", "accounts")]
         return asyncio.run(read_topics(self.run.bootstrap, inputs, self.kafka_options))
+
+    def replay(self, topics: Topics, as_of: str) -> ReplayResult:
+        """Replay of the read-back records at ``as_of`` (cached: one per minute)."""
+        if as_of not in self.replays:
+            at = parse_rfc3339(as_of)
+            self.replays[as_of] = replay_lines(iter(topics.values), load_policies(POLICIES), at)
+        return self.replays[as_of]
 
     def wait_drained(self, topics: Topics, timeout: float, supervise: Callable[[], None]) -> None:
         """Until Redis says every record the topics hold has been applied."""
@@ -294,23 +318,19 @@ class Checker:
         workers: Callable[[], Sequence[WorkerProcess]],
         timeout: float = 120.0,
         supervise: Callable[[], None] = lambda: None,
+        accounts: bool = False,
     ) -> dict[str, Any]:
-        """Drained, settled, then Redis's snapshot and every worker's GET /kpis equal replay."""
+        """Drained, settled, then Redis's snapshot and every worker's GET /kpis equal replay;
+        with ``accounts`` also every account's ``GET /accounts/{id}``."""
         topics = self.read()
         self.wait_drained(topics, timeout, supervise)
         settle = topics.latest_event_time + SETTLE_MICROS
         while now_micros() < settle:
             time.sleep(0.2)
-        policies = load_policies(POLICIES)
-        cache: dict[str, dict[str, Any]] = {}
+        self.replays.clear()
 
         def expected_at(as_of: str) -> dict[str, Any]:
-            if as_of not in cache:
-                from streams.domain.instant import parse_rfc3339
-
-                at = parse_rfc3339(as_of)
-                cache[as_of] = replay_lines(iter(topics.values), policies, at).snapshot
-            return cache[as_of]
+            return self.replay(topics, as_of).snapshot
 
         deadline = time.monotonic() + 60
         problem = "no snapshot"
@@ -335,11 +355,31 @@ class Checker:
                         problem = first_difference(served, expected_at(served["as_of"]))
                     if problem:
                         break
+            if not problem and accounts:
+                problem = self._accounts_problem(topics, workers())
             if not problem:
                 return stored
             time.sleep(0.3)
         tails = "\n".join(w.tail(20) for w in workers())
         raise AssertionError(f"live snapshot != replay: {problem}\n{tails}")
+
+    def _accounts_problem(self, topics: Topics, workers: Sequence[WorkerProcess]) -> str:
+        """The first account whose ``GET /accounts/{id}`` (from each worker in turn) is not
+        replay's view at the answer's as_of; "" when every account's is."""
+        views = self.replay(topics, _as_of_now()).accounts
+        if not views:
+            return "replay has no accounts"
+        for number, view in enumerate(views):
+            account_id = view["account_id"]
+            status, body = _get(workers[number % len(workers)], f"/accounts/{account_id}")
+            if status != 200:
+                return f"GET /accounts/{account_id} {status}"
+            wanted = {v["account_id"]: v for v in self.replay(topics, body["as_of"]).accounts or []}
+            want = wanted.get(account_id)
+            served = {key: body.get(key) for key in want or {}}
+            if served != want:
+                return f"/accounts/{account_id}" + first_difference(served, want)
+        return ""
 
 
 def _as_of_now() -> str:
@@ -375,4 +415,24 @@ def assert_substantial(snapshot: dict[str, Any]) -> dict[str, int]:
     }
     assert summary["created"] > 100 and summary["solved"] > 0, summary
     assert sla["met"] > 0 and sla["breached"] > 0, summary
+    return summary
+
+
+def assert_accounts_substantial(snapshot: dict[str, Any]) -> dict[str, int]:
+    """The compared accounts section holds real numbers: customers, at-risk customers (their
+    tickets' SLA breaches are one of their signals: links arrived) and accounts' facts."""
+    now = snapshot["accounts"]["now"]
+    month = snapshot["accounts"]["windows"]["30d"]["overall"]
+    summary = {
+        "customers": now["customers"],
+        "leads_open": now["leads_open"],
+        "at_risk": now["at_risk"],
+        "leads_30d": month["leads"],
+        "at_risk_for_breaches": sum(
+            "sla_breaches" in row["signals"] for row in snapshot["accounts"]["at_risk"]
+        ),
+    }
+    assert summary["customers"] > 50 and summary["at_risk"] > 0, summary
+    assert summary["leads_open"] > 0 and summary["leads_30d"] > 0, summary
+    assert summary["at_risk_for_breaches"] > 0, summary
     return summary

@@ -456,6 +456,24 @@ def test_the_simulator_sends_live_traffic() -> None:
     assert args[args.index("--start") + 1] == "now"  # events of today, not a backfill
 
 
+def test_the_simulator_runs_a_crm_of_a_few_thousand_accounts() -> None:
+    """The Accounts board has data: CRM traffic for a book of thousands, not hundreds of
+    thousands, of accounts at the simulator's ticket rate (docs/docker.md)."""
+    from streams.cli import main
+    from streams.simulator.accounts import population
+
+    args = command_args(services()["simulator"])
+    context = main.make_context("ticketpulse", list(args))
+    name, command, rest = main.resolve_command(context, list(args))
+    assert name == "simulate" and command is not None
+    params = command.make_context(name, rest, parent=context).params
+    accounts = population(params["accounts_rate"], params["rate"])
+    assert 2_000 <= accounts <= 10_000, accounts
+    docs = (REPO / "docs" / "docker.md").read_text(encoding="utf-8")
+    assert f"--accounts-rate {args[args.index('--accounts-rate') + 1]}`" in docs
+    assert f"about {accounts:,} accounts" in docs
+
+
 # --- one alert path ------------------------------------------------------------------------
 
 GRAFANA_ALERTING = "grafana/provisioning/alerting"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -222,3 +223,22 @@ def test_the_demo_simulates_accounts() -> None:
     assert len(commands) == 2
     for command in commands:
         assert '--accounts-rate "$ACCOUNTS_RATE"' in command, command
+
+
+@pytest.mark.parametrize(
+    ("rate", "shown"), [("0.05", True), ("0.001", True), ("0", False), ("0.0", False)]
+)
+def test_the_demo_watches_the_accounts_when_it_simulates_them(rate: str, shown: bool) -> None:
+    """`make demo`'s `top` (live, and its --once frame) adds --accounts unless the CRM is off."""
+    demo = (Path(__file__).parents[2] / "scripts" / "demo.sh").read_text(encoding="utf-8")
+    block = demo[demo.index("TOP=(") : demo.index('if [[ "${DEMO_ONCE')]
+    script = (
+        f'set -euo pipefail\nBIN=/bin URL=http://w ACCOUNTS_RATE="$1"\n{block}\necho "${{TOP[@]}}"'
+    )
+    result = subprocess.run(
+        ["bash", "-c", script, "demo", rate], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["/bin/ticketpulse", "top", "--url", "http://w"] + (
+        ["--accounts"] if shown else []
+    )
+    assert 'exec "${TOP[@]}" --once\n' in demo and demo.endswith('exec "${TOP[@]}"\n')

@@ -308,6 +308,17 @@ def test_the_accounts_view_shows_now_the_windows_and_the_customers_at_risk() -> 
     assert "... and 2 more" in cut
 
 
+def test_the_accounts_view_fits_an_80_column_terminal() -> None:
+    """``make demo`` prints it to a terminal (or a pipe) of 80 columns: the windows table
+    goes below the now table rather than squeezing both into cut-off cells."""
+    text = text_of(render(accounts_snapshot(), accounts=True), width=80)
+    assert cells(text, "(all)") == ["14", "3,250.00", "232.14", "2,553.57", "4", "510.00"]
+    assert cells(text, "ent") == ["4", "2,200.00", "550.00", "2,200.00", "0", "0.00"]
+    assert cells(text, "Churn rate") == ["0.0%", "9.1%", "50.0%"]
+    assert cells(text, "G08") == ["150.00", "smb", "ann", "silent, contraction"]
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
 def test_the_accounts_view_says_when_the_snapshot_has_no_accounts() -> None:
     text = text_of(render(snapshot(), accounts=True))
     assert "no accounts section in the snapshot (no account events yet)" in text
