@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from bench.pipeline.cluster import BROKERS, PARTITIONS, ClusterResult
 from bench.pipeline.common import ROOT
 from bench.pipeline.harness import Bench, Measure
 from bench.pipeline.latency import LatencyResult
@@ -146,6 +147,7 @@ def report(
     cli_check: str,
     started: float,
     argv: list[str],
+    cluster: list[ClusterResult] | None = None,
 ) -> str:
     args = bench.args
     lines = [
@@ -254,6 +256,8 @@ def report(
                 for w, m in scale
             ],
         )
+    if cluster:
+        lines += cluster_section(cluster)
     if profile.samples:
         lines += [
             "",
@@ -294,6 +298,61 @@ def report(
             max(breach_max) <= 2.0 if breach_max else None,
         ),
     ]
+    targets += cluster_targets(cluster or [])
     lines += table(["target", "measured", "verdict"], [[t, m, verdict(v)] for t, m, v in targets])
     lines += ["", "![plot](pipeline.png)", ""]
     return "\n".join(lines)
+
+
+def cluster_section(results: list[ClusterResult]) -> list[str]:
+    """The cluster runs, each beside the single-node run of as many workers."""
+    single = {r.workers: r.measure.rate for r in results if r.setup == "single"}
+    lines = [
+        "",
+        f"## Redis Cluster (3 masters, 3 replicas) and {BROKERS} Kafka brokers against the "
+        f"single-node stack, {PARTITIONS} partitions",
+        "",
+    ]
+    lines += table(
+        [
+            "setup",
+            "workers",
+            "events/s",
+            "per worker",
+            "vs single",
+            "CPU µs/event",
+            "batches",
+            "p99 batch",
+            "gate",
+        ],
+        [
+            [
+                r.setup,
+                r.workers,
+                f"{r.measure.rate:,.0f}",
+                f"{r.measure.rate / r.workers:,.0f}",
+                f"{ratio(r.measure.rate, single.get(r.workers, math.nan)):.2f}",
+                f"{r.measure.cpu_us:.1f}",
+                f"{r.batches:,}",
+                f"≤ {r.p99_batch * 1000:g} ms",
+                r.measure.gate.text() if r.measure.gate else (r.measure.note or "n/a"),
+            ]
+            for r in results
+        ],
+    )
+    return lines
+
+
+def cluster_targets(results: list[ClusterResult]) -> list[tuple[str, str, bool | None]]:
+    """Per-worker cost of the cluster (one worker) and the speed-up of 2 workers on it."""
+    rates = {(r.setup, r.workers): r.measure.rate for r in results}
+    if ("cluster", 1) not in rates:
+        return []
+    out: list[tuple[str, str, bool | None]] = []
+    if ("single", 1) in rates:
+        share = rates[("cluster", 1)] / rates[("single", 1)]
+        out.append(("cluster ≥ 85% of single-node per worker", f"{share:.0%}", share >= 0.85))
+    if ("cluster", 2) in rates:
+        speed = rates[("cluster", 2)] / rates[("cluster", 1)]
+        out.append(("2 workers ≥ 1.8x one, on the cluster", f"{speed:.2f}x", speed >= 1.8))
+    return out
