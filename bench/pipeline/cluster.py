@@ -1,12 +1,14 @@
 """Cluster: 1 and 2 workers on a Redis Cluster and 3 Kafka brokers against the single-node stack.
 
-The same data set, on 8 partitions, is drained by ``--cluster-workers`` workers in one group:
-first on the bench's own stack (one broker, one Redis), then on a stack of its own started here
-with the stack code (3 KRaft brokers, topics at replication factor 3 and min.insync.replicas 2;
-a Redis Cluster of 3 masters and 3 replicas), without and with ``WAIT`` after each batch
-(``--cluster-wait`` replicas, 0: not run). Each run reports events/s, CPU per event, the p99
-of the workers' batch time (``ticketpulse_batch_apply_seconds``: plan and Redis transaction of
-one partition's batch, from their ``/metrics`` before they stop), and the gate against replay.
+The same data set, on 8 partitions, is drained by ``--cluster-workers`` workers in one group
+on the bench's own stack (one broker, one Redis) and on a stack of its own started here with
+the stack code (3 KRaft brokers, topics at replication factor 3 and min.insync.replicas 2; a
+Redis Cluster of 3 masters and 3 replicas), there without and with ``WAIT`` after each batch
+(``--cluster-wait`` replicas, 0: not run); ``--repeats`` rounds, alternated. Each run
+reports events/s, CPU per event, the p50 and p99 of the workers' batch time
+(``ticketpulse_batch_apply_seconds``: plan and Redis transaction of one partition's batch,
+from their ``/metrics`` before they stop; the upper bound of the histogram bucket that holds
+it), and the gate against replay.
 """
 
 from __future__ import annotations
@@ -44,10 +46,13 @@ class ClusterResult:
     workers: int
     measure: Measure
     batches: int
-    p99_batch: float  # seconds: the upper bound of the histogram bucket holding the p99
+    p50_batch: float  # seconds: the upper bound of the histogram bucket holding the p50
+    p99_batch: float
 
 
 def run_cluster(bench: Bench, source: Path, latest: Instant) -> list[ClusterResult]:
+    """Both stacks up at once, the data set produced to each; then, ``--repeats`` times, every
+    setup with each worker count in turn, so that drift on the machine spreads over all."""
     args = bench.args
     count = args.cluster_events or args.scale_events or args.events
     if count != args.events:
@@ -56,72 +61,73 @@ def run_cluster(bench: Bench, source: Path, latest: Instant) -> list[ClusterResu
     events = bench.work / "events-cluster.jsonl"
     messages = dataset.write_shifted(source, events, dataset.shift_delta(latest, now_micros()))
     reference = Reference(events)
-    workers = [int(w) for w in args.cluster_workers.split(",")]
-    out = _setup(bench, "single", messages, reference, workers, {})
+    topics = Topics(f"{bench.run_id}-cl", PARTITIONS)
+    out: list[ClusterResult] = []
     with cluster_stack(bench.work) as (bootstrap, url):
-        client = redis.RedisCluster(
-            startup_nodes=[redis.cluster.ClusterNode(h, p) for h, p in parse_cluster_url(url).nodes]
-        )
+        nodes = [redis.cluster.ClusterNode(h, p) for h, p in parse_cluster_url(url).nodes]
+        client = redis.RedisCluster(startup_nodes=nodes)
         on_cluster = dataclasses.replace(
             bench, bootstrap=bootstrap, redis_url=url, redis=client, ends={}
         )
-        factor = {"TICKETPULSE_KAFKA_REPLICATION_FACTOR": str(BROKERS)}
-        setups = [("cluster", factor)]
+        for where, factor in ((bench, 1), (on_cluster, BROKERS)):
+            log(f"cluster: producing {len(messages):,} messages (RF {factor})")
+            dataset.produce(where.bootstrap, topics.names, messages, topics.partitions, factor)
+            where.ends.update(where.end_offsets(topics))
+        replicated = {"TICKETPULSE_KAFKA_REPLICATION_FACTOR": str(BROKERS)}
+        setups = [(bench, "single", {}), (on_cluster, "cluster", replicated)]
         if args.cluster_wait:
-            waiting = {**factor, "TICKETPULSE_REDIS_WAIT_REPLICAS": str(args.cluster_wait)}
-            setups.append((f"cluster + WAIT {args.cluster_wait}", waiting))
-        # the cluster's topics, produced to once, are drained by every setup on it
-        produced = False
-        for setup, extra in setups:
-            out += _setup(on_cluster, setup, messages, reference, workers, extra, produced)
-            produced = True
+            waiting = {**replicated, "TICKETPULSE_REDIS_WAIT_REPLICAS": str(args.cluster_wait)}
+            setups.append((on_cluster, f"cluster + WAIT {args.cluster_wait}", waiting))
+        for repeat in range(args.repeats):
+            for where, setup, extra in setups:
+                for size in [int(w) for w in args.cluster_workers.split(",")]:
+                    run = Run(setup, size, repeat, extra)
+                    out.append(_drain(where, topics, reference, run))
         client.close()
     return out
 
 
-def _setup(
-    bench: Bench,
-    setup: str,
-    messages: list[dataset.Message],
-    reference: Reference,
-    workers: list[int],
-    extra: dict[str, str],
-    produced: bool = False,
-) -> list[ClusterResult]:
-    topics = Topics(f"{bench.run_id}-cl", PARTITIONS)
-    if not produced:
-        factor = BROKERS if setup != "single" else 1
-        log(f"cluster: producing {len(messages):,} messages to {setup} (RF {factor})")
-        dataset.produce(bench.bootstrap, topics.names, messages, topics.partitions, factor)
-        bench.ends.update(bench.end_offsets(topics))
-    out = []
-    for size in workers:
-        name = f"{bench.run_id}-{setup.split()[0][:2]}{'w' if 'WAIT' in setup else ''}{size}"
-        children = [bench.spawn_worker(topics, name, f"{name}-{i}", extra) for i in range(size)]
-        wait_ready(children)
-        log(f"cluster: {setup}, {size} worker(s)")
-        try:
-            first, last, cpu, done = bench.drain_workers(topics, name, children, bench.args.timeout)
-            rss = max(peak_rss(c.pid) for c in children)
-            batches, p99 = batch_p99(children)
-            gate = None
-            if done == bench.total(topics):
-                gate = live_gate(
-                    reference, lambda n=name: bench.read_snapshot(n), bench.args.publish_interval
-                )
-        finally:
-            for child in children:
-                child.stop(15)
-        note = "" if done == bench.total(topics) else f"timed out: {done:,} applied"
-        m = Measure("f", 0, done, last - first, cpu, rss, gate, note)
-        verdict = gate.text() if gate else note
-        log(f"  {m.rate:,.0f}/s, p99 batch {p99 * 1000:.0f} ms, gate: {verdict}")
-        out.append(ClusterResult(setup, size, m, batches, p99))
-    return out
+@dataclass(frozen=True)
+class Run:
+    setup: str
+    workers: int
+    repeat: int
+    extra: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        kind = "cw" if "WAIT" in self.setup else self.setup[:2]
+        return f"{kind}{self.workers}r{self.repeat}"
 
 
-def batch_p99(workers: list[WorkerProcess]) -> tuple[int, float]:
-    """(batches, p99 batch seconds) over the workers' ``ticketpulse_batch_apply_seconds``."""
+def _drain(bench: Bench, topics: Topics, reference: Reference, run: Run) -> ClusterResult:
+    name = f"{bench.run_id}-{run.name}"
+    children = [
+        bench.spawn_worker(topics, name, f"{name}-{i}", run.extra) for i in range(run.workers)
+    ]
+    wait_ready(children)
+    log(f"cluster: {run.setup}, {run.workers} worker(s), repeat {run.repeat + 1}")
+    try:
+        first, last, cpu, done = bench.drain_workers(topics, name, children, bench.args.timeout)
+        rss = max(peak_rss(c.pid) for c in children)
+        batches, p50, p99 = batch_quantiles(children)
+        gate = None
+        if done == bench.total(topics):
+            gate = live_gate(
+                reference, lambda: bench.read_snapshot(name), bench.args.publish_interval
+            )
+    finally:
+        for child in children:
+            child.stop(15)
+    note = "" if done == bench.total(topics) else f"timed out: {done:,} applied"
+    m = Measure("f", run.repeat, done, last - first, cpu, rss, gate, note)
+    verdict = gate.text() if gate else note
+    log(f"  {m.rate:,.0f}/s, batch p50/p99 {p50 * 1000:g}/{p99 * 1000:g} ms, gate: {verdict}")
+    return ClusterResult(run.setup, run.workers, m, batches, p50, p99)
+
+
+def batch_quantiles(workers: list[WorkerProcess]) -> tuple[int, float, float]:
+    """(batches, p50, p99 batch seconds) over the workers' ``ticketpulse_batch_apply_seconds``."""
     buckets: dict[float, float] = {}
     for worker in workers:
         with urlopen(f"{worker.url}/metrics", timeout=10) as reply:
@@ -132,12 +138,12 @@ def batch_p99(workers: list[WorkerProcess]) -> tuple[int, float]:
                 le = math.inf if bound == "+Inf" else float(bound)
                 buckets[le] = buckets.get(le, 0.0) + float(line.rsplit(" ", 1)[1])
     total = buckets.get(math.inf, 0.0)
-    if not total:
-        return 0, math.nan
-    for le in sorted(buckets):  # cumulative counts
-        if buckets[le] >= 0.99 * total:
-            return int(total), le
-    return int(total), math.inf
+
+    def quantile(q: float) -> float:
+        # cumulative counts: the first bucket that holds the quantile
+        return next((le for le in sorted(buckets) if buckets[le] >= q * total), math.nan)
+
+    return int(total), quantile(0.5), quantile(0.99)
 
 
 def _clusters(paths: StackPaths, config: StackConfig) -> list[Component]:

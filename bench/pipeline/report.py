@@ -305,14 +305,36 @@ def report(
 
 
 def cluster_section(results: list[ClusterResult]) -> list[str]:
-    """The cluster runs, each beside the single-node run of as many workers."""
-    single = {r.workers: r.measure.rate for r in results if r.setup == "single"}
+    """Each setup and worker count: the median (range) over repeats, beside single-node."""
+    rates = cluster_rates(results)
+    repeats = max(r.measure.repeat for r in results) + 1
     lines = [
         "",
         f"## Redis Cluster (3 masters, 3 replicas) and {BROKERS} Kafka brokers against the "
-        f"single-node stack, {PARTITIONS} partitions",
+        f"single-node stack, {PARTITIONS} partitions, median (range) of {repeats} repeat(s)",
         "",
     ]
+    rows = []
+    for (setup, workers), rate in rates.items():
+        runs = [r for r in results if (r.setup, r.workers) == (setup, workers)]
+        gates = [r.measure.gate.text() if r.measure.gate else r.measure.note for r in runs]
+        rows.append(
+            [
+                setup,
+                workers,
+                _spread([r.measure.rate for r in runs], ",.0f"),
+                f"{rate / workers:,.0f}",
+                f"{ratio(rate, rates.get(('single', workers), math.nan)):.2f}",
+                _spread([r.measure.cpu_us for r in runs], ".1f"),
+                _spread([r.batches for r in runs], ",.0f"),
+                " / ".join(
+                    f"≤ {statistics.median(q) * 1000:g}"
+                    for q in ([r.p50_batch for r in runs], [r.p99_batch for r in runs])
+                )
+                + " ms",
+                "; ".join(g or "n/a" for g in gates),
+            ]
+        )
     lines += table(
         [
             "setup",
@@ -320,32 +342,34 @@ def cluster_section(results: list[ClusterResult]) -> list[str]:
             "events/s",
             "per worker",
             "vs single",
-            "CPU µs/event",
+            "worker CPU µs/event",
             "batches",
-            "p99 batch",
-            "gate",
+            "batch p50 / p99",
+            "gates",
         ],
-        [
-            [
-                r.setup,
-                r.workers,
-                f"{r.measure.rate:,.0f}",
-                f"{r.measure.rate / r.workers:,.0f}",
-                f"{ratio(r.measure.rate, single.get(r.workers, math.nan)):.2f}",
-                f"{r.measure.cpu_us:.1f}",
-                f"{r.batches:,}",
-                f"≤ {r.p99_batch * 1000:g} ms",
-                r.measure.gate.text() if r.measure.gate else (r.measure.note or "n/a"),
-            ]
-            for r in results
-        ],
+        rows,
     )
     return lines
 
 
+def cluster_rates(results: list[ClusterResult]) -> dict[tuple[str, int], float]:
+    """(setup, workers) -> median events/s over the repeats, in the order run."""
+    runs: dict[tuple[str, int], list[float]] = {}
+    for r in results:
+        runs.setdefault((r.setup, r.workers), []).append(r.measure.rate)
+    return {key: statistics.median(rates) for key, rates in runs.items()}
+
+
+def _spread(values: list[float], spec: str) -> str:
+    median = format(statistics.median(values), spec)
+    if len(values) < 2:
+        return median
+    return f"{median} ({format(min(values), spec)} to {format(max(values), spec)})"
+
+
 def cluster_targets(results: list[ClusterResult]) -> list[tuple[str, str, bool | None]]:
     """Per-worker cost of the cluster (one worker) and the speed-up of 2 workers on it."""
-    rates = {(r.setup, r.workers): r.measure.rate for r in results}
+    rates = cluster_rates(results)
     if ("cluster", 1) not in rates:
         return []
     out: list[tuple[str, str, bool | None]] = []
@@ -355,4 +379,8 @@ def cluster_targets(results: list[ClusterResult]) -> list[tuple[str, str, bool |
     if ("cluster", 2) in rates:
         speed = rates[("cluster", 2)] / rates[("cluster", 1)]
         out.append(("2 workers ≥ 1.8x one, on the cluster", f"{speed:.2f}x", speed >= 1.8))
+    waiting = [key for key in rates if "WAIT" in key[0] and key[1] == 1]
+    if waiting:
+        share = rates[waiting[0]] / rates[("cluster", 1)]
+        out.append((f"{waiting[0][0]} against cluster, 1 worker (measured)", f"{share:.0%}", None))
     return out
