@@ -300,7 +300,8 @@ def report(
     ]
     targets += cluster_targets(cluster or [])
     lines += table(["target", "measured", "verdict"], [[t, m, verdict(v)] for t, m, v in targets])
-    lines += ["", "![plot](pipeline.png)", ""]
+    if measures or latencies or scale:
+        lines += ["", f"![plot]({args.name}.png)", ""]
     return "\n".join(lines)
 
 

@@ -122,7 +122,8 @@ def main(argv: list[str] | None = None) -> None:
         text = report(bench, measures, latencies, scale, profile, cli_check, started, argv, cluster)
     report_path = args.out / f"{args.name}.md"
     report_path.write_text(text + "\n", encoding="utf-8")
-    plot(args.out / f"{args.name}.png", measures, latencies, scale)
+    if measures or latencies or scale:
+        plot(args.out / f"{args.name}.png", measures, latencies, scale)
     print(text)
     log(f"wrote {report_path}")
 
