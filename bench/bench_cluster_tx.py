@@ -1,5 +1,6 @@
 """A partition's transaction on a Redis Cluster: our route to the slot's master against
-redis-py's own cluster transaction pipeline, on the same real batches.
+redis-py's own cluster transaction pipeline, and the route followed by ``WAIT 1`` (the batch
+on a replica before it counts as applied), on the same real batches.
 
     .venv/bin/python bench/bench_cluster_tx.py [--tickets 500] [--batches 60] [--rounds 2]
 
@@ -7,9 +8,10 @@ Starts a throwaway Redis Cluster (3 masters, 3 replicas, ``streams.stack``) on f
 The batches are ``bench_store.planned``'s (the simulator's events planned as the worker
 would), applied fenced as the worker applies them (``WATCH``, reads, ``MULTI``…``EXEC``),
 to partitions spread over the masters. Each round applies them once through
-``RedisStore`` (a plain client to the slot's master) and once through ``RedisCluster``'s
-``pipeline(transaction=True)``, alternated; it prints wall time and this process's CPU
-time per batch.
+``RedisStore`` (a plain client to the slot's master), once the same with ``WAIT 1 1000``
+after each ``EXEC`` (``TICKETPULSE_REDIS_WAIT_REPLICAS=1``) and once through
+``RedisCluster``'s ``pipeline(transaction=True)``, alternated; it prints wall time and this
+process's CPU time per batch.
 """
 
 from __future__ import annotations
@@ -90,13 +92,15 @@ async def main(args: argparse.Namespace) -> None:
             count = len(writes) * PARTITIONS
             print(f"{len(writes)} batches x {PARTITIONS} partitions, {args.tickets} tickets each")
             for round_ in range(args.rounds):
-                for name, kind in (
-                    ("route to master", RedisStore),
-                    ("RedisCluster tx", ClusterPipelineStore),
+                for name, kind, wait in (
+                    ("route to master", RedisStore, 0),
+                    ("route + WAIT 1", RedisStore, 1),
+                    ("RedisCluster tx", ClusterPipelineStore, 0),
                 ):
                     client = RedisSettings(url).client()
                     assert isinstance(client, RedisCluster)
-                    store = kind(client, f"b{round_}{kind.__name__[:3].lower()}{int(time.time())}")
+                    prefix = f"b{round_}{kind.__name__[:3].lower()}{wait}{int(time.time())}"
+                    store = kind(client, prefix, wait_replicas=wait)
                     wall, cpu = await apply_all(store, writes)
                     await store.aclose()
                     print(

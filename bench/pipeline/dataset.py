@@ -139,7 +139,9 @@ def write_shifted(source: Path, out: Path, delta: timedelta) -> list[Message]:
     return messages
 
 
-def create_topics(bootstrap: str, names: list[str], partitions: int) -> None:
+def create_topics(
+    bootstrap: str, names: list[str], partitions: int, replication_factor: int = 1
+) -> None:
     """Create the topics with ``partitions`` (the broker's auto-creation would give its default).
 
     Existing topics must already have that many partitions.
@@ -151,7 +153,10 @@ def create_topics(bootstrap: str, names: list[str], partitions: int) -> None:
     missing = [name for name in names if name not in existing]
     if missing:
         futures = admin.create_topics(
-            [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in missing]
+            [
+                NewTopic(name, num_partitions=partitions, replication_factor=replication_factor)
+                for name in missing
+            ]
         )
         for future in futures.values():
             future.result(30)
@@ -167,13 +172,17 @@ def create_topics(bootstrap: str, names: list[str], partitions: int) -> None:
 
 
 def produce(
-    bootstrap: str, topics: dict[str, str], messages: list[Message], partitions: int
+    bootstrap: str,
+    topics: dict[str, str],
+    messages: list[Message],
+    partitions: int,
+    replication_factor: int = 1,
 ) -> dict[str, int]:
     """Send every message (acks=all, murmur2 keys like the Java client); messages per topic."""
 
     from confluent_kafka import Producer
 
-    create_topics(bootstrap, list(topics.values()), partitions)
+    create_topics(bootstrap, list(topics.values()), partitions, replication_factor)
     producer = Producer(
         {
             "bootstrap.servers": bootstrap,

@@ -71,7 +71,7 @@ class Bench:
     redis_url: str
     run_id: str
     work: Path
-    redis: redis.Redis
+    redis: redis.Redis | redis.RedisCluster
     measures: list[Measure] = field(default_factory=list)
     ends: dict[tuple[str, int], int] = field(default_factory=dict)
 
@@ -99,16 +99,21 @@ class Bench:
             consumer.close()
 
     # F ---------------------------------------------------------------------------------
-    def spawn_worker(self, topics: Topics, name: str, log: str = "") -> WorkerProcess:
-        """A worker called ``name`` (its Redis prefix and group) on ``topics``, just started;
-        its output goes to ``{log or name}.log``."""
+    def spawn_worker(
+        self, topics: Topics, name: str, log: str = "", extra: dict[str, str] | None = None
+    ) -> WorkerProcess:
+        """A worker called ``name`` (its Redis prefix and group) on ``topics``, just started,
+        with ``extra`` settings; its output goes to ``{log or name}.log``."""
         env = worker_env(
             bootstrap=self.bootstrap,
             redis_url=self.redis_url,
             name=name,
             topics=topics.names,
             partitions=topics.partitions,
-            extra={"TICKETPULSE_PUBLISH_INTERVAL_SECONDS": str(self.args.publish_interval)},
+            extra={
+                "TICKETPULSE_PUBLISH_INTERVAL_SECONDS": str(self.args.publish_interval),
+                **(extra or {}),
+            },
         )
         return spawn_worker(env, self.work / f"{log or name}.log", cwd=ROOT)
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from bench.pipeline.cluster import BROKERS, PARTITIONS, ClusterResult
 from bench.pipeline.common import ROOT
 from bench.pipeline.harness import Bench, Measure
 from bench.pipeline.latency import LatencyResult
@@ -146,6 +147,7 @@ def report(
     cli_check: str,
     started: float,
     argv: list[str],
+    cluster: list[ClusterResult] | None = None,
 ) -> str:
     args = bench.args
     lines = [
@@ -254,6 +256,8 @@ def report(
                 for w, m in scale
             ],
         )
+    if cluster:
+        lines += cluster_section(cluster)
     if profile.samples:
         lines += [
             "",
@@ -294,6 +298,90 @@ def report(
             max(breach_max) <= 2.0 if breach_max else None,
         ),
     ]
+    targets += cluster_targets(cluster or [])
     lines += table(["target", "measured", "verdict"], [[t, m, verdict(v)] for t, m, v in targets])
-    lines += ["", "![plot](pipeline.png)", ""]
+    if measures or latencies or scale:
+        lines += ["", f"![plot]({args.name}.png)", ""]
     return "\n".join(lines)
+
+
+def cluster_section(results: list[ClusterResult]) -> list[str]:
+    """Each setup and worker count: the median (range) over repeats, beside single-node."""
+    rates = cluster_rates(results)
+    repeats = max(r.measure.repeat for r in results) + 1
+    lines = [
+        "",
+        f"## Redis Cluster (3 masters, 3 replicas) and {BROKERS} Kafka brokers against the "
+        f"single-node stack, {PARTITIONS} partitions, median (range) of {repeats} repeat(s)",
+        "",
+    ]
+    rows = []
+    for (setup, workers), rate in rates.items():
+        runs = [r for r in results if (r.setup, r.workers) == (setup, workers)]
+        gates = [r.measure.gate.text() if r.measure.gate else r.measure.note for r in runs]
+        rows.append(
+            [
+                setup,
+                workers,
+                _spread([r.measure.rate for r in runs], ",.0f"),
+                f"{rate / workers:,.0f}",
+                f"{ratio(rate, rates.get(('single', workers), math.nan)):.2f}",
+                _spread([r.measure.cpu_us for r in runs], ".1f"),
+                _spread([r.batches for r in runs], ",.0f"),
+                " / ".join(
+                    f"≤ {statistics.median(q) * 1000:g}"
+                    for q in ([r.p50_batch for r in runs], [r.p99_batch for r in runs])
+                )
+                + " ms",
+                "; ".join(g or "n/a" for g in gates),
+            ]
+        )
+    lines += table(
+        [
+            "setup",
+            "workers",
+            "events/s",
+            "per worker",
+            "vs single",
+            "worker CPU µs/event",
+            "batches",
+            "batch p50 / p99",
+            "gates",
+        ],
+        rows,
+    )
+    return lines
+
+
+def cluster_rates(results: list[ClusterResult]) -> dict[tuple[str, int], float]:
+    """(setup, workers) -> median events/s over the repeats, in the order run."""
+    runs: dict[tuple[str, int], list[float]] = {}
+    for r in results:
+        runs.setdefault((r.setup, r.workers), []).append(r.measure.rate)
+    return {key: statistics.median(rates) for key, rates in runs.items()}
+
+
+def _spread(values: list[float], spec: str) -> str:
+    median = format(statistics.median(values), spec)
+    if len(values) < 2:
+        return median
+    return f"{median} ({format(min(values), spec)} to {format(max(values), spec)})"
+
+
+def cluster_targets(results: list[ClusterResult]) -> list[tuple[str, str, bool | None]]:
+    """Per-worker cost of the cluster (one worker) and the speed-up of 2 workers on it."""
+    rates = cluster_rates(results)
+    if ("cluster", 1) not in rates:
+        return []
+    out: list[tuple[str, str, bool | None]] = []
+    if ("single", 1) in rates:
+        share = rates[("cluster", 1)] / rates[("single", 1)]
+        out.append(("cluster ≥ 85% of single-node per worker", f"{share:.0%}", share >= 0.85))
+    if ("cluster", 2) in rates:
+        speed = rates[("cluster", 2)] / rates[("cluster", 1)]
+        out.append(("2 workers ≥ 1.8x one, on the cluster", f"{speed:.2f}x", speed >= 1.8))
+    waiting = [key for key in rates if "WAIT" in key[0] and key[1] == 1]
+    if waiting:
+        share = rates[waiting[0]] / rates[("cluster", 1)]
+        out.append((f"{waiting[0][0]} against cluster, 1 worker (measured)", f"{share:.0%}", None))
+    return out

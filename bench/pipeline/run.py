@@ -1,12 +1,13 @@
-"""Pipeline benchmark: throughput against the ceiling and a peer, latency, breaches, scale.
+"""Pipeline benchmark: throughput against the ceiling and a peer, latency, breaches, scale,
+and the Redis Cluster with 3 Kafka brokers against the single-node stack.
 
     .venv/bin/python -m bench.pipeline [--events 1000000] [--repeats 3] [--skip latency,scale]
         [--contenders c0,c1,f,q] [--bootstrap HOST:PORT --redis-url URL] [--out bench/results]
 
 ``make bench`` runs it with the defaults. See docs/bench.md for what is measured and how.
 This is the runner: it reads the options, prepares the data set and the stack, runs each
-part (``throughput``, ``profiling``, ``latency``, ``scale``: one module each) and writes the
-report (``report``).
+part (``throughput``, ``profiling``, ``latency``, ``scale``, ``cluster``: one module each)
+and writes the report (``report``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 import redis
 
 from bench.pipeline import dataset
+from bench.pipeline.cluster import ClusterResult, run_cluster
 from bench.pipeline.common import ROOT, log
 from bench.pipeline.harness import Bench, Measure, Topics, stack
 from bench.pipeline.latency import LatencyResult, run_latencies
@@ -31,7 +33,7 @@ from bench.pipeline.stats import Profile
 from bench.pipeline.throughput import CONTENDERS, run_throughput
 from tests.support.workers import now_micros
 
-PARTS = ("throughput", "profile", "latency", "scale")
+PARTS = ("throughput", "profile", "latency", "scale", "cluster")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -44,6 +46,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip", default="", help=f"comma-separated parts: {PARTS}")
     parser.add_argument("--scale-workers", default="1,2,4")
     parser.add_argument("--scale-events", type=int, help="events for the scale runs")
+    parser.add_argument("--cluster-workers", default="1,2")
+    parser.add_argument("--cluster-events", type=int, help="events for the cluster runs")
+    parser.add_argument(
+        "--cluster-wait", type=int, default=1, help="replicas to WAIT for (0: no WAIT runs)"
+    )
     parser.add_argument("--latency-seconds", type=float, default=60.0)
     parser.add_argument(
         "--latency-warmup", type=float, default=5.0, help="seconds not reported at the start"
@@ -84,6 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         measures: list[Measure] = []
         latencies: list[LatencyResult] = []
         scale: list[tuple[int, Measure]] = []
+        cluster: list[ClusterResult] = []
         profile = Profile([], [], 0)
         cli_check = "not run"
         topics = Topics(run_id, 4)
@@ -109,10 +117,13 @@ def main(argv: list[str] | None = None) -> None:
             latencies = run_latencies(bench, measures)
         if "scale" not in skip:
             scale = run_scale(bench, source, latest)
-        text = report(bench, measures, latencies, scale, profile, cli_check, started, argv)
+        if "cluster" not in skip:
+            cluster = run_cluster(bench, source, latest)
+        text = report(bench, measures, latencies, scale, profile, cli_check, started, argv, cluster)
     report_path = args.out / f"{args.name}.md"
     report_path.write_text(text + "\n", encoding="utf-8")
-    plot(args.out / f"{args.name}.png", measures, latencies, scale)
+    if measures or latencies or scale:
+        plot(args.out / f"{args.name}.png", measures, latencies, scale)
     print(text)
     log(f"wrote {report_path}")
 

@@ -98,7 +98,14 @@ def worker(
     if unguarded:
         logging.getLogger("ticketpulse.worker").warning("%s", unguarded)
     collector.tune()  # far fewer garbage collections over the worker's cache
-    store = RedisStore.from_settings(RedisSettings(settings.redis_url, settings.redis_prefix))
+    store = RedisStore.from_settings(
+        RedisSettings(
+            settings.redis_url,
+            settings.redis_prefix,
+            wait_replicas=settings.redis_wait_replicas,
+            wait_timeout_ms=settings.redis_wait_timeout_ms,
+        )
+    )
     metrics = Metrics(
         agent_labels=settings.agent_labels,
         recent_seconds=settings.recent_sla_seconds,

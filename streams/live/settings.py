@@ -52,6 +52,11 @@ PositiveMilliseconds = Annotated[
     int, _rule(lambda v: v > 0, "must be a positive number of milliseconds")
 ]
 AtLeastOne = Annotated[int, _rule(lambda v: v >= 1, "must be at least 1")]
+AtLeastZero = Annotated[int, _rule(lambda v: v >= 0, "must be 0 or more")]
+# WAIT must answer within the Redis client's 5 s socket timeout.
+WaitMilliseconds = Annotated[
+    int, _rule(lambda v: 0 < v <= 4000, "must be between 1 and 4000 milliseconds")
+]
 Share = Annotated[float, _rule(lambda v: 0 < v <= 1, "must be in (0, 1]")]
 
 
@@ -81,6 +86,10 @@ class WorkerSettings(BaseSettings):
     # redis+cluster://host:port,host:port... selects a Redis Cluster (docs/redis.md)
     redis_url: RedisUrl = "redis://127.0.0.1:6390/0"
     redis_prefix: str = "tp"
+    # WAIT after each batch's EXEC: Kafka offsets are committed only once that many replicas
+    # hold the batch (0: off; docs/redis.md, "Replicas and WAIT")
+    redis_wait_replicas: AtLeastZero = 0
+    redis_wait_timeout_ms: WaitMilliseconds = 1000
     web_host: str = "127.0.0.1"
     web_port: int = 6066
     group_id: str = "ticketpulse"

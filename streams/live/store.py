@@ -20,6 +20,7 @@ from redis import exceptions as redis_errors
 from redis.asyncio import ConnectionPool, Redis, RedisCluster
 from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import ClusterNode
+from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.typing import EncodableT, FieldT
@@ -160,12 +161,43 @@ def _transient(operation: str) -> Iterator[None]:
         raise TransientError(f"redis {operation}: {err}") from err
 
 
+class _ReplicatedPipeline(Pipeline):
+    """A transaction followed by ``WAIT`` on the same connection: ``WAIT`` counts the replicas
+    that acknowledged the connection's own last write, so it must follow ``EXEC`` there."""
+
+    def __init__(self, client: Redis, replicas: int, timeout_ms: int) -> None:
+        super().__init__(client.connection_pool, client.response_callbacks, True, None)
+        self.replicas = replicas
+        self.timeout_ms = timeout_ms
+        self.acknowledged = 0
+
+    async def _execute_transaction(
+        self, connection: Connection, commands: Any, raise_on_error: Any
+    ) -> Any:
+        result = await super()._execute_transaction(connection, commands, raise_on_error)
+        await connection.send_command("WAIT", self.replicas, self.timeout_ms)
+        self.acknowledged = int(await connection.read_response())
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Unconfirmed:
+    """A batch whose ``apply`` failed: its token, and whether its ``EXEC`` is known to have
+    run (only the replicas' acknowledgement was missing)."""
+
+    writes: PartitionWrites
+    token: str
+    landed: bool
+
+
 @dataclass(frozen=True, slots=True)
 class RedisSettings:
     """Where the state lives and how long expiring keys last.
 
     ``username``/``password`` are used when the URL carries none (an ACL user needs the
     key pattern ``{<prefix>:p*}:*`` and ``<prefix>:snapshot``; see docs/redis.md).
+    ``wait_replicas`` > 0: each batch's transaction is followed by ``WAIT wait_replicas
+    wait_timeout_ms``, and ``apply`` returns only once that many replicas have it.
     """
 
     url: str
@@ -175,6 +207,8 @@ class RedisSettings:
     bucket_ttl_seconds: int = DEFAULT_TTL_SECONDS
     closed_ticket_ttl_seconds: int = DEFAULT_TTL_SECONDS
     timeout_seconds: float = 5.0
+    wait_replicas: int = 0
+    wait_timeout_ms: int = 1000
 
     def client(self) -> Redis | RedisCluster:
         """A client that fails fast: one immediate reconnect, then the worker's backoff.
@@ -219,7 +253,11 @@ class RedisStore:
         *,
         bucket_ttl: int = DEFAULT_TTL_SECONDS,
         closed_ticket_ttl: int = DEFAULT_TTL_SECONDS,
+        wait_replicas: int = 0,
+        wait_timeout_ms: int = 1000,
     ) -> None:
+        if wait_replicas < 0 or wait_timeout_ms <= 0:
+            raise ValueError("redis WAIT: replicas must be >= 0 and the timeout positive")
         if not prefix or any(c in prefix for c in "{}"):
             raise ValueError(f"redis key prefix {prefix!r}: must be non-empty, without braces")
         if bucket_ttl <= 0 or closed_ticket_ttl <= 0:
@@ -239,8 +277,11 @@ class RedisStore:
         self.prefix = prefix
         self.bucket_ttl = bucket_ttl
         self.closed_ticket_ttl = closed_ticket_ttl
-        # The writes whose transaction failed with an unknown outcome, and their token.
-        self._unconfirmed: dict[int, tuple[PartitionWrites, str]] = {}
+        self.wait_replicas = wait_replicas
+        self.wait_timeout_ms = wait_timeout_ms
+        # The writes whose transaction failed with an unknown outcome, or that landed on
+        # fewer replicas than ``wait_replicas``.
+        self._unconfirmed: dict[int, _Unconfirmed] = {}
 
     @classmethod
     def from_settings(cls, settings: RedisSettings) -> RedisStore:
@@ -249,6 +290,8 @@ class RedisStore:
             settings.prefix,
             bucket_ttl=settings.bucket_ttl_seconds,
             closed_ticket_ttl=settings.closed_ticket_ttl_seconds,
+            wait_replicas=settings.wait_replicas,
+            wait_timeout_ms=settings.wait_timeout_ms,
         )
 
     async def aclose(self) -> None:
@@ -380,24 +423,51 @@ class RedisStore:
         After a ``TransientError`` the batch may or may not be in Redis; calling ``apply``
         again with the same ``writes`` object is safe either way (counters are added once;
         fenced, a batch that did land is refused as stale).
+
+        With ``wait_replicas``, a batch that landed on fewer replicas within the timeout is a
+        ``TransientError`` too, and its Kafka offsets are not committed. Called again with the
+        same ``writes``, ``apply`` checks (fenced) that the batch is still in Redis, writes only
+        its token again, and waits for the replicas again; a Redis that lost the batch
+        meanwhile (a failover to a replica without it) refuses it as stale.
         """
         if not writes and not writes.closed:
             return
-        unconfirmed = self._unconfirmed.pop(writes.partition, None)
-        token = unconfirmed[1] if unconfirmed and unconfirmed[0] is writes else os.urandom(8).hex()
+        p = writes.partition
+        previous = self._unconfirmed.pop(p, None)
+        resent = previous is not None and previous.writes is writes
+        token = previous.token if previous is not None and resent else os.urandom(8).hex()
+        landed = previous is not None and resent and previous.landed
         try:
             async with self._routed("apply"):
-                client = await self._transactions(writes.partition)
-                async with client.pipeline(transaction=True) as pipe:
-                    if expected_offsets is not None:
-                        await self._fence(pipe, writes.partition, expected_offsets, expected_writes)
-                    self._queue_writes(pipe, writes, token)
+                client = await self._transactions(p)
+                async with self._pipeline(client) as pipe:
+                    if landed:
+                        if expected_offsets is not None:
+                            after = {**expected_offsets, **writes.offsets}
+                            await self._fence(pipe, p, after, expected_writes + 1)
+                        pipe.set(self.key(p, "tx"), token)  # a write for WAIT to wait for
+                    else:
+                        if expected_offsets is not None:
+                            await self._fence(pipe, p, expected_offsets, expected_writes)
+                        self._queue_writes(pipe, writes, token)
                     await pipe.execute()
         except redis_errors.WatchError as error:
-            raise StaleOffsets(f"partition {writes.partition}: applied offsets changed") from error
+            raise StaleOffsets(f"partition {p}: applied offsets changed") from error
         except TransientError:
-            self._unconfirmed[writes.partition] = (writes, token)
+            self._unconfirmed[p] = _Unconfirmed(writes, token, landed)
             raise
+        if isinstance(pipe, _ReplicatedPipeline) and pipe.acknowledged < self.wait_replicas:
+            self._unconfirmed[p] = _Unconfirmed(writes, token, landed=True)
+            raise TransientError(
+                f"redis apply: partition {p}'s batch reached {pipe.acknowledged} of "
+                f"{self.wait_replicas} replicas within {self.wait_timeout_ms} ms (WAIT)"
+            )
+
+    def _pipeline(self, client: Redis) -> Pipeline:
+        """A transaction; followed by ``WAIT`` when batches must reach replicas."""
+        if self.wait_replicas:
+            return _ReplicatedPipeline(client, self.wait_replicas, self.wait_timeout_ms)
+        return client.pipeline(transaction=True)
 
     async def _fence(
         self, pipe: Pipeline, partition: int, expected: Mapping[str, int], writes: int

@@ -3,6 +3,8 @@ slot's master, reads merge the shards, a moved slot is retried without doubling 
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -73,6 +75,53 @@ async def test_partitions_spread_over_the_masters_and_reads_merge_them(store: Re
         assert await store.backlog(p) == {OPEN_HIGH: 1}
         at_risk, _ = await store.sla_counts(p, T0, 10**9)
         assert at_risk["first_reply"] == 1
+
+
+def replica_of(master: tuple[str, int]) -> tuple[str, int, int]:
+    """(host, port, pid) of the master's replica (one each in the test cluster)."""
+    with redis.Redis(*master) as node:
+        replica = node.info("replication")["slave0"]
+    with redis.Redis(replica["ip"], replica["port"]) as node:
+        pid = int(node.info("server")["process_id"])
+    return replica["ip"], int(replica["port"]), pid
+
+
+def read_replica(replica: tuple[str, int, int], key: str) -> bytes | None:
+    """A key as the replica holds it (``READONLY``: a replica answers for its master's slots)."""
+    with redis.Redis(replica[0], replica[1], single_connection_client=True) as node:
+        node.execute_command("READONLY")
+        return node.get(key)  # type: ignore[return-value]
+
+
+async def test_with_wait_a_batch_is_acknowledged_only_once_the_replica_holds_it(
+    redis_cluster_url: str,
+) -> None:
+    settings = RedisSettings(
+        redis_cluster_url, f"w{uuid.uuid4().hex[:10]}", wait_replicas=1, wait_timeout_ms=300
+    )
+    store = RedisStore.from_settings(settings)
+    try:
+        await store.apply(counting(0, 1), expected_offsets={}, expected_writes=0)
+        replica = replica_of(master_of(store, 0))
+        assert read_replica(replica, store.key(0, "t", "T-0")) == b"r"  # there on return
+
+        second = counting(0, 2)
+        second.tickets["T-0"] = b"r2"
+        os.kill(replica[2], signal.SIGSTOP)  # the replica stops acknowledging
+        try:
+            with pytest.raises(TransientError, match="reached 0 of 1 replicas within 300 ms"):
+                await store.apply(second, expected_offsets={"t": 1}, expected_writes=1)
+        finally:
+            os.kill(replica[2], signal.SIGCONT)
+        # The worker's retry of the same batch: it landed once, so only its replication is
+        # awaited again; its counters are not added twice and the fence still holds.
+        await store.apply(second, expected_offsets={"t": 1}, expected_writes=1)
+        assert read_replica(replica, store.key(0, "t", "T-0")) == b"r2"
+        assert await store.backlog(0) == {OPEN_HIGH: 2}
+        assert await store.load_offsets(0) == {"t": 2}
+        assert await store.load_writes(0) == 2
+    finally:
+        await store.aclose()
 
 
 def fail_over(url: str, master: tuple[str, int]) -> None:

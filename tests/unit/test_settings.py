@@ -85,3 +85,22 @@ def test_a_redis_cluster_url_is_checked_at_start_and_names_its_variable() -> Non
     assert problems["TICKETPULSE_KAFKA_REPLICATION_FACTOR"] == "'0': must be at least 1"
     with pytest.raises(ValueError, match="'h:port'"):
         parse_cluster_url("redis+cluster://h:port")
+
+
+def test_redis_wait_is_off_by_default_and_checked() -> None:
+    assert WorkerSettings.from_env({}).redis_wait_replicas == 0
+    waiting = WorkerSettings.from_env(
+        {"TICKETPULSE_REDIS_WAIT_REPLICAS": "1", "TICKETPULSE_REDIS_WAIT_TIMEOUT_MS": "250"}
+    )
+    assert (waiting.redis_wait_replicas, waiting.redis_wait_timeout_ms) == (1, 250)
+    env = {"TICKETPULSE_REDIS_WAIT_REPLICAS": "-1", "TICKETPULSE_REDIS_WAIT_TIMEOUT_MS": "0"}
+    with pytest.raises(ConfigErrors) as caught:
+        WorkerSettings.from_env(env)
+    problems = {error.key: error.problem for error in caught.value.errors}
+    assert problems == {
+        "TICKETPULSE_REDIS_WAIT_REPLICAS": "'-1': must be 0 or more",
+        "TICKETPULSE_REDIS_WAIT_TIMEOUT_MS": "'0': must be between 1 and 4000 milliseconds",
+    }
+    too_long = {"TICKETPULSE_REDIS_WAIT_TIMEOUT_MS": "5000"}  # past the 5 s Redis timeout
+    with pytest.raises(ConfigErrors, match="TICKETPULSE_REDIS_WAIT_TIMEOUT_MS"):
+        WorkerSettings.from_env(too_long)
