@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streams.domain.decode import InvalidEvent, deadletter_record, decode_event
-from streams.domain.events import TOPIC_OF, Event, Status
+from streams.domain.events import TEXT, TOPIC_OF, Event, Status
 from streams.domain.facts import Fact, SlaTarget, diff_facts
 from streams.domain.instant import Instant
 from streams.domain.policies import PolicySet
@@ -33,6 +33,8 @@ from streams.live.writes import (
 from streams.topic_names import DEFAULT_TOPICS, TopicNames
 
 TARGETS = tuple(SlaTarget)  # iterating the enum itself runs Python code each time
+# an arrival's text by lookup, as ``events.TEXT`` (``.value`` is a Python-level property)
+_ARRIVAL_TEXT: dict[Arrival, str] = {a: a.value for a in Arrival}
 # the outcome of an event accepted, then withdrawn by a close that arrived after it
 WITHDRAWN = "withdrawn"
 
@@ -189,7 +191,7 @@ def plan(
             )
         )
     for message, event, reason in batch.misplaced:
-        result.outcomes[(message.topic, event.type.value, "misplaced")] += 1
+        result.outcomes[(message.topic, TEXT[event.type], "misplaced")] += 1
         result.deadletters.append(_deadletter(message, reason))
     touched: set[str] = set(wake)
     read: dict[tuple[str, str], Message] | None = None  # this batch's, once one is withdrawn
@@ -197,7 +199,7 @@ def plan(
         ticket = state.tickets[event.ticket_id]
         timeline = ticket.timeline
         arrival = timeline.add(event)
-        result.outcomes[(message.topic, event.type.value, arrival.value)] += 1
+        result.outcomes[(message.topic, TEXT[event.type], _ARRIVAL_TEXT[arrival])] += 1
         if arrival is Arrival.REJECTED:
             result.deadletters.append(_deadletter(message, CLOSED_REASON))
             touched.add(event.ticket_id)  # its record keeps the refused id: copies are dups
