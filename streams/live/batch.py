@@ -32,6 +32,11 @@ from streams.live.writes import (
 )
 from streams.topic_names import DEFAULT_TOPICS, TopicNames
 
+# Tickets whose record expires (closed, or not created yet) leave the cache, as Redis may drop
+# them; this many of the last of them are kept aside with the record written for them, and
+# taken back when Redis still holds exactly that record (a ticket's contacts often arrive
+# before its ticket.created, each of them reading its record back otherwise).
+RETIRED_LIMIT = 4096
 TARGETS = tuple(SlaTarget)  # iterating the enum itself runs Python code each time
 # an arrival's text by lookup, as ``events.TEXT`` (``.value`` is a Python-level property)
 _ARRIVAL_TEXT: dict[Arrival, str] = {a: a.value for a in Arrival}
@@ -71,6 +76,9 @@ class PartitionState:
     # values of those buckets' fields. Before it (pruned or never loaded) and when None,
     # it writes increments.
     exact_from: Instant | None = None
+    # ticket id -> (the record last written for it, its state): expiring tickets no longer in
+    # ``tickets``, oldest first, at most ``RETIRED_LIMIT``
+    retired: dict[str, tuple[bytes, TicketState]] = field(default_factory=dict)
 
     def forget_before(self, minute: Instant) -> None:
         """Prune the cached buckets before ``minute``; they are no longer held exactly."""
@@ -84,15 +92,33 @@ class PartitionState:
     def load(
         self, records: dict[str, bytes], ticket_ids: Iterable[str], policies: PolicySet
     ) -> None:
-        """Put records read from Redis in the cache; tickets with no record start empty."""
+        """Put records read from Redis in the cache; tickets with no record start empty.
+
+        A retired ticket whose record Redis still holds byte for byte comes back as it was
+        cached (the record is a function of that state), without decoding and evaluating it.
+        """
+        retired = self.retired
         for ticket_id in ticket_ids:
             blob = records.get(ticket_id)
+            kept = retired.pop(ticket_id, None) if retired else None
             if blob is None:  # a new ticket: nothing to evaluate yet
                 timeline, view = Timeline(ticket_id), TicketView(ticket_id=ticket_id, now=0)
+            elif kept is not None and kept[0] == blob:
+                self.tickets[ticket_id] = kept[1]
+                continue
             else:
                 timeline, at = decode_record(ticket_id, blob)
                 view = evaluate(ticket_id, timeline.events, policies, at)
             self.tickets[ticket_id] = TicketState(timeline, view)
+
+    def retire(self, ticket_id: str, record: bytes) -> None:
+        """Take an expiring ticket out of the cache, keeping it aside with its record."""
+        ticket = self.tickets.pop(ticket_id)
+        retired = self.retired
+        retired.pop(ticket_id, None)
+        if len(retired) >= RETIRED_LIMIT:
+            del retired[next(iter(retired))]
+        retired[ticket_id] = (record, ticket)
 
 
 @dataclass(slots=True)
@@ -233,7 +259,11 @@ def plan(
     # see it gone as a new owner of the partition would (the ticket's next event reloads it).
     for ticket_id in touched | batch.ticket_ids:
         if _expires(state.tickets[ticket_id]):
-            del state.tickets[ticket_id]
+            record = result.writes.tickets.get(ticket_id)
+            if record is None:  # not written by this batch: its record is not at hand
+                del state.tickets[ticket_id]
+            else:
+                state.retire(ticket_id, record)
     result.window_deltas = without_zeros(deltas)
     writes = result.writes
     exact_from = state.exact_from
