@@ -26,9 +26,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-# The modules on the hot path of replay and the worker: the domain's, and the live batch
-# planner (pure too). ``policies`` (YAML loading, run once) stays Python; so does this module.
-# ``value`` is compiled so that the records built on it are native classes.
+# The modules on the hot path of replay and the worker: the domain's, the live batch
+# planner and its key and partition check (pure too). ``policies`` (YAML loading, run once)
+# stays Python; so does this module. ``value`` is compiled so that the records built on it
+# are native classes.
 COMPILED = (
     "streams.domain.account",
     "streams.domain.account_book",
@@ -60,6 +61,7 @@ COMPILED = (
     "streams.domain.value",
     "streams.domain.windows",
     "streams.live.batch",
+    "streams.live.placement",
     "streams.live.writes",
 )
 GROUP = "ticketpulse_domain"  # mypyc's shared library: ``<GROUP>__mypyc<suffix>``

@@ -300,8 +300,12 @@ def read_fields(
         present += 1
     if len(obj) != present:
         extra = {key: value for key, value in obj.items() if key not in known}
-        if nested_deeper_than(extra, MAX_DEPTH):  # only extra fields may hold containers
-            raise _Bad(TOO_DEEP)
+        # only extra fields may hold containers; mostly they hold none, and need no walk
+        for value in extra.values():
+            if isinstance(value, dict | list | tuple):
+                if nested_deeper_than(extra, MAX_DEPTH):
+                    raise _Bad(TOO_DEEP)
+                break
         values[-1] = extra
 
 

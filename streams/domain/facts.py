@@ -124,15 +124,23 @@ class Fact(Value):
         )
 
     def __lt__(self, other: Fact) -> bool:
+        if self.time != other.time:  # facts mostly differ in time: no tuples to build
+            return self.time < other.time
         return self._order() < other._order()
 
     def __le__(self, other: Fact) -> bool:
+        if self.time != other.time:  # facts mostly differ in time: no tuples to build
+            return self.time < other.time
         return self._order() <= other._order()
 
     def __gt__(self, other: Fact) -> bool:
+        if self.time != other.time:  # facts mostly differ in time: no tuples to build
+            return self.time > other.time
         return self._order() > other._order()
 
     def __ge__(self, other: Fact) -> bool:
+        if self.time != other.time:  # facts mostly differ in time: no tuples to build
+            return self.time > other.time
         return self._order() >= other._order()
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic_core import from_json, to_json
 
-from streams.domain.events import Channel, Event, EventType, Priority, Status
+from streams.domain.events import TEXT, Channel, Event, EventType, Priority, Status
 from streams.domain.instant import Instant
 from streams.domain.timeline import Timeline
 from streams.errors import RecordVersionError
@@ -36,11 +36,11 @@ def _event_row(event: Event) -> list[Any]:
         event.event_id,
         _TYPE_CODE[event.type],
         event.occurred_at,
-        event.channel.value if event.channel else None,
-        event.priority.value if event.priority else None,
+        TEXT[event.channel] if event.channel else None,
+        TEXT[event.priority] if event.priority else None,
         event.team,
         event.agent_id,
-        event.status.value if event.status else None,
+        TEXT[event.status] if event.status else None,
         1 if event.public else 0,
         event.score,
         event.duration_seconds,

@@ -14,7 +14,7 @@ from itertools import islice
 from typing import Any, Final
 
 from streams.domain.clocks import ClockView, StatusChange, deadline
-from streams.domain.events import BACKLOG_STATUSES, Event, EventType, Status
+from streams.domain.events import BACKLOG_STATUSES, TEXT, Event, EventType, Status
 from streams.domain.facts import Fact, FactKind, SlaTarget
 from streams.domain.instant import MICROS_PER_SECOND, Instant
 from streams.domain.policies import Policy, PolicySet
@@ -391,8 +391,8 @@ def evaluate(
         policies,
         ticket_id,
         created.occurred_at,
-        created.channel.value,
-        created.priority.value,
+        TEXT[created.channel],
+        TEXT[created.priority],
         created.team,
     )
     state.history.append((created.occurred_at, Status.NEW))

@@ -19,7 +19,7 @@ from streams.domain.account_links import Link
 from streams.domain.account_support import SupportFact, ticket_support
 from streams.domain.account_timeline import AccountTimeline
 from streams.domain.decode import InvalidEvent, deadletter_record, decode_event
-from streams.domain.events import TOPIC_OF, Event, Status
+from streams.domain.events import TEXT, TOPIC_OF, Event, Status
 from streams.domain.facts import Fact, SlaTarget, diff_facts
 from streams.domain.instant import Instant
 from streams.domain.policies import PolicySet
@@ -36,7 +36,14 @@ from streams.live.writes import (
 )
 from streams.topic_names import DEFAULT_TOPICS, TopicNames
 
+# Tickets whose record expires (closed, or not created yet) leave the cache, as Redis may drop
+# them; this many of the last of them are kept aside with the record written for them, and
+# taken back when Redis still holds exactly that record (a ticket's contacts often arrive
+# before its ticket.created, each of them reading its record back otherwise).
+RETIRED_LIMIT = 4096
 TARGETS = tuple(SlaTarget)  # iterating the enum itself runs Python code each time
+# an arrival's text by lookup, as ``events.TEXT`` (``.value`` is a Python-level property)
+_ARRIVAL_TEXT: dict[Arrival, str] = {a: a.value for a in Arrival}
 # the outcome of an event accepted, then withdrawn by a close that arrived after it
 WITHDRAWN = "withdrawn"
 
@@ -86,6 +93,9 @@ class PartitionState:
     # accounts whose events or links changed since their share of the snapshot was computed
     # (``streams.live.account_share``)
     dirty_accounts: set[str] = field(default_factory=set)
+    # ticket id -> (the record last written for it, its state): expiring tickets no longer in
+    # ``tickets``, oldest first, at most ``RETIRED_LIMIT``
+    retired: dict[str, tuple[bytes, TicketState]] = field(default_factory=dict)
 
     def forget_before(self, minute: Instant) -> None:
         """Prune the cached buckets before ``minute``; they are no longer held exactly."""
@@ -105,17 +115,34 @@ class PartitionState:
     ) -> None:
         """Put records read from Redis in the cache; tickets with no record start empty.
 
-        ``link``: also note each ticket's support facts as of its record (what was sent)."""
+        A retired ticket whose record Redis still holds byte for byte comes back as it was
+        cached (the record is a function of that state), without decoding and evaluating it.
+        ``link``: also note each ticket's support facts as of its record (what was sent).
+        """
+        retired = self.retired
         for ticket_id in ticket_ids:
             blob = records.get(ticket_id)
+            kept = retired.pop(ticket_id, None) if retired else None
             if blob is None:  # a new ticket: nothing to evaluate yet
                 timeline, view = Timeline(ticket_id), TicketView(ticket_id=ticket_id, now=0)
                 support: tuple[SupportFact, ...] = ()
+            elif kept is not None and kept[0] == blob:
+                self.tickets[ticket_id] = kept[1]
+                continue
             else:
                 timeline, at = decode_record(ticket_id, blob)
                 view = evaluate(ticket_id, timeline.events, policies, at)
                 support = ticket_support(timeline.events, view) if link else ()
             self.tickets[ticket_id] = TicketState(timeline, view, support)
+
+    def retire(self, ticket_id: str, record: bytes) -> None:
+        """Take an expiring ticket out of the cache, keeping it aside with its record."""
+        ticket = self.tickets.pop(ticket_id)
+        retired = self.retired
+        retired.pop(ticket_id, None)
+        if len(retired) >= RETIRED_LIMIT:
+            del retired[next(iter(retired))]
+        retired[ticket_id] = (record, ticket)
 
 
 @dataclass(slots=True)
@@ -241,7 +268,7 @@ def plan(
             )
         )
     for message, event, reason in batch.misplaced:
-        result.outcomes[(message.topic, event.type.value, "misplaced")] += 1
+        result.outcomes[(message.topic, TEXT[event.type], "misplaced")] += 1
         result.deadletters.append(deadletter(message, reason))
     touched: set[str] = set(wake)
     read: dict[tuple[str, str], Message] | None = None  # this batch's, once one is withdrawn
@@ -249,7 +276,7 @@ def plan(
         ticket = state.tickets[event.ticket_id]
         timeline = ticket.timeline
         arrival = timeline.add(event)
-        result.outcomes[(message.topic, event.type.value, arrival.value)] += 1
+        result.outcomes[(message.topic, TEXT[event.type], _ARRIVAL_TEXT[arrival])] += 1
         if arrival is Arrival.REJECTED:
             result.deadletters.append(deadletter(message, CLOSED_REASON))
             touched.add(event.ticket_id)  # its record keeps the refused id: copies are dups
@@ -288,7 +315,11 @@ def plan(
     # see it gone as a new owner of the partition would (the ticket's next event reloads it).
     for ticket_id in touched | batch.ticket_ids:
         if _expires(state.tickets[ticket_id]):
-            del state.tickets[ticket_id]
+            record = result.writes.tickets.get(ticket_id)
+            if record is None:  # not written by this batch: its record is not at hand
+                del state.tickets[ticket_id]
+            else:
+                state.retire(ticket_id, record)
     result.window_deltas = without_zeros(deltas)
     writes = result.writes
     exact_from = state.exact_from

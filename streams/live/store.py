@@ -282,6 +282,7 @@ class RedisStore:
         # The writes whose transaction failed with an unknown outcome, or that landed on
         # fewer replicas than ``wait_replicas``.
         self._unconfirmed: dict[int, _Unconfirmed] = {}
+        self._tags: dict[int, str] = {}  # partition -> its keys' hash tag, ``{tp:p7}``
 
     @classmethod
     def from_settings(cls, settings: RedisSettings) -> RedisStore:
@@ -322,7 +323,15 @@ class RedisStore:
 
     def key(self, partition: int, *parts: str) -> str:
         """``{tp:p7}:t:<id>``: the braces are the hash tag that pins a partition to one slot."""
-        return "".join((f"{{{self.prefix}:p{partition}}}", *(f":{part}" for part in parts)))
+        tag = self._tags.get(partition)
+        if tag is None:
+            tag = self._tags[partition] = f"{{{self.prefix}:p{partition}}}"
+        return f"{tag}:{':'.join(parts)}" if parts else tag
+
+    def _ticket_keys(self, partition: int) -> str:
+        """What every ticket record key of a partition starts with: a batch's many record keys
+        are this plus the ticket id, without a ``key`` call each."""
+        return self.key(partition, "t", "")
 
     def snapshot_key(self) -> str:
         return f"{self.prefix}:snapshot"
@@ -356,7 +365,8 @@ class RedisStore:
         if not ids:
             return {}
         with _transient("load tickets"):
-            values = await self.client.mget([self.key(partition, "t", t) for t in ids])
+            prefix = self._ticket_keys(partition)
+            values = await self.client.mget([prefix + t for t in ids])
         return {t: _bytes(v) for t, v in zip(ids, values, strict=True) if v is not None}
 
     async def load_accounts(self, partition: int) -> dict[str, bytes]:
@@ -562,11 +572,11 @@ class RedisStore:
             pipe.expire(index, self.bucket_ttl)
 
     def _queue_tickets(self, pipe: Pipeline, writes: PartitionWrites) -> None:
-        p = writes.partition
+        prefix = self._ticket_keys(writes.partition)
         persistent: dict[str, bytes] = {}
         deleted: list[str] = []
         for ticket, record in writes.tickets.items():
-            key = self.key(p, "t", ticket)
+            key = prefix + ticket
             if record is None:
                 deleted.append(key)
             elif ticket in writes.closed:
@@ -579,7 +589,7 @@ class RedisStore:
             pipe.delete(*deleted)
         for ticket in writes.closed:
             if ticket not in writes.tickets:
-                pipe.expire(self.key(p, "t", ticket), self.closed_ticket_ttl)
+                pipe.expire(prefix + ticket, self.closed_ticket_ttl)
 
     def _queue_clocks(self, pipe: Pipeline, writes: PartitionWrites) -> None:
         p = writes.partition
@@ -711,7 +721,8 @@ class RedisStore:
         for partition, ids in asked:
             # MGET of one slot's keys; redis-py's cluster pipeline blocks its ``mget`` method
             # (meant for keys of any slot), not the command.
-            pipe.execute_command("MGET", *(self.key(partition, "t", t) for t in ids))
+            prefix = self._ticket_keys(partition)
+            pipe.execute_command("MGET", *(prefix + t for t in ids))
         with _transient("load records"):
             answers = await pipe.execute()
         return {

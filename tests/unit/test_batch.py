@@ -389,6 +389,38 @@ def test_a_closed_ticket_counts_a_late_survey_until_its_record_expires(
     assert [f.value for f in late.added_facts if f.kind.value == "csat"] == ([] if expired else [4])
 
 
+@pytest.mark.parametrize("redis_holds", ["the record written", "another record", "nothing"])
+def test_an_expiring_ticket_is_taken_back_only_while_redis_holds_its_record(
+    policies: PolicySet, redis_holds: str
+) -> None:
+    """A ticket awaiting its creation leaves the cache after each batch; its next batch takes
+    its state back instead of decoding the record, but only if Redis holds that very record,
+    and plans exactly what a new owner of the partition (decoding the record) plans."""
+    model, state = Model(), PartitionState(0)
+    reply = ticket_message(0, event_id="n2", type="contact.outbound", channel="chat", agent_id="a1")
+    step(state, model, [reply], policies)
+    assert "N" not in state.tickets and state.retired["N"][0] == model.records["N"]
+    timeline = state.retired["N"][1].timeline
+    if redis_holds == "another record":  # a later batch's, applied by another worker
+        inbound = ticket_message(1, event_id="n3", type="contact.inbound", channel="chat")
+        step(PartitionState(0), model, [inbound], policies)
+    elif redis_holds == "nothing":  # expired
+        del model.records["N"]
+    owner_model = Model()  # a new owner, reading what Redis holds now
+    owner_model.records, owner_model.offsets = dict(model.records), dict(model.offsets)
+    created = ticket_message(
+        2, event_id="n1", type="ticket.created", channel="chat", priority="low", team="billing"
+    )
+    late = step(state, model, [created], policies)
+    assert (state.tickets["N"].timeline is timeline) is (redis_holds == "the record written")
+    assert "N" not in state.retired
+    owner = PartitionState(0, offsets=dict(owner_model.offsets))
+    expected = step(owner, owner_model, [created], policies)
+    assert late.writes == expected.writes
+    assert late.added_facts == expected.added_facts
+    assert state.tickets["N"].view == owner.tickets["N"].view
+
+
 def test_a_priority_change_in_a_later_batch_moves_the_ticket_in_the_backlog(
     policies: PolicySet,
 ) -> None:

@@ -356,6 +356,10 @@ def test_nesting_depth_limit() -> None:
     assert isinstance(decode_event(wire(subject=nested(MAX_DEPTH - 1))), Event)
     deep = wire(subject=nested(MAX_DEPTH))
     assert decode_event(deep) == InvalidEvent(TOO_DEEP, deep)
+    # flat extra fields before and after the deep one do not hide it
+    deep_among_flat = wire(aa_note="flat", subject=nested(MAX_DEPTH), zz_tag=3)
+    assert decode_event(deep_among_flat) == InvalidEvent(TOO_DEEP, deep_among_flat)
+    assert isinstance(decode_event(wire(aa_note="flat", zz_tag=[1, {"k": 2}])), Event)
     assert TOO_DEEP == "(event): nested deeper than 32 levels"
     # from bytes, below and beyond the JSON parser's own limit (200): the same reason
     for depth in (MAX_DEPTH, 300, 10_000):

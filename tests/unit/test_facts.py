@@ -49,3 +49,25 @@ def test_facts_alike_but_for_an_agent_only_one_has_still_sort() -> None:
     unassigned = Fact(1, FactKind.SLA_MET, 0, "a", "email", "low", "a1", None)
     assert sorted([reply, resolution, unassigned]) == [resolution, unassigned, reply]
     assert diff_facts([], [reply, resolution]).added == (resolution, reply)
+
+
+ORDERED = [
+    Fact(t, kind, v, "a", "email", "low", agent, target)
+    for t in (1, 2)
+    for kind in (FactKind.SLA_MET, FactKind.REPLY)
+    for v in (0, 5)
+    for agent in (None, "a1")
+    for target in (None, SlaTarget.FIRST_REPLY)
+]
+
+
+@given(st.sampled_from(ORDERED), st.sampled_from(ORDERED))
+def test_fact_order_is_the_order_of_its_fields(a: Fact, b: Fact) -> None:
+    """Comparing the time first (the usual difference) orders as the whole field tuple does."""
+    key_a, key_b = a._order(), b._order()
+    assert (a < b, a <= b, a > b, a >= b) == (
+        key_a < key_b,
+        key_a <= key_b,
+        key_a > key_b,
+        key_a >= key_b,
+    )

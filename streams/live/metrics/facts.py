@@ -69,13 +69,6 @@ _COUNTER_FAMILIES = (*FACT_COUNTERS.values(), SLA_MET, SLA_BREACHED, SLA_MET_REC
 _FACT_FAMILIES = (*FACT_HISTOGRAMS.values(), *_COUNTER_FAMILIES)
 
 
-def _plain_key(fact: Fact) -> tuple[FactKind, int, SlaTarget | None]:
-    """What the plain counters of a fact depend on: never a duration's value."""
-    sampled = _SAMPLED.get(fact.kind)
-    value = fact.value if sampled is None or sampled == "touches" else 0
-    return (fact.kind, value, fact.target)
-
-
 def _dimension_rows(team: str, channel: str, priority: str) -> tuple[tuple[str, str, str], ...]:
     """The rows a fact counts in: overall, its team, its channel, its priority."""
     rows = [("", "", "")]
@@ -133,6 +126,7 @@ class FactCollector(Collector):
     def observe(self, facts: Iterable[Fact], recent_since: Instant) -> None:
         """Count ``facts``; SLA outcomes at or after ``recent_since`` also count as recent."""
         reply_bounds = _RAW_BOUNDS["reply"]
+        plain = self._plain
         with self._lock:
             for fact in facts:
                 dims = (fact.team, fact.channel, fact.priority)
@@ -150,7 +144,12 @@ class FactCollector(Collector):
                         hist = self._agents.get(fact.agent) or self._agent_hist(fact.agent)
                         hist.counts[bisect_left(reply_bounds, fact.value)] += 1
                         hist.total += fact.value
-                names = self._plain_counters(fact)
+                # what the plain counters depend on: never a duration's value
+                value = fact.value if metric is None or metric == "touches" else 0
+                key = (fact.kind, value, fact.target)
+                names = plain.get(key)
+                if names is None:
+                    names = self._plain_counters(key)
                 for name in names:
                     for row in rows:
                         row.counters[name] += 1
@@ -194,14 +193,13 @@ class FactCollector(Collector):
             hist = self._agents[agent] = _Hist(len(_RAW_BOUNDS["reply"]))
         return hist
 
-    def _plain_counters(self, fact: Fact) -> tuple[str, ...]:
-        key = _plain_key(fact)
-        names = self._plain.get(key)
-        if names is None:
-            kind, value, target = key
-            probe = Fact(0, kind, value, "", "", "", None, target)
-            names = tuple(name for name, _ in fact_counters(probe) if ":" not in name)
-            self._plain[key] = names
+    def _plain_counters(self, key: tuple[FactKind, int, SlaTarget | None]) -> tuple[str, ...]:
+        """The plain counters a fact of ``key`` (kind, value, target) adds to, cached."""
+        kind, value, target = key
+        probe = Fact(0, kind, value, "", "", "", None, target)
+        names = self._plain[key] = tuple(
+            name for name, _ in fact_counters(probe) if ":" not in name
+        )
         return names
 
     def describe(self) -> Iterator[Metric]:
