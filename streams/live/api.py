@@ -59,10 +59,7 @@ def kpis(snapshot: Snapshot | None, window: str | None, by: str | None) -> Reply
         return 400, {"error": f"window: unknown {unknown[0]!r}; one of {sorted(windows)}"}
     if by is not None and by not in DIMENSIONS:
         return 400, {"error": f"by: unknown {by!r}; one of {list(DIMENSIONS)}"}
-    sliced = {}
-    for name in names:
-        w = windows[name]
-        sliced[name] = {"overall": w.overall, f"by_{by}": w.by[by]} if by else w.to_json()
+    sliced = {name: windows[name].to_json(only=by) for name in names}
     return 200, {"as_of": format_rfc3339(snapshot.as_of), "windows": sliced}
 
 
