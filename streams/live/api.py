@@ -33,7 +33,6 @@ from streams.live.at_risk import (
     row,
 )
 from streams.live.records import decode_record
-from streams.live.store import RedisStore
 from streams.live.stores.protocol import Store
 
 Reply = tuple[int, Any]
@@ -124,7 +123,7 @@ async def ticket(
 
 
 async def at_risk(
-    store: RedisStore, policies: PolicySet, partitions: int, now: int, query: AtRiskQuery
+    store: Store, policies: PolicySet, partitions: int, now: int, query: AtRiskQuery
 ) -> Reply:
     """``GET /sla/at-risk``: breached and at-risk clocks across partitions, in the order of
     ``streams.live.at_risk``, a page at a time.
