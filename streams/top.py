@@ -41,6 +41,7 @@ from streams.domain.instant import (
     format_rfc3339,
     from_datetime,
 )
+from streams.domain.kpis import Distribution, Kpis
 from streams.domain.snapshot import SlaNow, Snapshot, Window
 from streams.domain.windows import WINDOWS
 
@@ -86,46 +87,39 @@ def _number(value: float | None) -> str:
     return NONE if value is None else f"{value:g}"
 
 
-def _p50_p90(distribution: Mapping[str, Any], unit: Unit = Unit.SECONDS) -> str:
+def _p50_p90(distribution: Distribution, unit: Unit = Unit.SECONDS) -> str:
     show = format_seconds if unit is Unit.SECONDS else _number
-    return f"{show(distribution['p50'])} / {show(distribution['p90'])}"
+    return f"{show(distribution.p50)} / {show(distribution.p90)}"
 
 
-def _csat(kpis: Mapping[str, Any]) -> str:
-    csat = kpis["csat"]
-    if not csat["responses"]:
+def _csat(kpis: Kpis) -> str:
+    csat = kpis.csat
+    if not csat.responses:
         return NONE
-    return f"{_percent(csat['percent'], 1)} (n={csat['responses']})"
+    return f"{_percent(csat.percent, 1)} (n={csat.responses})"
 
 
-def _nps(kpis: Mapping[str, Any]) -> str:
-    nps = kpis["nps"]
-    if nps["score"] is None:
+def _nps(kpis: Kpis) -> str:
+    nps = kpis.nps
+    if nps.score is None:
         return NONE
-    return f"{nps['score']:+.1f} (n={nps['responses']})"
+    return f"{nps.score:+.1f} (n={nps.responses})"
 
 
-def _compliance(kpis: Mapping[str, Any], target: str) -> str:
-    sla = kpis["sla"][target]
-    if sla["compliance"] is None:
+def _compliance(kpis: Kpis, target: str) -> str:
+    sla = kpis.sla_of(target)
+    if sla.compliance is None:
         return NONE
-    return f"{_percent(sla['compliance'])} ({sla['met']}/{sla['met'] + sla['breached']})"
+    return f"{_percent(sla.compliance)} ({sla.met}/{sla.met + sla.breached})"
 
 
-def _sla_row(target: str) -> tuple[str, Callable[[Mapping[str, Any]], str]]:
+def _sla_row(target: str) -> tuple[str, Callable[[Kpis], str]]:
     return f"SLA {target.replace('_', ' ')}", lambda k: _compliance(k, target)
 
 
-Show = Callable[[Mapping[str, Any]], str]
+Show = Callable[[Kpis], str]
 # KPIs shown with more than their own value (CSAT and NPS with their responses)
 _SHOWN_WITH_COUNTS: dict[str, Show] = {"csat.percent": _csat, "nps.score": _nps}
-
-
-def _field(kpis: Mapping[str, Any], key: str) -> Any:
-    """A catalog key's value in ``K`` (``csat.percent`` is a field of ``csat``)."""
-    for part in key.split("."):
-        kpis = kpis[part]
-    return kpis
 
 
 def _shown(row: Kpi) -> Show:
@@ -135,11 +129,11 @@ def _shown(row: Kpi) -> Show:
         return special
     key, unit = row.key, row.unit
     if row.aggregation is Aggregation.DISTRIBUTION:
-        return lambda k: _p50_p90(k[key], unit)
+        return lambda k: _p50_p90(k.distribution(key), unit)
     if row.aggregation is Aggregation.RATIO:
         scale = 1.0 if unit is Unit.PERCENT else 100.0
-        return lambda k: _percent(_field(k, key), scale)
-    return lambda k: str(_field(k, key))
+        return lambda k: _percent(k.value(key), scale)
+    return lambda k: str(k.value(key))
 
 
 # The rows of the per-window table: the catalog's KPIs with a top label, then the SLA.
@@ -231,7 +225,7 @@ def _sla_now_table(sla_now: SlaNow) -> Table:
 
 
 def _by_table(window: Window, by: str, name: str, limit: int) -> RenderableType:
-    members: Mapping[str, Any] = window.by.get(by, {})
+    members: Mapping[str, Kpis] = window.by.get(by, {})
     table = Table(title=f"{name} by {by}", title_justify="left")
     columns: tuple[tuple[str, JustifyMethod], ...] = (
         (by, "left"),
@@ -240,7 +234,7 @@ def _by_table(window: Window, by: str, name: str, limit: int) -> RenderableType:
     )
     for column, justify in columns:
         table.add_column(column, justify=justify)
-    ranked = sorted(members, key=lambda key: (-members[key]["tickets_created"], key))
+    ranked = sorted(members, key=lambda key: (-members[key].tickets_created, key))
     for key in ranked[:limit]:
         k = members[key]
         table.add_row(
@@ -289,7 +283,7 @@ def _accounts_now_table(now: Mapping[str, Any]) -> Table:
 
 
 # (label, how an A row shows it)
-_ACCOUNT_ROWS: tuple[tuple[str, Show], ...] = (
+_ACCOUNT_ROWS: tuple[tuple[str, Callable[[Mapping[str, Any]], str]], ...] = (
     ("Churn rate", lambda a: _percent(a["churn_rate"])),
     ("NRR", lambda a: _percent(a["net_revenue_retention"])),
     ("Acquisition", lambda a: _percent(a["acquisition"]["rate"])),

@@ -29,10 +29,11 @@ import math
 from bisect import bisect_left
 from collections.abc import Callable, ItemsView, Iterator, Mapping, Sequence
 from itertools import accumulate
-from typing import Any
+from typing import Any, Final
 
-from streams.domain.catalog import DISTRIBUTIONS, Kpi, kpi
+from streams.domain.catalog import DISTRIBUTIONS, KPIS, Aggregation, Kpi, kpi
 from streams.domain.facts import Fact, FactKind, SlaTarget
+from streams.domain.value import Value
 
 DimKey = tuple[str, str]
 Increments = tuple[tuple[str, int], ...]
@@ -472,56 +473,361 @@ def _ratio(numerator: int, denominator: int, scale: int = 1) -> float | None:
     return scale * numerator / denominator if denominator else None
 
 
-def _distribution(dist: Kpi, get: Callable[[str, int], int], bins: _Bins | None) -> dict[str, Any]:
+class Distribution(Value):
+    """``D``: a distribution's samples, their exact mean and percentiles, in the KPI's unit
+    (None without samples)."""
+
+    _NAMES = ("count", "mean", "p50", "p90", "p99")
+    __slots__ = _NAMES
+
+    count: Final[int]
+    mean: Final[float | None]
+    p50: Final[float | None]
+    p90: Final[float | None]
+    p99: Final[float | None]
+
+    def __init__(
+        self,
+        count: int = 0,
+        mean: float | None = None,
+        p50: float | None = None,
+        p90: float | None = None,
+        p99: float | None = None,
+    ) -> None:
+        self.count = count
+        self.mean = mean
+        self.p50 = p50
+        self.p90 = p90
+        self.p99 = p99
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.count, self.mean, self.p50, self.p90, self.p99)
+
+    def stat(self, name: str) -> float | None:
+        """``mean``, ``p50``, ``p90`` or ``p99`` by name (a gauge's ``stat`` label)."""
+        return _STATS[name](self)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "mean": self.mean,
+            "p50": self.p50,
+            "p90": self.p90,
+            "p99": self.p99,
+        }
+
+    @staticmethod
+    def from_json(data: Mapping[str, Any]) -> Distribution:
+        return Distribution(data["count"], data["mean"], data["p50"], data["p90"], data["p99"])
+
+
+_STATS: dict[str, Callable[[Distribution], float | None]] = {
+    "mean": lambda d: d.mean,
+    "p50": lambda d: d.p50,
+    "p90": lambda d: d.p90,
+    "p99": lambda d: d.p99,
+}
+
+
+class SlaOutcome(Value):
+    """``S``: one SLA target's clocks met and breached, and ``met / (met + breached)``."""
+
+    _NAMES = ("met", "breached", "compliance")
+    __slots__ = _NAMES
+
+    met: Final[int]
+    breached: Final[int]
+    compliance: Final[float | None]
+
+    def __init__(self, met: int, breached: int, compliance: float | None) -> None:
+        self.met = met
+        self.breached = breached
+        self.compliance = compliance
+
+    @staticmethod
+    def of(met: int, breached: int) -> SlaOutcome:
+        return SlaOutcome(met, breached, _ratio(met, met + breached))
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.met, self.breached, self.compliance)
+
+    def field(self, name: str) -> int | float | None:
+        """``met``, ``breached`` or ``compliance`` by name (the catalog's ``sla.<name>``)."""
+        if name == "met":
+            return self.met
+        if name == "breached":
+            return self.breached
+        if name == "compliance":
+            return self.compliance
+        raise KeyError(f"no field {name!r} in an SLA outcome")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"met": self.met, "breached": self.breached, "compliance": self.compliance}
+
+
+class Csat(Value):
+    """``K``'s ``csat``: responses, satisfied (4..5) and their percent."""
+
+    _NAMES = ("responses", "satisfied", "percent")
+    __slots__ = _NAMES
+
+    responses: Final[int]
+    satisfied: Final[int]
+    percent: Final[float | None]
+
+    def __init__(self, responses: int, satisfied: int, percent: float | None) -> None:
+        self.responses = responses
+        self.satisfied = satisfied
+        self.percent = percent
+
+    @staticmethod
+    def of(responses: int, satisfied: int) -> Csat:
+        return Csat(responses, satisfied, _ratio(satisfied, responses, 100))
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.responses, self.satisfied, self.percent)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"responses": self.responses, "satisfied": self.satisfied, "percent": self.percent}
+
+
+class Nps(Value):
+    """``K``'s ``nps``: responses per group and the score, -100..100."""
+
+    _NAMES = ("responses", "promoters", "passives", "detractors", "score")
+    __slots__ = _NAMES
+
+    responses: Final[int]
+    promoters: Final[int]
+    passives: Final[int]
+    detractors: Final[int]
+    score: Final[float | None]
+
+    def __init__(
+        self,
+        responses: int,
+        promoters: int,
+        passives: int,
+        detractors: int,
+        score: float | None,
+    ) -> None:
+        self.responses = responses
+        self.promoters = promoters
+        self.passives = passives
+        self.detractors = detractors
+        self.score = score
+
+    @staticmethod
+    def of(responses: int, promoters: int, passives: int, detractors: int) -> Nps:
+        score = _ratio(promoters - detractors, responses, 100)
+        return Nps(responses, promoters, passives, detractors, score)
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.responses, self.promoters, self.passives, self.detractors, self.score)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "responses": self.responses,
+            "promoters": self.promoters,
+            "passives": self.passives,
+            "detractors": self.detractors,
+            "score": self.score,
+        }
+
+
+_NO_SAMPLES = Distribution()
+_DISTRIBUTION_INDEX = {d.key: i for i, d in enumerate(DISTRIBUTIONS)}
+_TARGET_INDEX = {t.value: i for i, t in enumerate(SlaTarget)}
+
+
+class Kpis(Value):
+    """``K``: the KPIs of one key of one window, typed (``kpis_of`` computes one from
+    counters). ``distributions`` follow the catalog's ``DISTRIBUTIONS``, ``sla`` the
+    ``SlaTarget`` order."""
+
+    _NAMES = (
+        "distributions",
+        "tickets_created",
+        "tickets_solved",
+        "reopened",
+        "one_touch",
+        "zero_touch",
+        "fcr_rate",
+        "csat",
+        "nps",
+        "sla",
+    )
+    __slots__ = _NAMES
+
+    distributions: Final[tuple[Distribution, ...]]
+    tickets_created: Final[int]
+    tickets_solved: Final[int]
+    reopened: Final[int]
+    one_touch: Final[int]
+    zero_touch: Final[int]
+    fcr_rate: Final[float | None]
+    csat: Final[Csat]
+    nps: Final[Nps]
+    sla: Final[tuple[SlaOutcome, ...]]
+
+    def __init__(
+        self,
+        distributions: tuple[Distribution, ...],
+        tickets_created: int,
+        tickets_solved: int,
+        reopened: int,
+        one_touch: int,
+        zero_touch: int,
+        fcr_rate: float | None,
+        csat: Csat,
+        nps: Nps,
+        sla: tuple[SlaOutcome, ...],
+    ) -> None:
+        if len(distributions) != len(DISTRIBUTIONS) or len(sla) != len(SlaTarget):
+            raise ValueError(
+                f"a K holds {len(DISTRIBUTIONS)} distributions and {len(SlaTarget)} SLA "
+                f"targets, not {len(distributions)} and {len(sla)}"
+            )
+        self.distributions = distributions
+        self.tickets_created = tickets_created
+        self.tickets_solved = tickets_solved
+        self.reopened = reopened
+        self.one_touch = one_touch
+        self.zero_touch = zero_touch
+        self.fcr_rate = fcr_rate
+        self.csat = csat
+        self.nps = nps
+        self.sla = sla
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (
+            self.distributions,
+            self.tickets_created,
+            self.tickets_solved,
+            self.reopened,
+            self.one_touch,
+            self.zero_touch,
+            self.fcr_rate,
+            self.csat,
+            self.nps,
+            self.sla,
+        )
+
+    def distribution(self, key: str) -> Distribution:
+        """The distribution of a catalog key (``reply_seconds``)."""
+        return self.distributions[_DISTRIBUTION_INDEX[key]]
+
+    def sla_of(self, target: str) -> SlaOutcome:
+        """The ``S`` of an SLA target (``first_reply``)."""
+        return self.sla[_TARGET_INDEX[target]]
+
+    def value(self, key: str) -> int | float | None:
+        """The value of a count or ratio of the catalog (``csat.percent``)."""
+        return _VALUES[key](self)
+
+    def to_json(self) -> dict[str, Any]:
+        """The spec's ``K`` object, in the catalog's key order."""
+        data: dict[str, Any] = {
+            d.key: x.to_json() for d, x in zip(DISTRIBUTIONS, self.distributions, strict=True)
+        }
+        data["tickets_created"] = self.tickets_created
+        data["tickets_solved"] = self.tickets_solved
+        data["reopened"] = self.reopened
+        data["one_touch"] = self.one_touch
+        data["zero_touch"] = self.zero_touch
+        data["fcr_rate"] = self.fcr_rate
+        data["csat"] = self.csat.to_json()
+        data["nps"] = self.nps.to_json()
+        data["sla"] = {t: s.to_json() for t, s in zip(_TARGETS, self.sla, strict=True)}
+        return data
+
+    @staticmethod
+    def from_json(data: Mapping[str, Any]) -> Kpis:
+        """A ``K`` object read back (``GET /kpis``, Redis), as it is."""
+        csat, nps, sla = data["csat"], data["nps"], data["sla"]
+        return Kpis(
+            tuple(Distribution.from_json(data[d.key]) for d in DISTRIBUTIONS),
+            data["tickets_created"],
+            data["tickets_solved"],
+            data["reopened"],
+            data["one_touch"],
+            data["zero_touch"],
+            data["fcr_rate"],
+            Csat(csat["responses"], csat["satisfied"], csat["percent"]),
+            Nps(
+                nps["responses"],
+                nps["promoters"],
+                nps["passives"],
+                nps["detractors"],
+                nps["score"],
+            ),
+            tuple(
+                SlaOutcome(sla[t]["met"], sla[t]["breached"], sla[t]["compliance"])
+                for t in _TARGETS
+            ),
+        )
+
+
+_TARGETS = tuple(t.value for t in SlaTarget)
+
+# A count or ratio of the catalog (its ``key``) -> its value in a ``K``.
+_VALUES: dict[str, Callable[[Kpis], int | float | None]] = {
+    "tickets_created": lambda k: k.tickets_created,
+    "tickets_solved": lambda k: k.tickets_solved,
+    "reopened": lambda k: k.reopened,
+    "one_touch": lambda k: k.one_touch,
+    "zero_touch": lambda k: k.zero_touch,
+    "fcr_rate": lambda k: k.fcr_rate,
+    "csat.responses": lambda k: k.csat.responses,
+    "csat.satisfied": lambda k: k.csat.satisfied,
+    "csat.percent": lambda k: k.csat.percent,
+    "nps.responses": lambda k: k.nps.responses,
+    "nps.promoters": lambda k: k.nps.promoters,
+    "nps.passives": lambda k: k.nps.passives,
+    "nps.detractors": lambda k: k.nps.detractors,
+    "nps.score": lambda k: k.nps.score,
+}
+_VALUED = {k.key for k in KPIS if k.aggregation in (Aggregation.COUNT, Aggregation.RATIO)}
+if set(_VALUES) != _VALUED:
+    raise ImportError(
+        f"K values and the catalog's counts and ratios differ: {set(_VALUES) ^ _VALUED}"
+    )
+
+
+def _distribution(dist: Kpi, get: Callable[[str, int], int], bins: _Bins | None) -> Distribution:
     count_name, sum_name = _TOTAL_NAMES[dist.counter]
     n = get(count_name, 0)
     if n <= 0 or bins is None:
         if n or bins is not None:
             raise ValueError(f"{dist.counter}: {n} samples but bins disagree")
-        return {"count": 0, "mean": None, "p50": None, "p90": None, "p99": None}
+        return _NO_SAMPLES
     p50, p90, p99 = bins.percentiles(n, dist.per_unit)
     mean = get(sum_name, 0) / (n * dist.per_unit)
-    return {"count": n, "mean": mean, "p50": p50, "p90": p90, "p99": p99}
+    return Distribution(n, mean, p50, p90, p99)
 
 
-_SLA_NAMES = tuple((t.value, _SLA_MET[t], _SLA_BREACHED[t]) for t in SlaTarget)
+_SLA_NAMES = tuple((_SLA_MET[t], _SLA_BREACHED[t]) for t in SlaTarget)
 
 
-def render_kpis(counters: Mapping[str, int]) -> dict[str, Any]:
-    """The spec's ``K`` object for one dimension key of one window."""
+def kpis_of(counters: Mapping[str, int]) -> Kpis:
+    """The ``K`` of one dimension key of one window, from its counters."""
     bag = counters if isinstance(counters, KpiCounters) else KpiCounters(counters)
     get, bins = bag._plain.get, bag._bins.get
-    kpis: dict[str, Any] = {d.key: _distribution(d, get, bins(d.counter)) for d in DISTRIBUTIONS}
-    one_touch, touched = get(ONE_TOUCH, 0), get("touches:n", 0) - get(ZERO_TOUCH, 0)
-    csat_n, satisfied = get(CSAT_RESPONSES, 0), get(CSAT_SATISFIED, 0)
-    nps_n, promoters, detractors = (
-        get(NPS_RESPONSES, 0),
-        get(NPS_PROMOTERS, 0),
-        get(NPS_DETRACTORS, 0),
+    one_touch, zero_touch = get(ONE_TOUCH, 0), get(ZERO_TOUCH, 0)
+    return Kpis(
+        tuple(_distribution(d, get, bins(d.counter)) for d in DISTRIBUTIONS),
+        get(CREATED, 0),
+        get(SOLVED, 0),
+        get(REOPENED, 0),
+        one_touch,
+        zero_touch,
+        _ratio(one_touch, get("touches:n", 0) - zero_touch),
+        Csat.of(get(CSAT_RESPONSES, 0), get(CSAT_SATISFIED, 0)),
+        Nps.of(
+            get(NPS_RESPONSES, 0),
+            get(NPS_PROMOTERS, 0),
+            get(NPS_PASSIVES, 0),
+            get(NPS_DETRACTORS, 0),
+        ),
+        tuple(SlaOutcome.of(get(met, 0), get(breached, 0)) for met, breached in _SLA_NAMES),
     )
-    sla = {}
-    for target, met_name, breached_name in _SLA_NAMES:
-        met, breached = get(met_name, 0), get(breached_name, 0)
-        sla[target] = {"met": met, "breached": breached, "compliance": _ratio(met, met + breached)}
-    kpis.update(
-        tickets_created=get(CREATED, 0),
-        tickets_solved=get(SOLVED, 0),
-        reopened=get(REOPENED, 0),
-        one_touch=one_touch,
-        zero_touch=get(ZERO_TOUCH, 0),
-        fcr_rate=_ratio(one_touch, touched),
-        csat={
-            "responses": csat_n,
-            "satisfied": satisfied,
-            "percent": _ratio(satisfied, csat_n, 100),
-        },
-        nps={
-            "responses": nps_n,
-            "promoters": promoters,
-            "passives": get(NPS_PASSIVES, 0),
-            "detractors": detractors,
-            "score": _ratio(promoters - detractors, nps_n, 100),
-        },
-        sla=sla,
-    )
-    return kpis

@@ -26,12 +26,10 @@ from streams.domain.folding import (
     fold_counts,
 )
 from streams.domain.instant import Instant, format_rfc3339, parse_rfc3339
-from streams.domain.kpis import OVERALL, DimKey, render_kpis
+from streams.domain.kpis import OVERALL, DimKey, Kpis, kpis_of
 from streams.domain.windows import WINDOWS
 
 WindowCounters = Mapping[DimKey, Mapping[str, int]]
-# A rendered ``K`` object (``render_kpis``), in the spec's key order.
-Kpis = Mapping[str, Any]
 
 
 def _sorted_counts(counts: Mapping[str, int]) -> dict[str, int]:
@@ -133,7 +131,7 @@ class SlaNow:
 @dataclass(frozen=True, slots=True)
 class Window:
     """One window's KPIs: ``overall`` and, per dimension in ``DIMENSIONS`` order, its keys'
-    ``K`` objects (sorted keys; only keys with facts)."""
+    ``K`` (sorted keys; only keys with facts)."""
 
     overall: Kpis
     by: Mapping[str, Mapping[str, Kpis]]
@@ -143,14 +141,19 @@ class Window:
         """A rendered window; a dimension it lacks (written by a version without it) is
         empty, one this version does not know is left out."""
         return cls(
-            overall=data["overall"],
-            by={kind: data.get(f"by_{kind}", {}) for kind in DIMENSIONS},
+            overall=Kpis.from_json(data["overall"]),
+            by={
+                kind: {key: Kpis.from_json(k) for key, k in data.get(f"by_{kind}", {}).items()}
+                for kind in DIMENSIONS
+            },
         )
 
-    def to_json(self) -> dict[str, Any]:
-        rendered: dict[str, Any] = {"overall": self.overall}
+    def to_json(self, only: str | None = None) -> dict[str, Any]:
+        """The window's object; with ``only`` a dimension, ``overall`` and that one map."""
+        rendered: dict[str, Any] = {"overall": self.overall.to_json()}
         for kind, members in self.by.items():
-            rendered[f"by_{kind}"] = members
+            if only is None or kind == only:
+                rendered[f"by_{kind}"] = {key: k.to_json() for key, k in members.items()}
         return rendered
 
 
@@ -190,7 +193,7 @@ class Snapshot:
     def to_json(self) -> dict[str, Any]:
         """The spec's JSON object, in its key order (``accounts`` last, when present).
 
-        Nested objects are shared with this snapshot, not copied: do not change them."""
+        The ``accounts`` object is shared with this snapshot, not copied: do not change it."""
         data: dict[str, Any] = {
             "as_of": format_rfc3339(self.as_of),
             "windows": {name: window.to_json() for name, window in self.windows.items()},
@@ -216,8 +219,8 @@ def _render_window(counters: WindowCounters, limits: KeyLimits) -> Window:
     for kind, members in groups.items():
         bound = limits.of(kind)
         kept = fold_counters(members, *bound) if bound else members
-        by[kind] = {key: render_kpis(kept[key]) for key in sorted(kept)}
-    return Window(render_kpis(counters.get(OVERALL, {})), by)
+        by[kind] = {key: kpis_of(kept[key]) for key in sorted(kept)}
+    return Window(kpis_of(counters.get(OVERALL, {})), by)
 
 
 def build_snapshot(

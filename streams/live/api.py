@@ -33,7 +33,6 @@ from streams.live.at_risk import (
     row,
 )
 from streams.live.records import decode_record
-from streams.live.store import RedisStore
 from streams.live.stores.protocol import Store
 
 Reply = tuple[int, Any]
@@ -59,10 +58,7 @@ def kpis(snapshot: Snapshot | None, window: str | None, by: str | None) -> Reply
         return 400, {"error": f"window: unknown {unknown[0]!r}; one of {sorted(windows)}"}
     if by is not None and by not in DIMENSIONS:
         return 400, {"error": f"by: unknown {by!r}; one of {list(DIMENSIONS)}"}
-    sliced = {}
-    for name in names:
-        w = windows[name]
-        sliced[name] = {"overall": w.overall, f"by_{by}": w.by[by]} if by else w.to_json()
+    sliced = {name: windows[name].to_json(only=by) for name in names}
     return 200, {"as_of": format_rfc3339(snapshot.as_of), "windows": sliced}
 
 
@@ -127,7 +123,7 @@ async def ticket(
 
 
 async def at_risk(
-    store: RedisStore, policies: PolicySet, partitions: int, now: int, query: AtRiskQuery
+    store: Store, policies: PolicySet, partitions: int, now: int, query: AtRiskQuery
 ) -> Reply:
     """``GET /sla/at-risk``: breached and at-risk clocks across partitions, in the order of
     ``streams.live.at_risk``, a page at a time.

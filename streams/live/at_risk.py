@@ -20,7 +20,7 @@ from streams.domain.events import Priority
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import Instant, format_rfc3339, seconds
 from streams.domain.ticket import TicketView
-from streams.live.store import ClockEntry, ClockRange
+from streams.live.stores.protocol import ClockEntry, ClockRange
 
 AT_RISK = "at_risk"
 BREACHED = "breached"

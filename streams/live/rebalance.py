@@ -17,7 +17,6 @@ from typing import Any
 
 import faust
 from faust.types import TP
-from redis import exceptions as redis_errors
 
 from streams.errors import TransientError
 from streams.live.consumer import FaustConsumer
@@ -155,7 +154,7 @@ class Rebalance:
                         )
                     if problem == BEHIND:
                         await worker.resync(partition)
-                except (redis_errors.ConnectionError, redis_errors.TimeoutError, TransientError):
+                except TransientError:  # the store's form of every Redis connection error
                     return  # Redis is down (or loading): batches retry, /readyz is not ready
                 if problem == MARKER_GONE:
                     # Until the restart, a batch starting past Redis's (emptied) offsets

@@ -22,7 +22,7 @@ from streams.live.intake import Intake
 from streams.live.metrics import Metrics
 from streams.live.metrics.exposition import render_in_thread
 from streams.live.settings import WorkerSettings
-from streams.live.store import RedisStore
+from streams.live.stores.protocol import Store
 from streams.live.worker import Worker
 
 
@@ -36,7 +36,7 @@ def register(
     *,
     settings: WorkerSettings,
     policies: PolicySet,
-    store: RedisStore,
+    store: Store,
     worker: Worker,
     metrics: Metrics,
     intake: Intake,

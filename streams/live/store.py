@@ -30,7 +30,14 @@ from streams.domain.instant import Instant, Micros
 from streams.errors import TransientError
 from streams.live.redis_cluster import SlotMasters, is_cluster_url, parse_cluster_url
 from streams.live.redis_packing import with_hiredis_packing
-from streams.live.stores.protocol import DEFAULT_TTL_SECONDS, PartitionCheck, StaleOffsets, Store
+from streams.live.stores.protocol import (
+    DEFAULT_TTL_SECONDS,
+    ClockEntry,
+    ClockRange,
+    PartitionCheck,
+    StaleOffsets,
+    Store,
+)
 from streams.live.writes import PartitionWrites, link_field
 
 __all__ = ["DEFAULT_TTL_SECONDS", "RedisSettings", "RedisStore", "StaleOffsets"]
@@ -41,34 +48,6 @@ MARKER = "epoch"
 _ALWAYS_WRITTEN = ("off", "writes", "minutes", "backlog", "wake", "tx", "win", "acc")
 
 _LOAD_CHUNK = 1000
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class ClockEntry:
-    """One SLA clock of the indexes, in the order of ``GET /sla/at-risk``.
-
-    ``deadline`` is 0 for a breached clock whose deadline no index holds (in ``breached``
-    without a ``late`` entry: state written before that index existed).
-    """
-
-    deadline: Instant
-    ticket_id: str
-    target: SlaTarget
-    partition: int
-    breached: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ClockRange:
-    """The index entries to read: from ``start`` on (every entry at ``start`` itself, then up
-    to ``count`` after it, per key), breached clocks if ``late``, and running unbreached
-    ones due in [``due_from``, ``due_until``] unless ``due_until`` is None."""
-
-    count: int
-    start: Instant | None = None
-    late: bool = True
-    due_from: Instant | None = None
-    due_until: Instant | None = None
 
 
 # A counter delta is not idempotent: when a transaction is sent again because its EXEC reply
@@ -782,30 +761,6 @@ class RedisStore:
         with _transient("read snapshot"):
             value = await self.client.get(self.snapshot_key())
         return None if value is None else _bytes(value)
-
-    async def due_before(
-        self, partitions: Iterable[int], targets: Sequence[SlaTarget], until: Instant, limit: int
-    ) -> list[tuple[str, str, Instant]]:
-        """(ticket, target, deadline) of indexed clocks due at or before ``until``: one round
-        trip, a plain pipeline (the partitions live in different cluster slots)."""
-        pipe = self.client.pipeline(transaction=False)
-        asked = [(p, t) for p in partitions for t in targets]
-        for partition, target in asked:
-            pipe.zrangebyscore(
-                self.key(partition, "due", target.value),
-                "-inf",
-                until,
-                start=0,
-                num=limit,
-                withscores=True,
-            )
-        with _transient("due before"):
-            replies = await pipe.execute()
-        rows: list[tuple[str, str, Instant]] = []
-        for (_, target), members in zip(asked, replies, strict=True):
-            for member, score in members:
-                rows.append((_text(member), target.value, int(score)))
-        return rows
 
     async def has_marker(self, partition: int) -> bool:
         with _transient("read marker"):

@@ -32,7 +32,8 @@ from streams.domain.instant import (
 from streams.errors import TransientError
 from streams.live.batch import Message
 from streams.live.redis_packing import with_hiredis_packing
-from streams.live.store import ClockEntry, ClockRange, RedisSettings, RedisStore
+from streams.live.store import RedisSettings, RedisStore
+from streams.live.stores.protocol import ClockEntry, ClockRange
 from streams.live.writes import BucketValues, PartitionWrites, backlog_field, bucket_field
 from streams.stack.ports import HOST, free_ports
 from tests.integration.workers import in_process_worker
@@ -264,52 +265,27 @@ async def test_deleting_records_and_clock_entries(
     assert await store.due_for_wake(3, T0 + 60 * MIN) == ["T-1"]
 
 
-async def test_sla_clocks_reads_ranges_ties_and_breached_without_deadline(
+async def test_sla_clocks_read_a_breached_clock_without_deadline_first(
     store: RedisStore, client: aioredis.Redis, prefix: str
 ) -> None:
+    """The ranges and ties of ``sla_clocks`` are the contract's (tests/stores/contract.py);
+    a breached clock without a ``late`` entry (written before that index existed) is Redis
+    state only."""
     now = T0
-    await store.apply(
-        PartitionWrites(
-            1,
-            tickets={"b1": b"one"},
-            due={FR: {"t1": now + MIN, "t2": now + MIN, "t3": now + MIN, "later": now + 2 * MIN}},
-            breached={FR: {"b1": now - MIN, "b2": now - 2 * MIN}},
-        )
-    )
-    await store.apply(
-        PartitionWrites(
-            2, tickets={"old": b"two"}, due={FR: {"overdue": now - 1, "far": now + 60 * MIN}}
-        )
-    )
-    # a breached clock without a late entry (written before that index existed)
+    await store.apply(PartitionWrites(1, breached={FR: {"b1": now - MIN}}))
+    await store.apply(PartitionWrites(2, tickets={"old": b"two"}, due={FR: {"overdue": now - 1}}))
     await client.sadd(f"{{{prefix}:p2}}:breached:first_reply", "old")
 
-    def entry(deadline: int, ticket: str, partition: int, late: bool = False) -> ClockEntry:
-        return ClockEntry(deadline, ticket, FR, partition, late)
-
-    found, more = await store.sla_clocks([1, 2], [FR], ClockRange(count=10, due_until=now + MIN))
+    found, more = await store.sla_clocks([1, 2], [FR], ClockRange(count=10, due_until=now))
     assert sorted(found) == [
-        entry(0, "old", 2, True),
-        entry(now - 2 * MIN, "b2", 1, True),
-        entry(now - MIN, "b1", 1, True),
-        entry(now - 1, "overdue", 2),
-        entry(now + MIN, "t1", 1),
-        entry(now + MIN, "t2", 1),
-        entry(now + MIN, "t3", 1),
+        ClockEntry(0, "old", FR, 2, True),
+        ClockEntry(now - MIN, "b1", FR, 1, True),
+        ClockEntry(now - 1, "overdue", FR, 2, False),
     ]
     assert not more
-    # from a deadline on: every entry at it (ties), then ``count`` after it, per key
-    wanted = ClockRange(count=1, start=now + MIN, late=False, due_from=now, due_until=now + 9 * MIN)
-    found, more = await store.sla_clocks([1, 2], [FR], wanted)
-    assert sorted(found) == [
-        entry(now + MIN, "t1", 1),
-        entry(now + MIN, "t2", 1),
-        entry(now + MIN, "t3", 1),
-        entry(now + 2 * MIN, "later", 1),
-    ]
-    assert more  # partition 1's due index reached count
-    records = await store.load_records({1: ["b1", "t1"], 2: ["old"]})
-    assert records == {"b1": b"one", "old": b"two"}  # one round trip; t1 has no record
+    # read from a start on, it is not listed again
+    found, _ = await store.sla_clocks([2], [FR], ClockRange(count=10, start=now - MIN))
+    assert found == []
 
 
 async def test_a_partitions_keys_share_one_cluster_slot(
@@ -550,7 +526,8 @@ async def test_redis_down_is_a_transient_error() -> None:
         lambda: store.read_window_sums([0, 1]),
         lambda: store.write_snapshot(b"{}"),
         lambda: store.read_snapshot(),
-        lambda: store.due_before([0, 1], list(SlaTarget), T0, 10),
+        lambda: store.sla_clocks([0, 1], list(SlaTarget), ClockRange(count=10)),
+        lambda: store.load_records({0: ["T-1"], 1: ["T-2"]}),
         lambda: store.has_marker(0),
         lambda: store.set_marker(0, "w"),
         lambda: store.has_state(0),
@@ -600,7 +577,6 @@ async def test_settings_connect_as_an_acl_user_limited_to_its_prefix(
         assert await store.load_records({3: ["T-1"]}) == {"T-1": b'{"n":1,"e":[]}'}
         assert await store.read_window_sums([3]) == {3: b"{}"}
         assert await store.read_snapshot() == b"{}"
-        assert await store.due_before([3], list(SlaTarget), T0 + 60 * MIN, 10)
         await store.set_marker(3, "w")  # the state guard's calls
         assert (await store.check(3)).marker
         assert await store.has_state(3)

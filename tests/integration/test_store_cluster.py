@@ -20,6 +20,7 @@ from streams.domain.instant import MICROS_PER_MINUTE, parse_rfc3339
 from streams.errors import TransientError
 from streams.live.redis_cluster import parse_cluster_url
 from streams.live.store import RedisSettings, RedisStore
+from streams.live.stores.protocol import ClockRange
 from streams.live.writes import PartitionWrites, backlog_field, bucket_field
 from streams.stack.ports import free_ports
 
@@ -66,8 +67,10 @@ async def test_partitions_spread_over_the_masters_and_reads_merge_them(store: Re
 
     wanted = range(PARTITIONS)
     assert await store.read_window_sums(wanted) == {p: f"w{p}".encode() for p in wanted}
-    due = await store.due_before(wanted, [SlaTarget.FIRST_REPLY], T0 + 10**12, 10)
-    assert sorted(ticket for ticket, _, _ in due) == sorted(f"T-{p}" for p in wanted)
+    clocks, _ = await store.sla_clocks(
+        wanted, [SlaTarget.FIRST_REPLY], ClockRange(10, due_until=T0 + 10**12)
+    )
+    assert sorted(c.ticket_id for c in clocks) == sorted(f"T-{p}" for p in wanted)
     records = await store.load_records({p: [f"T-{p}"] for p in wanted})
     assert records == {f"T-{p}": b"r" for p in wanted}
     for p in wanted:  # each partition's transaction landed whole, on its own slot

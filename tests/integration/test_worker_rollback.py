@@ -106,7 +106,7 @@ async def test_batches_past_a_restored_redis_are_consumed_again(client: aioredis
     assert log.seeks == [1000]  # the next batch (2000..) was refused and re-consumed
     assert await worker.store.load_offsets(0) == {TOPIC: 2999}
     want = await expected(client, records)
-    assert want.windows["24h"].overall["tickets_created"] > 100
+    assert want.windows["24h"].overall.tickets_created > 100
     assert await worker.publish() == want
     assert sample(worker, "ticketpulse_missed_offsets_total", topic=TOPIC) is None
     assert sample(worker, "ticketpulse_seek_backs_total") == 1
@@ -178,5 +178,5 @@ async def test_a_restore_that_loses_only_breach_scans_is_noticed(client: aioredi
     alone.clock = lambda: later
     await alone.scan()
     want = await alone.publish()
-    assert want.windows["24h"].overall["sla"]["first_reply"]["breached"] > 0
+    assert want.windows["24h"].overall.sla_of("first_reply").breached > 0
     assert await worker.publish() == want

@@ -12,7 +12,13 @@ import pytest
 
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import MICROS_PER_MINUTE, MICROS_PER_SECOND, parse_rfc3339
-from streams.live.stores.protocol import PartitionCheck, StaleOffsets, Store
+from streams.live.stores.protocol import (
+    ClockEntry,
+    ClockRange,
+    PartitionCheck,
+    StaleOffsets,
+    Store,
+)
 from streams.live.writes import (
     BucketValues,
     PartitionWrites,
@@ -30,6 +36,8 @@ BILLING = bucket_field("team", "billing", "tickets_created")
 OPEN_HIGH = backlog_field("open", "high", "billing")
 NEW_LOW = backlog_field("new", "low", "support")
 ZEROS = {"first_reply": 0, "next_reply": 0, "resolution": 0}
+# every breached clock, and every running one due in the next two years
+EVERY_CLOCK = ClockRange(count=100, due_until=T0 + 10**6 * MIN)
 
 
 def full_writes(partition: int = 3) -> PartitionWrites:
@@ -72,7 +80,7 @@ async def state_of(store: Store, partition: int) -> dict[str, object]:
         "backlog": await store.backlog(partition),
         "wake": await store.due_for_wake(partition, T0 + 10**6 * MIN),
         "sla": await store.sla_counts(partition, T0, 15 * MIN),
-        "due": await store.due_before([partition], list(SlaTarget), T0 + 10**6 * MIN, 100),
+        "clocks": sorted((await store.sla_clocks([partition], list(SlaTarget), EVERY_CLOCK))[0]),
         "accounts": await store.load_accounts(partition),
         "links": await store.load_links(partition),
         "outbox": await store.load_outbox(partition),
@@ -94,7 +102,9 @@ class StoreContract:
         assert await store.backlog(0) == {}
         assert await store.due_for_wake(0, T0) == []
         assert await store.sla_counts(0, T0, MIN) == (ZEROS, ZEROS)
-        assert await store.due_before(range(4), list(SlaTarget), T0, 10) == []
+        assert await store.sla_clocks(range(4), list(SlaTarget), EVERY_CLOCK) == ([], False)
+        assert await store.load_records({0: ["T-1"], 1: []}) == {}
+        assert await store.load_records({}) == {}
         assert await store.read_window_sums(range(4)) == {}
         assert await store.load_accounts(0) == {}
         assert await store.read_account_partials(range(4)) == {}
@@ -211,9 +221,12 @@ class StoreContract:
         )
 
         assert await store.load_tickets(3, ["T-1", "T-2"]) == {"T-1": b'{"n":1,"e":[]}'}
-        assert await store.due_before([3], list(SlaTarget), T0 + 10 * 60 * MIN, 10) == [
-            ("T-1", "resolution", T0 + 5 * 60 * MIN)
+        found, more = await store.sla_clocks([3], list(SlaTarget), EVERY_CLOCK)
+        assert sorted(found) == [
+            ClockEntry(T0 - MIN, "T-1", FR, 3, True),
+            ClockEntry(T0 + 5 * 60 * MIN, "T-1", RES, 3, False),
         ]
+        assert not more
         _, breached = await store.sla_counts(3, T0, 15 * MIN)
         assert breached == {"first_reply": 1, "next_reply": 0, "resolution": 0}
         assert await store.due_for_wake(3, T0 + 60 * MIN) == ["T-1"]
@@ -259,24 +272,78 @@ class StoreContract:
         assert breached == {"first_reply": 3, "next_reply": 1, "resolution": 2}
         assert await store.sla_counts(6, now, within) == (ZEROS, ZEROS)
 
-    async def test_due_before_across_partitions_and_targets(self, store: Store) -> None:
+    async def test_sla_clocks_read_ranges_and_ties_across_partitions(self, store: Store) -> None:
+        now = T0
         await store.apply(
-            PartitionWrites(0, due={FR: {"a": T0 + 2 * MIN, "b": T0 - MIN, "c": T0 + 9 * MIN}})
+            PartitionWrites(
+                1,
+                tickets={"b1": b"one"},
+                due={
+                    FR: {"t1": now + MIN, "t2": now + MIN, "t3": now + MIN, "later": now + 2 * MIN},
+                    RES: {"r1": now + MIN},
+                },
+                breached={FR: {"b1": now - MIN, "b2": now - 2 * MIN}},
+            )
         )
         await store.apply(
-            PartitionWrites(2, due={RES: {"d": T0}, FR: {"e": T0 + MIN, "f": T0 + 2 * MIN}})
+            PartitionWrites(
+                2, tickets={"old": b"two"}, due={FR: {"overdue": now - 1, "far": now + 60 * MIN}}
+            )
         )
 
-        rows = await store.due_before(range(3), [FR, RES], T0 + 5 * MIN, 2)
-        assert rows == [  # at most 2 per partition and target, soonest first
-            ("b", "first_reply", T0 - MIN),
-            ("a", "first_reply", T0 + 2 * MIN),
-            ("e", "first_reply", T0 + MIN),
-            ("f", "first_reply", T0 + 2 * MIN),
-            ("d", "resolution", T0),
+        def entry(deadline: int, ticket: str, partition: int, late: bool = False) -> ClockEntry:
+            return ClockEntry(deadline, ticket, FR, partition, late)
+
+        # breached clocks (late), then running ones due by ``due_until``, of the targets asked
+        found, more = await store.sla_clocks([1, 2], [FR], ClockRange(10, due_until=now + MIN))
+        assert sorted(found) == [
+            entry(now - 2 * MIN, "b2", 1, True),
+            entry(now - MIN, "b1", 1, True),
+            entry(now - 1, "overdue", 2),
+            entry(now + MIN, "t1", 1),
+            entry(now + MIN, "t2", 1),
+            entry(now + MIN, "t3", 1),
         ]
-        assert await store.due_before([2], [RES], T0 - 1, 10) == []
-        assert await store.due_before([], [FR], T0, 10) == []
+        assert not more
+        # at most ``count`` per partition, target and index, soonest first (then by ticket)
+        found, more = await store.sla_clocks([1, 2], [FR], ClockRange(2, due_until=now + MIN))
+        assert sorted(found) == [
+            entry(now - 2 * MIN, "b2", 1, True),
+            entry(now - MIN, "b1", 1, True),
+            entry(now - 1, "overdue", 2),
+            entry(now + MIN, "t1", 1),
+            entry(now + MIN, "t2", 1),
+        ]
+        assert more
+        # running clocks due in [due_from, due_until] only
+        wanted = ClockRange(10, late=False, due_from=now, due_until=now + 60 * MIN)
+        found, _ = await store.sla_clocks([2], [FR], wanted)
+        assert sorted(found) == [entry(now + 60 * MIN, "far", 2)]
+        # from a deadline on: every entry at it (ties), then ``count`` after it, per index
+        wanted = ClockRange(1, start=now + MIN, late=False, due_from=now, due_until=now + 9 * MIN)
+        found, more = await store.sla_clocks([1, 2], [FR], wanted)
+        assert sorted(found) == [
+            entry(now + MIN, "t1", 1),
+            entry(now + MIN, "t2", 1),
+            entry(now + MIN, "t3", 1),
+            entry(now + 2 * MIN, "later", 1),
+        ]
+        assert more  # partition 1's due index reached count
+        # breached clocks alone (no due index asked), from a start on
+        found, _ = await store.sla_clocks([1], [FR], ClockRange(10, start=now - 2 * MIN))
+        assert sorted(found) == [
+            entry(now - 2 * MIN, "b2", 1, True),
+            entry(now - MIN, "b1", 1, True),
+        ]
+        found, _ = await store.sla_clocks([1], [RES], ClockRange(10, due_until=now + MIN))
+        assert found == [ClockEntry(now + MIN, "r1", RES, 1, False)]
+
+    async def test_load_records_reads_tickets_of_several_partitions(self, store: Store) -> None:
+        await store.apply(PartitionWrites(1, tickets={"b1": b"one", "t1": b"un"}))
+        await store.apply(PartitionWrites(2, tickets={"old": b"two"}))
+
+        records = await store.load_records({1: ["b1", "nope"], 2: ["old", "b1"], 3: []})
+        assert records == {"b1": b"one", "old": b"two"}  # a ticket is read in its partition
 
     async def test_window_sums_and_snapshot_round_trip(self, store: Store) -> None:
         await store.publish_window_sums(0, b'{"p":0}')

@@ -18,7 +18,7 @@ from streams.live.at_risk import (
     parse_query,
     position,
 )
-from streams.live.store import ClockEntry
+from streams.live.stores.protocol import ClockEntry
 
 FR, RES = SlaTarget.FIRST_REPLY, SlaTarget.RESOLUTION
 NOW = 1_800_000_000_000_000

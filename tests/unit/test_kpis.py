@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from fractions import Fraction
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -19,10 +20,15 @@ from streams.domain.kpis import (
     bin_names,
     fact_counters,
     fact_dimensions,
-    render_kpis,
+    kpis_of,
 )
 
 SECOND = 1_000_000
+
+
+def k_json(counters: Mapping[str, int]) -> dict[str, Any]:
+    """The spec's ``K`` object of some counters."""
+    return kpis_of(counters).to_json()
 
 
 def fact(kind: FactKind, value: int = 0, agent: str | None = "a1", **kw: object) -> Fact:
@@ -191,7 +197,7 @@ def test_bag_reads_back_as_the_flat_sum(facts: list[Fact]) -> None:
     assert dict(bag) == flat
     assert len(bag) == len(flat)
     assert all(bag[name] == value for name, value in flat.items())
-    assert render_kpis(bag) == render_kpis(flat)
+    assert k_json(bag) == k_json(flat)
 
 
 @given(st.lists(any_fact, max_size=30), st.lists(any_fact, max_size=30))
@@ -207,7 +213,7 @@ def test_retracting_everything_leaves_an_empty_bag(kept: list[Fact], gone: list[
     bag.update(counters_of(kept), -1)
     assert not bag
     assert dict(bag) == {}
-    assert render_kpis(bag) == EMPTY_K
+    assert k_json(bag) == EMPTY_K
 
 
 @given(st.lists(any_fact, max_size=30), st.lists(any_fact, max_size=10))
@@ -257,7 +263,7 @@ def test_missing_counter_is_a_key_error() -> None:
 
 
 def test_empty_counters_render_zeros_and_nulls() -> None:
-    assert render_kpis({}) == EMPTY_K
+    assert k_json({}) == EMPTY_K
 
 
 def test_distributions_by_hand() -> None:
@@ -265,7 +271,7 @@ def test_distributions_by_hand() -> None:
     touches = [0, 1, 1, 2, 3]
     facts = [fact(FactKind.RESOLUTION, s * SECOND) for s in resolutions]
     facts += [fact(FactKind.TOUCHES_TO_CLOSE, t) for t in touches]
-    k = render_kpis(counters_of(facts))
+    k = k_json(counters_of(facts))
     # p50 rank ceil(2.0) = 2, p90 rank ceil(3.6) = 4, p99 rank ceil(3.96) = 4
     assert k["resolution_seconds"] == {
         "count": 4,
@@ -282,13 +288,13 @@ def test_distributions_by_hand() -> None:
 
 def test_fcr_counts_only_solves_with_a_touch() -> None:
     facts = [fact(FactKind.TOUCHES_TO_CLOSE, t) for t in (0, 0, 1, 1, 1, 2, 4)]
-    k = render_kpis(counters_of(facts))
+    k = k_json(counters_of(facts))
     assert (k["one_touch"], k["zero_touch"]) == (3, 2)
     assert k["fcr_rate"] == 3 / 5
 
 
 def test_fcr_is_null_when_every_solve_had_zero_touches() -> None:
-    k = render_kpis(counters_of([fact(FactKind.TOUCHES_TO_CLOSE, 0)]))
+    k = k_json(counters_of([fact(FactKind.TOUCHES_TO_CLOSE, 0)]))
     assert k["zero_touch"] == 1
     assert k["fcr_rate"] is None
 
@@ -299,7 +305,7 @@ def test_csat_nps_and_compliance_by_hand() -> None:
     facts += [fact(FactKind.SLA_MET, target=SlaTarget.FIRST_REPLY)] * 3
     facts += [fact(FactKind.SLA_BREACHED, target=SlaTarget.FIRST_REPLY)]
     facts += [fact(FactKind.SLA_BREACHED, target=SlaTarget.RESOLUTION)] * 2
-    k = render_kpis(counters_of(facts))
+    k = k_json(counters_of(facts))
     assert k["csat"] == {"responses": 4, "satisfied": 2, "percent": 50.0}
     assert k["nps"] == {
         "responses": 7,
@@ -316,21 +322,21 @@ def test_csat_nps_and_compliance_by_hand() -> None:
 
 
 def test_nps_can_be_negative() -> None:
-    k = render_kpis(counters_of([fact(FactKind.NPS, s) for s in (0, 3, 9)]))
+    k = k_json(counters_of([fact(FactKind.NPS, s) for s in (0, 3, 9)]))
     assert k["nps"]["score"] == pytest.approx(-100 / 3)
 
 
 def test_key_order_is_the_spec_order() -> None:
-    assert list(render_kpis({})) == list(EMPTY_K)
-    assert list(render_kpis({})["first_reply_seconds"]) == ["count", "mean", "p50", "p90", "p99"]
+    assert list(k_json({})) == list(EMPTY_K)
+    assert list(k_json({})["first_reply_seconds"]) == ["count", "mean", "p50", "p90", "p99"]
 
 
 def test_inconsistent_bins_are_refused() -> None:
     count_name, sum_name = bin_names("reply", bin_index(SECOND))
     with pytest.raises(ValueError):
-        render_kpis({"reply:n": 2, "reply:s": 2 * SECOND, count_name: 1, sum_name: SECOND})
+        k_json({"reply:n": 2, "reply:s": 2 * SECOND, count_name: 1, sum_name: SECOND})
     with pytest.raises(ValueError):
-        render_kpis({"reply:n": 1, "reply:s": SECOND})
+        k_json({"reply:n": 1, "reply:s": SECOND})
 
 
 # --- percentiles and means against the raw samples -----------------------------------------
@@ -344,7 +350,7 @@ spread = st.lists(st.integers(0, 30 * 86_400 * SECOND), min_size=1, max_size=200
 
 @given(st.one_of(clustered, spread))
 def test_percentiles_within_one_percent_and_mean_exact(samples: list[int]) -> None:
-    k = render_kpis(counters_of(fact(FactKind.REPLY, v) for v in samples))
+    k = k_json(counters_of(fact(FactKind.REPLY, v) for v in samples))
     d = k["reply_seconds"]
     assert d["count"] == len(samples)
     exact_mean = Fraction(sum(samples), len(samples) * SECOND)
@@ -356,9 +362,7 @@ def test_percentiles_within_one_percent_and_mean_exact(samples: list[int]) -> No
 
 @given(st.lists(st.integers(0, 100), min_size=1, max_size=100))
 def test_touch_percentiles_are_exact(samples: list[int]) -> None:
-    d = render_kpis(counters_of(fact(FactKind.TOUCHES_TO_CLOSE, v) for v in samples))[
-        "touches_to_close"
-    ]
+    d = k_json(counters_of(fact(FactKind.TOUCHES_TO_CLOSE, v) for v in samples))["touches_to_close"]
     assert [d["p50"], d["p90"], d["p99"]] == [nearest_rank(samples, p) for p in (50, 90, 99)]
 
 
@@ -378,7 +382,7 @@ def test_worst_case_bin_stays_within_one_percent() -> None:
     lo, hi = _bin_edges(bin_index(3600 * SECOND))
     assert bin_index(lo) == bin_index(hi) and hi > lo * 1.0099
     samples = [SECOND] * 999 + [lo] + [hi] * 1000
-    d = render_kpis(counters_of(fact(FactKind.REPLY, v) for v in samples))["reply_seconds"]
+    d = k_json(counters_of(fact(FactKind.REPLY, v) for v in samples))["reply_seconds"]
     assert nearest_rank(samples, 50) == lo
     assert abs(d["p50"] - lo / SECOND) <= 0.01 * lo / SECOND
 
@@ -386,17 +390,17 @@ def test_worst_case_bin_stays_within_one_percent() -> None:
 @given(st.lists(any_fact, min_size=1, max_size=20), st.lists(any_fact, min_size=1, max_size=20))
 def test_rendering_follows_later_changes(first: list[Fact], later: list[Fact]) -> None:
     bag = KpiCounters(counters_of(first))
-    assert render_kpis(bag) == render_kpis(counters_of(first))
+    assert k_json(bag) == k_json(counters_of(first))
     bag.update(counters_of(later))
-    assert render_kpis(bag) == render_kpis(counters_of(first + later))
+    assert k_json(bag) == k_json(counters_of(first + later))
     bag.update(counters_of(first), -1)
-    assert render_kpis(bag) == render_kpis(counters_of(later))
+    assert k_json(bag) == k_json(counters_of(later))
 
 
 def test_replacing_a_sample_moves_the_percentiles() -> None:
     kept, old, new = (fact(FactKind.REPLY, s * SECOND) for s in (600, 60, 300))
     bag = KpiCounters(counters_of([kept, old]))
-    assert render_kpis(bag)["reply_seconds"]["p50"] == 60.0
+    assert k_json(bag)["reply_seconds"]["p50"] == 60.0
     bag.update(counters_of([old]), -1)
     bag.update(counters_of([new]))
-    assert render_kpis(bag)["reply_seconds"]["p50"] == 300.0
+    assert k_json(bag)["reply_seconds"]["p50"] == 300.0

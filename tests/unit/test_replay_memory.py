@@ -75,8 +75,8 @@ def test_closed_tickets_leave_memory_and_come_back_for_late_events() -> None:
     assert engine.retire("T-1", as_of)
     engine.evaluate_all(as_of)
     overall = engine.snapshot(as_of).windows["7d"].overall
-    assert overall["tickets_created"] == 1
-    assert overall["csat"]["responses"] == 1
+    assert overall.tickets_created == 1
+    assert overall.csat.responses == 1
     assert engine.ticket_count == 1 and not engine.timelines
 
 

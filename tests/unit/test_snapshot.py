@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.domain.catalog import DIMENSIONS
+from streams.domain.catalog import DIMENSIONS, KPIS, Aggregation
 from streams.domain.facts import Fact, FactDiff, FactKind, SlaTarget
 from streams.domain.instant import MICROS_PER_MINUTE, parse_rfc3339
 from streams.domain.snapshot import Backlog, SlaNow, Snapshot, build_snapshot, dumps_snapshot
@@ -226,10 +226,36 @@ def test_the_typed_golden_snapshot_prints_the_golden_bytes() -> None:
     assert dumps_snapshot(typed, indent=2) == text
     assert typed.as_of == parse_rfc3339("2026-11-03T12:00:00Z")  # an Instant, not text
     assert list(typed.windows) == list(WINDOWS)
-    assert typed.windows["1h"].overall["tickets_created"] == 4
+    assert typed.windows["1h"].overall.tickets_created == 4
     assert list(typed.windows["7d"].by) == list(DIMENSIONS)
     assert typed.backlog.total == 12 and typed.sla_now.at_risk["first_reply"] == 2
     assert typed.accounts is None and "accounts" not in typed.to_json()
+
+
+def test_each_k_reads_its_catalog_kpis_from_typed_fields() -> None:
+    """Every K of the golden snapshot, typed: each count and ratio of the catalog by its key,
+    each distribution ``D`` and each SLA target's ``S`` hold what the JSON says."""
+    data = json.loads((GOLDEN / "expected_snapshot.json").read_text())
+    typed = Snapshot.from_json(data)
+    checked = 0
+    for name, window in typed.windows.items():
+        rows = [(window.overall, data["windows"][name]["overall"])]
+        for kind, members in window.by.items():
+            rows += [(k, data["windows"][name][f"by_{kind}"][key]) for key, k in members.items()]
+        for k, want in rows:
+            for row in KPIS:
+                head, _, field = row.key.partition(".")
+                if row.aggregation is Aggregation.DISTRIBUTION:
+                    assert k.distribution(row.key).to_json() == want[row.key]
+                elif row.aggregation is not Aggregation.SLA:
+                    assert k.value(row.key) == (want[head][field] if field else want[head])
+            for target in SlaTarget:
+                outcome = k.sla_of(target.value)
+                assert outcome.to_json() == want["sla"][target.value]
+                assert outcome.field("compliance") == want["sla"][target.value]["compliance"]
+            assert k.to_json() == want
+            checked += 1
+    assert checked > 50
 
 
 def test_the_accounts_section_stays_last_and_whole() -> None:

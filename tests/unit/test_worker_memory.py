@@ -7,13 +7,17 @@ The worker runs unchanged (decode, plan, apply, breach scans, publish) with
 from __future__ import annotations
 
 import zlib
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from streams.domain.facts import SlaTarget
 from streams.domain.instant import MICROS_PER_SECOND, parse_rfc3339
 from streams.domain.policies import default_policies
+from streams.live import api
+from streams.live.at_risk import AT_RISK, BREACHED, MAX_LIMIT, AtRiskQuery
 from streams.live.batch import Message
 from streams.live.metrics import Metrics
 from streams.live.stores.memory import MemoryStore
@@ -75,3 +79,33 @@ async def test_the_worker_over_memory_equals_replay() -> None:
         await again.handle(messages[start : start + 500])
     assert (await again.publish()).to_json() == want
     assert await store.read_snapshot() is not None
+
+
+async def test_the_at_risk_api_over_memory_lists_what_sla_now_counts() -> None:
+    """``GET /sla/at-risk`` reads the store through the protocol alone: over the memory
+    store it lists, per target and state, as many clocks as the snapshot's ``sla_now``."""
+    emitted = list(
+        take(generate(SimulationConfig(seed=11, events_per_second=1.0), START), count=2000)
+    )
+    offsets = [0] * PARTITIONS
+    messages = []
+    for e in emitted:
+        partition = zlib.crc32(e.key.encode()) % PARTITIONS
+        messages.append(Message("t.tickets", partition, offsets[partition], e.line().encode()))
+        offsets[partition] += 1
+    store = MemoryStore()
+    live = worker(store)
+    await live.handle(messages)
+    while await live.scan():
+        pass
+    sla_now = (await live.publish()).sla_now
+
+    status, page = await api.at_risk(
+        store, default_policies(), PARTITIONS, NOW, AtRiskQuery(limit=MAX_LIMIT)
+    )
+    assert status == 200 and page["next_cursor"] is None
+    listed = Counter((row["state"], row["target"]) for row in page["tickets"])
+    assert sum(sla_now.breached_running.values()) > 0 and sum(sla_now.at_risk.values()) > 0
+    for target in SlaTarget:
+        assert listed[(BREACHED, target.value)] == sla_now.breached_running[target.value]
+        assert listed[(AT_RISK, target.value)] == sla_now.at_risk[target.value]

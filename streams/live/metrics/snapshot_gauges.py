@@ -5,7 +5,7 @@ corrected truth, equal to ``GET /kpis``)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -16,7 +16,8 @@ from streams.domain.account_thresholds import NO_AT_RISK_MRR_ALERTS, AtRiskMrrLi
 from streams.domain.catalog import DIMENSIONS, DISTRIBUTIONS
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import MICROS_PER_SECOND
-from streams.domain.snapshot import Kpis, Snapshot, Window
+from streams.domain.kpis import Kpis
+from streams.domain.snapshot import Snapshot, Window
 from streams.domain.windows import WINDOWS
 from streams.live.metrics.account_gauges import add_account_gauges
 from streams.live.metrics.definitions import (
@@ -149,25 +150,20 @@ def _dimension_value(key: Any) -> str:
     return key
 
 
-# (gauge name, K key, field of the K object or "")
-_VALUE_PATHS = tuple(
-    (d.name, *key.split(".")) if "." in key else (d.name, key, "")
-    for key, d in WINDOW_VALUES.items()
-)
+# (gauge name, catalog key) of the counts and ratios
+_VALUE_NAMES = tuple((d.name, key) for key, d in WINDOW_VALUES.items())
 
 
-def _add_row(gauges: _Gauges, labels: dict[str, str], kpis: Mapping[str, Any]) -> None:
+def _add_row(gauges: _Gauges, labels: dict[str, str], kpis: Kpis) -> None:
     """The gauges of one K: label dicts are shared by every sample with the same labels."""
-    for dist in DISTRIBUTIONS:
-        data = kpis[dist.key]
-        gauges.add(WINDOW_SAMPLES[dist.key].name, labels, data["count"])
+    for dist, data in zip(DISTRIBUTIONS, kpis.distributions, strict=True):
+        gauges.add(WINDOW_SAMPLES[dist.key].name, labels, data.count)
         name = WINDOW_STATS[dist.key].name
         for stat in STATS:
-            gauges.add(name, {**labels, "stat": stat}, data[stat])
-    for name, key, field in _VALUE_PATHS:
-        gauges.add(name, labels, kpis[key][field] if field else kpis[key])
-    for target in SlaTarget:
-        outcome = kpis["sla"][target.value]
+            gauges.add(name, {**labels, "stat": stat}, data.stat(stat))
+    for name, key in _VALUE_NAMES:
+        gauges.add(name, labels, kpis.value(key))
+    for target, outcome in zip(SlaTarget, kpis.sla, strict=True):
         with_target = {**labels, "target": target.value}
         for key, definition in WINDOW_SLA.items():
-            gauges.add(definition.name, with_target, outcome[key])
+            gauges.add(definition.name, with_target, outcome.field(key))

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import Instant, Micros
-from streams.live.stores.protocol import DEFAULT_TTL_SECONDS, PartitionCheck, StaleOffsets, Store
+from streams.live.stores.protocol import (
+    DEFAULT_TTL_SECONDS,
+    ClockEntry,
+    ClockRange,
+    PartitionCheck,
+    StaleOffsets,
+    Store,
+)
 from streams.live.writes import PartitionWrites, link_field
 
 
@@ -33,7 +40,8 @@ class _Partition:
     minutes: set[Instant] = field(default_factory=set)  # the bucket index
     backlog: dict[str, int] = field(default_factory=dict)
     due: dict[SlaTarget, dict[str, Instant]] = field(default_factory=dict)
-    breached: dict[SlaTarget, set[str]] = field(default_factory=dict)
+    # breached running clocks -> when they breached: Redis's breached set and late index
+    breached: dict[SlaTarget, dict[str, Instant]] = field(default_factory=dict)
     wake: dict[str, Instant] = field(default_factory=dict)
     window_sums: bytes | None = None
     accounts: dict[str, bytes] = field(default_factory=dict)
@@ -145,16 +153,48 @@ class MemoryStore:
             breached[target.value] = len(p.breached.get(target, ())) + overdue
         return at_risk, breached
 
-    async def due_before(
-        self, partitions: Iterable[int], targets: Sequence[SlaTarget], until: Instant, limit: int
-    ) -> list[tuple[str, str, Instant]]:
-        rows: list[tuple[str, str, Instant]] = []
+    async def sla_clocks(
+        self, partitions: Iterable[int], targets: Sequence[SlaTarget], wanted: ClockRange
+    ) -> tuple[list[ClockEntry], bool]:
+        entries: list[ClockEntry] = []
+        more = False
+        start = wanted.start
         for partition in partitions:
             p = self._part(partition)
             for target in targets:
-                due = p.due.get(target, {})
-                rows += [(t, target.value, due[t]) for t in _due(due, until, limit)]
-        return rows
+                indexes: list[tuple[Mapping[str, Instant], bool, Instant | None, Instant | None]]
+                indexes = []
+                if wanted.late:
+                    indexes.append((p.breached.get(target, {}), True, None, None))
+                if wanted.due_until is not None:
+                    due = p.due.get(target, {})
+                    indexes.append((due, False, wanted.due_from, wanted.due_until))
+                for index, late, low, high in indexes:
+                    ranked = sorted((score, member) for member, score in index.items())
+                    if start is not None:  # every entry at ``start``, then ``count`` after it
+                        at_start = [m for score, m in ranked if score == start]
+                        entries += [ClockEntry(start, m, target, partition, late) for m in at_start]
+                    # after ``start`` (exclusive) when it is past ``low``, else from ``low``
+                    above, floor = (
+                        (True, start)
+                        if start is not None and (low is None or low <= start)
+                        else (False, low)
+                    )
+                    read = [
+                        (score, m)
+                        for score, m in ranked
+                        if (floor is None or score > floor or (not above and score == floor))
+                        and (high is None or score <= high)
+                    ][: wanted.count]
+                    more = more or len(read) >= wanted.count
+                    entries += [ClockEntry(score, m, target, partition, late) for score, m in read]
+        return entries, more
+
+    async def load_records(self, wanted: Mapping[int, Collection[str]]) -> dict[str, bytes]:
+        records: dict[str, bytes] = {}
+        for partition, ticket_ids in wanted.items():
+            records.update(await self.load_tickets(partition, ticket_ids))
+        return records
 
     async def backlog(self, partition: int) -> dict[str, int]:
         return dict(self._part(partition).backlog)
@@ -340,12 +380,7 @@ def _write_clocks(p: _Partition, writes: PartitionWrites) -> None:
     for target, deadlines in writes.due.items():
         _set_scores(p.due.setdefault(target, {}), deadlines)
     for target, members in writes.breached.items():
-        breached = p.breached.setdefault(target, set())
-        for ticket, when in members.items():
-            if when is not None:
-                breached.add(ticket)
-            else:
-                breached.discard(ticket)
+        _set_scores(p.breached.setdefault(target, {}), members)
     _set_scores(p.wake, writes.wake)
 
 

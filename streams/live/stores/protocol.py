@@ -35,6 +35,34 @@ class PartitionCheck:
     missed: dict[str, int]  # topic -> offsets never received that batches recorded
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class ClockEntry:
+    """One SLA clock of the indexes, in the order of ``GET /sla/at-risk``.
+
+    ``deadline`` is 0 for a breached clock whose deadline no index holds (in ``breached``
+    without a ``late`` entry: state written before that index existed).
+    """
+
+    deadline: Instant
+    ticket_id: str
+    target: SlaTarget
+    partition: int
+    breached: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ClockRange:
+    """The index entries to read: from ``start`` on (every entry at ``start`` itself, then up
+    to ``count`` after it, per index), breached clocks if ``late``, and running unbreached
+    ones due in [``due_from``, ``due_until``] unless ``due_until`` is None."""
+
+    count: int
+    start: Instant | None = None
+    late: bool = True
+    due_from: Instant | None = None
+    due_until: Instant | None = None
+
+
 class Store(Protocol):
     """One partition's state is written only by ``apply``, one batch at a time, atomically.
 
@@ -61,6 +89,11 @@ class Store(Protocol):
     async def load_tickets(
         self, partition: int, ticket_ids: Collection[str]
     ) -> dict[str, bytes]: ...
+
+    async def load_records(self, wanted: Mapping[int, Collection[str]]) -> dict[str, bytes]:
+        """The records of tickets of several partitions (partition -> ticket ids), in one
+        round trip; tickets without a record are left out."""
+        ...
 
     async def load_buckets(
         self, partition: int, since_minute: Instant
@@ -120,11 +153,11 @@ class Store(Protocol):
         """(at_risk, breached_running) per target value."""
         ...
 
-    async def due_before(
-        self, partitions: Iterable[int], targets: Sequence[SlaTarget], until: Instant, limit: int
-    ) -> list[tuple[str, str, Instant]]:
-        """(ticket, target value, deadline) of clocks due at or before ``until``: at most
-        ``limit`` per partition and target, soonest first, partitions then targets in order."""
+    async def sla_clocks(
+        self, partitions: Iterable[int], targets: Sequence[SlaTarget], wanted: ClockRange
+    ) -> tuple[list[ClockEntry], bool]:
+        """The indexed clocks of ``wanted`` (unsorted) in one round trip, and whether any
+        index may hold more after them (a read reached ``count``); ``GET /sla/at-risk``."""
         ...
 
     async def backlog(self, partition: int) -> dict[str, int]: ...
