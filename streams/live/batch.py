@@ -267,8 +267,9 @@ def plan(
                 offset=message.offset,
             )
         )
+    # misplaced events may be account events too (rare: no need for the lookup table)
     for message, event, reason in batch.misplaced:
-        result.outcomes[(message.topic, TEXT[event.type], "misplaced")] += 1
+        result.outcomes[(message.topic, event.type.value, "misplaced")] += 1
         result.deadletters.append(deadletter(message, reason))
     touched: set[str] = set(wake)
     read: dict[tuple[str, str], Message] | None = None  # this batch's, once one is withdrawn
