@@ -98,7 +98,7 @@ def measure(client: redis.Redis, accounts: int, days: float, partitions: int) ->
     )
     health = default_policies().account_health
     cache = PartialCache()
-    acc = risk = at_risk = 0
+    acc = risk = at_risk = rows = fields = bins = 0
     for p, state in states.items():
         published = asyncio.run(cache.partial(state, as_of, health))
         client.set(f"{{bench:p{p}}}:acc", published.blob)
@@ -106,6 +106,11 @@ def measure(client: redis.Redis, accounts: int, days: float, partitions: int) ->
         acc += int(client.memory_usage(f"{{bench:p{p}}}:acc", samples=0) or 0)
         risk += int(client.memory_usage(f"{{bench:p{p}}}:risk", samples=0) or 0)
         at_risk += len(published.partial.all_at_risk)
+        for sums in published.partial.windows.values():
+            for counters in sums.values():
+                rows += 1
+                fields += len(counters)
+                bins += sum(1 for name in counters if ":b" in name or ":z" in name)
     print(
         f"{held:,} accounts ({len(events):,} events, {days:g} days): record events median "
         f"{statistics.median(lengths):.0f}, p99 {percentile(lengths, 0.99)}, max {max(lengths)}; "
@@ -119,6 +124,10 @@ def measure(client: redis.Redis, accounts: int, days: float, partitions: int) ->
     print(
         f"  :acc (partials, {partitions} partitions) {acc:,} B; :risk {risk:,} B for "
         f"{at_risk:,} at-risk customers ({(risk / at_risk) if at_risk else 0:.0f} B each)"
+    )
+    print(
+        f"  :acc holds {rows:,} (window, row) cells, {fields:,} counters, {bins:,} of them "
+        "distribution bins (bounded by the rows and the bins, not by the accounts)"
     )
 
 

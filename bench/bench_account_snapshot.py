@@ -9,9 +9,9 @@ placed on ``--partitions`` partitions as the worker places them. Measured with t
 worker runs (the mypyc build when it matches):
 
 - **recount**: ``PartialCache.partial`` of each partition with every account to count (what
-  a publish does once a minute): CPU time, per account, and the longest the event loop was
-  held meanwhile (a 1 ms ticker task's largest gap: the recount yields every
-  ``RECOUNT_STEP`` accounts);
+  a publish does when a worker takes a partition): CPU time, per account, and the longest the
+  event loop was held meanwhile (the most CPU time between two turns of a 1 ms ticker task:
+  the recount yields every ``RECOUNT_STEP`` accounts);
 - **incremental**: the same with ``--dirty`` changed accounts (a publish between minutes);
 - **as_of moves**: the publish of each of the next ``--moves`` minutes, nothing else changed;
 - **snapshot**: what every publish does with the partials: decode the other partitions'
@@ -41,12 +41,13 @@ from streams.live.placement import partition_of
 
 
 async def held_loop(work: asyncio.Task[object]) -> float:
-    """The largest gap between turns of a 1 ms ticker while ``work`` runs (seconds)."""
+    """The most CPU time the process spent between two turns of a 1 ms ticker while ``work``
+    runs (seconds): how long the event loop was held, whatever else the machine runs."""
     largest = 0.0
-    last = time.perf_counter()
+    last = time.process_time()
     while not work.done():
         await asyncio.sleep(0.001)
-        now = time.perf_counter()
+        now = time.process_time()
         largest = max(largest, now - last)
         last = now
     await work
