@@ -1,12 +1,13 @@
 """The fixed data set: seeded simulator events, cached once, moved to now, produced to Kafka.
 
-The cache (``~/.cache/ticketpulse/bench/dataset-<events>-rate<r>-seed<s>.jsonl``) holds one
-``[topic, key, line]`` per simulated message in emit order, exactly what ``ticketpulse simulate``
-would send. The live worker evaluates with the wall clock, so each run moves every timestamp by
-the same whole number of minutes, so that the last event is a minute or two before the start
-of the run, and writes that moved file (``events.jsonl``, plain JSONL) into the run folder: it
-is what Kafka gets and what ``ticketpulse replay`` is run on. A line whose timestamp cannot be
-read is kept as it is (it is then invalid for the decoder too).
+The cache (``~/.cache/ticketpulse/bench/dataset-<events>-rate<r>-seed<s>[-acc<a>].jsonl``) holds
+one ``[topic, key, line]`` per simulated message in emit order, exactly what ``ticketpulse
+simulate`` would send (with ``--accounts-rate`` above 0, the simulated CRM's account events
+too, on the accounts topic). The live worker evaluates with the wall clock, so each run moves
+every timestamp by the same whole number of minutes, so that the last event is a minute or two
+before the start of the run, and writes that moved file (``events.jsonl``, plain JSONL) into
+the run folder: it is what Kafka gets and what ``ticketpulse replay`` is run on. A line whose
+timestamp cannot be read is kept as it is (it is then invalid for the decoder too).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from streams.simulator.simulate import DEFAULT_START
 from streams.simulator.simulation import SimulationConfig, generate, take
 
 TOPICS = ("tickets", "contacts", "surveys")
+ACCOUNTS = "accounts"  # the CRM's topic, an input when the data set has account events
 
 
 def cache_dir() -> Path:
@@ -40,24 +42,26 @@ def cache_dir() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    topic: str  # logical: tickets, contacts or surveys
+    topic: str  # logical: tickets, contacts, surveys or accounts
     key: str
     line: str
 
 
-def cached_dataset(events: int, rate: float, seed: int) -> Path:
+def cached_dataset(events: int, rate: float, seed: int, accounts_rate: float = 0.0) -> Path:
     """The cached simulation for these settings, generated on first use."""
-    path = cache_dir() / f"dataset-{events}-rate{rate:g}-seed{seed}.jsonl"
+    crm = f"-acc{accounts_rate:g}" if accounts_rate > 0 else ""
+    path = cache_dir() / f"dataset-{events}-rate{rate:g}-seed{seed}{crm}.jsonl"
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".part")
     started = time.perf_counter()
-    # tickets only (no CRM events), so the scenario stays comparable across runs
-    config = SimulationConfig(seed=seed, events_per_second=rate, accounts_rate=0.0)
+    # without CRM events unless asked, so the default scenario stays comparable across runs
+    config = SimulationConfig(seed=seed, events_per_second=rate, accounts_rate=accounts_rate)
     with partial.open("w", encoding="utf-8") as out:
         for emitted in take(generate(config, parse_rfc3339(DEFAULT_START)), count=events):
-            out.write(json.dumps([emitted.topic.value, emitted.key, emitted.line()]))
+            topic = emitted.topic if isinstance(emitted.topic, str) else emitted.topic.value
+            out.write(json.dumps([topic, emitted.key, emitted.line()]))
             out.write("\n")
     partial.rename(path)
     print(f"generated {path} in {time.perf_counter() - started:.0f} s", file=sys.stderr)

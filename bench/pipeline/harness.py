@@ -54,6 +54,7 @@ class Measure:
 class Topics:
     prefix: str
     partitions: int
+    accounts: bool = False  # the data set has account events: the accounts topic is an input
 
     @property
     def names(self) -> dict[str, str]:
@@ -61,7 +62,8 @@ class Topics:
 
     @property
     def inputs(self) -> list[str]:
-        return [self.names[t] for t in dataset.TOPICS]
+        kinds = (*dataset.TOPICS, dataset.ACCOUNTS) if self.accounts else dataset.TOPICS
+        return [self.names[t] for t in kinds]
 
 
 @dataclass

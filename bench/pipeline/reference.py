@@ -13,7 +13,10 @@ from typing import Any
 
 from bench.pipeline.common import log
 from bench.pipeline.stats import snapshot_diff
-from streams.domain.decode import InvalidEvent, decode_event
+from streams.domain.account_book import AccountBook
+from streams.domain.account_decode import decode_any
+from streams.domain.account_events import AccountEvent
+from streams.domain.decode import InvalidEvent
 from streams.domain.engine import Engine
 from streams.domain.instant import Instant, format_rfc3339, parse_rfc3339
 from streams.domain.policies import default_policies
@@ -35,12 +38,15 @@ class Reference:
 
     def _build(self) -> None:
         self.engine = Engine(default_policies())
+        self.book = AccountBook()  # account events, as replay keeps them
         self.evaluated = 0
         with self.path.open("rb") as lines:
             for line in lines:
                 if line.strip():
-                    event = decode_event(line)
-                    if not isinstance(event, InvalidEvent):
+                    event = decode_any(line)
+                    if isinstance(event, AccountEvent):
+                        self.book.ingest(event)
+                    elif not isinstance(event, InvalidEvent):
                         self.engine.ingest(event)
 
     def at(self, as_of: Instant) -> dict[str, Any]:
@@ -49,7 +55,12 @@ class Reference:
                 self._build()
             self.engine.evaluate_all(as_of)
             self.evaluated = as_of
-            self.cache[as_of] = normal(self.engine.snapshot(as_of))
+            snapshot = self.engine.snapshot(as_of)
+            if self.book.events:  # the ``accounts`` section, as replay adds it
+                health = self.engine.policies.account_health
+                report, _ = self.book.report(self.engine, as_of, health)
+                snapshot = snapshot.with_accounts(report.section)
+            self.cache[as_of] = normal(snapshot)
         return self.cache[as_of]
 
 

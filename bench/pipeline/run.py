@@ -2,7 +2,8 @@
 and the Redis Cluster with 3 Kafka brokers against the single-node stack.
 
     .venv/bin/python -m bench.pipeline [--events 1000000] [--repeats 3] [--skip latency,scale]
-        [--contenders c0,c1,f,q] [--bootstrap HOST:PORT --redis-url URL] [--out bench/results]
+        [--contenders c0,c1,f,q] [--accounts-rate 0.05] [--bootstrap HOST:PORT --redis-url URL]
+        [--out bench/results]
 
 ``make bench`` runs it with the defaults. See docs/bench.md for what is measured and how.
 This is the runner: it reads the options, prepares the data set and the stack, runs each
@@ -41,6 +42,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--rate", type=float, default=1.0, help="simulated events/s")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--accounts-rate",
+        type=float,
+        default=0.0,
+        help="CRM events per ticket event in the data set (the simulator's --accounts-rate)",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
     parser.add_argument("--skip", default="", help=f"comma-separated parts: {PARTS}")
@@ -84,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     work.mkdir(parents=True)
     log(f"run {run_id}, files in {work}")
 
-    source = dataset.cached_dataset(args.events, args.rate, args.seed)
+    source = dataset.cached_dataset(args.events, args.rate, args.seed, args.accounts_rate)
     latest = dataset.latest_instant(source)
     with stack(args, work) as (bootstrap, redis_url):
         bench = Bench(args, bootstrap, redis_url, run_id, work, redis.Redis.from_url(redis_url))
@@ -94,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         cluster: list[ClusterResult] = []
         profile = Profile([], [], 0)
         cli_check = "not run"
-        topics = Topics(run_id, 4)
+        topics = Topics(run_id, 4, accounts=args.accounts_rate > 0)
         if "throughput" not in skip or "profile" not in skip:
             delta = dataset.shift_delta(latest, now_micros())
             events = work / "events.jsonl"

@@ -21,6 +21,7 @@ from streams.domain.account_snapshot import (
     AT_RISK_LISTED,
     CHURNED_FROM_START,
     CUSTOMERS_AT_START,
+    HEALTH_WINDOW,
     AccountHealth,
     _ratio,
     account_view_json,
@@ -162,6 +163,32 @@ def accounts_partial(
     partial.all_at_risk = sorted(risky, key=risk_order)
     partial.risky = partial.all_at_risk[:AT_RISK_LISTED]
     return partial, rows_v
+
+
+def next_change(
+    as_of: Instant,
+    event_times: Iterable[Instant],
+    view: AccountView | None,
+    support: Iterable[SupportFact],
+) -> Instant | None:
+    """The instant after which an account's partial as of ``as_of`` may change by time alone
+    (None: never, until its events or links change): its partial as of any later ``t`` is
+    the same while no instant returned here is < ``t``.
+
+    As of ``t``, an event (so a fact or state) counts when ``time < t``, a fact is in window
+    W while ``time >= t - W``, a window's start state is the one of ``time < t - W``, and a
+    support fact counts in the health window while ``t - 30d <= time < t``. So the partial
+    can only change when ``t`` passes one of: a later event's time, a fact's or a state's
+    time plus a window's width, a support fact's time, or its time plus 30 days.
+    """
+    widths = tuple(ACCOUNT_WINDOWS.values())
+    ahead = [t for t in event_times if t >= as_of]
+    if view is not None:
+        times = [f.time for f in view.facts] + [s.time for s in view.history]
+        ahead += [t + w for t in times for w in widths if t + w >= as_of]
+    for fact in support:
+        ahead += [t for t in (fact.time, fact.time + HEALTH_WINDOW) if t >= as_of]
+    return min(ahead) if ahead else None
 
 
 def merge_partials(partials: Iterable[AccountsPartial], as_of: Instant) -> AccountsPartial:

@@ -6,13 +6,15 @@ does the window sums to ``{p}:win``, with the whole list of p's at-risk customer
 ``{p}:risk`` (what ``GET /accounts/at-risk`` pages through). Every worker merges all
 partitions' partials into the snapshot's ``accounts`` section, so there is no per-worker
 truth. A partition's partial is kept as the sum of its accounts' own partials (``Ledger``):
-a publish computes again only the accounts whose events or links changed, and every account
-once a minute, when the as_of moves.
+a publish computes again only the accounts whose events or links changed, and, when the as_of
+moves, those whose partial the passing time changes (``account_partial.next_change``: a fact
+or a state crossing a window's edge), not every account.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -25,6 +27,7 @@ from streams.domain.account_partial import (
     AtRisk,
     accounts_partial,
     merge_partials,
+    next_change,
     risk_order,
 )
 from streams.domain.account_snapshot import AT_RISK_LISTED
@@ -48,8 +51,8 @@ class Published:
 @dataclass(slots=True)
 class Ledger:
     """One partition's partial kept as the sum of its accounts' own partials, so that a
-    publish computes again only the accounts that changed (``dirty_accounts``); all of them
-    when the as_of minute moves (windows and health look back from it) or the partition was
+    publish computes again only the accounts that changed (``dirty_accounts``) and those
+    whose partial the moving as_of changes (``due``); all of them when the partition was
     loaded again."""
 
     state: PartitionState
@@ -58,6 +61,22 @@ class Ledger:
     shares: dict[str, AccountsPartial] = field(default_factory=dict)
     at_risk: dict[str, AtRisk] = field(default_factory=dict)
     published: Published | None = None
+    # account -> the instant after which its share may change by time alone
+    changes: dict[str, Instant] = field(default_factory=dict)
+    # (that instant, account) as a heap; entries no longer in ``changes`` are skipped
+    queue: list[tuple[Instant, str]] = field(default_factory=list)
+
+    def due(self, as_of: Instant) -> set[str]:
+        """Move to ``as_of`` (later): the accounts whose share it may change."""
+        self.as_of = self.total.as_of = as_of
+        due: set[str] = set()
+        queue = self.queue
+        while queue and queue[0][0] < as_of:
+            instant, account_id = heapq.heappop(queue)
+            if self.changes.get(account_id) == instant:
+                del self.changes[account_id]
+                due.add(account_id)
+        return due
 
 
 @dataclass(slots=True)
@@ -69,16 +88,20 @@ class PartialCache:
     async def partial(
         self, state: PartitionState, as_of: Instant, health: HealthThresholds
     ) -> Published:
-        """The partition's accounts as of ``as_of``. A recount of many accounts (each minute)
-        lets other tasks run every ``RECOUNT_STEP`` accounts: an account changed meanwhile is
-        marked dirty again and recounted at the next publish."""
+        """The partition's accounts as of ``as_of``. A recount of many accounts lets other
+        tasks run every ``RECOUNT_STEP`` accounts: an account changed meanwhile is marked
+        dirty again and recounted at the next publish."""
         ledger = self.held.get(state.partition)
-        if ledger is None or ledger.state is not state or ledger.as_of != as_of:
+        if ledger is None or ledger.state is not state or as_of < ledger.as_of:
             ledger = self.held[state.partition] = Ledger(state, as_of, AccountsPartial(as_of))
             dirty = set(state.accounts) | set(state.links)
             state.dirty_accounts.clear()
         else:
+            moved = as_of != ledger.as_of
             dirty, state.dirty_accounts = state.dirty_accounts, set()
+            if moved:
+                dirty |= ledger.due(as_of)
+                ledger.published = None  # its as_of is the old one
         if ledger.published is not None and not dirty:
             return ledger.published
         for number, account_id in enumerate(dirty, start=1):
@@ -107,18 +130,29 @@ def _recount(ledger: Ledger, account_id: str, health: HealthThresholds) -> None:
     if old is not None:
         ledger.total.add_sums(old, -1)
     ledger.at_risk.pop(account_id, None)
+    ledger.changes.pop(account_id, None)
     state, as_of = ledger.state, ledger.as_of
     timeline = state.accounts.get(account_id)
     links = state.links.get(account_id)
     if timeline is None and not links:
         return
-    views = {account_id: evaluate_account(account_id, timeline.events, as_of)} if timeline else {}
-    support = {account_id: account_support(links)} if links else {}
-    share, _ = accounts_partial(as_of, views, support, health)
+    view = evaluate_account(account_id, timeline.events, as_of) if timeline else None
+    support = account_support(links) if links else ()
+    views = {account_id: view} if view is not None else {}
+    share, _ = accounts_partial(as_of, views, {account_id: support} if support else {}, health)
     ledger.shares[account_id] = share
     ledger.total.add_sums(share)
     if share.risky:
         ledger.at_risk[account_id] = share.risky[0]
+    times = (e.occurred_at for e in timeline.events) if timeline else ()
+    change = next_change(as_of, times, view, support)
+    if change is not None:
+        ledger.changes[account_id] = change
+        heapq.heappush(ledger.queue, (change, account_id))
+        if len(ledger.queue) > 2 * len(ledger.changes) + RECOUNT_STEP:
+            # entries of accounts recounted since they were queued: build it again
+            ledger.queue = [(instant, a) for a, instant in ledger.changes.items()]
+            heapq.heapify(ledger.queue)
 
 
 def merge_published(

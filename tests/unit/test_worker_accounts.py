@@ -245,3 +245,54 @@ async def test_a_long_recount_lets_other_tasks_run() -> None:
     await task
     assert published.partial.accounts == 3 * RECOUNT_STEP
     assert 0 < seen[0] < 3 * RECOUNT_STEP
+
+
+async def test_accounts_recounted_as_time_passes_equal_a_full_count() -> None:
+    """As the as_of moves, a partition's partial counts again only the accounts whose
+    figures the passing time changes (a fact or state crossing a window's edge, a support
+    fact entering or leaving the 30 days), and still equals every account counted afresh."""
+    loop = Loop()
+    live = worker(MemoryStore(), links=loop)
+    messages = as_sent(golden(accounts_only=False))
+    for start in range(0, len(messages), 20):
+        await live.handle(messages[start : start + 20])
+        while loop.sent:
+            await live.handle(loop.take())
+    states = list(live.states.values())
+    accounts = sum(len(set(s.accounts) | set(s.links)) for s in states)
+    health = POLICIES.account_health
+    minute = 60 * MICROS_PER_SECOND
+    cache = PartialCache()
+    recounted: list[int] = []
+    # from before the first event to past every window's end, in uneven steps
+    as_of = AS_OF - 120 * 1440 * minute
+    while as_of < AS_OF + 100 * 1440 * minute:
+        before = {p: dict(ledger.shares) for p, ledger in cache.held.items()}
+        for state in states:
+            published = await cache.partial(state, as_of, health)
+            fresh = await PartialCache().partial(state, as_of, health)
+            got, want = published.partial, fresh.partial
+            assert (got.windows, got.customers, got.risky) == (
+                want.windows,
+                want.customers,
+                want.risky,
+            )
+            assert (got.as_of, got.accounts, got.leads_open) == (
+                as_of,
+                want.accounts,
+                want.leads_open,
+            )
+            assert published.risk == fresh.risk
+        if before:
+            recounted.append(
+                sum(
+                    1
+                    for p, ledger in cache.held.items()
+                    for a, share in ledger.shares.items()
+                    if before[p].get(a) is not share
+                )
+            )
+        as_of += 7 * minute if len(recounted) % 3 == 0 else 1439 * minute
+    assert accounts > 20
+    assert 0 in recounted  # steps in which time changed nobody's figures
+    assert max(recounted) < accounts  # never every account again
