@@ -45,7 +45,7 @@ from streams.live.metrics import Metrics
 from streams.live.placement import Placement
 from streams.live.retrying import retry
 from streams.live.stores.protocol import StaleOffsets, Store
-from streams.live.writes import FIELD_SEPARATOR
+from streams.live.writes import split_backlog_field, split_bucket_field
 from streams.topic_names import DEFAULT_TOPICS, TopicNames
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ class Worker:
             bucket: dict[DimKey, dict[str, int]] = {}
             deltas[minute] = bucket
             for name, value in counters.items():
-                dim, dim_value, counter = name.split(FIELD_SEPARATOR)
+                dim, dim_value, counter = split_bucket_field(name)
                 bucket.setdefault((dim, dim_value), {})[counter] = value
         state.windows.apply_deltas(deltas)
         state.exact_from = since
@@ -511,7 +511,7 @@ class Worker:
                 breached[target] += count
         counts = []
         for key, count in backlog.items():
-            status, priority, team = key.split(FIELD_SEPARATOR)
+            status, priority, team = split_backlog_field(key)
             counts.append(((status, priority, team), count))
         parts = (
             as_of,

@@ -27,6 +27,14 @@ def bucket_field_prefix(dim: str, value: str) -> str:
     return f"{dim}{FIELD_SEPARATOR}{value}{FIELD_SEPARATOR}"
 
 
+def split_bucket_field(name: str) -> tuple[str, str, str]:
+    """``bucket_field``'s dim, value and counter: only the value (a team or agent, free
+    text) may hold the separator itself."""
+    dim, rest = name.split(FIELD_SEPARATOR, 1)
+    value, counter = rest.rsplit(FIELD_SEPARATOR, 1)
+    return dim, value, counter
+
+
 def link_field(account_id: str, ticket_id: str) -> str:
     """The field of a ticket's link to an account (``{p}:links``, ``{p}:outbox``)."""
     return f"{account_id}{FIELD_SEPARATOR}{ticket_id}"
@@ -34,6 +42,13 @@ def link_field(account_id: str, ticket_id: str) -> str:
 
 def backlog_field(status: str, priority: str, team: str) -> str:
     return f"{status}{FIELD_SEPARATOR}{priority}{FIELD_SEPARATOR}{team}"
+
+
+def split_backlog_field(key: str) -> tuple[str, str, str]:
+    """``backlog_field``'s status, priority and team (free text, which may hold the
+    separator itself)."""
+    status, priority, team = key.split(FIELD_SEPARATOR, 2)
+    return status, priority, team
 
 
 @dataclass(slots=True)

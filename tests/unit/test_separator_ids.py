@@ -1,0 +1,71 @@
+"""Ids and names holding the character the store's hash fields are joined with (U+001F).
+
+Any non-empty string is a valid team, agent or account id, so one holding the separator of
+``streams.live.writes`` must be counted like any other: the worker's snapshot equals replay,
+after the partitions are adopted again from the store too, and an account's links reach it
+(none is dead-lettered, none shows under another account).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from streams.live.stores.memory import MemoryStore
+from streams.replay import replay_lines
+from tests.unit.test_worker_accounts import (
+    AS_OF,
+    POLICIES,
+    live_snapshot,
+)
+
+ODD = "x\x1fy"
+
+
+def line(**fields: Any) -> bytes:
+    return json.dumps(fields).encode()
+
+
+def ticket(ticket_id: str, team: str, account_id: str | None = None) -> bytes:
+    extra = {"account_id": account_id} if account_id else {}
+    return line(
+        event_id=f"{ticket_id}.1",
+        type="ticket.created",
+        occurred_at="2026-11-30T10:00:00Z",
+        ticket_id=ticket_id,
+        channel="email",
+        priority="high",
+        team=team,
+        **extra,
+    )
+
+
+def assigned(ticket_id: str, agent: str) -> bytes:
+    return line(
+        event_id=f"{ticket_id}.2",
+        type="ticket.assigned",
+        occurred_at="2026-11-30T10:01:00Z",
+        ticket_id=ticket_id,
+        agent_id=agent,
+    )
+
+
+def lead(account_id: str) -> bytes:
+    return line(
+        event_id=f"{account_id}.1",
+        type="account.lead_created",
+        occurred_at="2026-11-20T10:00:00Z",
+        account_id=account_id,
+        source="inbound",
+        segment="smb",
+    )
+
+
+async def test_a_team_or_agent_with_the_separator_is_counted_as_replay_counts_it() -> None:
+    lines = [ticket("T1", ODD), assigned("T1", ODD), ticket("T2", "core")]
+    want = replay_lines(iter(lines), POLICIES, AS_OF).snapshot
+    assert ODD in want["windows"]["24h"]["by_team"]
+    store = MemoryStore()
+    assert await live_snapshot(store, lines) == want
+    # the partitions adopted again: their buckets read back from the store
+    assert await live_snapshot(store, lines) == want
