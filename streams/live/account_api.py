@@ -114,7 +114,9 @@ async def account(
     links = [
         Link.decode(b) for b in (await store.load_account_links(partition, account_id)).values()
     ]
-    links = [link for link in links if link.facts]
+    # the fields under the account's prefix: those of an id that extends it past the
+    # separator too (``link_field``), which are that account's
+    links = [link for link in links if link.facts and link.account_id == account_id]
     if record is None and not links:
         return 404, {"error": f"account_id: no account {account_id!r}"}
     timeline = decode_account(account_id, record) if record is not None else None

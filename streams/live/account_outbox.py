@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from streams.domain.account_links import changed_links
+from streams.domain.account_links import Link, changed_links
 from streams.domain.instant import Instant
 from streams.live.batch import BatchResult
-from streams.live.writes import FIELD_SEPARATOR, link_field
+from streams.live.writes import link_field
 
 
 class LinkSink(Protocol):
@@ -45,7 +45,6 @@ def fill_outbox(result: BatchResult, seq: int) -> None:
 
 
 def outbox_records(outbox: Mapping[str, bytes]) -> list[tuple[bytes, bytes]]:
-    """The outbox's links as Kafka records keyed by account id."""
-    return [
-        (name.split(FIELD_SEPARATOR, 1)[0].encode(), blob) for name, blob in sorted(outbox.items())
-    ]
+    """The outbox's links as Kafka records keyed by account id (the link's own: a field
+    name cannot tell it when the account id holds the separator)."""
+    return [(Link.decode(blob).account_id.encode(), blob) for _, blob in sorted(outbox.items())]

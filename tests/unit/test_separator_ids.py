@@ -11,12 +11,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from streams.live.account_api import account
+from streams.live.placement import partition_of
 from streams.live.stores.memory import MemoryStore
 from streams.replay import replay_lines
 from tests.unit.test_worker_accounts import (
     AS_OF,
+    NOW,
+    PARTITIONS,
     POLICIES,
+    Keep,
+    Loop,
+    as_sent,
+    linked_snapshot,
     live_snapshot,
+    worker,
 )
 
 ODD = "x\x1fy"
@@ -69,3 +78,22 @@ async def test_a_team_or_agent_with_the_separator_is_counted_as_replay_counts_it
     assert await live_snapshot(store, lines) == want
     # the partitions adopted again: their buckets read back from the store
     assert await live_snapshot(store, lines) == want
+
+
+async def test_an_account_id_with_the_separator_gets_its_tickets_links() -> None:
+    odd_account = "G0\x1fy"  # on G0's partition: its links are under G0's field prefix
+    assert partition_of(b"G0", PARTITIONS) == partition_of(odd_account.encode(), PARTITIONS)
+    lines = [lead("G0"), lead(odd_account), ticket("T1", "core", account_id=odd_account)]
+    store, loop, dead = MemoryStore(), Loop(), Keep()
+    live = worker(store, dead, links=loop)
+    await live.handle(as_sent(lines))
+    sent = loop.take()
+    assert sent
+    await live.handle(sent)
+    assert dead.records == []
+    _, odd = await account(store, POLICIES, PARTITIONS, odd_account, NOW)
+    assert odd["support_30d"]["tickets_created"] == 1
+    _, plain = await account(store, POLICIES, PARTITIONS, "G0", NOW)
+    assert plain["support_30d"]["tickets_created"] == 0
+    want = replay_lines(iter(lines), POLICIES, AS_OF).snapshot
+    assert await linked_snapshot(MemoryStore(), Loop(), lines) == want
