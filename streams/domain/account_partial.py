@@ -16,11 +16,19 @@ from typing import Any
 from streams.domain.account import AccountView, Stage
 from streams.domain.account_events import MONEY_UNITS, money
 from streams.domain.account_facts import OVERALL, DimKey, dimensions
+from streams.domain.account_folding import (
+    ROW_LIMITS,
+    add_cells,
+    add_counters,
+    fold_rows,
+    kept_rows,
+)
 from streams.domain.account_snapshot import (
     ACCOUNT_WINDOWS,
     AT_RISK_LISTED,
     CHURNED_FROM_START,
     CUSTOMERS_AT_START,
+    FACTS,
     HEALTH_WINDOW,
     AccountHealth,
     _ratio,
@@ -226,11 +234,33 @@ def at_risk_row(item: AtRisk) -> dict[str, Any]:
     }
 
 
-def render_section(partial: AccountsPartial) -> dict[str, Any]:
-    """The snapshot's ``accounts`` section of a (merged) partial."""
-    windows = {name: render_window(sums) for name, sums in partial.windows.items()}
+def _window_volume(counters: Mapping[str, int]) -> int:
+    return counters.get(FACTS, 0) + counters.get(CUSTOMERS_AT_START, 0)
+
+
+def _folded_window(sums: Sums, limits: Mapping[str, int]) -> Sums:
+    for kind, limit in limits.items():
+        kept = kept_rows(sums, kind, limit, _window_volume)
+        if kept is not None:
+            sums = fold_rows(sums, kind, kept, add_counters)
+    return sums
+
+
+def render_section(
+    partial: AccountsPartial, limits: Mapping[str, int] = ROW_LIMITS
+) -> dict[str, Any]:
+    """The snapshot's ``accounts`` section of a (merged) partial, its segments and managers
+    beyond ``limits`` folded (``account_folding``)."""
+    windows = {
+        name: render_window(_folded_window(sums, limits)) for name, sums in partial.windows.items()
+    }
     month = partial.windows["30d"]
     customers = partial.customers
+    for kind, limit in limits.items():  # now's (other) takes its churn rate from its members
+        kept = kept_rows(customers, kind, limit, lambda cell: cell[0])
+        if kept is not None:
+            customers = fold_rows(customers, kind, kept, add_cells)
+            month = fold_rows(month, kind, kept, add_counters)
 
     def rate(row: DimKey) -> float | None:
         c = month.get(row, {})
