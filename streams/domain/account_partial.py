@@ -11,7 +11,7 @@ one-partition case: ``AccountsReport`` builds one partial and renders it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from streams.domain.account import AccountView, Stage
 from streams.domain.account_events import MONEY_UNITS, money
@@ -44,6 +44,11 @@ from streams.domain.tiered_buckets import Sums
 
 # one at-risk customer: (mrr in millionths, account_id, segment, manager, signals)
 AtRisk = tuple[int, str, str | None, str | None, tuple[str, ...]]
+
+
+# At-risk customers ``GET /accounts/at-risk`` pages through at most, those of highest MRR:
+# what one request reads stays bounded however many accounts are at risk.
+AT_RISK_PAGED: Final = 10_000
 
 
 def risk_order(item: AtRisk) -> tuple[int, str]:

@@ -10,6 +10,7 @@ pages neither repeat nor shift them.
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from pydantic_core import from_json
 
 from streams.domain.account import evaluate_account
 from streams.domain.account_links import Link
-from streams.domain.account_partial import AtRisk, at_risk_row, risk_order
+from streams.domain.account_partial import AT_RISK_PAGED, AtRisk, at_risk_row, risk_order
 from streams.domain.account_snapshot import AccountHealth, account_view_json
 from streams.domain.events import Status
 from streams.domain.instant import Instant, ceil_minute, format_rfc3339
@@ -82,8 +83,11 @@ def parse_risk_query(pairs: Iterable[tuple[str, str]]) -> RiskQuery | str:
     return RiskQuery(int(raw_limit), after, given.get("segment"), given.get("manager"))
 
 
-async def accounts_at_risk(store: Store, partitions: int, query: RiskQuery) -> Reply:
-    """``GET /accounts/at-risk``: at-risk customers of every partition, a page at a time."""
+async def accounts_at_risk(
+    store: Store, partitions: int, query: RiskQuery, paged: int = AT_RISK_PAGED
+) -> Reply:
+    """``GET /accounts/at-risk``: the first ``paged`` at-risk customers of all partitions
+    (each partition publishes its first ``paged``), a page at a time."""
     blobs = await store.read_account_risks(range(partitions))
     items: list[AtRisk] = []
     as_of: Instant | None = None
@@ -91,7 +95,7 @@ async def accounts_at_risk(store: Store, partitions: int, query: RiskQuery) -> R
         data = from_json(blob)
         as_of = data["as_of"] if as_of is None else max(as_of, data["as_of"])
         items.extend((m, a, s, g, tuple(sig)) for m, a, s, g, sig in data["at_risk"])
-    items.sort(key=risk_order)
+    items = heapq.nsmallest(paged, items, key=risk_order)
     after = None if query.after is None else (-query.after[0], query.after[1])
     wanted = [i for i in items if query.matches(i) and (after is None or risk_order(i) > after)]
     page = wanted[: query.limit]

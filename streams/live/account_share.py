@@ -2,9 +2,9 @@
 
 The owner of partition p holds all of p's accounts, so it computes their partial
 (``streams.domain.account_partial``) at each publish and writes it to ``{p}:acc``, as it
-does the window sums to ``{p}:win``, with the whole list of p's at-risk customers in
-``{p}:risk`` (what ``GET /accounts/at-risk`` pages through). Every worker merges all
-partitions' partials into the snapshot's ``accounts`` section, so there is no per-worker
+does the window sums to ``{p}:win``, with p's at-risk customers (the first
+``AT_RISK_PAGED``) in ``{p}:risk``, what ``GET /accounts/at-risk`` pages through. Every worker
+merges all partitions' partials into the snapshot's ``accounts`` section, so there is no per-worker
 truth. A partition's partial is kept as the sum of its accounts' own partials (``Ledger``):
 a publish computes again only the accounts whose events or links changed, and, when the as_of
 moves, those whose partial the passing time changes (``account_partial.next_change``: a fact
@@ -23,6 +23,7 @@ from pydantic_core import from_json, to_json
 from streams.domain.account import evaluate_account
 from streams.domain.account_links import account_support
 from streams.domain.account_partial import (
+    AT_RISK_PAGED,
     AccountsPartial,
     AtRisk,
     accounts_partial,
@@ -81,9 +82,11 @@ class Ledger:
 
 @dataclass(slots=True)
 class PartialCache:
-    """The ledgers of the owned partitions."""
+    """The ledgers of the owned partitions; ``paged``: the at-risk customers published per
+    partition at most (those of highest MRR)."""
 
     held: dict[int, Ledger] = field(default_factory=dict)
+    paged: int = AT_RISK_PAGED
 
     async def partial(
         self, state: PartitionState, as_of: Instant, health: HealthThresholds
@@ -109,9 +112,10 @@ class PartialCache:
             if number % RECOUNT_STEP == 0:
                 await asyncio.sleep(0)
         total = ledger.total
-        ordered = sorted(ledger.at_risk.values(), key=risk_order)
-        total.all_at_risk, total.risky = ordered, ordered[:AT_RISK_LISTED]
-        risk = [[m, a, s, g, list(sig)] for m, a, s, g, sig in ordered]
+        first = max(self.paged, AT_RISK_LISTED)
+        ordered = heapq.nsmallest(first, ledger.at_risk.values(), key=risk_order)
+        total.all_at_risk, total.risky = ordered[: self.paged], ordered[:AT_RISK_LISTED]
+        risk = [[m, a, s, g, list(sig)] for m, a, s, g, sig in total.all_at_risk]
         ledger.published = Published(
             total, to_json(total.to_json()), to_json({"as_of": as_of, "at_risk": risk})
         )

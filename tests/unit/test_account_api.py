@@ -18,6 +18,7 @@ from streams.live.account_api import (
     accounts_at_risk,
     parse_risk_query,
 )
+from streams.live.account_share import PartialCache
 from streams.live.stores.memory import MemoryStore
 from streams.replay import replay_lines
 from tests.unit.test_worker_accounts import (
@@ -92,6 +93,23 @@ async def test_at_risk_pages_list_the_snapshots_at_risk_customers(store: MemoryS
         r for r in listed if r["segment"] == segment
     ]
     assert await pages(store, manager="nobody") == []
+
+
+async def test_at_risk_lists_the_first_paged_customers_of_all_partitions() -> None:
+    """However many customers are at risk, a partition publishes and a request reads at most
+    ``paged`` of them (here 1 instead of 10,000): the first ones of all partitions."""
+    lines = golden(accounts_only=False)
+    store = MemoryStore()
+    snapshot = await linked_snapshot(store, Loop(), lines, partials=PartialCache(paged=1))
+    want = replay_lines(iter(lines), POLICIES, AS_OF).snapshot
+    assert snapshot["accounts"]["now"]["at_risk"] == 4
+    assert snapshot == want  # counts and the snapshot's list are not capped
+    published = await store.read_account_risks(range(PARTITIONS))
+    assert [len(json.loads(blob)["at_risk"]) for blob in published.values()] == [1, 1, 1]
+    status, body = await accounts_at_risk(store, PARTITIONS, RiskQuery(limit=1000), paged=1)
+    assert status == 200
+    assert body["accounts"] == want["accounts"]["at_risk"][:1]
+    assert body["next_cursor"] is None
 
 
 @pytest.mark.parametrize(

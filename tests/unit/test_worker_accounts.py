@@ -189,12 +189,19 @@ def test_replay_keeps_the_same_1000_account_events() -> None:
 
 
 async def linked_snapshot(
-    store: MemoryStore, loop: Loop, lines: Sequence[bytes], publish_each: bool = False
+    store: MemoryStore,
+    loop: Loop,
+    lines: Sequence[bytes],
+    publish_each: bool = False,
+    partials: PartialCache | None = None,
 ) -> dict[str, Any]:
     """The worker with tickets linked to accounts through ``loop``, links delivered after
     each batch (and after the breach scans), until none is left; ``publish_each``: with a
-    snapshot published after each batch too (its accounts share kept up to date)."""
+    snapshot published after each batch too (its accounts share kept up to date);
+    ``partials``: the worker's own."""
     live = worker(store, links=loop)
+    if partials is not None:
+        live.account_partials = partials
     messages = as_sent(lines)
     for start in range(0, len(messages), 20):
         await live.handle(messages[start : start + 20])
