@@ -241,7 +241,8 @@ OPERATIONS = (
     Operation(
         "/accounts/at-risk",
         "get",
-        "At-risk customers of every partition, by MRR descending then account_id; a page at a time",
+        "The first 10,000 at-risk customers of all partitions, by MRR descending then"
+        " account_id; a page at a time",
         {200: ("a page of accounts", "AccountsAtRiskPage"), _BAD[0]: _BAD[1]},
         [
             _query(
