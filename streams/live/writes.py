@@ -35,8 +35,17 @@ def split_bucket_field(name: str) -> tuple[str, str, str]:
     return dim, value, counter
 
 
+_ESCAPE = "\x1e"  # marks a separator (or itself) within an account id in a link's field
+
+
 def link_field(account_id: str, ticket_id: str) -> str:
-    """The field of a ticket's link to an account (``{p}:links``, ``{p}:outbox``)."""
+    """The field of a ticket's link to an account (``{p}:links``, ``{p}:outbox``): the
+    account id, without a separator (each one and each ``_ESCAPE`` written as ``_ESCAPE``
+    and a digit, one to one), then the separator and the ticket id. So two links never
+    share a field, whatever their ids hold, and every ordinary id is written as it is."""
+    if FIELD_SEPARATOR in account_id or _ESCAPE in account_id:
+        account_id = account_id.replace(_ESCAPE, _ESCAPE + "0")
+        account_id = account_id.replace(FIELD_SEPARATOR, _ESCAPE + "1")
     return f"{account_id}{FIELD_SEPARATOR}{ticket_id}"
 
 

@@ -97,3 +97,20 @@ async def test_an_account_id_with_the_separator_gets_its_tickets_links() -> None
     assert plain["support_30d"]["tickets_created"] == 0
     want = replay_lines(iter(lines), POLICIES, AS_OF).snapshot
     assert await linked_snapshot(MemoryStore(), Loop(), lines) == want
+
+
+async def test_two_links_whose_ids_join_alike_are_both_kept() -> None:
+    """Ticket 'B3\\x1fT' of account 'A3' and ticket 'T' of account 'A3\\x1fB3' would both be
+    'A3\\x1fB3\\x1fT' joined plainly: each account, on one partition, keeps its own link."""
+    first, second = ("A3", "B3\x1fT"), ("A3\x1fB3", "T")
+    for account_id, ticket_id in (first, second):
+        assert partition_of(account_id.encode(), PARTITIONS) == partition_of(b"A3", PARTITIONS)
+        assert partition_of(ticket_id.encode(), PARTITIONS) == partition_of(b"T", PARTITIONS)
+    lines = [lead(a) for a, _ in (first, second)]
+    lines += [ticket(t, "core", account_id=a) for a, t in (first, second)]
+    store = MemoryStore()
+    want = replay_lines(iter(lines), POLICIES, AS_OF).snapshot
+    assert await linked_snapshot(store, Loop(), lines) == want
+    for account_id, _ in (first, second):
+        _, body = await account(store, POLICIES, PARTITIONS, account_id, NOW)
+        assert body["support_30d"]["tickets_created"] == 1, account_id
