@@ -402,13 +402,20 @@ class StoreContract:
                     link_field("A*1", "T-2"): b"l2",
                     link_field("A-11", "T-3"): b"l3",  # another account, sharing a prefix
                     link_field("AX1", "T-4"): b"l4",  # matched by the glob A*1 unescaped
+                    link_field("A*1\x1fT", "T-5"): b"l5",  # its id extends A*1 past the separator
+                    link_field("A*1", "T\x1fT-5"): b"l6",  # joined plainly, the same field
                 },
             )
         )
         assert await store.load_account(1, "A*1") == b"r1"
         assert await store.load_account(1, "A-3") is None
         assert await store.load_account(2, "A*1") is None
-        assert await store.load_account_links(1, "A*1") == {"T-1": b"l1", "T-2": b"l2"}
+        assert await store.load_account_links(1, "A*1") == {
+            "T-1": b"l1",
+            "T-2": b"l2",
+            "T\x1fT-5": b"l6",
+        }
+        assert await store.load_account_links(1, "A*1\x1fT") == {"T-5": b"l5"}
         assert await store.load_account_links(1, "A-1") == {}
         assert await store.load_account_links(2, "A*1") == {}
 
