@@ -144,6 +144,13 @@ class LoadProducer:
     def done(self) -> bool:
         return self._thread is not None and not self._thread.is_alive()
 
+    def wait_sent(self, count: int, timeout: float = 300.0) -> None:
+        """Until ``count`` records are sent: a point of the stream for the next fault."""
+        deadline = time.monotonic() + timeout
+        while self.sent < count and not self.done:
+            assert time.monotonic() < deadline, f"{self.sent} of {count} sent in {timeout} s"
+            time.sleep(0.1)
+
     async def _main(self) -> None:
         producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap,

@@ -162,7 +162,9 @@ def test_kill_minus_nine_of_a_busy_partitions_master_fails_over_and_equals_repla
         records = simulated_load(soak(15_000, 260_000), RATE, seed=72)
         producer = LoadProducer(run.bootstrap, run.topics, records, RATE).start()
         victims: list[str] = []
-        for _ in range(soak(1, 4)):
+        rounds = soak(1, 4)
+        for round_ in range(rounds):
+            producer.wait_sent(len(records) * round_ // rounds)  # rounds spread over the stream
             time.sleep(3)
             busy = busiest_partition(records[producer.sent :], PARTITIONS)
             key = f"{{{run.name}:p{busy}}}:off"
