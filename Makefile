@@ -43,7 +43,7 @@ test: setup lint ## lint, the unit tests on the pure-Python domain, then every t
 	TICKETPULSE_PURE_PYTHON=1 $(BIN)/pytest -q tests/unit
 	$(BIN)/pytest -q tests
 
-soak: setup ## the fault suite, longer: 20 kills, 100k+ events, 60 s Redis outage (docs/faults.md)
+soak: setup ## the fault suite, longer: 20 kills, 100k+ events, 60 s Redis outage, 4 Redis master and 4 broker kills (docs/faults.md)
 	TICKETPULSE_SOAK=1 $(BIN)/pytest -q -s tests/faults
 
 demo: setup ## the stack, a worker and live simulated traffic, watched with ticketpulse top

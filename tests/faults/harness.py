@@ -25,6 +25,7 @@ import signal
 import threading
 import time
 import urllib.error
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from aiokafka import AIOKafkaProducer
 from streams.domain.instant import MICROS_PER_SECOND, ceil_minute, parse_rfc3339
 from streams.domain.log_replay import ReplayResult
 from streams.domain.policies import load_policies
+from streams.live.placement import partition_of
 from streams.replay import replay_lines
 from streams.simulator.accounts import EVENTS_PER_ACCOUNT_MONTH, MONTH
 from streams.simulator.kafka_sink import TokenBucket
@@ -141,6 +143,13 @@ class LoadProducer:
     @property
     def done(self) -> bool:
         return self._thread is not None and not self._thread.is_alive()
+
+    def wait_sent(self, count: int, timeout: float = 300.0) -> None:
+        """Until ``count`` records are sent: a point of the stream for the next fault."""
+        deadline = time.monotonic() + timeout
+        while self.sent < count and not self.done:
+            assert time.monotonic() < deadline, f"{self.sent} of {count} sent in {timeout} s"
+            time.sleep(0.1)
 
     async def _main(self) -> None:
         producer = AIOKafkaProducer(
@@ -277,6 +286,13 @@ def random_pause(rng: random.Random, low: float, high: float) -> None:
     time.sleep(rng.uniform(low, high))
 
 
+def busiest_partition(records: Sequence[Record], partitions: int) -> int:
+    """The partition most of ``records`` go to (by key, as the producer places them); given
+    the part of a stream not sent yet, the partition busiest from now on."""
+    homes = Counter(partition_of(key, partitions) for _, key, _ in records if key)
+    return max(range(partitions), key=lambda partition: homes[partition])
+
+
 # -- the checker ------------------------------------------------------------------------------
 def first_difference(live: Any, expected: Any, path: str = "") -> str:
     """Where two snapshots differ, for the failure message."""
@@ -393,6 +409,14 @@ def _get(worker: WorkerProcess, path: str) -> tuple[int, Any]:
         return worker.get(path)
     except (OSError, urllib.error.URLError, ValueError):
         return 0, None
+
+
+def assert_nothing_missed(client: redis.Redis | redis.RedisCluster, run: FaultRun) -> None:
+    """No partition recorded an offset as missed, and no worker logged one never received."""
+    for p in range(run.partitions):
+        assert not client.hgetall(f"{{{run.name}:p{p}}}:missed"), p
+    logs = "".join(f.read_text() for f in run.log_dir.glob(f"{run.name}-worker-*.log"))
+    assert "never received" not in logs
 
 
 def rss_bytes(pid: int) -> int:

@@ -1,7 +1,8 @@
 """A Kafka broker killed with kill -9 under load, on three KRaft brokers (topics at
 replication factor 3, min.insync.replicas 2): the worker reads committed records, so the
-snapshot equals replay of what the topics hold, nothing missed; a ``POST /events`` body cut
-by the death is either all in or all out, and the answer says which.
+snapshot equals replay of what the topics hold, nothing missed (under soak through four such
+kills, each restarted); a ``POST /events`` body cut by the death is either all in or all out,
+and the answer says which.
 
 One three-broker Kafka and one Redis for the module; each test restarts the broker it
 killed.
@@ -22,7 +23,6 @@ import redis
 from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.domain.instant import MICROS_PER_SECOND, format_rfc3339
-from streams.live.placement import partition_of
 from streams.stack import Component, Stack, StackConfig, StackPaths, StackPorts
 from streams.stack.kafka_broker import kafka_nodes
 from streams.stack.redis_server import RedisServer
@@ -35,8 +35,11 @@ from .harness import (
     FaultRun,
     Fleet,
     LoadProducer,
+    assert_nothing_missed,
     assert_substantial,
+    busiest_partition,
     simulated_load,
+    soak,
 )
 from .test_outages import kill_minus_nine
 
@@ -75,15 +78,35 @@ def brokers_run(stack: Stack, tmp_path: Path, name: str) -> FaultRun:
     )
 
 
-async def leader_of(bootstrap: str, topic: str, partition: int) -> int:
-    """The node id of the broker leading a partition now."""
+async def partitions_of(bootstrap: str, topics: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every partition of ``topics`` (all, the internal ones included, when None) as the
+    metadata describes it now: leader, replicas, in-sync replicas."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        (described,) = await admin.describe_topics([topic])
+        described = await admin.describe_topics(topics)
     finally:
         await admin.close()
-    return next(int(p["leader"]) for p in described["partitions"] if p["partition"] == partition)
+    return [{"topic": t["topic"], **p} for t in described for p in t["partitions"]]
+
+
+async def leader_of(bootstrap: str, topic: str, partition: int) -> int:
+    """The node id of the broker leading a partition now."""
+    described = await partitions_of(bootstrap, [topic])
+    return next(int(p["leader"]) for p in described if p["partition"] == partition)
+
+
+def wait_fully_replicated(bootstrap: str, timeout: float) -> None:
+    """Until every partition has all its replicas in sync: a restarted broker has caught up,
+    so killing another one leaves each partition its ``min.insync.replicas``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        described = asyncio.run(partitions_of(bootstrap))
+        short = [p for p in described if set(p["isr"]) != set(p["replicas"])]
+        if not short:
+            return
+        assert time.monotonic() < deadline, f"not in sync after {timeout} s: {short[:3]}"
+        time.sleep(0.5)
 
 
 def broker_name(node_id: int) -> str:
@@ -91,33 +114,35 @@ def broker_name(node_id: int) -> str:
     return "kafka" if node_id == 1 else f"kafka-{node_id}"
 
 
-def assert_nothing_missed(client: redis.Redis, run: FaultRun) -> None:
-    for p in range(run.partitions):
-        assert not client.hgetall(f"{{{run.name}:p{p}}}:missed"), p
-    logs = "".join(f.read_text() for f in run.log_dir.glob(f"{run.name}-worker-*.log"))
-    assert "never received" not in logs
-
-
 def test_kill_minus_nine_of_a_busy_partitions_leader_then_restart_equals_replay(
     brokers: Stack, tmp_path: Path
 ) -> None:
+    """One kill and restart (4 in soak, each of the leader of the partition busiest from
+    then on, once the previous victim is back in sync) during one stream."""
     run = brokers_run(brokers, tmp_path, "kbleader")
     client = redis.Redis.from_url(run.redis_url)
     fleet = Fleet(run, size=1)
     try:
         fleet.wait_ready()
-        records = simulated_load(12_000, RATE, seed=73)
+        records = simulated_load(soak(12_000, 200_000), RATE, seed=73)
         producer = LoadProducer(run.bootstrap, run.topics, records, RATE).start()
-        homes = [partition_of(key, PARTITIONS) for _, key, _ in records if key]
-        busy = max(range(PARTITIONS), key=homes.count)
-        time.sleep(3)
-        victim = broker_name(asyncio.run(leader_of(run.bootstrap, run.topics["tickets"], busy)))
-        kill_minus_nine(brokers, victim)
-        time.sleep(4)  # the controller moves leadership; load and worker go on meanwhile
-        brokers.up()  # the killed broker comes back and catches up as a follower
-        producer.join(120)
+        victims: list[str] = []
+        rounds = soak(1, 4)
+        for round_ in range(rounds):
+            producer.wait_sent(len(records) * round_ // rounds)  # rounds spread over the stream
+            time.sleep(3)
+            wait_fully_replicated(run.bootstrap, 120)
+            busy = busiest_partition(records[producer.sent :], PARTITIONS)
+            leader = asyncio.run(leader_of(run.bootstrap, run.topics["tickets"], busy))
+            assert not producer.done, f"the stream ended before kill {len(victims) + 1}"
+            victims.append(broker_name(leader))
+            kill_minus_nine(brokers, victims[-1])
+            print(f"killed {victims[-1]} (leader of {busy}) at {producer.sent} events sent")
+            time.sleep(4)  # the controller moves leadership; load and worker go on meanwhile
+            brokers.up()  # the killed broker comes back and catches up as a follower
+        producer.join(300)
         snapshot = Checker(run, client).assert_equal(lambda: list(fleet.workers.values()))
-        print(assert_substantial(snapshot), "events", len(records), "killed", victim)
+        print(assert_substantial(snapshot), "events", len(records), "killed", victims)
         assert_nothing_missed(client, run)
         assert not fleet.unexpected_exits(), fleet.exits
     finally:

@@ -1,9 +1,10 @@
 """The worker on a Redis Cluster (3 masters, 3 replicas) and a three-broker Kafka (topics at
 replication factor 3, min.insync.replicas=2): two workers over 8 partitions equal replay, and
-so do they after kill -9 of the master that serves a busy partition's slot mid-stream.
+so do they after kill -9 of the master that serves a busy partition's slot mid-stream (four
+times in one stream under soak, the killed node back as a replica after each).
 
 One pair of clusters for the module (about 15 s to start); the failover test runs last and
-brings the killed node back as a replica.
+brings each node it killed back as a replica.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from click.testing import CliRunner
 from redis.crc import key_slot
 
-from streams.live.placement import partition_of
 from streams.live.redis_cluster import parse_cluster_url
 from streams.stack import Component, Stack, StackConfig, StackPaths, StackPorts
 from streams.stack.commands import stack as stack_cli
@@ -34,8 +34,11 @@ from .harness import (
     FaultRun,
     Fleet,
     LoadProducer,
+    assert_nothing_missed,
     assert_substantial,
+    busiest_partition,
     simulated_load,
+    soak,
 )
 from .test_outages import kill_minus_nine
 
@@ -136,36 +139,49 @@ def node_serving(stack: Stack, client: redis.RedisCluster, key: str) -> str:
     return next(c.name for c in stack.components if c.ports()[0] == port)
 
 
+def wait_promoted(stack: Stack, client: redis.RedisCluster, key: str, victim: str) -> None:
+    """Until the cluster is ok again with ``key``'s slot served by another node than
+    ``victim``: its replica is promoted once the others mark it failed (node timeout 2 s)."""
+    deadline = time.monotonic() + 60
+    ports = stack.config.ports.redis_cluster
+    while cluster_health(ports).state != "ok" or node_serving(stack, client, key) == victim:
+        assert time.monotonic() < deadline, f"no failover: {cluster_health(ports)}"
+        time.sleep(0.2)
+
+
 def test_kill_minus_nine_of_a_busy_partitions_master_fails_over_and_equals_replay(
     clusters: Stack, tmp_path: Path
 ) -> None:
+    """One round (4 in soak) during one stream: kill -9 of the master serving the slot of the
+    partition busiest from then on, its replica promoted, the killed node back as a replica."""
     run = cluster_run(clusters, tmp_path, "clfailover")
     client = cluster_client(run.redis_url)
     fleet = Fleet(run, size=2)
     try:
         fleet.wait_ready()
-        records = simulated_load(15_000, RATE, seed=72)
+        records = simulated_load(soak(15_000, 260_000), RATE, seed=72)
         producer = LoadProducer(run.bootstrap, run.topics, records, RATE).start()
-        homes = [partition_of(key, PARTITIONS) for _, key, _ in records if key]
-        busy = max(range(PARTITIONS), key=homes.count)
-        time.sleep(3)
-        victim = node_serving(clusters, client, f"{{{run.name}:p{busy}}}:off")
-        kill_minus_nine(clusters, victim)
-        deadline = time.monotonic() + 60
-        ports = clusters.config.ports.redis_cluster
-        # the replica is promoted once the others mark the master failed (node timeout 2 s)
-        while (
-            cluster_health(ports).state != "ok"
-            or node_serving(clusters, client, f"{{{run.name}:p{busy}}}:off") == victim
-        ):
-            assert time.monotonic() < deadline, f"no failover: {cluster_health(ports)}"
-            time.sleep(0.2)
+        victims: list[str] = []
+        rounds = soak(1, 4)
+        for round_ in range(rounds):
+            producer.wait_sent(len(records) * round_ // rounds)  # rounds spread over the stream
+            time.sleep(3)
+            busy = busiest_partition(records[producer.sent :], PARTITIONS)
+            key = f"{{{run.name}:p{busy}}}:off"
+            victims.append(node_serving(clusters, client, key))
+            assert not producer.done, f"the stream ended before kill {len(victims)}"
+            kill_minus_nine(clusters, victims[-1])
+            print(f"killed {victims[-1]} (master of {busy}) at {producer.sent} events sent")
+            wait_promoted(clusters, client, key, victims[-1])
+            clusters.up()  # the killed node rejoins (its nodes.conf), a replica of its successor
         producer.join(180)
         snapshot = Checker(run, client).assert_equal(lambda: list(fleet.workers.values()))
-        print(assert_substantial(snapshot), "events", len(records), "exits", fleet.exits)
+        print(assert_substantial(snapshot), "events", len(records), "killed", victims)
+        print("exits", fleet.exits)
+        assert_nothing_missed(client, run)
         assert not fleet.unexpected_exits(), fleet.exits
         logs = "".join(f.read_text() for f in run.log_dir.glob(f"{run.name}-worker-*.log"))
         assert "transient failure, retrying" in logs
     finally:
         fleet.close()
-        clusters.up()  # the killed node rejoins, as a replica of its successor
+        clusters.up()  # a node killed in a failed round rejoins too
