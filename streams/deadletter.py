@@ -10,9 +10,13 @@ are pure functions of the records; only ``_read`` talks to Kafka.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import re
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +36,7 @@ from streams.errors import ConfigError
 DEFAULT_LIMIT = 20  # without --since or --summary: the last 20, like a tail
 EVENT_WIDTH = 60
 _MICROS_PER_MS = 1000
+STOP_SECONDS = 5.0  # after Ctrl-C, the longest the command takes to close its consumer
 # Positions in parser messages vary per message; without them one defect counts as one reason.
 _POSITION = re.compile(r" at (?:line \d+ column \d+|byte \d+|character \d+)$")
 
@@ -269,7 +274,10 @@ async def _read(
     except (KafkaError, OSError) as error:
         raise Unreachable(str(error) or type(error).__name__) from error
     finally:
-        await consumer.stop()
+        # bounded: Ctrl-C must end the command even when the consumer's close hangs on a
+        # fetch in flight (seen once in a test run: the process never exited)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(consumer.stop(), STOP_SECONDS)
 
 
 async def _select(
@@ -418,6 +426,8 @@ def deadletter(
     # aiokafka logs each failed connection; the one error below says it once.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     printer = _Printer(as_json=as_json, summary=summary)
+    if follow:
+        signal.signal(signal.SIGINT, _interrupted)
     try:
         found = asyncio.run(
             _read(source, since=start, limit=limit, follow=follow, timeout=timeout, emit=printer)
@@ -433,3 +443,12 @@ def deadletter(
             err=True,
         )
     printer.finish()
+
+
+def _interrupted(signum: int, frame: Any) -> None:
+    """Ctrl-C while following: stop as Python would, and exit 0 regardless after
+    ``STOP_SECONDS`` should closing the consumer hang."""
+    timer = threading.Timer(STOP_SECONDS * 2, os._exit, (0,))
+    timer.daemon = True
+    timer.start()
+    raise KeyboardInterrupt
