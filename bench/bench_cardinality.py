@@ -27,13 +27,13 @@ from pathlib import Path
 from streams.domain.engine import Engine
 from streams.domain.folding import KeyLimits
 from streams.domain.instant import format_rfc3339, parse_rfc3339
-from streams.domain.log_replay import replay_log
 from streams.domain.policies import default_policies
 from streams.domain.snapshot import build_snapshot, dumps_snapshot
 from streams.domain.windows import WINDOWS
 from streams.live.metrics import Metrics
 from streams.live.metrics.exposition import render
-from streams.live.worker import encode_window_sums
+from streams.live.window_sums import encode_window_sums
+from streams.partition_replay import replay_log
 
 START = parse_rfc3339("2026-11-02T08:00:00Z")
 UNBOUNDED = 10**9

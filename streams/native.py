@@ -52,7 +52,6 @@ COMPILED = (
     "streams.domain.facts",
     "streams.domain.instant",
     "streams.domain.kpis",
-    "streams.domain.log_replay",
     "streams.domain.records",
     "streams.domain.snapshot",
     "streams.domain.ticket",

@@ -1,8 +1,8 @@
 """``ticketpulse replay``: the snapshot of an events file, computed offline.
 
-Replay is the reference the live pipeline is checked against: same decoder, same engine,
-and "now" is the snapshot's ``as_of``. The loop itself is ``streams.domain.log_replay``
-(pure, and compiled with the domain); this module reads the file and prints.
+Replay is the reference the live pipeline is checked against: it runs the worker's own
+planner over the in-memory store (``streams.partition_replay``); this module reads the file
+and prints.
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from typing import IO, Any
 import click
 
 from streams.collector import fewer_collections
-from streams.domain.engine import Engine
 from streams.domain.instant import MICROS_PER_MINUTE, Instant, parse_rfc3339
-from streams.domain.log_replay import ReplayResult, replay_log
 from streams.domain.policies import PolicySet, default_policies, load_policies
 from streams.domain.snapshot import dumps_snapshot
 from streams.errors import ConfigError
+from streams.partition_replay import ReplayResult, replay_log
 
 __all__ = ["ReplayResult", "dumps_accounts", "parse_as_of", "replay", "replay_lines"]
 
@@ -39,7 +38,7 @@ def replay_lines(
 
     The snapshot has ``accounts`` when the log has an account event or ``with_accounts``."""
     with fewer_collections():
-        return replay_log(lines, Engine(policies), at, with_accounts=with_accounts)
+        return replay_log(lines, policies, at, with_accounts=with_accounts)
 
 
 def dumps_accounts(views: list[dict[str, Any]]) -> str:

@@ -236,6 +236,8 @@ class BatchResult:
     support: dict[str, tuple[tuple[SupportFact, ...], tuple[SupportFact, ...]]] = field(
         default_factory=dict
     )
+    # (the close's message, an event it withdrew): replay reports these on the close's line
+    withdrawn: list[tuple[Message, Event]] = field(default_factory=list)
 
 
 def plan(
@@ -292,7 +294,7 @@ def plan(
             if timeline.withdrawn:
                 if read is None:
                     read = {(e.ticket_id, e.event_id): m for m, e in batch.events}
-                _withdraw(result, timeline, read, state.partition, topics)
+                _withdraw(result, message, timeline, read, state.partition, topics)
     deltas: MinuteDeltas = {}
     for ticket_id in sorted(touched):
         ticket = state.tickets[ticket_id]
@@ -364,6 +366,7 @@ def deadletter(message: Message, reason: str) -> dict[str, Any]:
 
 def _withdraw(
     result: BatchResult,
+    closing: Message,
     timeline: Timeline,
     read: dict[tuple[str, str], Message],
     partition: int,
@@ -376,6 +379,7 @@ def _withdraw(
     its topic by type, and no offset.
     """
     for event in timeline.withdrawn:
+        result.withdrawn.append((closing, event))
         message = read.get((event.ticket_id, event.event_id))
         if message is not None:
             record = deadletter(message, CLOSED_REASON)

@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from pydantic_core import from_json, to_json
-
 from streams.domain.account_links import Link
 from streams.domain.account_partial import AccountsPartial, render_section
 from streams.domain.instant import (
@@ -31,7 +29,7 @@ from streams.domain.instant import (
 )
 from streams.domain.kpis import DimKey, KpiCounters
 from streams.domain.policies import PolicySet
-from streams.domain.snapshot import Backlog, SlaNow, Snapshot, build_snapshot, fits
+from streams.domain.snapshot import Snapshot, fits
 from streams.domain.windows import WINDOWS, MinuteDeltas
 from streams.errors import TransientError
 from streams.live.account_outbox import LinkSink, fill_outbox, next_seq, outbox_records
@@ -45,7 +43,14 @@ from streams.live.metrics import Metrics
 from streams.live.placement import Placement
 from streams.live.retrying import retry
 from streams.live.stores.protocol import StaleOffsets, Store
-from streams.live.writes import split_backlog_field, split_bucket_field
+from streams.live.window_sums import (
+    add_window_sums,
+    assemble_snapshot,
+    empty_window_sums,
+    encode_window_sums,
+    merge_window_sums,
+)
+from streams.live.writes import split_bucket_field
 from streams.topic_names import DEFAULT_TOPICS, TopicNames
 
 log = logging.getLogger(__name__)
@@ -497,107 +502,24 @@ class Worker:
         others = [p for p in everyone if p not in done]
         blobs = await self._retry(lambda: self.store.read_window_sums(others))
         windows = merge_window_sums(blobs.values(), merged)
-        backlog: defaultdict[str, int] = defaultdict(int)
-        at_risk: defaultdict[str, int] = defaultdict(int)
-        breached: defaultdict[str, int] = defaultdict(int)
         within = self.policies.at_risk_within
+        backlogs, clocks = [], []
         for partition in everyone:
-            for key, count in (await self._retry(partial(self.store.backlog, partition))).items():
-                backlog[key] += count
-            risk, late = await self._retry(partial(self.store.sla_counts, partition, now, within))
-            for target, count in risk.items():
-                at_risk[target] += count
-            for target, count in late.items():
-                breached[target] += count
-        counts = []
-        for key, count in backlog.items():
-            status, priority, team = split_backlog_field(key)
-            counts.append(((status, priority, team), count))
-        parts = (
-            as_of,
-            windows,
-            Backlog.from_counts(counts),
-            SlaNow(at_risk=dict(at_risk), breached_running=dict(breached)),
-        )
+            backlogs.append(await self._retry(partial(self.store.backlog, partition)))
+            clocks.append(await self._retry(partial(self.store.sla_counts, partition, now, within)))
         own = own_accounts or {}
         read = await self._retry(
             lambda: self.store.read_account_partials(p for p in everyone if p not in own)
         )
         accounts = merge_published(read.values(), own.values(), as_of)
         section = render_section(accounts) if accounts.accounts else None
-        snapshot = build_snapshot(*parts)
+        snapshot = assemble_snapshot(as_of, windows, backlogs, clocks)
         limits = self.metrics.label_limits
-        mirror = snapshot if fits(snapshot, limits) else build_snapshot(*parts, limits)
+        mirror = (
+            snapshot
+            if fits(snapshot, limits)
+            else assemble_snapshot(as_of, windows, backlogs, clocks, limits)
+        )
         if section is None:
             return snapshot, mirror
         return snapshot.with_accounts(section), mirror.with_accounts(section)
-
-
-WIRE_VERSION = 2
-
-
-def encode_window_sums(
-    as_of: Instant, sums: Mapping[str, Mapping[DimKey, Mapping[str, int]]]
-) -> bytes:
-    """A partition's window sums as published to Redis (``{p}:win``): per window, one row
-    ``[dim, value, plain counters, {distribution: [bin indexes, counts, sums]}]`` per
-    dimension key. The bins go as the arrays they are kept in, so encoding costs a row per
-    dimension key rather than a name per counter."""
-    rows = {
-        name: [[dim, value, *_counters(counters).wire()] for (dim, value), counters in dims.items()]
-        for name, dims in sums.items()
-    }
-    # pydantic-core's encoder: the same compact JSON as json.dumps, several times faster
-    return to_json({"v": WIRE_VERSION, "as_of": as_of, "windows": rows})
-
-
-def empty_window_sums() -> dict[str, dict[DimKey, KpiCounters]]:
-    return {name: {} for name in WINDOWS}
-
-
-def add_window_sums(
-    into: dict[str, dict[DimKey, KpiCounters]],
-    sums: Mapping[str, Mapping[DimKey, Mapping[str, int]]],
-) -> None:
-    """Add one partition's in-memory window sums (copied: ``sums`` may change later)."""
-    for name, dims in sums.items():
-        window = into.setdefault(name, {})
-        for dim, counters in dims.items():
-            _bag(window, dim).add_wire(*_counters(counters).wire())
-
-
-def merge_window_sums(
-    blobs: Iterable[bytes], into: dict[str, dict[DimKey, KpiCounters]] | None = None
-) -> dict[str, dict[DimKey, KpiCounters]]:
-    """Sum published partitions' window sums (and ``into``); zero counters disappear.
-
-    Blobs of the earlier format (rows of ``[dim, value, counter, count]``, before
-    ``WIRE_VERSION`` 2) are still read, so that workers can be upgraded one by one.
-    """
-    merged = empty_window_sums() if into is None else into
-    for blob in blobs:
-        data = from_json(blob)  # about 1.6x json.loads on these blobs
-        wire = data.get("v") == WIRE_VERSION
-        for name, rows in data["windows"].items():
-            window = merged.setdefault(name, {})
-            for row in rows:
-                bag = _bag(window, (row[0], row[1]))
-                if wire:
-                    bag.add_wire(row[2], row[3])
-                else:
-                    bag.add(row[2], row[3])
-    for window in merged.values():
-        for key in [k for k, counters in window.items() if not counters]:
-            del window[key]
-    return merged
-
-
-def _bag(window: dict[DimKey, KpiCounters], dim: DimKey) -> KpiCounters:
-    bag = window.get(dim)
-    if bag is None:
-        bag = window[dim] = KpiCounters()
-    return bag
-
-
-def _counters(counters: Mapping[str, int]) -> KpiCounters:
-    return counters if isinstance(counters, KpiCounters) else KpiCounters(counters)

@@ -16,8 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streams.domain.account import AccountView
-from streams.domain.account_book import AccountBook, by_account, engine_support
-from streams.domain.account_decode import decode_any
+from streams.domain.account_book import AccountBook, by_account
 from streams.domain.account_events import AccountEvent, AccountEventType, MrrReason
 from streams.domain.account_partial import (
     AccountsPartial,
@@ -27,10 +26,9 @@ from streams.domain.account_partial import (
 )
 from streams.domain.account_snapshot import AT_RISK_LISTED, HEALTH_WINDOW
 from streams.domain.account_support import SupportFact
-from streams.domain.decode import InvalidEvent
-from streams.domain.engine import Engine
 from streams.domain.instant import MICROS_PER_SECOND, parse_rfc3339
 from streams.domain.policies import load_policies
+from streams.partition_replay import PartitionReplay, replay_log
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "accounts"
 AS_OF = parse_rfc3339("2026-12-01T00:00:00Z")
@@ -39,17 +37,9 @@ HEALTH = POLICIES.account_health
 
 
 def golden() -> tuple[dict[str, AccountView], dict[str, list[SupportFact]]]:
-    book, engine = AccountBook(), Engine(POLICIES)
-    for line in (GOLDEN / "events.jsonl").read_bytes().splitlines():
-        event = decode_any(line)
-        if isinstance(event, InvalidEvent) or event.occurred_at >= AS_OF:
-            continue
-        if isinstance(event, AccountEvent):
-            book.ingest(event)
-        else:
-            engine.ingest(event)
-    engine.evaluate_all(AS_OF)
-    return book.views(AS_OF), by_account(engine_support(engine, AS_OF - HEALTH_WINDOW))
+    run = PartitionReplay(POLICIES)
+    replay_log((GOLDEN / "events.jsonl").read_bytes().splitlines(), POLICIES, AS_OF, replay=run)
+    return run.book.views(AS_OF), by_account(run.support(AS_OF - HEALTH_WINDOW))
 
 
 VIEWS, SUPPORT = golden()

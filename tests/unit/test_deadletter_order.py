@@ -17,12 +17,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.domain.engine import Engine
 from streams.domain.events import TOPIC_OF, Event, EventType, Status
-from streams.domain.log_replay import replay_log
 from streams.domain.timeline import CLOSED_REASON
 from streams.live.batch import Message, PartitionState, decode_batch, plan
 from streams.live.metrics import Metrics
+from streams.partition_replay import replay_log
 from streams.topic_names import DEFAULT_TOPICS
 
 from .conftest import SIMPLE_POLICIES, Events, policies_from
@@ -132,7 +131,7 @@ def test_replay_refuses_the_same_events_in_any_line_order(events: list[Event], o
     shuffled = list(events)
     order.shuffle(shuffled)
     lines = [json.dumps(e.to_json()).encode() for e in shuffled]
-    result = replay_log(lines, Engine(POLICIES), NOW)
+    result = replay_log(lines, POLICIES, NOW)
     assert result.counts["rejected"] == sum(refused_by_the_rule(events).values())
     unique = len({e.event_id for e in events})
     assert result.counts["accepted"] + result.counts["rejected"] == unique

@@ -8,9 +8,9 @@ import pytest
 
 from streams.domain.engine import Engine
 from streams.domain.instant import MICROS_PER_MINUTE, parse_rfc3339
-from streams.domain.log_replay import replay_log
 from streams.domain.policies import default_policies
 from streams.domain.windows import WINDOWS
+from streams.partition_replay import replay_log
 from streams.replay import replay_lines
 from streams.simulator.simulation import SimulationConfig, generate, take
 

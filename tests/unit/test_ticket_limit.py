@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import random
 
-from streams.domain.engine import Engine
 from streams.domain.events import Event
 from streams.domain.facts import FactKind
-from streams.domain.log_replay import replay_log
 from streams.domain.policies import PolicySet
 from streams.domain.records import decode_record, encode_record
 from streams.domain.ticket import evaluate
 from streams.domain.timeline import EVENT_LIMIT, Arrival, Timeline, refusal
 from streams.live.batch import Message, PartitionState, decode_batch, plan
+from streams.partition_replay import replay_log
 
 from .conftest import Events
 
@@ -94,7 +93,7 @@ def test_replay_dead_letters_events_over_the_limit(simple_policies: PolicySet) -
     t = Events()
     events = [t.created(0), *auto_reply_loop(t, EVENT_LIMIT), t.status(3000, "closed")]
     lines = [json.dumps(e.to_json()).encode() for e in events]
-    result = replay_log(lines, Engine(simple_policies), t.at(4000))
+    result = replay_log(lines, simple_policies, t.at(4000))
     assert result.counts["accepted"] == EVENT_LIMIT + 2
     assert result.counts["over_limit"] == EVENT_LIMIT
     assert {reason for _, reason in result.errors} == {LIMIT_REASON}

@@ -7,7 +7,7 @@ from pydantic_core import to_json
 from streams.domain.facts import Fact, FactDiff, FactKind
 from streams.domain.instant import MICROS_PER_MINUTE, parse_rfc3339
 from streams.domain.windows import WINDOWS, Windows
-from streams.live.worker import (
+from streams.live.window_sums import (
     add_window_sums,
     empty_window_sums,
     encode_window_sums,

@@ -225,6 +225,11 @@ class MemoryStore:
             if outbox.get(name) == blob:
                 del outbox[name]
 
+    def records(self, partition: int) -> Mapping[str, bytes]:
+        """Every ticket record of the partition, expired or not (replay's own view: it keeps
+        them all, as nothing expires on its clock)."""
+        return self._part(partition).tickets
+
     # -- the write path ---------------------------------------------------------------------
     async def apply(
         self,

@@ -1,0 +1,260 @@
+"""Replay as one partition of the live pipeline: the worker's planner over the memory store.
+
+``ticketpulse replay`` is the reference the live pipeline is checked against, so it runs the
+live pipeline's own parts: lines are decoded, gathered into batches and applied by the
+planner (``streams.live.batch.plan``) to a ``PartitionState``, whose writes go to a
+``MemoryStore`` (the store protocol the Redis store implements). The clock is the data's:
+each batch is evaluated at the end of the minute of its latest event (or at ``as_of`` when it
+is given), and at the end the tickets whose wake-up time has come are evaluated at ``as_of``,
+as the worker's breach scan does. The snapshot is then assembled from the same homes the
+worker reads: window sums from the partition's buckets, backlog and SLA counts from the
+store's indexes (``streams.live.window_sums``).
+
+Account events go to an ``AccountBook``; the tickets' support facts are read from the
+planner's cache and the store's records when the report is made.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Coroutine, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from streams.domain.account_book import AccountBook, by_account
+from streams.domain.account_decode import decode_any
+from streams.domain.account_events import AccountEvent
+from streams.domain.account_snapshot import HEALTH_WINDOW
+from streams.domain.account_support import SupportFact, ticket_support
+from streams.domain.account_timeline import OVER_LIMIT_REASON
+from streams.domain.decode import InvalidEvent
+from streams.domain.events import Event
+from streams.domain.instant import MICROS_PER_MINUTE, Instant, ceil_minute, floor_minute
+from streams.domain.policies import PolicySet
+from streams.domain.records import decode_record
+from streams.domain.snapshot import Snapshot
+from streams.domain.ticket import TicketView, evaluate
+from streams.domain.timeline import CLOSED_REASON, Arrival
+from streams.domain.windows import WINDOWS
+from streams.live.batch import DecodedBatch, Message, PartitionState, plan
+from streams.live.stores.memory import MemoryStore
+from streams.live.window_sums import add_window_sums, assemble_snapshot, empty_window_sums
+
+T = TypeVar("T")
+LONGEST = max(WINDOWS.values())
+FORGET_STEP = 60 * MICROS_PER_MINUTE
+# Lines per batch: a ticket touched in a batch is evaluated and its record written once per
+# batch, so larger batches cost less; 20,000 decoded events hold a few MB.
+BATCH_LINES = 20_000
+TOPIC = "replay"  # the one input topic of the replayed partition; offsets are line numbers
+_ACCEPTED, _DUPLICATE = Arrival.ACCEPTED.value, Arrival.DUPLICATE.value
+_REJECTED, _OVER_LIMIT = Arrival.REJECTED.value, Arrival.OVER_LIMIT.value
+
+
+def withdrawn_error(event: Event) -> str:
+    """The error of an event read before the close on this line, which it sorts after."""
+    return f"{CLOSED_REASON} (event_id {event.event_id!r}, read earlier, sorts after this close)"
+
+
+def ready(step: Coroutine[Any, Any, T]) -> T:
+    """The result of a memory store call: its coroutines never wait, so no event loop."""
+    try:
+        step.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    step.close()
+    raise RuntimeError("a memory store call waited")
+
+
+@dataclass(slots=True)
+class ReplayResult:
+    # the snapshot's JSON object, what replay prints (``Snapshot.from_json`` types it again)
+    snapshot: dict[str, Any]
+    counts: Counter[str] = field(default_factory=Counter)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    # every account's view V, sorted by account_id, when the snapshot has ``accounts``
+    accounts: list[dict[str, Any]] | None = None
+
+
+@dataclass(slots=True)
+class PartitionReplay:
+    """One partition's state, its store and what replay counts, fed batch by batch."""
+
+    policies: PolicySet
+    state: PartitionState = field(default_factory=lambda: PartitionState(0))
+    # nothing expires: replay keeps every ticket's record, whatever the data's time span
+    store: MemoryStore = field(default_factory=lambda: MemoryStore(clock=lambda: 0.0))
+    book: AccountBook = field(default_factory=AccountBook)  # the accounts' events
+    outcomes: Counter[str] = field(default_factory=Counter)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    anomalies: int = 0
+
+    def apply(
+        self, events: list[tuple[Message, Event]], now: Instant, wake: Iterable[str] = ()
+    ) -> None:
+        """Plan one batch (and the ``wake`` tickets) at ``now`` and apply it to the store."""
+        state, policies = self.state, self.policies
+        batch = DecodedBatch(events=events)
+        woken = list(wake)
+        missing = state.missing(batch.ticket_ids.union(woken))
+        if missing:
+            state.load(ready(self.store.load_tickets(0, missing)), missing, policies)
+        before = self._anomalies(batch.ticket_ids.union(woken))
+        result = plan(state, batch, policies, now, woken)
+        ready(self.store.apply(result.writes))
+        state.windows.apply_deltas(result.window_deltas)
+        self.anomalies += self._anomalies(result.writes.tickets) - before
+        for (_, _, outcome), count in result.outcomes.items():
+            self.outcomes[outcome] += count
+        skip: set[int | None] = set()
+        if result.withdrawn:  # reported on the close's line; their dead letters are not
+            lines = {(e.ticket_id, e.event_id): m.offset for m, e in events}
+            for closing, event in result.withdrawn:
+                self.errors.append((closing.offset, withdrawn_error(event)))
+                skip.add(lines.get((event.ticket_id, event.event_id)))
+        for record in result.deadletters:
+            offset = record["offset"]
+            if not (skip and offset in skip and record["error"] == CLOSED_REASON):
+                self.errors.append((offset, record["error"]))
+
+    def _anomalies(self, ticket_ids: Iterable[str]) -> int:
+        tickets = self.state.tickets
+        retired = self.state.retired
+        total = 0
+        for ticket_id in ticket_ids:
+            ticket = tickets.get(ticket_id)
+            if ticket is None:
+                kept = retired.get(ticket_id)
+                if kept is None:
+                    continue
+                ticket = kept[1]
+            total += ticket.view.anomalies
+        return total
+
+    def wake_due(self, as_of: Instant) -> None:
+        """Evaluate at ``as_of`` every ticket whose wake-up time has come (the breach scan)."""
+        due = ready(self.store.due_for_wake(0, as_of, len(self.store.records(0)) + 1))
+        if due:
+            self.apply([], as_of, due)
+
+    def snapshot(self, as_of: Instant) -> Snapshot:
+        """The snapshot as the worker assembles it, from this one partition."""
+        sums = empty_window_sums()
+        add_window_sums(sums, {name: self.state.windows.window(name, as_of) for name in WINDOWS})
+        backlog = ready(self.store.backlog(0))
+        counts = ready(self.store.sla_counts(0, as_of, self.policies.at_risk_within))
+        return assemble_snapshot(as_of, sums, [backlog], [counts])
+
+    def support(self, since: Instant) -> Iterator[tuple[SupportFact, ...]]:
+        """Every ticket's support facts, as of its last evaluation.
+
+        A ticket out of the planner's cache is read from its record and evaluated again at
+        the instant the record was written; one whose last event is before ``since`` has no
+        fact from then on (it runs no clock), so only the accounts it names are needed.
+        """
+        tickets = self.state.tickets
+        for ticket_id, record in self.store.records(0).items():
+            cached = tickets.get(ticket_id)
+            if cached is not None:
+                yield ticket_support(cached.timeline.events, cached.view)
+                continue
+            timeline, at = decode_record(ticket_id, record)
+            events = timeline.events
+            if not events or events[-1].occurred_at < since:
+                view = TicketView(ticket_id, at)  # names only: no fact of it is read
+            else:
+                view = evaluate(ticket_id, events, self.policies, at)
+            yield ticket_support(events, view)
+
+
+def replay_log(
+    lines: Iterable[bytes],
+    policies: PolicySet,
+    at: Instant | None,
+    *,
+    forget: bool = True,
+    with_accounts: bool = False,
+    batch_lines: int = BATCH_LINES,
+    replay: PartitionReplay | None = None,
+) -> ReplayResult:
+    """Decode and apply every line; the snapshot as of ``at`` (or the data's end).
+
+    With ``forget=False`` facts that no window will read are counted all the same: the
+    reference the forgetting is tested on. ``with_accounts`` adds the ``accounts`` section
+    even to a log without account events. ``replay`` is the partition to fill (a new one by
+    default), for a caller that looks into it afterwards.
+    """
+    run = PartitionReplay(policies) if replay is None else replay
+    book = run.book
+    read = invalid = after_as_of = 0
+    account_counts: Counter[str] = Counter()
+    errors = run.errors
+    latest: Instant | None = None
+    # The snapshot's windows end at ``at``, or at the end of the latest event's minute, which
+    # only moves forward: facts a week before that are never read. Moved an hour at a time
+    # (pruning walks every bucket).
+    forgotten = None if at is None else at - LONGEST
+    if forgotten is not None and forget:
+        run.state.windows.forget_before(forgotten)
+    pending: list[tuple[Message, Event]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line or line.isspace():
+            continue
+        read += 1
+        decoded = decode_any(line)
+        if isinstance(decoded, InvalidEvent):
+            invalid += 1
+            errors.append((number, decoded.error))
+            continue
+        occurred = decoded.occurred_at
+        if at is not None and occurred >= at:
+            after_as_of += 1
+            continue
+        if isinstance(decoded, AccountEvent):
+            arrival = book.ingest(decoded)
+            account_counts[arrival.value] += 1
+            if arrival is Arrival.OVER_LIMIT:
+                errors.append((number, OVER_LIMIT_REASON))
+        else:
+            pending.append((Message(TOPIC, 0, number, line), decoded))
+        if latest is None or occurred > latest:
+            latest = occurred
+            if (
+                forget
+                and at is None
+                and (forgotten is None or latest - LONGEST >= forgotten + FORGET_STEP)
+            ):
+                forgotten = floor_minute(latest) - LONGEST
+                run.state.windows.forget_before(forgotten)
+        if len(pending) >= batch_lines:
+            run.apply(pending, at if at is not None else ceil_minute(latest))
+            pending = []
+    as_of = at if at is not None else ceil_minute(latest if latest is not None else 0)
+    if pending:
+        run.apply(pending, as_of)
+    run.wake_due(as_of)
+    outcomes = run.outcomes
+    withdrawn = outcomes["withdrawn"]
+    seen = {
+        "lines": read,
+        "invalid": invalid,
+        "after_as_of": after_as_of,
+        _ACCEPTED: outcomes[_ACCEPTED] - withdrawn + account_counts[_ACCEPTED],
+        _DUPLICATE: outcomes[_DUPLICATE] + account_counts[_DUPLICATE],
+        _REJECTED: outcomes[_REJECTED] + withdrawn,
+        _OVER_LIMIT: outcomes[_OVER_LIMIT] + account_counts[_OVER_LIMIT],
+    }
+    counts = Counter({name: count for name, count in seen.items() if count})
+    counts["tickets"] = len(run.store.records(0))
+    counts["anomalies"] = run.anomalies
+    snapshot = run.snapshot(as_of)
+    views = None
+    if book.events or with_accounts:
+        support = by_account(run.support(as_of - HEALTH_WINDOW))
+        report, anomalies = book.report(support, as_of, policies.account_health)
+        snapshot = snapshot.with_accounts(report.section)
+        views = report.views
+        counts["accounts"] = len(views)
+        counts["anomalies"] += anomalies
+    errors.sort(key=lambda error: error[0])
+    return ReplayResult(snapshot.to_json(), counts=counts, errors=errors, accounts=views)
