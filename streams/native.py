@@ -47,7 +47,6 @@ COMPILED = (
     "streams.domain.catalog",
     "streams.domain.clocks",
     "streams.domain.decode",
-    "streams.domain.engine",
     "streams.domain.events",
     "streams.domain.facts",
     "streams.domain.instant",
@@ -60,6 +59,7 @@ COMPILED = (
     "streams.domain.value",
     "streams.domain.windows",
     "streams.live.batch",
+    "streams.partition_replay",
     "streams.live.placement",
     "streams.live.writes",
 )

@@ -76,14 +76,26 @@ class ReplayResult:
     accounts: list[dict[str, Any]] | None = None
 
 
+def _partition() -> PartitionState:
+    return PartitionState(0)
+
+
+def _never() -> float:
+    return 0.0
+
+
+def _store() -> MemoryStore:
+    """Nothing expires: replay keeps every ticket's record, whatever the data's time span."""
+    return MemoryStore(clock=_never)
+
+
 @dataclass(slots=True)
 class PartitionReplay:
     """One partition's state, its store and what replay counts, fed batch by batch."""
 
     policies: PolicySet
-    state: PartitionState = field(default_factory=lambda: PartitionState(0))
-    # nothing expires: replay keeps every ticket's record, whatever the data's time span
-    store: MemoryStore = field(default_factory=lambda: MemoryStore(clock=lambda: 0.0))
+    state: PartitionState = field(default_factory=_partition)
+    store: MemoryStore = field(default_factory=_store)
     book: AccountBook = field(default_factory=AccountBook)  # the accounts' events
     outcomes: Counter[str] = field(default_factory=Counter)
     errors: list[tuple[int, str]] = field(default_factory=list)

@@ -220,14 +220,17 @@ class Windows:
             del buckets[minute]
 
     def apply_deltas(self, deltas: Mapping[Instant, Mapping[DimKey, Mapping[str, int]]]) -> None:
-        """Add counter increments to their buckets and to every window that holds them."""
-        buckets, interned = self._buckets, self._dims
+        """Add counter increments to their buckets and to every window that holds them
+        (those of minutes before the ``forget_before`` floor are ignored, as ``apply`` does)."""
+        buckets, interned, floor = self._buckets, self._dims, self._floor
         spans = [
             (w.as_of - w.width, w.as_of, w.pending)
             for w in self._running.values()
             if w.as_of is not None
         ]
         for minute, dims in deltas.items():
+            if floor is not None and minute < floor:
+                continue
             holding = [pending for start, end, pending in spans if start <= minute < end]
             bucket = buckets.get(minute)
             if bucket is None:

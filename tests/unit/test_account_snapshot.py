@@ -24,12 +24,12 @@ from streams.domain.account_health import SIGNALS, signals
 from streams.domain.account_support import SupportSums, ticket_support
 from streams.domain.account_thresholds import HealthThresholds
 from streams.domain.decode import InvalidEvent, decode_event
-from streams.domain.engine import Engine
 from streams.domain.instant import ceil_minute, format_rfc3339, parse_rfc3339
 from streams.domain.policies import PolicySet, default_policies
 from streams.domain.timeline import Arrival
 from streams.replay import ReplayResult, replay_lines
 from streams.simulator.simulation import SimulationConfig, generate, take
+from tests.support.scratch import Scratch
 from tests.unit.conftest import SIMPLE_POLICIES, policies_from
 
 AS_OF = parse_rfc3339("2026-11-30T00:00:00Z")
@@ -424,22 +424,20 @@ def test_touch_channel_of_a_lost_day_is_not_a_window_fact() -> None:
 
 
 def test_closed_tickets_kept_as_records_give_the_same_support() -> None:
-    """Replay keeps closed tickets as records and reads them again at the end; an engine that
-    keeps every timeline gives the same views (the simulator's accounts and NPS answers)."""
+    """Replay keeps closed tickets as records and reads them again at the end; evaluating
+    every timeline from scratch gives the same views (the simulator's accounts and NPS
+    answers)."""
     config = SimulationConfig(seed=7, events_per_second=0.05, late_share=0.1)
     start = parse_rfc3339("2026-11-02T08:00:00Z")
     lines = [e.line().encode() for e in take(generate(config, start), count=4000)]
     policies = default_policies()
     replayed = replay_lines(iter(lines), policies, with_accounts=True)
-    engine, latest = Engine(policies), 0
+    scratch, latest = Scratch(policies), 0
     for line in lines:
         event = decode_event(line)
-        if not isinstance(event, InvalidEvent) and engine.ingest(event) is Arrival.ACCEPTED:
+        if not isinstance(event, InvalidEvent) and scratch.ingest(event) is Arrival.ACCEPTED:
             latest = max(latest, event.occurred_at)
-    as_of = ceil_minute(latest)
-    engine.evaluate_all(as_of)
-    assert not engine.retired
-    report, _ = AccountBook().report(engine, as_of, policies.account_health)
+    report = scratch.accounts(AccountBook(), ceil_minute(latest))
     assert replayed.accounts == report.views
     assert replayed.snapshot["accounts"] == report.section
     assert sum(v["support_30d"]["tickets_created"] for v in report.views) > 100
@@ -451,16 +449,15 @@ def test_support_accepts_the_surveys_the_ticket_engine_accepts() -> None:
     view's CSAT and NPS facts, for every simulated ticket with an account."""
     config = SimulationConfig(seed=11, events_per_second=0.05, late_share=0.3)
     start = parse_rfc3339("2026-11-02T08:00:00Z")
-    engine = Engine(default_policies())
+    scratch = Scratch(default_policies())
     for emitted in take(generate(config, start), count=6000):
         event = decode_event(emitted.line())
         if not isinstance(event, InvalidEvent):
-            engine.ingest(event)
+            scratch.ingest(event)
     now = start + 40 * 24 * 60 * 60_000_000
-    engine.evaluate_all(now)
     checked = 0
-    for ticket_id, view in engine.views.items():
-        events = engine.timelines[ticket_id].events
+    for ticket_id, view in scratch.views(now).items():
+        events = scratch.timelines[ticket_id].events
         created = next((e for e in events if e.type.value == "ticket.created"), None)
         if created is None or created.account_id is None:
             continue

@@ -24,7 +24,7 @@ AS_OF = "2026-11-03T12:00:00Z"  # as in test_golden
 
 PROBE = """
 import json, sys
-import streams.domain.engine, streams.domain.decode, streams.live.batch
+import streams.domain.ticket, streams.domain.decode, streams.live.batch
 from streams import native
 from streams.domain.instant import parse_rfc3339
 from streams.domain.policies import load_policies

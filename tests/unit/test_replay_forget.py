@@ -6,11 +6,10 @@ from typing import Any
 
 import pytest
 
-from streams.domain.engine import Engine
 from streams.domain.instant import MICROS_PER_MINUTE, parse_rfc3339
 from streams.domain.policies import default_policies
-from streams.domain.windows import WINDOWS
-from streams.partition_replay import replay_log
+from streams.domain.windows import WINDOWS, Windows
+from streams.partition_replay import PartitionReplay, replay_log
 from streams.replay import replay_lines
 from streams.simulator.simulation import SimulationConfig, generate, take
 
@@ -25,22 +24,22 @@ def lines() -> list[bytes]:
     return [e.line().encode() for e in take(generate(config, START), count=6000)]
 
 
-def replay(lines: list[bytes], at: int | None, *, forget: bool) -> tuple[dict[str, Any], Engine]:
-    """Replay into an engine of our own; ``forget=False`` counts every fact, as before."""
-    engine = Engine(default_policies())
-    snapshot = replay_log(iter(lines), engine, at, forget=forget).snapshot
-    return snapshot, engine
+def replay(lines: list[bytes], at: int | None, *, forget: bool) -> tuple[dict[str, Any], Windows]:
+    """Replay into a partition of our own; ``forget=False`` counts every fact."""
+    run = PartitionReplay(default_policies())
+    snapshot = replay_log(iter(lines), run.policies, at, forget=forget, replay=run).snapshot
+    return snapshot, run.state.windows
 
 
 @pytest.mark.parametrize("at_day", [None, 4, 10])
 def test_forgetting_changes_no_snapshot(lines: list[bytes], at_day: int | None) -> None:
     at = None if at_day is None else START + at_day * DAY
     remembered, _ = replay(lines, at, forget=False)
-    forgetting, engine = replay(lines, at, forget=True)
+    forgetting, windows = replay(lines, at, forget=True)
     assert forgetting == remembered
     assert forgetting == replay_lines(iter(lines), default_policies(), at).snapshot
     assert forgetting["windows"]["7d"]["overall"]["tickets_created"] > 0
-    oldest = min(engine.windows.buckets())
+    oldest = min(windows.buckets())
     # forgotten an hour at a time, from the start of the latest minute
     assert (
         oldest
@@ -50,6 +49,6 @@ def test_forgetting_changes_no_snapshot(lines: list[bytes], at_day: int | None) 
 
 def test_the_data_spans_more_than_a_week(lines: list[bytes]) -> None:
     """Else the test above would pass without anything forgotten."""
-    _, engine = replay(lines, None, forget=False)
-    buckets = engine.windows.buckets()
+    _, windows = replay(lines, None, forget=False)
+    buckets = windows.buckets()
     assert max(buckets) - min(buckets) > 9 * DAY

@@ -1,4 +1,4 @@
-"""Replay keeps closed tickets compact: same snapshot, memory that follows the open tickets."""
+"""Replay keeps closed tickets as records only: same snapshot, a cache of the open tickets."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from typing import Any
 import pytest
 
 from streams.domain.decode import InvalidEvent, decode_event
-from streams.domain.engine import Engine
+from streams.domain.events import Event
 from streams.domain.instant import ceil_minute, parse_rfc3339
 from streams.domain.policies import PolicySet, default_policies
 from streams.domain.timeline import Arrival
+from streams.live.batch import Message
+from streams.partition_replay import TOPIC, PartitionReplay
 from streams.replay import replay_lines
 from streams.simulator.simulation import SimulationConfig, generate, take
 
+from ..support.scratch import Scratch
 from .conftest import Events
 
 START = parse_rfc3339("2026-11-02T08:00:00Z")
@@ -25,18 +28,17 @@ def simulated(count: int, seed: int) -> list[bytes]:
 
 
 def keep_everything(lines: list[bytes], policies: PolicySet, at: int | None) -> dict[str, Any]:
-    """The plain engine: every timeline in memory, each ticket evaluated once at the end."""
-    engine = Engine(policies)
+    """From scratch: every timeline in memory, each ticket evaluated once at the end."""
+    scratch = Scratch(policies)
     latest = 0
     for line in lines:
         event = decode_event(line)
         if isinstance(event, InvalidEvent) or (at is not None and event.occurred_at >= at):
             continue
-        if engine.ingest(event) is Arrival.ACCEPTED:
+        if scratch.ingest(event) is Arrival.ACCEPTED:
             latest = max(latest, event.occurred_at)
     as_of = at if at is not None else ceil_minute(latest)
-    engine.evaluate_all(as_of)
-    return engine.snapshot(as_of).to_json()
+    return scratch.snapshot(as_of).to_json()
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -50,40 +52,42 @@ def test_retiring_closed_tickets_changes_no_number(seed: int, at: str | None) ->
     assert result.snapshot["windows"]["7d"]["overall"]["tickets_created"] > 100
 
 
-def test_closed_tickets_leave_memory_and_come_back_for_late_events() -> None:
-    engine = Engine(default_policies())
+def batch(*events: Event) -> list[tuple[Message, Event]]:
+    return [(Message(TOPIC, 0, n, b""), e) for n, e in enumerate(events, start=1)]
+
+
+def test_closed_tickets_leave_the_cache_and_come_back_for_late_events() -> None:
+    run = PartitionReplay(default_policies())
     ticket = Events("T-1")
-    for event in (
-        ticket.created(0),
-        ticket.reply(10),
-        ticket.status(60, "solved"),
-        ticket.status(120, "closed"),
-    ):
-        engine.ingest(event)
     as_of = ceil_minute(ticket.at(24 * 60))
-    assert engine.retire("T-1", as_of)
-    assert "T-1" not in engine.timelines and "T-1" not in engine.views
-    assert "T-1" in engine.retired
+    run.apply(
+        batch(
+            ticket.created(0),
+            ticket.reply(10),
+            ticket.status(60, "solved"),
+            ticket.status(120, "closed"),
+        ),
+        as_of,
+    )
+    assert "T-1" not in run.state.tickets  # its record is in the store only
+    assert "T-1" in run.store.records(0)
 
-    # a survey after the close and a contact from before it both still count
-    late = (ticket.csat(180, 5), ticket.inbound(5))
-    assert [engine.ingest(e) for e in late] == [Arrival.ACCEPTED, Arrival.ACCEPTED]
-    assert "T-1" in engine.timelines and "T-1" in engine.restored
-    # and what sorts after the close is still refused
-    assert engine.ingest(ticket.inbound(150)) is Arrival.REJECTED
-
-    assert engine.retire("T-1", as_of)
-    engine.evaluate_all(as_of)
-    overall = engine.snapshot(as_of).windows["7d"].overall
+    # a survey after the close and a contact from before it both still count; what sorts
+    # after the close is still refused
+    run.apply(batch(ticket.csat(180, 5), ticket.inbound(5), ticket.inbound(150)), as_of)
+    assert run.outcomes[Arrival.ACCEPTED.value] == 6
+    assert run.outcomes[Arrival.REJECTED.value] == 1
+    assert "T-1" not in run.state.tickets
+    overall = run.snapshot(as_of).windows["7d"].overall
     assert overall.tickets_created == 1
     assert overall.csat.responses == 1
-    assert engine.ticket_count == 1 and not engine.timelines
+    assert len(run.store.records(0)) == 1
 
 
-def test_an_open_ticket_is_not_retired() -> None:
-    engine = Engine(default_policies())
+def test_an_open_ticket_stays_in_the_cache() -> None:
+    run = PartitionReplay(default_policies())
     ticket = Events("T-2")
-    engine.ingest(ticket.created(0))
-    engine.ingest(ticket.status(60, "solved"))
-    assert not engine.retire("T-2", ceil_minute(ticket.at(24 * 60)))
-    assert "T-2" in engine.timelines
+    run.apply(
+        batch(ticket.created(0), ticket.status(60, "solved")), ceil_minute(ticket.at(24 * 60))
+    )
+    assert "T-2" in run.state.tickets

@@ -9,12 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.domain import ticket
-from streams.domain.engine import Engine
 from streams.domain.events import Event
 from streams.domain.instant import parse_rfc3339
 from streams.domain.ticket import evaluate
 from streams.domain.timeline import Timeline
+from streams.live.batch import Message
+from streams.partition_replay import TOPIC, PartitionReplay
 
+from ..support.scratch import Scratch
 from .conftest import SIMPLE_POLICIES, SPEC_POLICIES, Events, policies_from
 
 POLICY_SETS = [policies_from(SIMPLE_POLICIES), policies_from(SPEC_POLICIES)]
@@ -86,22 +88,22 @@ def test_duplicates_change_nothing(data: st.DataObject, policy: int) -> None:
 @settings(max_examples=100, deadline=None)
 @given(st.data(), st.integers(0, 1))
 def test_incremental_engine_equals_computing_from_scratch(data: st.DataObject, policy: int) -> None:
-    """Retract-then-add on every late event and every clock tick equals one evaluation."""
+    """The planner's retract-then-add on every late event and every clock tick, with its
+    store's indexes, equals one evaluation of every ticket from scratch."""
     tickets = [data.draw(ticket_events(ticket_id=f"T{i}")) for i in range(3)]
     arrivals = data.draw(st.permutations([e for events in tickets for e in events]))
-    live = Engine(POLICY_SETS[policy])
+    live = PartitionReplay(POLICY_SETS[policy])
     ticks = sorted(data.draw(st.lists(st.integers(0, len(arrivals)), max_size=4)))
     for position, event in enumerate(arrivals):
         if ticks and ticks[0] == position:
             ticks.pop(0)
-            live.evaluate_all(NOW - 600_000_000 * (len(ticks) + 1))
-        live.apply(event, NOW)
-    live.evaluate_all(NOW)
+            tick = NOW - 600_000_000 * (len(ticks) + 1)
+            live.apply([], tick, wake=list(live.store.records(0)))
+        live.apply([(Message(TOPIC, 0, position, b""), event)], NOW)
+    live.apply([], NOW, wake=list(live.store.records(0)))
 
-    scratch = Engine(POLICY_SETS[policy])
-    for event in arrivals:
-        scratch.ingest(event)
-    scratch.evaluate_all(NOW)
+    scratch = Scratch(POLICY_SETS[policy])
+    scratch.ingest_all(arrivals)
     assert live.snapshot(NOW) == scratch.snapshot(NOW)
 
 
