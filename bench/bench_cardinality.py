@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from streams.domain.engine import Engine
+
 from streams.domain.folding import KeyLimits
 from streams.domain.instant import format_rfc3339, parse_rfc3339
 from streams.domain.policies import default_policies
@@ -32,8 +33,8 @@ from streams.domain.snapshot import build_snapshot, dumps_snapshot
 from streams.domain.windows import WINDOWS
 from streams.live.metrics import Metrics
 from streams.live.metrics.exposition import render
+from streams.live.partition_replay import replay_log
 from streams.live.window_sums import encode_window_sums
-from streams.partition_replay import replay_log
 
 START = parse_rfc3339("2026-11-02T08:00:00Z")
 UNBOUNDED = 10**9

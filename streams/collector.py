@@ -18,6 +18,9 @@ from contextlib import contextmanager
 log = logging.getLogger(__name__)
 
 THRESHOLDS = (100_000, 10, 10)
+# Replay freezes what each batch leaves (``frozen_batches``): a pass within a batch would only
+# scan the batch's own events, which all live on; one every million allocations.
+REPLAY_THRESHOLDS = (1_000_000, 10, 10)
 
 
 def tune() -> None:
@@ -26,14 +29,25 @@ def tune() -> None:
 
 
 @contextmanager
-def fewer_collections() -> Iterator[None]:
+def fewer_collections(thresholds: tuple[int, int, int] = THRESHOLDS) -> Iterator[None]:
     """For one run inside a process (replay): the caller's thresholds come back after."""
     previous = gc.get_threshold()
-    gc.set_threshold(*THRESHOLDS)
+    gc.set_threshold(*thresholds)
     try:
         yield
     finally:
         gc.set_threshold(*previous)
+
+
+@contextmanager
+def frozen_batches() -> Iterator[Callable[[], None]]:
+    """For one replay inside a process: yields what to call after each batch (``gc.freeze``,
+    as ``Freezer`` does for the worker), and gives the frozen objects back to the collector
+    after."""
+    try:
+        yield gc.freeze
+    finally:
+        gc.unfreeze()
 
 
 class Freezer:

@@ -59,7 +59,7 @@ COMPILED = (
     "streams.domain.value",
     "streams.domain.windows",
     "streams.live.batch",
-    "streams.partition_replay",
+    "streams.live.partition_replay",
     "streams.live.placement",
     "streams.live.writes",
 )

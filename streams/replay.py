@@ -1,7 +1,7 @@
 """``ticketpulse replay``: the snapshot of an events file, computed offline.
 
 Replay is the reference the live pipeline is checked against: it runs the worker's own
-planner over the in-memory store (``streams.partition_replay``); this module reads the file
+planner over the in-memory store (``streams.live.partition_replay``); this module reads the file
 and prints.
 """
 
@@ -15,12 +15,12 @@ from typing import IO, Any
 
 import click
 
-from streams.collector import fewer_collections
+from streams.collector import REPLAY_THRESHOLDS, fewer_collections, frozen_batches
 from streams.domain.instant import MICROS_PER_MINUTE, Instant, parse_rfc3339
 from streams.domain.policies import PolicySet, default_policies, load_policies
 from streams.domain.snapshot import dumps_snapshot
 from streams.errors import ConfigError
-from streams.partition_replay import ReplayResult, replay_log
+from streams.live.partition_replay import ReplayResult, replay_log
 
 __all__ = ["ReplayResult", "dumps_accounts", "parse_as_of", "replay", "replay_lines"]
 
@@ -37,8 +37,8 @@ def replay_lines(
     """Decode, ingest and evaluate every line; the snapshot as of ``at`` (or the data's end).
 
     The snapshot has ``accounts`` when the log has an account event or ``with_accounts``."""
-    with fewer_collections():
-        return replay_log(lines, policies, at, with_accounts=with_accounts)
+    with fewer_collections(REPLAY_THRESHOLDS), frozen_batches() as batch_done:
+        return replay_log(lines, policies, at, with_accounts=with_accounts, batch_done=batch_done)
 
 
 def dumps_accounts(views: list[dict[str, Any]]) -> str:

@@ -20,7 +20,7 @@ from streams.domain.account_support import SupportFact, ticket_support
 from streams.domain.account_timeline import AccountTimeline
 from streams.domain.decode import InvalidEvent, deadletter_record, decode_event
 from streams.domain.events import TEXT, TOPIC_OF, Event, Status
-from streams.domain.facts import Fact, SlaTarget, diff_facts
+from streams.domain.facts import Fact, FactDiff, SlaTarget, diff_facts
 from streams.domain.instant import Instant
 from streams.domain.policies import PolicySet
 from streams.domain.ticket import TicketView, evaluate
@@ -48,9 +48,10 @@ _ARRIVAL_TEXT: dict[Arrival, str] = {a: a.value for a in Arrival}
 WITHDRAWN = "withdrawn"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Message:
-    """A Kafka record as the planner needs it."""
+    """A Kafka record as the planner needs it (never changed once made: not frozen, as a
+    frozen dataclass is not compiled to a native class and costs a microsecond to make)."""
 
     topic: str
     partition: int
@@ -229,6 +230,8 @@ class BatchResult:
     deadletters: list[dict[str, Any]] = field(default_factory=list)
     outcomes: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     added_facts: list[Fact] = field(default_factory=list)
+    # the touched tickets' changed facts; with ``buckets``, summed into ``window_deltas``
+    diffs: list[FactDiff] = field(default_factory=list)
     window_deltas: MinuteDeltas = field(default_factory=dict)
     latest_event_time: Instant | None = None
     awaiting_creation: int = 0  # accepted events of tickets whose ticket.created is unknown
@@ -248,6 +251,7 @@ def plan(
     wake: Iterable[str] = (),
     topics: TopicNames = DEFAULT_TOPICS,
     link: bool = False,
+    buckets: bool = True,
 ) -> BatchResult:
     """Apply a decoded batch (and re-evaluate ``wake`` tickets) to the cached state.
 
@@ -257,6 +261,9 @@ def plan(
     Redis has accepted the writes. ``topics`` names the topic of an event withdrawn by a
     close (``Timeline``) that was read in an earlier batch. ``link``: note the tickets whose
     support facts changed (``result.support``, ``streams.live.account_outbox``).
+    ``buckets=False``: the minute buckets are left out of the writes and ``window_deltas``;
+    the caller applies ``result.diffs`` to windows it keeps itself (replay, which never
+    reloads a partition).
     """
     result = BatchResult(writes=PartitionWrites(state.partition, offsets=dict(batch.last_offsets)))
     for message, invalid in batch.invalid:
@@ -295,7 +302,6 @@ def plan(
                 if read is None:
                     read = {(e.ticket_id, e.event_id): m for m, e in batch.events}
                 _withdraw(result, message, timeline, read, state.partition, topics)
-    deltas: MinuteDeltas = {}
     for ticket_id in sorted(touched):
         ticket = state.tickets[ticket_id]
         old = ticket.view
@@ -303,7 +309,7 @@ def plan(
         ticket.view = new
         diff = diff_facts(old.facts, new.facts)
         if diff:
-            add_bucket_deltas(diff, deltas)
+            result.diffs.append(diff)
             result.added_facts.extend(diff.added)
         if link:
             support = ticket_support(ticket.timeline.events, new)
@@ -323,6 +329,17 @@ def plan(
                 del state.tickets[ticket_id]
             else:
                 state.retire(ticket_id, record)
+    if buckets:
+        _bucket_writes(state, result)
+    state.offsets.update(batch.last_offsets)
+    return result
+
+
+def _bucket_writes(state: PartitionState, result: BatchResult) -> None:
+    """The batch's minute-bucket changes: ``window_deltas``, and the fields to write."""
+    deltas: MinuteDeltas = {}
+    for diff in result.diffs:
+        add_bucket_deltas(diff, deltas)
     result.window_deltas = without_zeros(deltas)
     writes = result.writes
     exact_from = state.exact_from
@@ -336,8 +353,6 @@ def plan(
             prefix = bucket_field_prefix(dim, value)
             for counter, delta in counters.items():
                 fields[prefix + counter] = delta
-    state.offsets.update(batch.last_offsets)
-    return result
 
 
 def _expires(ticket: TicketState) -> bool:

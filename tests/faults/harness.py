@@ -36,8 +36,8 @@ from aiokafka import AIOKafkaProducer
 
 from streams.domain.instant import MICROS_PER_SECOND, ceil_minute, parse_rfc3339
 from streams.domain.policies import load_policies
+from streams.live.partition_replay import ReplayResult
 from streams.live.placement import partition_of
-from streams.partition_replay import ReplayResult
 from streams.replay import replay_lines
 from streams.simulator.accounts import EVENTS_PER_ACCOUNT_MONTH, MONTH
 from streams.simulator.kafka_sink import TokenBucket

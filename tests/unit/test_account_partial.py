@@ -28,7 +28,7 @@ from streams.domain.account_snapshot import AT_RISK_LISTED, HEALTH_WINDOW
 from streams.domain.account_support import SupportFact
 from streams.domain.instant import MICROS_PER_SECOND, parse_rfc3339
 from streams.domain.policies import load_policies
-from streams.partition_replay import PartitionReplay, replay_log
+from streams.live.partition_replay import PartitionReplay, replay_log
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "accounts"
 AS_OF = parse_rfc3339("2026-12-01T00:00:00Z")

@@ -21,7 +21,7 @@ from streams.domain.events import TOPIC_OF, Event, EventType, Status
 from streams.domain.timeline import CLOSED_REASON
 from streams.live.batch import Message, PartitionState, decode_batch, plan
 from streams.live.metrics import Metrics
-from streams.partition_replay import replay_log
+from streams.live.partition_replay import replay_log
 from streams.topic_names import DEFAULT_TOPICS
 
 from .conftest import SIMPLE_POLICIES, Events, policies_from

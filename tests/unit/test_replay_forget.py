@@ -9,7 +9,7 @@ import pytest
 from streams.domain.instant import MICROS_PER_MINUTE, parse_rfc3339
 from streams.domain.policies import default_policies
 from streams.domain.windows import WINDOWS, Windows
-from streams.partition_replay import PartitionReplay, replay_log
+from streams.live.partition_replay import PartitionReplay, replay_log
 from streams.replay import replay_lines
 from streams.simulator.simulation import SimulationConfig, generate, take
 

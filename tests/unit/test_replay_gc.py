@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from streams.collector import THRESHOLDS
+from streams.collector import REPLAY_THRESHOLDS
 from streams.domain.policies import default_policies
 from streams.replay import replay_lines
 
@@ -27,7 +27,7 @@ def test_thresholds_raised_during_replay_and_restored_after() -> None:
 
     result = replay_lines(lines(), default_policies())
     assert result.counts["accepted"] == 1
-    assert seen == [THRESHOLDS]
+    assert seen == [REPLAY_THRESHOLDS]
     assert gc.get_threshold() == before
 
 
@@ -41,3 +41,24 @@ def test_thresholds_restored_when_replay_fails() -> None:
     with pytest.raises(OSError):
         replay_lines(lines(), default_policies())
     assert gc.get_threshold() == before
+
+
+def test_each_batch_is_frozen_and_everything_given_back_after() -> None:
+    """What a batch leaves is moved out of the collector's passes (as the worker does), and
+    the frozen objects go back to the collector when replay ends."""
+    gc.unfreeze()
+    frozen: list[int] = []
+
+    def lines() -> Iterator[bytes]:
+        for number in range(3):
+            frozen.append(gc.get_freeze_count())
+            yield LINE.replace(b'"e1"', b'"e%d"' % number).replace(b'"T1"', b'"T%d"' % number)
+
+    from streams.collector import frozen_batches
+    from streams.live.partition_replay import replay_log
+
+    with frozen_batches() as done:
+        replay_log(lines(), default_policies(), None, batch_lines=1, batch_done=done)
+        assert gc.get_freeze_count() > 0
+    assert frozen[0] == 0 and frozen[1] > 0
+    assert gc.get_freeze_count() == 0

@@ -12,7 +12,7 @@ from streams.domain.instant import ceil_minute, parse_rfc3339
 from streams.domain.policies import PolicySet, default_policies
 from streams.domain.timeline import Arrival
 from streams.live.batch import Message
-from streams.partition_replay import TOPIC, PartitionReplay
+from streams.live.partition_replay import TOPIC, PartitionReplay
 from streams.replay import replay_lines
 from streams.simulator.simulation import SimulationConfig, generate, take
 

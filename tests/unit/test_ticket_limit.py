@@ -12,7 +12,7 @@ from streams.domain.records import decode_record, encode_record
 from streams.domain.ticket import evaluate
 from streams.domain.timeline import EVENT_LIMIT, Arrival, Timeline, refusal
 from streams.live.batch import Message, PartitionState, decode_batch, plan
-from streams.partition_replay import replay_log
+from streams.live.partition_replay import replay_log
 
 from .conftest import Events
 

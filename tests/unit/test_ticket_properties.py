@@ -14,7 +14,7 @@ from streams.domain.instant import parse_rfc3339
 from streams.domain.ticket import evaluate
 from streams.domain.timeline import Timeline
 from streams.live.batch import Message
-from streams.partition_replay import TOPIC, PartitionReplay
+from streams.live.partition_replay import TOPIC, PartitionReplay
 
 from ..support.scratch import Scratch
 from .conftest import SIMPLE_POLICIES, SPEC_POLICIES, Events, policies_from
