@@ -4,12 +4,13 @@
 
 Feeds ``--teams`` tickets, each with a team of its own (created, assigned, one reply: three
 events a team, as in the attack this guards against), through the real code paths: decode,
-replay's engine and windows, the snapshot (``GET /kpis``), the fact metrics and the snapshot
-gauges built with the metrics' label limits, then one ``render`` of ``/metrics``. Prints the
-process's resident memory after the imports and at the end, the snapshot's JSON size and
-team keys, the size of the window sums a worker publishes to Redis (all partitions' together;
-merged exactly, so they keep every team), and the exposition's size, series and team label
-values.
+the worker's planner over the memory store (``ticketpulse replay``) and its windows, the
+snapshot (``GET /kpis``) assembled from the window sums and the store's backlog and SLA
+counts, the fact metrics and the snapshot gauges built with the metrics' label limits, then
+one ``render`` of ``/metrics``. Prints the process's resident memory after the imports and at
+the end, the snapshot's JSON size and team keys, the size of the window sums a worker
+publishes to Redis (all partitions' together; merged exactly, so they keep every team), and
+the exposition's size, series and team label values.
 
 ``--unbounded`` sets every limit to 10^9: what the worker did before team and agent values
 were bounded. Run each variant in its own process, so that the resident memory is its own.
@@ -24,17 +25,20 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from streams.domain.engine import Engine
-
 from streams.domain.folding import KeyLimits
 from streams.domain.instant import format_rfc3339, parse_rfc3339
 from streams.domain.policies import default_policies
-from streams.domain.snapshot import build_snapshot, dumps_snapshot
+from streams.domain.snapshot import dumps_snapshot
 from streams.domain.windows import WINDOWS
 from streams.live.metrics import Metrics
 from streams.live.metrics.exposition import render
-from streams.live.partition_replay import replay_log
-from streams.live.window_sums import encode_window_sums
+from streams.live.partition_replay import PartitionReplay, ready, replay_log
+from streams.live.window_sums import (
+    add_window_sums,
+    assemble_snapshot,
+    empty_window_sums,
+    encode_window_sums,
+)
 
 START = parse_rfc3339("2026-11-02T08:00:00Z")
 UNBOUNDED = 10**9
@@ -78,22 +82,28 @@ def main() -> None:
     args = parser.parse_args()
     before = rss_mib()
 
-    engine = Engine(default_policies())
-    result = replay_log(events(args.teams), engine, None)
+    policies = default_policies()
+    replay = PartitionReplay(policies)
+    result = replay_log(events(args.teams), policies, None, replay=replay)
     as_of = parse_rfc3339(result.snapshot["as_of"])
-    windows = {name: engine.windows.window(name, as_of) for name in WINDOWS}
-    backlog, sla_now = engine.backlog(), engine.sla_now(as_of)
+    # the snapshot's parts as the worker reads them: the partition's window sums (published,
+    # then merged), its store's backlog and SLA counts
+    windows = {name: replay.state.windows.window(name, as_of) for name in WINDOWS}
+    sums = empty_window_sums()
+    add_window_sums(sums, windows)
+    backlogs = [ready(replay.store.backlog(0))]
+    clocks = [ready(replay.store.sla_counts(0, as_of, policies.at_risk_within))]
     limits = KeyLimits(UNBOUNDED, UNBOUNDED) if args.unbounded else KeyLimits()
-    snapshot = build_snapshot(as_of, windows, backlog, sla_now, limits)
+    snapshot = assemble_snapshot(as_of, sums, backlogs, clocks, limits)
     snapshot_bytes = len(dumps_snapshot(snapshot).encode())
     sums_bytes = len(encode_window_sums(as_of, windows))
 
     label_limit = UNBOUNDED if args.unbounded else 200
     metrics = Metrics(label_limit=label_limit)
-    for view in engine.views.values():
-        metrics.observe_facts(view.facts)
+    for ticket in replay.state.tickets.values():  # none is closed: every one is still cached
+        metrics.observe_facts(ticket.view.facts, as_of)
     started = time.perf_counter()
-    mirror = build_snapshot(as_of, windows, backlog, sla_now, metrics.label_limits)
+    mirror = assemble_snapshot(as_of, sums, backlogs, clocks, metrics.label_limits)
     metrics.mirror_snapshot(mirror)
     mirror_seconds = time.perf_counter() - started
     started = time.perf_counter()

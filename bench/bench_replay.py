@@ -119,7 +119,7 @@ def cli_run(path: Path, out: Path) -> tuple[Timing, int]:
 
 
 def ticket_census(path: Path) -> tuple[int, int]:
-    """(tickets, tickets closed): from the valid events, independently of the engine."""
+    """(tickets, tickets closed): from the valid events, independently of replay."""
     tickets: set[str] = set()
     closed: set[str] = set()
     with path.open("rb") as handle:

@@ -3,20 +3,23 @@
     python bench/peers/quix_app.py --bootstrap HOST:PORT --group G --topics a,b,c \
         --redis-url redis://... --prefix P --state-dir DIR [--publish-interval 1.0]
 
-Same definitions as the worker (``decode_event``, ``Engine``: timelines, ticket evaluation,
-fact diffs into minute windows), wired the Quix way:
+Same definitions as the worker (``decode_event`` and its planner, ``streams.live.batch.plan``,
+over the in-memory store through ``PartitionReplay``: timelines, ticket evaluation, fact diffs
+into minute windows, the backlog, SLA and wake-up indexes), wired the Quix way:
 
 - the three input topics are one concatenated ``StreamingDataFrame``; messages are keyed by
   ticket id, so a ticket's events meet in one partition, in Quix's own order;
-- a stateful ``update`` keeps every ticket's record (its accepted events, the worker's
-  compact record format) in Quix's state store (RocksDB, with its changelog topic: Quix's
-  durability, the counterpart of the worker's Redis writes); an in-memory ``Engine`` holds
-  the evaluated views and the windows, as the worker's partition cache does;
+- a stateful ``update`` plans each message as a batch of one (Quix hands the application one
+  message at a time) at the wall clock and keeps the ticket's record the planner wrote (the
+  worker's compact record format) in Quix's state store (RocksDB, with its changelog topic:
+  Quix's durability, the counterpart of the worker's Redis writes); the in-memory
+  ``PartitionReplay`` holds the evaluated tickets, the windows and the indexes, as the
+  worker's partition cache and Redis do;
 - a publisher thread, every ``--publish-interval`` seconds, re-evaluates the tickets whose
-  deadline has passed (the breach scanner), builds the snapshot at the wall clock exactly as
-  the worker does (windows at the next whole minute, SLA counts now) and writes it to Redis
-  ``<prefix>:snapshot``, with progress (messages, first/last message time, CPU time) in the
-  hash ``<prefix>:q:progress``.
+  wake-up time has passed (``wake_due``: the breach scan), builds the snapshot at the wall
+  clock exactly as the worker does (windows at the next whole minute, SLA counts now) and
+  writes it to Redis ``<prefix>:snapshot``, with progress (messages, first/last message time,
+  CPU time) in the hash ``<prefix>:q:progress``.
 
 Invalid events and events after a close are counted, not dead-lettered (the worker also sends
 them to a topic; they are about 1% of the data set). One process owns every partition: the
@@ -26,7 +29,6 @@ bench runs a single instance, so there is no rebalance handling of the in-memory
 from __future__ import annotations
 
 import argparse
-import heapq
 import json
 import logging
 import threading
@@ -37,14 +39,11 @@ import redis
 from quixstreams import Application, State, message_context
 
 from streams.domain.decode import InvalidEvent, decode_event
-from streams.domain.engine import Engine
 from streams.domain.instant import MICROS_PER_SECOND, Instant, ceil_minute
 from streams.domain.policies import default_policies, load_policies
-from streams.domain.snapshot import Snapshot, build_snapshot
-from streams.domain.timeline import Arrival
-from streams.domain.windows import WINDOWS
-from streams.live.batch import wake_time
-from streams.live.records import encode_record
+from streams.domain.snapshot import Snapshot
+from streams.live.batch import Message
+from streams.live.partition_replay import PartitionReplay
 
 
 def now_micros() -> Instant:
@@ -52,12 +51,11 @@ def now_micros() -> Instant:
 
 
 class Kpis:
-    """The engine, the wake-up heap and the progress counters, behind one lock."""
+    """The planner's partition and the progress counters, behind one lock."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, replay: PartitionReplay) -> None:
+        self.replay = replay
         self.lock = threading.Lock()
-        self.wakes: list[tuple[Instant, str]] = []
         self.messages = 0
         self.redelivered = 0
         self.seen: dict[tuple[str, int], int] = {}
@@ -70,7 +68,7 @@ class Kpis:
         where = (context.topic, context.partition)
         with self.lock:
             if context.offset <= self.seen.get(where, -1):
-                # read again after a rebalance: the engine ignores it as a duplicate, and it
+                # read again after a rebalance: the planner ignores it as a duplicate, and it
                 # must not count towards the end of the data set
                 self.redelivered += 1
             else:
@@ -82,34 +80,21 @@ class Kpis:
             if isinstance(event, InvalidEvent):
                 self.invalid += 1
             else:
-                engine = self.engine
-                if engine.ingest(event) is Arrival.ACCEPTED:
-                    now = now_micros()
-                    engine.evaluate(event.ticket_id, now)
-                    timeline = engine.timelines[event.ticket_id]
-                    state.set("r", encode_record(timeline, now).decode())
-                    self._schedule(event.ticket_id, now)
+                records = self.replay.store.records(0)
+                before = records.get(event.ticket_id)
+                message = Message(context.topic, context.partition, context.offset, value)
+                self.replay.apply([(message, event)], now_micros())
+                record = records.get(event.ticket_id)
+                if record is not before and record is not None:  # written: accepted or refused
+                    state.set("r", record.decode())
             self.last, self.cpu_last = time.time(), time.process_time()
-
-    def _schedule(self, ticket_id: str, now: Instant) -> None:
-        engine = self.engine
-        wake = wake_time(engine.views[ticket_id], engine.timelines[ticket_id], now)
-        if wake is not None:
-            heapq.heappush(self.wakes, (wake, ticket_id))
 
     def snapshot(self) -> Snapshot:
         """Wake due tickets, then the snapshot as the worker builds it (SLA counts at now)."""
         with self.lock:
             now = now_micros()
-            due: set[str] = set()
-            while self.wakes and self.wakes[0][0] <= now:
-                due.add(heapq.heappop(self.wakes)[1])
-            for ticket_id in due:
-                self.engine.evaluate(ticket_id, now)
-                self._schedule(ticket_id, now)
-            as_of = ceil_minute(now)
-            windows = {name: self.engine.windows.window(name, as_of) for name in WINDOWS}
-            return build_snapshot(as_of, windows, self.engine.backlog(), self.engine.sla_now(now))
+            self.replay.wake_due(now)
+            return self.replay.snapshot(ceil_minute(now), clocks_at=now)
 
     def progress(self) -> dict[str, str]:
         return {
@@ -145,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     policies = load_policies(Path(args.policies)) if args.policies else default_policies()
-    kpis = Kpis(Engine(policies))
+    kpis = Kpis(PartitionReplay(policies))
     app = Application(
         broker_address=args.bootstrap,
         consumer_group=args.group,

@@ -4,10 +4,11 @@
         [--snapshot-out FILE]
 
 - ``c0``: an aiokafka ``getmany()`` loop that only counts messages: the Python consumer ceiling.
-- ``c1``: the same loop plus, per message, ``decode_event`` and ``Engine.apply`` (ingest and
-  evaluate at the wall clock, the live worker's logic with no Faust, Redis or Prometheus);
-  at the end every ticket is evaluated at the snapshot's ``as_of`` and the snapshot is written
-  to ``--snapshot-out`` for the correctness gate.
+- ``c1``: the same loop plus, per fetched partition batch, ``decode_event`` of each message
+  and ``PartitionReplay.apply``: the live worker's planner at the wall clock, its writes
+  applied to the in-memory store (no Faust, Redis or Prometheus); at the end the tickets
+  whose wake-up time has come are evaluated at the snapshot's ``as_of`` (the breach scan) and
+  the snapshot is written to ``--snapshot-out`` for the correctness gate.
 
 Both stop when they have read every message that was in the topics at start (end offsets
 taken before the first fetch) and print one JSON line: messages, wall times of the first and
@@ -27,10 +28,12 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.domain.decode import InvalidEvent, decode_event
-from streams.domain.engine import Engine
+from streams.domain.events import Event
 from streams.domain.instant import MICROS_PER_SECOND, ceil_minute
 from streams.domain.policies import default_policies, load_policies
 from streams.domain.snapshot import dumps_snapshot
+from streams.live.batch import Message
+from streams.live.partition_replay import PartitionReplay
 
 
 def peak_rss() -> int:
@@ -78,9 +81,10 @@ async def drain(args: argparse.Namespace) -> dict[str, Any]:
         wanted = {tp: ends[tp] - 1 for tp in partitions if ends[tp] > starts[tp]}
         redelivered = 0
         consumer.subscribe(topics)
-        engine = Engine(load_policies(Path(args.policies)) if args.policies else default_policies())
-        engine_on = args.contender == "c1"
-        batch = 2_000 if engine_on else 10_000  # C1: the worker's batch_max
+        policies = load_policies(Path(args.policies)) if args.policies else default_policies()
+        replay = PartitionReplay(policies)
+        planner_on = args.contender == "c1"
+        batch = 2_000 if planner_on else 10_000  # C1: the worker's batch_max
         count = invalid = 0
         first = last = cpu_first = cpu_last = 0.0
         while any(seen[tp] < end for tp, end in wanted.items()):
@@ -96,14 +100,17 @@ async def drain(args: argparse.Namespace) -> dict[str, Any]:
                     continue
                 seen[tp] = fresh[-1].offset
                 count += len(fresh)
-                if engine_on:
-                    now = int(time.time() * MICROS_PER_SECOND)
-                    for message in fresh:
-                        event = decode_event(message.value)
+                if planner_on:
+                    events: list[tuple[Message, Event]] = []
+                    for m in fresh:
+                        event = decode_event(m.value)
                         if isinstance(event, InvalidEvent):
                             invalid += 1
                         else:
-                            engine.apply(event, now)
+                            events.append(
+                                (Message(tp.topic, tp.partition, m.offset, m.value), event)
+                            )
+                    replay.apply(events, int(time.time() * MICROS_PER_SECOND))
             last, cpu_last = time.time(), time.process_time()
         result: dict[str, Any] = {
             "messages": count,
@@ -114,13 +121,13 @@ async def drain(args: argparse.Namespace) -> dict[str, Any]:
             "cpu": cpu_last - cpu_first,
             "peak_rss": peak_rss(),
         }
-        if engine_on:
+        if planner_on:
             as_of = ceil_minute(int(time.time() * MICROS_PER_SECOND))
-            engine.evaluate_all(as_of)
+            replay.wake_due(as_of)
             result["invalid"] = invalid
-            result["tickets"] = len(engine.timelines)
+            result["tickets"] = len(replay.store.records(0))
             if args.snapshot_out:
-                Path(args.snapshot_out).write_text(dumps_snapshot(engine.snapshot(as_of)))
+                Path(args.snapshot_out).write_text(dumps_snapshot(replay.snapshot(as_of)))
         return result
     finally:
         await consumer.stop()

@@ -13,52 +13,44 @@ from typing import Any
 
 from bench.pipeline.common import log
 from bench.pipeline.stats import snapshot_diff
-from streams.domain.account_book import AccountBook
-from streams.domain.account_decode import decode_any
-from streams.domain.account_events import AccountEvent
-from streams.domain.decode import InvalidEvent
-from streams.domain.engine import Engine
 from streams.domain.instant import Instant, format_rfc3339, parse_rfc3339
 from streams.domain.policies import default_policies
 from streams.domain.snapshot import dumps_snapshot
+from streams.live.partition_replay import PartitionReplay, replay_log
 
 
 class Reference:
     """``ticketpulse replay`` of the moved data set, for any ``as_of`` after its last event.
 
-    The events are decoded and ingested once; each ``at`` evaluates every ticket at that
-    instant, as ``replay_lines(lines, policies, at)`` does (no event is at or after ``at``).
-    Instants must come in increasing order; an earlier one rebuilds the engine.
+    The file is replayed once, to the data's end, into a ``PartitionReplay`` (the worker's
+    planner over the memory store); each later ``at`` then does what the worker's breach scan
+    does: the tickets whose wake-up time has come are evaluated at ``as_of``, and the snapshot
+    is assembled at ``as_of``, equal to ``ticketpulse replay --at`` (``cli_replay`` checks it
+    once per run). An instant before the data's end replays the file again up to it.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.policies = default_policies()
         self.cache: dict[Instant, dict[str, Any]] = {}
-        self._build()
+        self._build(None)
 
-    def _build(self) -> None:
-        self.engine = Engine(default_policies())
-        self.book = AccountBook()  # account events, as replay keeps them
-        self.evaluated = 0
+    def _build(self, at: Instant | None) -> None:
+        self.replay = PartitionReplay(self.policies)
         with self.path.open("rb") as lines:
-            for line in lines:
-                if line.strip():
-                    event = decode_any(line)
-                    if isinstance(event, AccountEvent):
-                        self.book.ingest(event)
-                    elif not isinstance(event, InvalidEvent):
-                        self.engine.ingest(event)
+            result = replay_log(lines, self.policies, at, replay=self.replay)
+        self.evaluated = parse_rfc3339(result.snapshot["as_of"])
 
     def at(self, as_of: Instant) -> dict[str, Any]:
         if as_of not in self.cache:
             if as_of < self.evaluated:
-                self._build()
-            self.engine.evaluate_all(as_of)
+                self._build(as_of)
+            replay = self.replay
+            replay.wake_due(as_of)
             self.evaluated = as_of
-            snapshot = self.engine.snapshot(as_of)
-            if self.book.events:  # the ``accounts`` section, as replay adds it
-                health = self.engine.policies.account_health
-                report, _ = self.book.report(self.engine, as_of, health)
+            snapshot = replay.snapshot(as_of)
+            if replay.book.events:  # the ``accounts`` section, as replay adds it
+                report, _ = replay.account_report(as_of)
                 snapshot = snapshot.with_accounts(report.section)
             self.cache[as_of] = normal(snapshot)
         return self.cache[as_of]

@@ -16,7 +16,7 @@ from streams.domain.instant import parse_rfc3339
 CONTENDERS = ("c0", "c1", "f", "q")
 NAMES = {
     "c0": "C0 aiokafka getmany, count only",
-    "c1": "C1 C0 + decode + Engine",
+    "c1": "C1 C0 + decode + planner in memory",
     "f": "F ticketpulse worker",
     "q": "Q Quix Streams peer",
 }

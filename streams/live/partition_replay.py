@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from streams.domain.account_book import AccountBook, by_account
 from streams.domain.account_decode import decode_any
 from streams.domain.account_events import AccountEvent
+from streams.domain.account_partial import AccountsReport
 from streams.domain.account_snapshot import HEALTH_WINDOW
 from streams.domain.account_support import SupportFact, ticket_support
 from streams.domain.account_timeline import OVER_LIMIT_REASON
@@ -152,13 +153,23 @@ class PartitionReplay:
         if due:
             self.apply([], as_of, due)
 
-    def snapshot(self, as_of: Instant) -> Snapshot:
-        """The snapshot as the worker assembles it, from this one partition."""
+    def snapshot(self, as_of: Instant, clocks_at: Instant | None = None) -> Snapshot:
+        """The snapshot as the worker assembles it, from this one partition.
+
+        SLA clocks are counted at ``clocks_at`` (a live worker counts them at its wall clock,
+        before ``as_of``, the next whole minute), at ``as_of`` by default.
+        """
         sums = empty_window_sums()
         add_window_sums(sums, {name: self.state.windows.window(name, as_of) for name in WINDOWS})
         backlog = ready(self.store.backlog(0))
-        counts = ready(self.store.sla_counts(0, as_of, self.policies.at_risk_within))
+        at = as_of if clocks_at is None else clocks_at
+        counts = ready(self.store.sla_counts(0, at, self.policies.at_risk_within))
         return assemble_snapshot(as_of, sums, [backlog], [counts])
+
+    def account_report(self, as_of: Instant) -> tuple[AccountsReport, int]:
+        """The accounts as of ``as_of``, with every ticket's support facts, and their anomalies."""
+        support = by_account(self.support(as_of - HEALTH_WINDOW))
+        return self.book.report(support, as_of, self.policies.account_health)
 
     def support(self, since: Instant) -> Iterator[tuple[SupportFact, ...]]:
         """Every ticket's support facts, as of its last evaluation.
@@ -269,8 +280,7 @@ def replay_log(
     snapshot = run.snapshot(as_of)
     views = None
     if book.events or with_accounts:
-        support = by_account(run.support(as_of - HEALTH_WINDOW))
-        report, anomalies = book.report(support, as_of, policies.account_health)
+        report, anomalies = run.account_report(as_of)
         snapshot = snapshot.with_accounts(report.section)
         views = report.views
         counts["accounts"] = len(views)
