@@ -15,7 +15,10 @@ from collections.abc import Iterator
 
 from streams.domain.account_decode import decode_any
 from streams.domain.account_events import AccountEvent
+from streams.domain.account_timeline import AccountTimeline
 from streams.domain.instant import MICROS_PER_MINUTE, Instant, parse_rfc3339
+from streams.live.batch import PartitionState
+from streams.live.placement import partition_of
 from streams.simulator.accounts import Crm
 from streams.simulator.simulate import DEFAULT_START
 
@@ -51,3 +54,15 @@ def crm_events(
         if isinstance(decoded, AccountEvent):
             events.append(decoded)
     return events, parse_rfc3339(DEFAULT_START) + int(days * DAY)
+
+
+def partition_states(events: list[AccountEvent], partitions: int) -> dict[int, PartitionState]:
+    """The events in their accounts' timelines, on the partitions the worker places them."""
+    states = {p: PartitionState(p) for p in range(partitions)}
+    for event in events:
+        state = states[partition_of(event.account_id.encode(), partitions)]
+        timeline = state.accounts.get(event.account_id)
+        if timeline is None:
+            timeline = state.accounts[event.account_id] = AccountTimeline(event.account_id)
+        timeline.add(event, limited=False)
+    return states

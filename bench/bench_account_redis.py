@@ -28,15 +28,15 @@ import time
 from pathlib import Path
 
 import redis
-from account_lives import crm_events  # beside this file: python bench/bench_account_redis.py
+from account_lives import (  # beside this file: python bench/bench_account_redis.py
+    crm_events,
+    partition_states,
+)
 
 from streams import native
-from streams.domain.account_timeline import AccountTimeline
 from streams.domain.policies import default_policies
 from streams.live.account_records import encode_account
 from streams.live.account_share import PartialCache
-from streams.live.batch import PartitionState
-from streams.live.placement import partition_of
 
 
 def free_port() -> int:
@@ -72,13 +72,7 @@ def percentile(values: list[int], q: float) -> int:
 def measure(client: redis.Redis, accounts: int, days: float, partitions: int) -> None:
     client.flushall()
     events, as_of = crm_events(accounts, days)
-    states = {p: PartitionState(p) for p in range(partitions)}
-    for event in events:
-        state = states[partition_of(event.account_id.encode(), partitions)]
-        timeline = state.accounts.get(event.account_id)
-        if timeline is None:
-            timeline = state.accounts[event.account_id] = AccountTimeline(event.account_id)
-        timeline.add(event, limited=False)
+    states = partition_states(events, partitions)
     before = int(client.info("memory")["used_memory"])
     blobs: list[int] = []
     lengths: list[int] = []

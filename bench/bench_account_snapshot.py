@@ -27,17 +27,18 @@ import statistics
 import sys
 import time
 
-from account_lives import crm_events  # beside this file: python bench/bench_account_snapshot.py
+from account_lives import (  # beside this file: python bench/bench_account_snapshot.py
+    crm_events,
+    partition_states,
+)
 from pydantic_core import to_json
 
 from streams import native
 from streams.domain.account_partial import merge_partials, render_section
-from streams.domain.account_timeline import AccountTimeline
 from streams.domain.instant import MICROS_PER_MINUTE, floor_minute
 from streams.domain.policies import default_policies
 from streams.live.account_share import PartialCache, merge_published
 from streams.live.batch import PartitionState
-from streams.live.placement import partition_of
 
 
 async def held_loop(work: asyncio.Task[object]) -> float:
@@ -83,13 +84,7 @@ def main() -> None:
     print(f"domain: {native.status().reason}", file=sys.stderr)
     events, end = crm_events(args.accounts, args.days, 1, args.segments, args.managers)
     as_of = floor_minute(end)
-    states = {p: PartitionState(p) for p in range(args.partitions)}
-    for event in events:
-        state = states[partition_of(event.account_id.encode(), args.partitions)]
-        timeline = state.accounts.get(event.account_id)
-        if timeline is None:
-            timeline = state.accounts[event.account_id] = AccountTimeline(event.account_id)
-        timeline.add(event, limited=False)
+    states = partition_states(events, args.partitions)
     held = sum(len(s.accounts) for s in states.values())
     print(f"{held:,} accounts, {len(events):,} events over {args.days:g} days")
 

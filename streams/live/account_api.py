@@ -27,7 +27,7 @@ from streams.domain.instant import Instant, ceil_minute, format_rfc3339
 from streams.domain.policies import PolicySet
 from streams.domain.ticket import evaluate
 from streams.live.account_records import decode_account
-from streams.live.at_risk import DEFAULT_LIMIT, MAX_LIMIT, decode_token, encode_token
+from streams.live.paging import DEFAULT_LIMIT, decode_token, encode_token, parse_paging
 from streams.live.placement import partition_of
 from streams.live.records import decode_record
 from streams.live.stores.protocol import Store
@@ -55,32 +55,24 @@ class RiskQuery:
 
 def parse_risk_query(pairs: Iterable[tuple[str, str]]) -> RiskQuery | str:
     """The query string's parameters, or the error of the first bad one (for a 400)."""
-    given: dict[str, str] = {}
-    for name, value in pairs:
-        if name not in RISK_PARAMETERS:
-            return f"{name}: unknown parameter; known: {', '.join(RISK_PARAMETERS)}"
-        if name in given:
-            return f"{name}: given more than once"
-        given[name] = value
-    for name in ("segment", "manager"):
-        if given.get(name) == "":
-            return f"{name}: must not be empty"
-    raw_limit = given.get("limit", str(DEFAULT_LIMIT))
-    digits = raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 4
-    if not digits or not 1 <= int(raw_limit) <= MAX_LIMIT:
-        return f"limit: must be an integer from 1 to {MAX_LIMIT}, not {raw_limit!r}"
-    after = None
-    if "cursor" in given:
-        value = decode_token(given["cursor"])
-        if (
-            not isinstance(value, list)
-            or len(value) != 2
-            or type(value[0]) is not int
-            or not isinstance(value[1], str)
-        ):
-            return "cursor: not a next_cursor of this API"
-        after = (value[0], value[1])
-    return RiskQuery(int(raw_limit), after, given.get("segment"), given.get("manager"))
+    paging = parse_paging(pairs, RISK_PARAMETERS, ("segment", "manager"), decode_risk_cursor)
+    if isinstance(paging, str):
+        return paging
+    given = paging.given
+    return RiskQuery(paging.limit, paging.after, given.get("segment"), given.get("manager"))
+
+
+def decode_risk_cursor(token: str) -> RiskPosition | None:
+    """The position a cursor holds, or None for anything ``accounts_at_risk`` did not make."""
+    value = decode_token(token)
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or type(value[0]) is not int
+        or not isinstance(value[1], str)
+    ):
+        return None
+    return value[0], value[1]
 
 
 async def accounts_at_risk(

@@ -59,13 +59,20 @@ class Ledger:
     state: PartitionState
     as_of: Instant
     total: AccountsPartial
-    shares: dict[str, AccountsPartial] = field(default_factory=dict)
+    # account id -> its share, as JSON: a third of the memory of the partial's objects, and
+    # read back only when the account is counted again (bench/bench_account_share.py)
+    shares: dict[str, bytes] = field(default_factory=dict)
     at_risk: dict[str, AtRisk] = field(default_factory=dict)
     published: Published | None = None
     # account -> the instant after which its share may change by time alone
     changes: dict[str, Instant] = field(default_factory=dict)
     # (that instant, account) as a heap; entries no longer in ``changes`` are skipped
     queue: list[tuple[Instant, str]] = field(default_factory=list)
+
+    def share(self, account_id: str) -> AccountsPartial | None:
+        """An account's share of ``total`` as it was counted, or None when it has none."""
+        blob = self.shares.get(account_id)
+        return None if blob is None else AccountsPartial.from_json(from_json(blob))
 
     def due(self, as_of: Instant) -> set[str]:
         """Move to ``as_of`` (later): the accounts whose share it may change."""
@@ -130,8 +137,9 @@ class PartialCache:
 
 def _recount(ledger: Ledger, account_id: str, health: HealthThresholds) -> None:
     """Replace an account's share of the partition's partial by its current one."""
-    old = ledger.shares.pop(account_id, None)
+    old = ledger.share(account_id)
     if old is not None:
+        del ledger.shares[account_id]
         ledger.total.add_sums(old, -1)
     ledger.at_risk.pop(account_id, None)
     ledger.changes.pop(account_id, None)
@@ -144,7 +152,7 @@ def _recount(ledger: Ledger, account_id: str, health: HealthThresholds) -> None:
     support = account_support(links) if links else ()
     views = {account_id: view} if view is not None else {}
     share, _ = accounts_partial(as_of, views, {account_id: support} if support else {}, health)
-    ledger.shares[account_id] = share
+    ledger.shares[account_id] = to_json(share.to_json())
     ledger.total.add_sums(share)
     if share.risky:
         ledger.at_risk[account_id] = share.risky[0]

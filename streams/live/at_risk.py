@@ -9,9 +9,6 @@ repeat nor shift the pages.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,17 +17,15 @@ from streams.domain.events import Priority
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import Instant, format_rfc3339, seconds
 from streams.domain.ticket import TicketView
+from streams.live.paging import DEFAULT_LIMIT, decode_token, encode_token, parse_paging
 from streams.live.stores.protocol import ClockEntry, ClockRange
 
 AT_RISK = "at_risk"
 BREACHED = "breached"
 STATES = (BREACHED, AT_RISK)
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 1000
 # Index entries one request examines at most: with team/priority/agent filters a page may
 # need many; past this the page ends early, and its next_cursor continues the search.
 MAX_EXAMINED = 5000
-MAX_CURSOR = 4096  # characters: a ticket id and a deadline, base64-encoded
 PARAMETERS = ("limit", "cursor", "state", "target", "team", "priority", "agent")
 
 Position = tuple[Instant, str, str]  # deadline, ticket id, target
@@ -75,25 +70,10 @@ class AtRiskQuery:
 
 def parse_query(pairs: Iterable[tuple[str, str]]) -> AtRiskQuery | str:
     """The query string's parameters, or the error of the first bad one (for a 400)."""
-    given: dict[str, str] = {}
-    for name, value in pairs:
-        if name not in PARAMETERS:
-            return f"{name}: unknown parameter; known: {', '.join(PARAMETERS)}"
-        if name in given:
-            return f"{name}: given more than once"
-        given[name] = value
-    for name in ("team", "agent"):
-        if given.get(name) == "":
-            return f"{name}: must not be empty"
-    raw_limit = given.get("limit", str(DEFAULT_LIMIT))
-    digits = raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 4
-    if not digits or not 1 <= int(raw_limit) <= MAX_LIMIT:
-        return f"limit: must be an integer from 1 to {MAX_LIMIT}, not {raw_limit!r}"
-    after = None
-    if "cursor" in given:
-        after = decode_cursor(given["cursor"])
-        if after is None:
-            return "cursor: not a next_cursor of this API"
+    paging = parse_paging(pairs, PARAMETERS, ("team", "agent"), decode_cursor)
+    if isinstance(paging, str):
+        return paging
+    given = paging.given
     states: tuple[str, ...] = STATES
     if "state" in given:
         if given["state"] not in STATES:
@@ -109,8 +89,8 @@ def parse_query(pairs: Iterable[tuple[str, str]]) -> AtRiskQuery | str:
     if priority is not None and priority not in set(Priority):
         return f"priority: unknown {priority!r}; one of {', '.join(p.value for p in Priority)}"
     return AtRiskQuery(
-        limit=int(raw_limit),
-        after=after,
+        limit=paging.limit,
+        after=paging.after,
         states=states,
         targets=targets,
         team=given.get("team"),
@@ -121,22 +101,6 @@ def parse_query(pairs: Iterable[tuple[str, str]]) -> AtRiskQuery | str:
 
 def position(entry: ClockEntry) -> Position:
     return entry.deadline, entry.ticket_id, entry.target.value
-
-
-def encode_token(values: Sequence[Any]) -> str:
-    """An opaque, URL-safe token for a position (a list of JSON values)."""
-    text = json.dumps(list(values), separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(text).decode().rstrip("=")
-
-
-def decode_token(token: str) -> Any:
-    """What ``encode_token`` encoded, or None for a token it cannot have made."""
-    if len(token) > MAX_CURSOR:
-        return None
-    try:
-        return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError, RecursionError):
-        return None
 
 
 def encode_cursor(at: Position) -> str:

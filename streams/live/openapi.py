@@ -16,7 +16,8 @@ from pydantic.json_schema import models_json_schema
 
 from streams.domain.events import Priority
 from streams.domain.facts import SlaTarget
-from streams.live.at_risk import DEFAULT_LIMIT, MAX_LIMIT, STATES
+from streams.live.at_risk import STATES
+from streams.live.paging import DEFAULT_LIMIT, MAX_LIMIT
 
 Target = Literal["first_reply", "next_reply", "resolution"]
 

@@ -15,6 +15,7 @@ import redis
 from streams.stack import Component, Stack, StackConfig, StackPaths, StackPorts
 from streams.stack.kafka_broker import KafkaBroker
 from streams.stack.redis_server import RedisServer
+from streams.stack.stack import ComponentFactory
 from tests.conftest import start_stack
 
 from .harness import POLICIES, SOAK, FaultRun, Fleet
@@ -41,25 +42,48 @@ def _kafka_only(paths: StackPaths, config: StackConfig) -> list[Component]:
     return [KafkaBroker(paths, config)]
 
 
+def own_stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    config: StackConfig,
+    components: ComponentFactory,
+) -> Iterator[Stack]:
+    """A stack of the caller's own, in a new folder ``name``, and down after: the body of a
+    fixture (``yield from own_stack(...)``) whose test breaks it."""
+    running = start_stack(tmp_path_factory.mktemp(name), config, components=components)
+    yield running
+    running.down()
+
+
 @pytest.fixture
 def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A Redis of this test's own, to stop, kill and empty."""
     config = StackConfig(ports=StackPorts.free(), scrape_targets=())
-    running = start_stack(tmp_path_factory.mktemp("redis"), config, components=_redis_only)
-    yield running
-    running.down()
+    yield from own_stack(tmp_path_factory, "redis", config, _redis_only)
 
 
 @pytest.fixture
 def own_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A Kafka broker of this test's own, to kill -9 and restart."""
     config = StackConfig(ports=StackPorts.free(), scrape_targets=(), kafka_heap="384m")
-    running = start_stack(tmp_path_factory.mktemp("kafka"), config, components=_kafka_only)
-    yield running
-    running.down()
+    yield from own_stack(tmp_path_factory, "kafka", config, _kafka_only)
 
 
 MakeRun = Callable[..., FaultRun]
+
+
+def stack_run(stack: Stack, log_dir: Path, name: str, partitions: int, **env: str) -> FaultRun:
+    """A data set ``name`` on ``stack``'s Kafka and Redis, with the fault policies and the
+    ``TICKETPULSE_*`` settings ``env``."""
+    return FaultRun(
+        name=name,
+        bootstrap=stack.addresses.bootstrap_servers,
+        redis_url=stack.addresses.redis_url,
+        partitions=partitions,
+        policies=POLICIES,
+        log_dir=log_dir,
+        extra_env=env,
+    )
 
 
 @pytest.fixture

@@ -26,11 +26,10 @@ from streams.domain.instant import MICROS_PER_SECOND, format_rfc3339
 from streams.stack import Component, Stack, StackConfig, StackPaths, StackPorts
 from streams.stack.kafka_broker import kafka_nodes
 from streams.stack.redis_server import RedisServer
-from tests.conftest import start_stack
 from tests.support.workers import Topics, now_micros, post, read_topics_until
 
+from .conftest import own_stack, stack_run
 from .harness import (
-    POLICIES,
     Checker,
     FaultRun,
     Fleet,
@@ -58,23 +57,17 @@ def brokers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     config = StackConfig(
         ports=StackPorts.free(kafka_brokers=3), scrape_targets=(), kafka_heap="384m"
     )
-    running = start_stack(tmp_path_factory.mktemp("brokers"), config, components=_brokers)
-    yield running
-    running.down()
+    yield from own_stack(tmp_path_factory, "brokers", config, _brokers)
 
 
 def brokers_run(stack: Stack, tmp_path: Path, name: str) -> FaultRun:
-    return FaultRun(
-        name=name,
-        bootstrap=stack.addresses.bootstrap_servers,
-        redis_url=stack.addresses.redis_url,
-        partitions=PARTITIONS,
-        policies=POLICIES,
-        log_dir=tmp_path,
-        extra_env={
-            "TICKETPULSE_KAFKA_REPLICATION_FACTOR": "3",
-            "TICKETPULSE_PRODUCE_TIMEOUT_SECONDS": "20",
-        },
+    return stack_run(
+        stack,
+        tmp_path,
+        name,
+        PARTITIONS,
+        TICKETPULSE_KAFKA_REPLICATION_FACTOR="3",
+        TICKETPULSE_PRODUCE_TIMEOUT_SECONDS="20",
     )
 
 

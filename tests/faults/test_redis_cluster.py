@@ -26,10 +26,9 @@ from streams.stack import Component, Stack, StackConfig, StackPaths, StackPorts
 from streams.stack.commands import stack as stack_cli
 from streams.stack.kafka_broker import kafka_nodes
 from streams.stack.redis_cluster import cluster_health, cluster_nodes
-from tests.conftest import start_stack
 
+from .conftest import own_stack, stack_run
 from .harness import (
-    POLICIES,
     Checker,
     FaultRun,
     Fleet,
@@ -54,9 +53,7 @@ def _clusters(paths: StackPaths, config: StackConfig) -> list[Component]:
 def clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     ports = StackPorts.free(redis_cluster=True, kafka_brokers=3)
     config = StackConfig(ports=ports, scrape_targets=(), kafka_heap="384m")
-    running = start_stack(tmp_path_factory.mktemp("clusters"), config, components=_clusters)
-    yield running
-    running.down()
+    yield from own_stack(tmp_path_factory, "clusters", config, _clusters)
 
 
 def cluster_client(url: str) -> redis.RedisCluster:
@@ -65,15 +62,7 @@ def cluster_client(url: str) -> redis.RedisCluster:
 
 
 def cluster_run(stack: Stack, tmp_path: Path, name: str) -> FaultRun:
-    return FaultRun(
-        name=name,
-        bootstrap=stack.addresses.bootstrap_servers,
-        redis_url=stack.addresses.redis_url,
-        partitions=PARTITIONS,
-        policies=POLICIES,
-        log_dir=tmp_path,
-        extra_env={"TICKETPULSE_KAFKA_REPLICATION_FACTOR": "3"},
-    )
+    return stack_run(stack, tmp_path, name, PARTITIONS, TICKETPULSE_KAFKA_REPLICATION_FACTOR="3")
 
 
 async def replicas_and_min_isr(run: FaultRun) -> tuple[set[int], set[str]]:

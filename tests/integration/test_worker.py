@@ -11,7 +11,15 @@ from streams.domain.policies import load_policies
 from streams.replay import replay_lines
 from tests.support.workers import WorkerProcess, iter_until, now_micros
 
-from .workers import GOLDEN, Run, group_offsets, produce, read_topic, shifted_golden
+from .workers import (
+    GOLDEN,
+    Run,
+    group_offsets,
+    killed_mid_stream,
+    produce,
+    read_topic,
+    shifted_golden,
+)
 
 
 def replay_at(records: list[tuple[str, bytes, bytes]], as_of: str) -> dict[str, Any]:
@@ -120,18 +128,7 @@ def test_breach_is_recorded_at_its_deadline_without_further_events(run: Run) -> 
 
 def test_kill_minus_nine_mid_stream_then_restart_equals_replay(run: Run) -> None:
     records = golden_now()
-    worker = run.start_worker()
-    third = len(records) // 3
-    asyncio.run(produce(run, records[:third]))
-    for _ in iter_until(10, interval=0.1):
-        if worker.get("/kpis")[0] == 200:
-            break
-    worker.kill()  # somewhere between batches, or in the middle of one
-    asyncio.run(produce(run, records[third : 2 * third]))
-    worker = run.start_worker()
-    worker.kill()  # again, right after start-up
-    asyncio.run(produce(run, records[2 * third :]))
-    worker = run.start_worker()
+    worker = killed_mid_stream(run, records)
     live, expected = converge(worker, records)
     assert live == expected, worker.tail()
 

@@ -22,7 +22,7 @@ from streams.domain.policies import load_policies
 from streams.replay import ReplayResult, replay_lines
 from tests.support.workers import WorkerProcess, iter_until, now_micros
 
-from .workers import Run, produce
+from .workers import Run, killed_mid_stream, produce
 
 ACCOUNTS = Path(__file__).parent.parent / "golden" / "accounts"
 ACCOUNTS_AS_OF = parse_rfc3339("2026-12-01T00:00:00Z")
@@ -117,18 +117,7 @@ def test_kill_minus_nine_mid_stream_then_restart_equals_replay(run: Run) -> None
     them for the next owner; killed anywhere, nothing counts twice."""
     run.policies = POLICIES
     records = shifted_accounts(ceil_minute(now_micros()))
-    worker = run.start_worker()
-    third = len(records) // 3
-    asyncio.run(produce(run, records[:third]))
-    for _ in iter_until(10, interval=0.1):
-        if worker.get("/kpis")[0] == 200:
-            break
-    worker.kill()  # somewhere between batches, or in the middle of one
-    asyncio.run(produce(run, records[third : 2 * third]))
-    worker = run.start_worker()
-    worker.kill()  # again, right after start-up
-    asyncio.run(produce(run, records[2 * third :]))
-    worker = run.start_worker()
+    worker = killed_mid_stream(run, records)
     live, expected = converge(worker, records)
     assert expected is not None and live == expected.snapshot, worker.tail()
     assert live["accounts"]["now"]["at_risk"] == 4

@@ -26,7 +26,14 @@ from streams.domain.policies import default_policies
 from streams.live.metrics import Metrics
 from streams.live.store import RedisStore
 from streams.live.worker import Worker
-from tests.support.workers import WorkerProcess, json_reply, spawn_worker, topic_names, worker_env
+from tests.support.workers import (
+    WorkerProcess,
+    iter_until,
+    json_reply,
+    spawn_worker,
+    topic_names,
+    worker_env,
+)
 
 GOLDEN = Path(__file__).parent.parent / "golden"
 GOLDEN_AS_OF = parse_rfc3339("2026-11-03T12:00:00Z")
@@ -145,6 +152,24 @@ async def produce(run: Run, records: Sequence[tuple[str, bytes, bytes]]) -> None
             await future
     finally:
         await producer.stop()
+
+
+def killed_mid_stream(run: Run, records: Sequence[tuple[str, bytes, bytes]]) -> WorkerProcess:
+    """The worker that is left after kill -9 twice while ``records`` are sent in thirds: once
+    after its first answer to ``GET /kpis`` (between batches, or in the middle of one), once
+    right after a restart; the third worker, started for the last third, is returned."""
+    worker = run.start_worker()
+    third = len(records) // 3
+    asyncio.run(produce(run, records[:third]))
+    for _ in iter_until(10, interval=0.1):
+        if worker.get("/kpis")[0] == 200:
+            break
+    worker.kill()  # somewhere between batches, or in the middle of one
+    asyncio.run(produce(run, records[third : 2 * third]))
+    worker = run.start_worker()
+    worker.kill()  # again, right after start-up
+    asyncio.run(produce(run, records[2 * third :]))
+    return run.start_worker()
 
 
 async def group_offsets(run: Run) -> dict[tuple[str, int], int]:

@@ -188,6 +188,15 @@ def test_replay_keeps_the_same_1000_account_events() -> None:
     ] * 2
 
 
+async def handle_linked(live: Worker, loop: Loop, messages: Sequence[Message]) -> None:
+    """``messages`` through the worker 20 at a time, the links of each batch delivered after
+    it until none is left (no breach scan, no publish)."""
+    for start in range(0, len(messages), 20):
+        await live.handle(messages[start : start + 20])
+        while loop.sent:
+            await live.handle(loop.take())
+
+
 async def linked_snapshot(
     store: MemoryStore,
     loop: Loop,
@@ -260,11 +269,7 @@ async def test_accounts_recounted_as_time_passes_equal_a_full_count() -> None:
     fact entering or leaving the 30 days), and still equals every account counted afresh."""
     loop = Loop()
     live = worker(MemoryStore(), links=loop)
-    messages = as_sent(golden(accounts_only=False))
-    for start in range(0, len(messages), 20):
-        await live.handle(messages[start : start + 20])
-        while loop.sent:
-            await live.handle(loop.take())
+    await handle_linked(live, loop, as_sent(golden(accounts_only=False)))
     states = list(live.states.values())
     accounts = sum(len(set(s.accounts) | set(s.links)) for s in states)
     health = POLICIES.account_health

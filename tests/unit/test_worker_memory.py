@@ -17,9 +17,10 @@ from streams.domain.facts import SlaTarget
 from streams.domain.instant import MICROS_PER_SECOND, parse_rfc3339
 from streams.domain.policies import default_policies
 from streams.live import api
-from streams.live.at_risk import AT_RISK, BREACHED, MAX_LIMIT, AtRiskQuery
+from streams.live.at_risk import AT_RISK, BREACHED, AtRiskQuery
 from streams.live.batch import Message
 from streams.live.metrics import Metrics
+from streams.live.paging import MAX_LIMIT
 from streams.live.stores.memory import MemoryStore
 from streams.live.worker import Worker
 from streams.replay import replay_lines

@@ -8,23 +8,26 @@ overall row, a segment its own row. The gauges exist while the snapshot has an a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.builders import stat
 from grafana_foundation_sdk.models import dashboard as dm
 
 from streams.grafana.alerts import ACCOUNTS_BOARD, LINKS, Links
 from streams.grafana.dashboards.kit import (
-    DATASOURCE,
     GREEN,
     Board,
     Query,
     Thresholds,
     bar_panel,
+    query_variable,
     runbook,
     series_panel,
     stat_panel,
     table_panel,
 )
-from streams.grafana.promql import ALL_ROWS_VALUE, snapshot
+from streams.grafana.promql import snapshot
 
 ACCOUNT_WINDOWS = ("7d", "30d", "90d")
 NOW = 'segment=~"$segment", manager=""'  # the overall row, or the picked segment's
@@ -39,6 +42,7 @@ AT_RISK_ALERT = "TicketpulseAccountAtRiskMrr"
 RATE: Thresholds = ((None, "green"), (0.02, "yellow"), (0.05, "red"))
 RETENTION: Thresholds = ((None, "red"), (0.9, "yellow"), (1.0, "green"))
 ACQUISITION: Thresholds = ((None, "red"), (0.1, "yellow"), (0.25, "green"))
+AT_RISK: Thresholds = ((None, "green"), (1, "yellow"))  # any customer (or MRR) at risk
 PERCENT = dm.DynamicConfigValue(id_val="unit", value="percentunit")
 
 
@@ -51,18 +55,35 @@ def window_metric(name: str) -> str:
 
 
 def segment_variable() -> db.QueryVariable:
-    return (
-        db.QueryVariable("segment")
-        .label("Segment")
-        .description("Pick one segment to see its row; All shows the overall row (not a sum).")
-        .datasource(DATASOURCE)
-        .query(f'label_values({metric("customers")}{{segment!=""}}, segment)')
-        .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .sort(dm.VariableSort.ALPHABETICAL_ASC)
-        .multi(False)
-        .include_all(True)
-        .all_value(ALL_ROWS_VALUE)
-        .current(dm.VariableOption(selected=True, text="All", value="$__all"))
+    return query_variable(
+        "segment",
+        "Segment",
+        "Pick one segment to see its row; All shows the overall row (not a sum).",
+        metric("customers"),
+    )
+
+
+def _now(
+    title: str,
+    description: str,
+    name: str,
+    no_value: str,
+    thresholds: Thresholds = GREEN,
+    *,
+    decimals: int | None = None,
+    links: Sequence[db.DashboardLink] = (),
+) -> stat.Panel:
+    """A stat of the gauge ``name`` now, on the overall row or the picked segment's."""
+    return stat_panel(
+        title,
+        description,
+        "short",
+        thresholds,
+        [Query(snapshot(metric(name), NOW))],
+        width=4,
+        no_value=no_value,
+        decimals=decimals,
+        links=links,
     )
 
 
@@ -83,63 +104,36 @@ def accounts(links: Links = LINKS) -> dm.Dashboard:
     ).variables(segment_variable())
     at_risk_runbook = [runbook(AT_RISK_ALERT, links)]
     board.row("Now").add(
-        stat_panel(
-            "Customers",
-            "Accounts that are customers now.",
-            "short",
-            GREEN,
-            [Query(snapshot(metric("customers"), NOW))],
-            width=4,
-            no_value=NO_ACCOUNTS,
-            decimals=0,
-        ),
-        stat_panel(
+        _now("Customers", "Accounts that are customers now.", "customers", NO_ACCOUNTS, decimals=0),
+        _now(
             "MRR",
             "Monthly recurring revenue of the customers now, in the accounts' currency.",
-            "short",
-            GREEN,
-            [Query(snapshot(metric("mrr"), NOW))],
-            width=4,
-            no_value=NO_ACCOUNTS,
+            "mrr",
+            NO_ACCOUNTS,
         ),
-        stat_panel(
-            "ARPA",
-            "Average revenue per account: MRR / customers.",
-            "short",
-            GREEN,
-            [Query(snapshot(metric("arpa"), NOW))],
-            width=4,
-            no_value="No customers",
-        ),
-        stat_panel(
+        _now("ARPA", "Average revenue per account: MRR / customers.", "arpa", "No customers"),
+        _now(
             "CLV",
             "Customer lifetime value: ARPA / the 30d churn rate (ARPA times the expected "
             "lifetime in months).",
-            "short",
-            GREEN,
-            [Query(snapshot(metric("clv"), NOW))],
-            width=4,
-            no_value=NO_CHURN,
+            "clv",
+            NO_CHURN,
         ),
-        stat_panel(
+        _now(
             "Customers at risk",
             "Customers with at least at_risk_signals health signals over the last 30 days.",
-            "short",
-            ((None, "green"), (1, "yellow")),
-            [Query(snapshot(metric("at_risk_customers"), NOW))],
-            width=4,
-            no_value=NO_ACCOUNTS,
+            "at_risk_customers",
+            NO_ACCOUNTS,
+            AT_RISK,
             decimals=0,
             links=at_risk_runbook,
         ),
-        stat_panel(
+        _now(
             "At-risk MRR",
             "The MRR the customers at risk pay together: what may be lost.",
-            "short",
-            ((None, "green"), (1, "yellow")),
-            [Query(snapshot(metric("at_risk_mrr"), NOW))],
-            width=4,
-            no_value=NO_ACCOUNTS,
+            "at_risk_mrr",
+            NO_ACCOUNTS,
+            AT_RISK,
             links=at_risk_runbook,
         ),
     )
@@ -229,7 +223,7 @@ def accounts(links: Links = LINKS) -> dm.Dashboard:
             "MRR of the customers at risk, per segment; the alert fires above the segment's "
             "threshold (policies file, accounts.alerts.at_risk_mrr).",
             "short",
-            ((None, "green"), (1, "yellow")),
+            AT_RISK,
             [
                 Query(snapshot(metric("at_risk_mrr"), PER_SEGMENT), "{{segment}}"),
                 Query(

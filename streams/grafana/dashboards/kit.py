@@ -330,40 +330,52 @@ def datasource_variable() -> db.DatasourceVariable:
     )
 
 
-def dimension_variable(name: str, label: str) -> db.QueryVariable:
-    """One of team, channel, priority: its values are the rows split by it; All = no split."""
+def query_variable(
+    name: str,
+    label: str,
+    description: str,
+    metric: str,
+    *,
+    multi: bool = False,
+    all_value: str = ALL_ROWS_VALUE,
+) -> db.QueryVariable:
+    """A variable whose values are those of the label ``name`` on ``metric``'s series, All
+    picked at first (``all_value``: the overall row, or any value when ``multi``)."""
     return (
         db.QueryVariable(name)
         .label(label)
-        .description(
-            f"Pick one {name} to see its row; All shows the overall row (not a sum). "
-            "Rows are marginals: with a team and a priority set, panels show the team's row "
-            "and the priority's row side by side, not the team's tickets of that priority."
-        )
+        .description(description)
         .datasource(DATASOURCE)
-        .query(f'label_values({gauge("tickets_created")}{{{name}!=""}}, {name})')
+        .query(f'label_values({metric}{{{name}!=""}}, {name})')
         .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(dm.VariableSort.ALPHABETICAL_ASC)
-        .multi(False)
+        .multi(multi)
         .include_all(True)
-        .all_value(ALL_ROWS_VALUE)
+        .all_value(all_value)
         .current(dm.VariableOption(selected=True, text="All", value="$__all"))
     )
 
 
+def dimension_variable(name: str, label: str) -> db.QueryVariable:
+    """One of team, channel, priority: its values are the rows split by it; All = no split."""
+    return query_variable(
+        name,
+        label,
+        f"Pick one {name} to see its row; All shows the overall row (not a sum). "
+        "Rows are marginals: with a team and a priority set, panels show the team's row "
+        "and the priority's row side by side, not the team's tickets of that priority.",
+        gauge("tickets_created"),
+    )
+
+
 def agent_variable() -> db.QueryVariable:
-    return (
-        db.QueryVariable("agent")
-        .label("Agent")
-        .description("Agents to show (per-agent rows exist only with agent_labels on).")
-        .datasource(DATASOURCE)
-        .query(f'label_values({gauge("tickets_solved")}{{agent!=""}}, agent)')
-        .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .sort(dm.VariableSort.ALPHABETICAL_ASC)
-        .multi(True)
-        .include_all(True)
-        .all_value(".+")
-        .current(dm.VariableOption(selected=True, text="All", value="$__all"))
+    return query_variable(
+        "agent",
+        "Agent",
+        "Agents to show (per-agent rows exist only with agent_labels on).",
+        gauge("tickets_solved"),
+        multi=True,
+        all_value=".+",
     )
 
 
