@@ -172,6 +172,32 @@ class _State:
     first_solved: bool = False
     next_reply_from: Instant | None = None
 
+    def copy(self) -> _State:
+        """A copy to finish at some ``now`` (``breach_due``) while this one walks on: the
+        running clocks change, the stopped ones and the events' history do not."""
+        return _State(
+            self.policies,
+            self.ticket_id,
+            self.created_at,
+            self.channel,
+            self.priority,
+            self.team,
+            self.status,
+            self.assignee,
+            self.policy,
+            list(self.history),
+            list(self.facts),
+            {
+                t: _Clock(c.target, c.start, c.deadline, c.stopped_at, c.breached_at)
+                for t, c in self.clocks.items()
+            },
+            list(self.finished),
+            self.touches,
+            self.first_touch_done,
+            self.first_solved,
+            self.next_reply_from,
+        )
+
     # -- facts -----------------------------------------------------------------------------
     def fact(
         self,
@@ -365,6 +391,24 @@ class _State:
         return tuple(views)
 
 
+class Walk:
+    """A ticket's walk over its events up to ``applied`` (not finished at any ``now``), to go
+    on from there when the next events sort after them, instead of walking them again.
+
+    Valid while the timeline's first ``applied`` events are the ones walked (its ``rewrites``
+    count unchanged), for the same policy set, at a ``now`` not earlier than ``now``.
+    """
+
+    __slots__ = ("anomalies", "applied", "now", "rewrites", "state")
+
+    def __init__(self, state: _State, applied: int, anomalies: int, rewrites: int, now: Instant):
+        self.state = state
+        self.applied = applied
+        self.anomalies = anomalies
+        self.rewrites = rewrites
+        self.now = now
+
+
 def evaluate(
     ticket_id: str, events: Sequence[Event], policies: PolicySet, now: Instant
 ) -> TicketView:
@@ -374,45 +418,75 @@ def evaluate(
     with occurred_at < ``now`` take part. A running clock whose deadline < ``now`` is breached
     at its deadline.
     """
-    created_index = -1
-    for index, event in enumerate(events):
-        if event.type is EventType.TICKET_CREATED:
-            created_index = index
-            break
-    if created_index < 0:
-        return TicketView(ticket_id=ticket_id, now=now)
-    created = events[created_index]
-    if created.occurred_at >= now:
-        return TicketView(ticket_id=ticket_id, now=now)
-    assert created.channel is not None and created.priority is not None
-    assert created.team is not None
-    # positional, in field order: policies, ticket_id, created_at, channel, priority, team
-    state = _State(
-        policies,
-        ticket_id,
-        created.occurred_at,
-        TEXT[created.channel],
-        TEXT[created.priority],
-        created.team,
-    )
-    state.history.append((created.occurred_at, Status.NEW))
-    state.policy = _select(policies, state.priority, state.team, state.channel)
-    state.fact(FactKind.CREATED, created.occurred_at, agent=None)
-    state.start_clock(SlaTarget.FIRST_REPLY, created.occurred_at)
-    state.start_clock(SlaTarget.RESOLUTION, created.occurred_at)
-    anomalies = created_index
-    for event in islice(events, created_index + 1, None):
+    return evaluate_on(ticket_id, events, policies, now)[0]
+
+
+def evaluate_on(
+    ticket_id: str,
+    events: Sequence[Event],
+    policies: PolicySet,
+    now: Instant,
+    walk: Walk | None = None,
+    rewrites: int = 0,
+) -> tuple[TicketView, Walk | None]:
+    """``evaluate``, going on from ``walk`` (the one this returned last time for the same
+    ticket) when it is still valid, and the walk to go on from next time.
+
+    ``rewrites`` is the timeline's count of changes other than appending an event
+    (``Timeline.rewrites``). ``walk`` is changed: pass it only once.
+    """
+    if (
+        walk is not None
+        and walk.rewrites == rewrites
+        and now >= walk.now
+        and walk.applied <= len(events)
+        and walk.state.policies is policies
+    ):
+        state, index, anomalies = walk.state, walk.applied, walk.anomalies
+    else:
+        created_index = -1
+        for position, event in enumerate(events):
+            if event.type is EventType.TICKET_CREATED:
+                created_index = position
+                break
+        if created_index < 0:
+            return TicketView(ticket_id=ticket_id, now=now), None
+        created = events[created_index]
+        if created.occurred_at >= now:
+            return TicketView(ticket_id=ticket_id, now=now), None
+        assert created.channel is not None and created.priority is not None
+        assert created.team is not None
+        # positional, in field order: policies, ticket_id, created_at, channel, priority, team
+        state = _State(
+            policies,
+            ticket_id,
+            created.occurred_at,
+            TEXT[created.channel],
+            TEXT[created.priority],
+            created.team,
+        )
+        state.history.append((created.occurred_at, Status.NEW))
+        state.policy = _select(policies, state.priority, state.team, state.channel)
+        state.fact(FactKind.CREATED, created.occurred_at, agent=None)
+        state.start_clock(SlaTarget.FIRST_REPLY, created.occurred_at)
+        state.start_clock(SlaTarget.RESOLUTION, created.occurred_at)
+        anomalies = created_index
+        index = created_index + 1
+    for event in islice(events, index, None):
         if event.occurred_at >= now:
             break
+        index += 1
         if event.type is EventType.TICKET_CREATED or (
             state.status is Status.CLOSED and event.type not in _SURVEY_KIND
         ):
             anomalies += 1
             continue
         state.apply(event)
+    walk = Walk(state, index, anomalies, rewrites, now)
+    state = state.copy()
     state.breach_due(now)
     # positional, in field order: twelve keywords cost some 5% of an evaluation
-    return TicketView(
+    view = TicketView(
         ticket_id,
         now,
         tuple(state.facts),
@@ -426,6 +500,7 @@ def evaluate(
         state.created_at,
         anomalies,
     )
+    return view, walk
 
 
-__all__ = ["TicketView", "evaluate"]
+__all__ = ["TicketView", "Walk", "evaluate", "evaluate_on"]

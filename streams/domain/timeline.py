@@ -68,6 +68,9 @@ class Timeline:
     _created: tuple[Instant, int, str] | None = None  # sort key of the first ticket.created
     _closes: list[tuple[Instant, int, str]] = field(default_factory=list)  # closed changes
     _counts: dict[Topic, int] = field(default_factory=dict)  # accepted events per topic
+    # changes other than appending an accepted event (an insertion before the last event, a
+    # withdrawal): a walk over the first events stays valid while this does not move
+    rewrites: int = 0
 
     def add(self, event: Event, *, limited: bool = True) -> Arrival:
         """Accept ``event`` in spec order, or say why not.
@@ -94,6 +97,7 @@ class Timeline:
         else:
             keys = [e.sort_key for e in events]
             events.insert(bisect.bisect(keys, key), event)
+            self.rewrites += 1
         if event.type is EventType.TICKET_CREATED:
             if self._created is None or key < self._created:
                 self._created = key
@@ -131,6 +135,7 @@ class Timeline:
             else:
                 kept.append(event)
         events[:] = kept
+        self.rewrites += 1
         self._closes = [close for close in self._closes if close <= cutoff]
 
     @property

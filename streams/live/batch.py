@@ -23,7 +23,7 @@ from streams.domain.events import TEXT, TOPIC_OF, Event, Status
 from streams.domain.facts import Fact, FactDiff, SlaTarget, diff_facts
 from streams.domain.instant import Instant
 from streams.domain.policies import PolicySet
-from streams.domain.ticket import TicketView, evaluate
+from streams.domain.ticket import TicketView, Walk, evaluate_on
 from streams.domain.timeline import CLOSED_REASON, Arrival, Timeline, refusal
 from streams.domain.windows import MinuteDeltas, Windows, add_bucket_deltas, without_zeros
 from streams.live.placement import Placement
@@ -66,6 +66,8 @@ class TicketState:
     view: TicketView
     # its support facts as of ``view`` (what its accounts were last sent), when linking
     support: tuple[SupportFact, ...] = ()
+    # its walk over the events ``view`` was evaluated from, to go on from (``evaluate_on``)
+    walk: Walk | None = None
 
 
 @dataclass(slots=True)
@@ -132,8 +134,10 @@ class PartitionState:
                 continue
             else:
                 timeline, at = decode_record(ticket_id, blob)
-                view = evaluate(ticket_id, timeline.events, policies, at)
+                view, walk = evaluate_on(ticket_id, timeline.events, policies, at)
                 support = ticket_support(timeline.events, view) if link else ()
+                self.tickets[ticket_id] = TicketState(timeline, view, support, walk)
+                continue
             self.tickets[ticket_id] = TicketState(timeline, view, support)
 
     def retire(self, ticket_id: str, record: bytes) -> None:
@@ -305,7 +309,10 @@ def plan(
     for ticket_id in sorted(touched):
         ticket = state.tickets[ticket_id]
         old = ticket.view
-        new = evaluate(ticket_id, ticket.timeline.events, policies, now)
+        timeline = ticket.timeline
+        new, ticket.walk = evaluate_on(
+            ticket_id, timeline.events, policies, now, ticket.walk, timeline.rewrites
+        )
         ticket.view = new
         diff = diff_facts(old.facts, new.facts)
         if diff:

@@ -146,3 +146,44 @@ def test_remembered_policy_choice_is_what_select_chooses(
         policies = POLICY_SETS[policy]
         chosen = policies.select(priority=priority, team=team, channel=channel)
         assert ticket._select(policies, priority, team, channel) is chosen
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data(), st.integers(0, 1))
+def test_going_on_from_a_walk_equals_evaluating_from_scratch(
+    data: st.DataObject, policy: int
+) -> None:
+    """``evaluate_on`` with the walk it returned last time (events arriving in any order,
+    ``now`` moving on or back) gives exactly what ``evaluate`` gives from scratch."""
+    events = data.draw(ticket_events())
+    arrivals = data.draw(st.permutations(events))
+    policies = POLICY_SETS[policy]
+    timeline = Timeline("T1")
+    walk = None
+    for event in arrivals:
+        timeline.add(event)
+        timeline.withdrawn.clear()
+        now = NOW - 60_000_000 * data.draw(st.integers(0, 3000))
+        view, walk = ticket.evaluate_on(
+            "T1", timeline.events, policies, now, walk, timeline.rewrites
+        )
+        assert view == evaluate("T1", timeline.events, policies, now)
+
+
+def test_a_walk_goes_on_over_events_that_come_in_order() -> None:
+    """In-order events at a later ``now`` continue the same walk rather than a new one."""
+    t = Events("T1")
+    timeline = Timeline("T1")
+    policies = POLICY_SETS[1]
+    walk = None
+    states = []
+    for minutes, event in enumerate((t.created(0), t.reply(10), t.inbound(20), t.reply(30))):
+        timeline.add(event)
+        view, walk = ticket.evaluate_on(
+            "T1", timeline.events, policies, t.at(40 + minutes), walk, timeline.rewrites
+        )
+        assert walk is not None
+        states.append(walk.state)
+        assert view == evaluate("T1", timeline.events, policies, t.at(40 + minutes))
+    assert all(state is states[0] for state in states)
+    assert walk.applied == 4
