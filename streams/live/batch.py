@@ -243,6 +243,8 @@ class BatchResult:
     support: dict[str, tuple[tuple[SupportFact, ...], tuple[SupportFact, ...]]] = field(
         default_factory=dict
     )
+    # how the evaluated tickets' anomalies (``TicketView.anomalies``) changed, summed
+    anomalies: int = 0
     # (the close's message, an event it withdrew): replay reports these on the close's line
     withdrawn: list[tuple[Message, Event]] = field(default_factory=list)
 
@@ -314,6 +316,7 @@ def plan(
             ticket_id, timeline.events, policies, now, ticket.walk, timeline.rewrites
         )
         ticket.view = new
+        result.anomalies += new.anomalies - old.anomalies
         diff = diff_facts(old.facts, new.facts)
         if diff:
             result.diffs.append(diff)

@@ -109,17 +109,15 @@ class PartitionReplay:
         state, policies = self.state, self.policies
         batch = DecodedBatch(events=events)
         woken = list(wake)
-        ids = batch.ticket_ids.union(woken)
-        missing = state.missing(ids)
+        missing = state.missing(batch.ticket_ids.union(woken))
         if missing:
             state.load(ready(self.store.load_tickets(0, missing)), missing, policies)
-        before = self._anomalies(ids)
         result = plan(state, batch, policies, now, woken, buckets=False)
         ready(self.store.apply(result.writes))
         windows = state.windows
         for diff in result.diffs:
             windows.apply(diff)
-        self.anomalies += self._anomalies(result.writes.tickets) - before
+        self.anomalies += result.anomalies
         for (_, _, outcome), count in result.outcomes.items():
             self.outcomes[outcome] += count
         skip: set[int | None] = set()
@@ -132,20 +130,6 @@ class PartitionReplay:
             offset = record["offset"]
             if not (skip and offset in skip and record["error"] == CLOSED_REASON):
                 self.errors.append((offset, record["error"]))
-
-    def _anomalies(self, ticket_ids: Iterable[str]) -> int:
-        tickets = self.state.tickets
-        retired = self.state.retired
-        total = 0
-        for ticket_id in ticket_ids:
-            ticket = tickets.get(ticket_id)
-            if ticket is None:
-                kept = retired.get(ticket_id)
-                if kept is None:
-                    continue
-                ticket = kept[1]
-            total += ticket.view.anomalies
-        return total
 
     def wake_due(self, as_of: Instant) -> None:
         """Evaluate at ``as_of`` every ticket whose wake-up time has come (the breach scan)."""
