@@ -7,8 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from streams.collector import REPLAY_THRESHOLDS
+from streams.collector import REPLAY_THRESHOLDS, frozen_batches
 from streams.domain.policies import default_policies
+from streams.live.partition_replay import replay_log
 from streams.replay import replay_lines
 
 LINE = (
@@ -53,9 +54,6 @@ def test_each_batch_is_frozen_and_everything_given_back_after() -> None:
         for number in range(3):
             frozen.append(gc.get_freeze_count())
             yield LINE.replace(b'"e1"', b'"e%d"' % number).replace(b'"T1"', b'"T%d"' % number)
-
-    from streams.collector import frozen_batches
-    from streams.live.partition_replay import replay_log
 
     with frozen_batches() as done:
         replay_log(lines(), default_policies(), None, batch_lines=1, batch_done=done)
