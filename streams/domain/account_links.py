@@ -54,12 +54,27 @@ class Link(Value):
     @classmethod
     def decode(cls, blob: bytes) -> Link:
         """A link from ``encode``'s bytes (``ValueError`` or ``KeyError`` when malformed)."""
-        data = from_json(blob)
+        return cls._from_data(from_json(blob))
+
+    @classmethod
+    def _from_data(cls, data: Any) -> Link:
         account, ticket, seq = data["a"], data["t"], data["s"]
         if not isinstance(account, str) or not isinstance(ticket, str) or type(seq) is not int:
             raise ValueError("a link needs text a and t and an integer s")
         facts = tuple(SupportFact(int(t), account, _KINDS[k], int(v)) for t, k, v in data["f"])
         return cls(account, ticket, seq, facts)
+
+
+def bundle(encoded: Iterable[bytes]) -> bytes:
+    """Links (``Link.encode``'s bytes) as one record, one a line: a worker sends one record
+    per account and send, not one per ticket. Compact JSON holds no line break."""
+    return b"\n".join(encoded)
+
+
+def unbundle(record: bytes) -> list[bytes]:
+    """The encoded links of one record of the account support topic (``bundle``; a record
+    of one link is that link's bytes)."""
+    return record.split(b"\n")
 
 
 def newer(stored: Link | None, link: Link) -> bool:

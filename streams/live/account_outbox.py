@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from streams.domain.account_links import Link, changed_links
+from streams.domain.account_links import bundle, changed_links
 from streams.domain.instant import Instant
 from streams.live.batch import BatchResult
-from streams.live.writes import link_field
+from streams.live.writes import link_account, link_field
 
 
 class LinkSink(Protocol):
@@ -45,6 +45,9 @@ def fill_outbox(result: BatchResult, seq: int) -> None:
 
 
 def outbox_records(outbox: Mapping[str, bytes]) -> list[tuple[bytes, bytes]]:
-    """The outbox's links as Kafka records keyed by account id (the link's own: a field
-    name cannot tell it when the account id holds the separator)."""
-    return [(Link.decode(blob).account_id.encode(), blob) for _, blob in sorted(outbox.items())]
+    """The outbox's links as Kafka records keyed by account id, one per account
+    (``account_links.bundle``)."""
+    by_account: dict[str, list[bytes]] = {}
+    for name, blob in sorted(outbox.items()):
+        by_account.setdefault(link_account(name), []).append(blob)
+    return [(account.encode(), bundle(blobs)) for account, blobs in by_account.items()]

@@ -13,7 +13,7 @@ account support topic) are kept the same way (``plan_links``). ``decode_account`
 from __future__ import annotations
 
 from streams.domain.account_decode import decode_any
-from streams.domain.account_links import Link, newer
+from streams.domain.account_links import Link, newer, unbundle
 from streams.domain.account_snapshot import HEALTH_WINDOW
 from streams.domain.account_timeline import OVER_LIMIT_REASON, AccountTimeline
 from streams.domain.decode import InvalidEvent
@@ -57,20 +57,24 @@ def decode_account(batch: DecodedBatch, message: Message, placement: Placement |
 
 
 def decode_link(batch: DecodedBatch, message: Message, placement: Placement | None) -> None:
-    """One message of the account support topic: a ticket's link to an account
-    (``streams.domain.account_links``), written by a worker, keyed by account_id."""
+    """One message of the account support topic: one account's links from tickets
+    (``streams.domain.account_links.bundle``), written by a worker, keyed by account_id."""
+    links = []
     try:
-        link = Link.decode(message.value)
+        for blob in unbundle(message.value):
+            links.append((message, Link.decode(blob), blob))
     except (ValueError, KeyError, IndexError, TypeError) as error:
         raw = message.value.decode("utf-8", "replace")
         batch.invalid.append((message, InvalidEvent(f"(link): {error!r}", raw)))
         return
     if placement is not None:
-        defect = placement.defect(message.key, message.partition, link.account_id, ACCOUNT_ID)
-        if defect is not None:
-            batch.invalid.append((message, InvalidEvent(defect, link.encode().decode())))
-            return
-    batch.links.append((message, link))
+        for _, link, _ in links:
+            defect = placement.defect(message.key, message.partition, link.account_id, ACCOUNT_ID)
+            if defect is not None:
+                raw = message.value.decode("utf-8", "replace")
+                batch.invalid.append((message, InvalidEvent(defect, raw)))
+                return
+    batch.links.extend(links)
 
 
 def special_topics(topics: TopicNames) -> dict[str, TopicDecoder]:
@@ -102,12 +106,12 @@ def plan_accounts(state: PartitionState, batch: DecodedBatch, result: BatchResul
 
 def plan_links(state: PartitionState, batch: DecodedBatch, result: BatchResult) -> None:
     """Keep each (account, ticket)'s newest link of ``batch`` (``account_links.newer``)."""
-    for message, link in batch.links:
+    for message, link, blob in batch.links:
         held = state.links.setdefault(link.account_id, {})
         if newer(held.get(link.ticket_id), link):
             held[link.ticket_id] = link
             state.dirty_accounts.add(link.account_id)
-            result.writes.links[link_field(link.account_id, link.ticket_id)] = link.encode()
+            result.writes.links[link_field(link.account_id, link.ticket_id)] = blob
             outcome = Arrival.ACCEPTED.value
         else:
             outcome = Arrival.DUPLICATE.value

@@ -164,8 +164,9 @@ class DecodedBatch:
     gaps: list[tuple[str, int, int]] = field(default_factory=list)
     # account events of the accounts topic (``streams.live.account_plan``)
     accounts: list[tuple[Message, AccountEvent]] = field(default_factory=list)
-    # tickets' links to accounts of the account support topic (``streams.live.account_plan``)
-    links: list[tuple[Message, Link]] = field(default_factory=list)
+    # tickets' links to accounts of the account support topic, each with its bytes as sent
+    # (``streams.live.account_plan``)
+    links: list[tuple[Message, Link, bytes]] = field(default_factory=list)
 
     @property
     def ticket_ids(self) -> set[str]:

@@ -49,6 +49,15 @@ def link_field(account_id: str, ticket_id: str) -> str:
     return f"{account_id}{FIELD_SEPARATOR}{ticket_id}"
 
 
+def link_account(name: str) -> str:
+    """The account id of a link's field (``link_field``)."""
+    account = name.partition(FIELD_SEPARATOR)[0]
+    if _ESCAPE in account:  # every _ESCAPE is followed by 0 or 1: one pass each undoes it
+        account = account.replace(_ESCAPE + "1", FIELD_SEPARATOR)
+        account = account.replace(_ESCAPE + "0", _ESCAPE)
+    return account
+
+
 def backlog_field(status: str, priority: str, team: str) -> str:
     return f"{status}{FIELD_SEPARATOR}{priority}{FIELD_SEPARATOR}{team}"
 

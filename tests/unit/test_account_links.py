@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from streams.domain.account_links import Link, changed_links, newer
+from streams.domain.account_links import Link, bundle, changed_links, newer, unbundle
 from streams.domain.account_support import SupportFact, SupportKind
 from streams.domain.instant import MICROS_PER_SECOND
-from streams.live.account_outbox import next_seq
+from streams.live.account_outbox import next_seq, outbox_records
 from streams.live.account_plan import prune_links
 from streams.live.batch import BatchResult, PartitionState
 from streams.live.stores.memory import MemoryStore
-from streams.live.writes import PartitionWrites, link_field
+from streams.live.writes import PartitionWrites, link_account, link_field
 from streams.replay import replay_lines
 from tests.unit.test_worker_accounts import (
     AS_OF,
@@ -45,6 +47,23 @@ def test_a_link_round_trips_and_keeps_the_newest_sequence() -> None:
 def test_a_malformed_link_is_refused(blob: bytes) -> None:
     with pytest.raises((ValueError, KeyError, TypeError)):
         Link.decode(blob)
+
+
+def test_one_accounts_links_travel_as_one_record() -> None:
+    first = Link("A1", "T1", 7, (CREATED,))
+    second = Link("A1", "T2\n", 8, ())  # a line break in an id is escaped in the JSON
+    record = bundle([first.encode(), second.encode()])
+    assert [Link.decode(blob) for blob in unbundle(record)] == [first, second]
+    assert unbundle(first.encode()) == [first.encode()]
+
+
+def test_the_outbox_goes_out_as_one_record_per_account() -> None:
+    links = [Link("A1", "T1", 3, (CREATED,)), Link("A|2", "T1", 3, ()), Link("A1", "T2", 3, ())]
+    records = outbox_records({link_field(x.account_id, x.ticket_id): x.encode() for x in links})
+    assert records == [
+        (b"A1", bundle([links[0].encode(), links[2].encode()])),
+        (b"A|2", links[1].encode()),
+    ]
 
 
 def test_changed_links_are_per_account_and_empty_for_an_account_no_longer_named() -> None:
@@ -79,7 +98,11 @@ async def test_links_not_sent_stay_in_the_outbox_for_the_next_owner() -> None:
     loop = Loop()
     second = worker(store, links=loop)
     await second.assign(range(3))  # adopting sends the leftovers, then clears them
-    assert sorted(v for _, v in loop.sent) == sorted(v for o in left.values() for v in o.values())
+    sent = [Link.decode(blob) for _, v in loop.sent for blob in unbundle(v)]
+    assert sorted(link.encode() for link in sent) == sorted(
+        v for o in left.values() for v in o.values()
+    )
+    assert len(loop.sent) == len({link.account_id for link in sent})  # one record an account
     assert [await store.load_outbox(p) for p in range(3)] == [{}, {}, {}]
 
 
@@ -94,9 +117,9 @@ async def test_a_stale_link_sent_again_changes_nothing() -> None:
     # a zombie's copy of every link with a lower sequence, and duplicates
     stale = []
     for m in first:
-        link = Link.decode(m.value)
-        older = Link(link.account_id, link.ticket_id, link.seq - 1, ())
-        stale.append((m.key or b"", older.encode()))
+        for link in map(Link.decode, unbundle(m.value)):
+            older = Link(link.account_id, link.ticket_id, link.seq - 1, ())
+            stale.append((m.key or b"", older.encode()))  # one link alone: the older form
     loop.sent = [*stale, *((m.key or b"", m.value) for m in first)]
     await live.handle(loop.take())
     assert {p: await store.load_links(p) for p in range(3)} == held
@@ -147,3 +170,10 @@ async def test_forgetting_old_links_changes_no_number() -> None:
     assert sum([len(await store.load_links(p)) for p in range(3)]) < before
     snapshot = (await live.publish()).to_json()
     assert snapshot == replay_lines(iter([*lines, touch]), POLICIES, later).snapshot
+
+
+@given(st.text(alphabet="a\x1e\x1f01", max_size=8), st.text(alphabet="t\x1f", max_size=4))
+def test_a_link_fields_account_is_read_back_whatever_the_ids_hold(
+    account_id: str, ticket_id: str
+) -> None:
+    assert link_account(link_field(account_id, ticket_id)) == account_id
