@@ -13,13 +13,15 @@ from streams.domain.account_support import SupportFact, SupportKind
 from streams.domain.instant import MICROS_PER_SECOND
 from streams.live.account_outbox import next_seq, outbox_records
 from streams.live.account_plan import prune_links
-from streams.live.batch import BatchResult, PartitionState
+from streams.live.batch import BatchResult, Message, PartitionState
 from streams.live.stores.memory import MemoryStore
 from streams.live.writes import PartitionWrites, link_account, link_field
 from streams.replay import replay_lines
 from tests.unit.test_worker_accounts import (
     AS_OF,
     POLICIES,
+    TOPICS,
+    Keep,
     Loop,
     account_event,
     as_sent,
@@ -177,3 +179,25 @@ def test_a_link_fields_account_is_read_back_whatever_the_ids_hold(
     account_id: str, ticket_id: str
 ) -> None:
     assert link_account(link_field(account_id, ticket_id)) == account_id
+
+
+async def test_a_link_record_with_a_bad_or_misplaced_line_is_dead_lettered_whole() -> None:
+    store, dead = MemoryStore(), Keep()
+    live = worker(store, dead, partitions=1)
+    good = Link("A1", "T1", 5, (CREATED,))
+    other = Link("A2", "T2", 5, ())  # another account's link under A1's key
+    topic = TOPICS.account_support
+    await live.handle(
+        [
+            Message(topic, 0, 0, bundle([good.encode(), b'{"a":"A1"}']), b"A1"),
+            Message(topic, 0, 1, bundle([good.encode(), other.encode()]), b"A1"),
+        ]
+    )
+    assert [d["error"] for d in dead.records] == [
+        "(link): KeyError('t')",
+        "(key): message key 'A1' is not the event's account_id 'A2'",
+    ]
+    assert [d["event"] for d in dead.records][1] == bundle([good.encode(), other.encode()]).decode()
+    assert await store.load_links(0) == {}  # neither record's good link was applied
+    await live.handle([Message(topic, 0, 2, bundle([good.encode()]), b"A1")])
+    assert await store.load_links(0) == {link_field("A1", "T1"): good.encode()}
