@@ -418,7 +418,7 @@ def evaluate(
     with occurred_at < ``now`` take part. A running clock whose deadline < ``now`` is breached
     at its deadline.
     """
-    return evaluate_on(ticket_id, events, policies, now)[0]
+    return evaluate_on(ticket_id, events, policies, now, keep=False)[0]
 
 
 def evaluate_on(
@@ -428,12 +428,14 @@ def evaluate_on(
     now: Instant,
     walk: Walk | None = None,
     rewrites: int = 0,
+    keep: bool = True,
 ) -> tuple[TicketView, Walk | None]:
     """``evaluate``, going on from ``walk`` (the one this returned last time for the same
     ticket) when it is still valid, and the walk to go on from next time.
 
     ``rewrites`` is the timeline's count of changes other than appending an event
-    (``Timeline.rewrites``). ``walk`` is changed: pass it only once.
+    (``Timeline.rewrites``). ``walk`` is changed: pass it only once. ``keep=False``: no walk
+    is wanted (None comes back), so the state is finished without a copy.
     """
     if (
         walk is not None
@@ -482,8 +484,10 @@ def evaluate_on(
             anomalies += 1
             continue
         state.apply(event)
-    walk = Walk(state, index, anomalies, rewrites, now)
-    state = state.copy()
+    walk = None
+    if keep:
+        walk = Walk(state, index, anomalies, rewrites, now)
+        state = state.copy()
     state.breach_due(now)
     # positional, in field order: twelve keywords cost some 5% of an evaluation
     view = TicketView(

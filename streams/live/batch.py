@@ -127,18 +127,15 @@ class PartitionState:
             blob = records.get(ticket_id)
             kept = retired.pop(ticket_id, None) if retired else None
             if blob is None:  # a new ticket: nothing to evaluate yet
-                timeline, view = Timeline(ticket_id), TicketView(ticket_id=ticket_id, now=0)
-                support: tuple[SupportFact, ...] = ()
+                timeline = Timeline(ticket_id)
+                self.tickets[ticket_id] = TicketState(timeline, TicketView(ticket_id, now=0))
             elif kept is not None and kept[0] == blob:
                 self.tickets[ticket_id] = kept[1]
-                continue
             else:
                 timeline, at = decode_record(ticket_id, blob)
                 view, walk = evaluate_on(ticket_id, timeline.events, policies, at)
                 support = ticket_support(timeline.events, view) if link else ()
                 self.tickets[ticket_id] = TicketState(timeline, view, support, walk)
-                continue
-            self.tickets[ticket_id] = TicketState(timeline, view, support)
 
     def retire(self, ticket_id: str, record: bytes) -> None:
         """Take an expiring ticket out of the cache, keeping it aside with its record."""
@@ -323,12 +320,12 @@ def plan(
             result.diffs.append(diff)
             result.added_facts.extend(diff.added)
         if link:
-            support = ticket_support(ticket.timeline.events, new)
+            support = ticket_support(timeline.events, new)
             if support != ticket.support:
                 result.support[ticket_id] = (ticket.support, support)
                 ticket.support = support
-        _index_changes(result.writes, ticket_id, old, new, ticket.timeline, now)
-        result.writes.tickets[ticket_id] = encode_record(ticket.timeline, now)
+        _index_changes(result.writes, ticket_id, old, new, timeline, now)
+        result.writes.tickets[ticket_id] = encode_record(timeline, now)
         if _expires(ticket):
             result.writes.closed.add(ticket_id)
     # A record that expires is not cached either: once Redis has dropped it, this worker must
