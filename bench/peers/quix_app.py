@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     policies = load_policies(Path(args.policies)) if args.policies else default_policies()
-    kpis = Kpis(PartitionReplay(policies))
+    kpis = Kpis(PartitionReplay(policies, all_records=True))
     app = Application(
         broker_address=args.bootstrap,
         consumer_group=args.group,

@@ -125,7 +125,7 @@ async def drain(args: argparse.Namespace) -> dict[str, Any]:
             as_of = ceil_minute(int(time.time() * MICROS_PER_SECOND))
             replay.wake_due(as_of)
             result["invalid"] = invalid
-            result["tickets"] = len(replay.store.records(0))
+            result["tickets"] = len(replay.ticket_ids())
             if args.snapshot_out:
                 Path(args.snapshot_out).write_text(dumps_snapshot(replay.snapshot(as_of)))
         return result

@@ -109,6 +109,13 @@ class PartitionState:
     def missing(self, ticket_ids: Iterable[str]) -> set[str]:
         return {t for t in ticket_ids if t not in self.tickets}
 
+    def missing_for(self, batch: DecodedBatch, wake: Iterable[str] = ()) -> set[str]:
+        """The tickets of ``batch`` and ``wake`` not in the cache (what to load first)."""
+        tickets = self.tickets
+        found = {e.ticket_id for _, e in batch.events if e.ticket_id not in tickets}
+        found.update(t for t in wake if t not in tickets)
+        return found
+
     def load(
         self,
         records: dict[str, bytes],
@@ -256,6 +263,7 @@ def plan(
     topics: TopicNames = DEFAULT_TOPICS,
     link: bool = False,
     buckets: bool = True,
+    records: bool = True,
 ) -> BatchResult:
     """Apply a decoded batch (and re-evaluate ``wake`` tickets) to the cached state.
 
@@ -267,7 +275,8 @@ def plan(
     support facts changed (``result.support``, ``streams.live.account_outbox``).
     ``buckets=False``: the minute buckets are left out of the writes and ``window_deltas``;
     the caller applies ``result.diffs`` to windows it keeps itself (replay, which never
-    reloads a partition).
+    reloads a partition). ``records=False``: only the records of tickets leaving the cache
+    are written; the caller reads the others from the cache, which it never drops (replay).
     """
     result = BatchResult(writes=PartitionWrites(state.partition, offsets=dict(batch.last_offsets)))
     for message, invalid in batch.invalid:
@@ -285,6 +294,7 @@ def plan(
         result.outcomes[(message.topic, event.type.value, "misplaced")] += 1
         result.deadletters.append(deadletter(message, reason))
     touched: set[str] = set(wake)
+    untouched: set[str] = set()  # the tickets of events that changed nothing
     read: dict[tuple[str, str], Message] | None = None  # this batch's, once one is withdrawn
     for message, event in batch.events:
         ticket = state.tickets[event.ticket_id]
@@ -296,7 +306,10 @@ def plan(
             touched.add(event.ticket_id)  # its record keeps the refused id: copies are dups
         elif arrival is Arrival.OVER_LIMIT:
             result.deadletters.append(deadletter(message, refusal(arrival, event)))
-        elif arrival is Arrival.ACCEPTED:
+            untouched.add(event.ticket_id)
+        elif arrival is Arrival.DUPLICATE:
+            untouched.add(event.ticket_id)
+        else:  # accepted
             touched.add(event.ticket_id)
             if not timeline.has_created:
                 result.awaiting_creation += 1
@@ -325,12 +338,14 @@ def plan(
                 result.support[ticket_id] = (ticket.support, support)
                 ticket.support = support
         _index_changes(result.writes, ticket_id, old, new, timeline, now)
-        result.writes.tickets[ticket_id] = encode_record(timeline, now)
-        if _expires(ticket):
+        expires = _expires(ticket)
+        if records or expires:
+            result.writes.tickets[ticket_id] = encode_record(timeline, now)
+        if expires:
             result.writes.closed.add(ticket_id)
     # A record that expires is not cached either: once Redis has dropped it, this worker must
     # see it gone as a new owner of the partition would (the ticket's next event reloads it).
-    for ticket_id in touched | batch.ticket_ids:
+    for ticket_id in touched | untouched:
         if _expires(state.tickets[ticket_id]):
             record = result.writes.tickets.get(ticket_id)
             if record is None:  # not written by this batch: its record is not at hand

@@ -3,7 +3,9 @@
 ``ticketpulse replay`` is the reference the live pipeline is checked against, so it runs the
 live pipeline's own parts: lines are decoded, gathered into batches and applied by the
 planner (``streams.live.batch.plan``) to a ``PartitionState``, whose writes go to a
-``MemoryStore`` (the store protocol the Redis store implements). The clock is the data's:
+``MemoryStore`` (the store protocol the Redis store implements). Replay never drops its
+cache, so the store gets only the records of the tickets that leave it (closed, or not
+created yet), as Redis's TTLs would let them go. The clock is the data's:
 each batch is evaluated at the end of the minute of its latest event (or at ``as_of`` when it
 is given), and at the end the tickets whose wake-up time has come are evaluated at ``as_of``,
 as the worker's breach scan does. The snapshot is then assembled from the same homes the
@@ -101,6 +103,9 @@ class PartitionReplay:
     outcomes: Counter[str] = field(default_factory=Counter)
     errors: list[tuple[int, str]] = field(default_factory=list)
     anomalies: int = 0
+    # write every touched ticket's record to the store, as the worker does (for a caller that
+    # reads them); by default only those leaving the cache (``plan``'s ``records``)
+    all_records: bool = False
 
     def apply(
         self, events: list[tuple[Message, Event]], now: Instant, wake: Iterable[str] = ()
@@ -109,10 +114,10 @@ class PartitionReplay:
         state, policies = self.state, self.policies
         batch = DecodedBatch(events=events)
         woken = list(wake)
-        missing = state.missing(batch.ticket_ids.union(woken))
+        missing = state.missing_for(batch, woken)
         if missing:
             state.load(ready(self.store.load_tickets(0, missing)), missing, policies)
-        result = plan(state, batch, policies, now, woken, buckets=False)
+        result = plan(state, batch, policies, now, woken, buckets=False, records=self.all_records)
         ready(self.store.apply(result.writes))
         windows = state.windows
         for diff in result.diffs:
@@ -133,9 +138,13 @@ class PartitionReplay:
 
     def wake_due(self, as_of: Instant) -> None:
         """Evaluate at ``as_of`` every ticket whose wake-up time has come (the breach scan)."""
-        due = ready(self.store.due_for_wake(0, as_of, len(self.store.records(0)) + 1))
+        due = ready(self.store.due_for_wake(0, as_of, len(self.ticket_ids()) + 1))
         if due:
             self.apply([], as_of, due)
+
+    def ticket_ids(self) -> set[str]:
+        """Every ticket the partition holds: the cached ones and the store's others."""
+        return self.state.tickets.keys() | self.store.records(0).keys()
 
     def snapshot(self, as_of: Instant, clocks_at: Instant | None = None) -> Snapshot:
         """The snapshot as the worker assembles it, from this one partition.
@@ -158,15 +167,16 @@ class PartitionReplay:
     def support(self, since: Instant) -> Iterator[tuple[SupportFact, ...]]:
         """Every ticket's support facts, as of its last evaluation.
 
-        A ticket out of the planner's cache is read from its record and evaluated again at
-        the instant the record was written; one whose last event is before ``since`` has no
-        fact from then on (it runs no clock), so only the accounts it names are needed.
+        A cached ticket is read from the cache (the planner writes no record for it). One out
+        of the cache is read from its record and evaluated again at the instant the record
+        was written; one whose last event is before ``since`` has no fact from then on (it
+        runs no clock), so only the accounts it names are needed.
         """
         tickets = self.state.tickets
+        for cached in tickets.values():
+            yield ticket_support(cached.timeline.events, cached.view)
         for ticket_id, record in self.store.records(0).items():
-            cached = tickets.get(ticket_id)
-            if cached is not None:
-                yield ticket_support(cached.timeline.events, cached.view)
+            if ticket_id in tickets:
                 continue
             timeline, at = decode_record(ticket_id, record)
             events = timeline.events
@@ -259,7 +269,7 @@ def replay_log(
         _OVER_LIMIT: outcomes[_OVER_LIMIT] + account_counts[_OVER_LIMIT],
     }
     counts = Counter({name: count for name, count in seen.items() if count})
-    counts["tickets"] = len(run.store.records(0))
+    counts["tickets"] = len(run.ticket_ids())
     counts["anomalies"] = run.anomalies
     snapshot = run.snapshot(as_of)
     views = None

@@ -351,7 +351,7 @@ class Worker:
     async def _apply(self, state: PartitionState, batch: DecodedBatch, wake: Sequence[str]) -> None:
         started = time.perf_counter()
         partition = state.partition
-        missing = state.missing(batch.ticket_ids | set(wake))
+        missing = state.missing_for(batch, wake)
         if missing:
             records = await self._retry(lambda: self.store.load_tickets(partition, missing))
             state.load(records, missing, self.policies, self.links is not None)

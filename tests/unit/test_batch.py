@@ -390,6 +390,25 @@ def test_a_closed_ticket_counts_a_late_survey_until_its_record_expires(
     assert [f.value for f in late.added_facts if f.kind.value == "csat"] == ([] if expired else [4])
 
 
+def test_a_closed_ticket_read_for_a_duplicate_only_does_not_stay_cached(
+    policies: PolicySet,
+) -> None:
+    """A batch whose events of a ticket all change nothing writes no record for it; if that
+    record expires, the ticket leaves the cache all the same, as Redis may drop it."""
+    model, state = Model(), PartitionState(0)
+    created = ticket_message(
+        0, event_id="n1", type="ticket.created", channel="chat", priority="low", team="billing"
+    )
+    closed = ticket_message(1, event_id="n2", type="ticket.status_changed", status="closed")
+    step(state, model, [created, closed], policies)
+    state.retired.clear()  # read back from its record, as by a new owner
+    duplicate = ticket_message(2, event_id="n2", type="ticket.status_changed", status="closed")
+    again = step(state, model, [duplicate], policies)
+    assert sum(n for (_, _, outcome), n in again.outcomes.items() if outcome == "duplicate") == 1
+    assert "N" not in again.writes.tickets
+    assert "N" not in state.tickets
+
+
 @pytest.mark.parametrize("redis_holds", ["the record written", "another record", "nothing"])
 def test_an_expiring_ticket_is_taken_back_only_while_redis_holds_its_record(
     policies: PolicySet, redis_holds: str

@@ -91,3 +91,13 @@ def test_an_open_ticket_stays_in_the_cache() -> None:
         batch(ticket.created(0), ticket.status(60, "solved")), ceil_minute(ticket.at(24 * 60))
     )
     assert "T-2" in run.state.tickets
+    assert "T-2" not in run.store.records(0)  # its record would only be read by a new owner
+    assert run.ticket_ids() == {"T-2"}
+
+
+def test_the_store_gets_every_record_when_asked() -> None:
+    run = PartitionReplay(default_policies(), all_records=True)
+    ticket = Events("T-3")
+    run.apply(batch(ticket.created(0)), ceil_minute(ticket.at(60)))
+    assert "T-3" in run.state.tickets
+    assert "T-3" in run.store.records(0)

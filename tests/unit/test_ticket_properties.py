@@ -98,9 +98,9 @@ def test_incremental_engine_equals_computing_from_scratch(data: st.DataObject, p
         if ticks and ticks[0] == position:
             ticks.pop(0)
             tick = NOW - 600_000_000 * (len(ticks) + 1)
-            live.apply([], tick, wake=list(live.store.records(0)))
+            live.apply([], tick, wake=list(live.ticket_ids()))
         live.apply([(Message(TOPIC, 0, position, b""), event)], NOW)
-    live.apply([], NOW, wake=list(live.store.records(0)))
+    live.apply([], NOW, wake=list(live.ticket_ids()))
 
     scratch = Scratch(POLICY_SETS[policy])
     scratch.ingest_all(arrivals)
