@@ -88,7 +88,7 @@ def _never() -> float:
 
 
 def _store() -> MemoryStore:
-    """Nothing expires: replay keeps every ticket's record, whatever the data's time span."""
+    """Nothing expires: every record replay writes stays, whatever the data's time span."""
     return MemoryStore(clock=_never)
 
 
