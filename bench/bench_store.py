@@ -66,7 +66,7 @@ def planned(tickets_per_batch: int, count: int, seed: int) -> list[PartitionWrit
     result: list[PartitionWrites] = []
     for messages, now in batches(tickets_per_batch, seed):
         decoded = decode_batch(messages, state.offsets)
-        state.load({}, state.missing(decoded.ticket_ids), policies)
+        state.load({}, state.missing_for(decoded), policies)
         result.append(plan(state, decoded, policies, now).writes)
         if len(result) == count:
             break

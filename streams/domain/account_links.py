@@ -54,10 +54,7 @@ class Link(Value):
     @classmethod
     def decode(cls, blob: bytes) -> Link:
         """A link from ``encode``'s bytes (``ValueError`` or ``KeyError`` when malformed)."""
-        return cls._from_data(from_json(blob))
-
-    @classmethod
-    def _from_data(cls, data: Any) -> Link:
+        data = from_json(blob)
         account, ticket, seq = data["a"], data["t"], data["s"]
         if not isinstance(account, str) or not isinstance(ticket, str) or type(seq) is not int:
             raise ValueError("a link needs text a and t and an integer s")

@@ -106,9 +106,6 @@ class PartitionState:
         if self.exact_from is not None and minute > self.exact_from:
             self.exact_from = minute
 
-    def missing(self, ticket_ids: Iterable[str]) -> set[str]:
-        return {t for t in ticket_ids if t not in self.tickets}
-
     def missing_for(self, batch: DecodedBatch, wake: Iterable[str] = ()) -> set[str]:
         """The tickets of ``batch`` and ``wake`` not in the cache (what to load first)."""
         tickets = self.tickets
@@ -171,10 +168,6 @@ class DecodedBatch:
     # tickets' links to accounts of the account support topic, each with its bytes as sent
     # (``streams.live.account_plan``)
     links: list[tuple[Message, Link, bytes]] = field(default_factory=list)
-
-    @property
-    def ticket_ids(self) -> set[str]:
-        return {event.ticket_id for _, event in self.events}
 
 
 # Decodes one message of a topic that is not a support topic into the batch.

@@ -138,7 +138,8 @@ class PartitionReplay:
 
     def wake_due(self, as_of: Instant) -> None:
         """Evaluate at ``as_of`` every ticket whose wake-up time has come (the breach scan)."""
-        due = ready(self.store.due_for_wake(0, as_of, len(self.ticket_ids()) + 1))
+        held = len(self.state.tickets) + len(self.store.records(0))  # at least every ticket
+        due = ready(self.store.due_for_wake(0, as_of, held + 1))
         if due:
             self.apply([], as_of, due)
 

@@ -101,7 +101,7 @@ def run(
     now: int,
 ) -> list[dict[str, Any]]:
     batch = decode_batch(messages, model.offsets)
-    missing = state.missing(batch.ticket_ids)
+    missing = state.missing_for(batch)
     state.load({t: model.records[t] for t in missing if t in model.records}, missing, policies)
     result = plan(state, batch, policies, now)
     model.apply(result.writes)
@@ -266,7 +266,7 @@ def test_wake_records_breach_without_event(policies: PolicySet) -> None:
     model, state = Model(), PartitionState(0)
     now = parse_rfc3339("2026-11-03T11:01:00Z")
     batch = decode_batch([Message("support.tickets", 0, 0, created)], model.offsets)
-    state.load({}, batch.ticket_ids, policies)
+    state.load({}, state.missing_for(batch), policies)
     first = plan(state, batch, policies, now)
     model.apply(first.writes)
     assert first.writes.wake["W"] == parse_rfc3339("2026-11-03T11:15:00Z")
@@ -297,7 +297,7 @@ def test_a_breached_clock_keeps_its_breach_time_when_its_deadline_moves(
     created = event(0, "2026-11-03T11:00:00Z", type="ticket.created", **opened)
     model, state = Model(), PartitionState(0)
     batch = decode_batch([created], model.offsets)
-    state.load({}, batch.ticket_ids, policies)
+    state.load({}, state.missing_for(batch), policies)
     model.apply(plan(state, batch, policies, parse_rfc3339("2026-11-03T11:01:00Z")).writes)
     woken = plan(
         state,
@@ -327,7 +327,7 @@ def test_a_breached_clock_keeps_its_breach_time_when_its_deadline_moves(
 def step(state: PartitionState, model: Model, messages: list[Message], policies: PolicySet) -> Any:
     """One batch as the worker applies it: missing records loaded from (modelled) Redis."""
     batch = decode_batch(messages, model.offsets)
-    missing = state.missing(batch.ticket_ids)
+    missing = state.missing_for(batch)
     state.load({t: model.records[t] for t in missing if t in model.records}, missing, policies)
     result = plan(state, batch, policies, parse_rfc3339("2026-11-03T12:00:00Z"))
     model.apply(result.writes)
@@ -492,7 +492,7 @@ def test_events_keyed_or_placed_elsewhere_than_their_ticket_are_dead_lettered(
 
     state = PartitionState(home)
     batch = decode_batch(messages[:3], {}, placement)
-    state.load({}, batch.ticket_ids, policies)
+    state.load({}, state.missing_for(batch), policies)
     result = plan(state, batch, policies, parse_rfc3339("2026-11-03T12:00:00Z"))
     assert [d["event"]["event_id"] for d in result.deadletters] == ["r2", "r3"]
     assert [d["error"] for d in result.deadletters] == [

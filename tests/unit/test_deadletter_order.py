@@ -90,7 +90,7 @@ def live_deadletters(
         if reload[number % len(reload)]:
             state = PartitionState(0, offsets=dict(model.offsets))
         batch = decode_batch(messages[start:end], model.offsets)
-        missing = state.missing(batch.ticket_ids)
+        missing = state.missing_for(batch)
         state.load({t: model.records[t] for t in missing if t in model.records}, missing, POLICIES)
         result = plan(state, batch, POLICIES, NOW)
         model.apply(result.writes)

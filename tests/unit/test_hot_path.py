@@ -59,7 +59,7 @@ def test_planning_a_batch_reads_no_enum_value_per_event() -> None:
     now = parse_rfc3339("2026-11-03T12:00:00Z")
     with enum_value_reads() as reads:
         batch = decode_batch(messages, state.offsets)
-        state.load({}, state.missing(batch.ticket_ids), policies)
+        state.load({}, state.missing_for(batch), policies)
         result = plan(state, batch, policies, now)
     assert len(batch.events) > 20 and result.writes.tickets  # records were encoded
     assert sum(result.outcomes.values()) == len(messages)

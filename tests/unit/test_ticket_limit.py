@@ -115,7 +115,7 @@ def test_the_planner_dead_letters_events_over_the_limit_and_leaves_the_record(
     now = t.at(4000)
     state = PartitionState(0)
     first = decode_batch(messages[: len(events)], {})
-    state.load({}, first.ticket_ids, simple_policies)
+    state.load({}, state.missing_for(first), simple_policies)
     full = plan(state, first, simple_policies, now)
     assert not full.deadletters and "T1" in full.writes.tickets
 
@@ -144,7 +144,7 @@ def test_the_planner_counts_events_of_tickets_not_yet_created(
     ]
     state = PartitionState(0)
     batch = decode_batch(messages, {})
-    state.load({}, batch.ticket_ids, simple_policies)
+    state.load({}, state.missing_for(batch), simple_policies)
     result = plan(state, batch, simple_policies, t.at(10))
     assert result.awaiting_creation == 1  # the reply; the inbound came after its creation
 
