@@ -3,8 +3,9 @@
 Replay and the worker allocate many long-lived objects (events, facts, bucket counters) and
 almost no reference cycles. The default thresholds (a young-generation pass every 700
 allocations, and full passes over the whole heap as it grows) cost 20-30% of replay's time
-and 10-25% of ``Worker.handle``'s (bench/results/replay.md, docs/architecture.md). A pass
-every 100,000 allocations still collects the few cycles, at a fraction of that cost.
+and 10-25% of ``Worker.handle``'s (bench/results/replay.md, docs/architecture.md). Both freeze
+what each batch leaves (``Freezer``, ``frozen_batches``), so a pass within a batch would only
+scan the batch's own objects, which mostly live on: one every million allocations.
 """
 
 from __future__ import annotations
@@ -17,10 +18,7 @@ from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 
-THRESHOLDS = (100_000, 10, 10)
-# Replay freezes what each batch leaves (``frozen_batches``): a pass within a batch would only
-# scan the batch's own events, which all live on; one every million allocations.
-REPLAY_THRESHOLDS = (1_000_000, 10, 10)
+THRESHOLDS = (1_000_000, 10, 10)
 
 
 def tune() -> None:
@@ -29,10 +27,10 @@ def tune() -> None:
 
 
 @contextmanager
-def fewer_collections(thresholds: tuple[int, int, int] = THRESHOLDS) -> Iterator[None]:
+def fewer_collections() -> Iterator[None]:
     """For one run inside a process (replay): the caller's thresholds come back after."""
     previous = gc.get_threshold()
-    gc.set_threshold(*thresholds)
+    gc.set_threshold(*THRESHOLDS)
     try:
         yield
     finally:
@@ -53,8 +51,8 @@ def frozen_batches() -> Iterator[Callable[[], None]]:
 class Freezer:
     """Keeps the objects a worker holds out of the collector's passes, batch after batch.
 
-    Even a pass every 100,000 allocations scans each young object once or twice before it
-    grows old, and the worker's young objects are mostly its cache, kept for as long as a
+    Even a pass every 100,000 allocations scanned each young object once or twice before it
+    grew old, and the worker's young objects are mostly its cache, kept for as long as a
     ticket is open: measured at 3,000 events/s, young passes took 80-160 ms every 4 s or so,
     and a middle one 0.78 s, with nothing collected, each of them a pause of every event in
     flight. ``batch_done`` moves every object that survived a batch into the permanent

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import click
 
-from streams.collector import REPLAY_THRESHOLDS, fewer_collections, frozen_batches
+from streams.collector import fewer_collections, frozen_batches
 from streams.domain.instant import MICROS_PER_MINUTE, Instant, parse_rfc3339
 from streams.domain.policies import PolicySet, default_policies, load_policies
 from streams.domain.snapshot import dumps_snapshot
@@ -37,7 +37,7 @@ def replay_lines(
     """Decode, ingest and evaluate every line; the snapshot as of ``at`` (or the data's end).
 
     The snapshot has ``accounts`` when the log has an account event or ``with_accounts``."""
-    with fewer_collections(REPLAY_THRESHOLDS), frozen_batches() as batch_done:
+    with fewer_collections(), frozen_batches() as batch_done:
         return replay_log(lines, policies, at, with_accounts=with_accounts, batch_done=batch_done)
 
 

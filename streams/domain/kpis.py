@@ -249,6 +249,47 @@ class _Bins:
             self.counts.insert(i, count)
             self.sums.insert(i, total)
 
+    def merge(self, indexes: Sequence[int], counts: Sequence[int], sums: Sequence[int]) -> None:
+        """Add bins given as arrays sorted by index (another distribution's): one pass over
+        both, where ``add`` would bisect and insert per bin. A bin whose count and sum both
+        come to zero goes, as in ``add``."""
+        self._cached = None
+        mine, my_counts, my_sums = self.indexes, self.counts, self.sums
+        out: list[int] = []
+        out_counts: list[int] = []
+        out_sums: list[int] = []
+        i = j = 0
+        n, m = len(mine), len(indexes)
+        while i < n and j < m:
+            a, b = mine[i], indexes[j]
+            if a < b:
+                out.append(a)
+                out_counts.append(my_counts[i])
+                out_sums.append(my_sums[i])
+                i += 1
+            elif b < a:
+                out.append(b)
+                out_counts.append(counts[j])
+                out_sums.append(sums[j])
+                j += 1
+            else:
+                count, total = my_counts[i] + counts[j], my_sums[i] + sums[j]
+                if count or total:
+                    out.append(a)
+                    out_counts.append(count)
+                    out_sums.append(total)
+                i += 1
+                j += 1
+        if i < n:
+            out.extend(mine[i:])
+            out_counts.extend(my_counts[i:])
+            out_sums.extend(my_sums[i:])
+        if j < m:
+            out.extend(indexes[j:])
+            out_counts.extend(counts[j:])
+            out_sums.extend(sums[j:])
+        self.indexes, self.counts, self.sums = out, out_counts, out_sums
+
     def get(self, index: int) -> tuple[int, int]:
         i = bisect_left(self.indexes, index)
         if i < len(self.indexes) and self.indexes[i] == index:
@@ -345,9 +386,37 @@ class KpiCounters(Mapping[str, int]):
             del self._bins[metric]
 
     def update(self, counters: Mapping[str, int], sign: int = 1) -> None:
-        """Add (or, with ``sign=-1``, subtract) every counter of ``counters``."""
+        """Add (or, with ``sign=-1``, subtract) every counter of ``counters``: each
+        distribution's bins are gathered, sorted and merged in one pass (``_Bins.merge``)."""
+        plain = self._plain
+        cells: dict[str, dict[int, list[int]]] = {}
         for name, delta in counters.items():
-            self.add(name, sign * delta)
+            if not delta:
+                continue
+            info = _name_info(name)
+            if info is None:
+                value = plain.get(name, 0) + sign * delta
+                if value:
+                    plain[name] = value
+                else:
+                    del plain[name]
+                continue
+            metric, index, is_sum = info
+            bins = cells.get(metric)
+            if bins is None:
+                bins = cells[metric] = {}
+            cell = bins.get(index)
+            if cell is None:
+                cell = bins[index] = [0, 0]
+            cell[1 if is_sum else 0] += sign * delta
+        for metric, bins in cells.items():
+            indexes = sorted(bins)
+            target = self._bins.get(metric)
+            if target is None:
+                target = self._bins[metric] = _Bins()
+            target.merge(indexes, [bins[i][0] for i in indexes], [bins[i][1] for i in indexes])
+            if not target.indexes:
+                del self._bins[metric]
 
     def wire(self) -> tuple[dict[str, int], dict[str, tuple[list[int], list[int], list[int]]]]:
         """The compact form a partition publishes: plain counters, and per distribution its
@@ -376,8 +445,9 @@ class KpiCounters(Mapping[str, int]):
                     list(sums),
                 )
             else:
-                for index, count, total in zip(indexes, counts, sums, strict=True):
-                    target.add(index, count, total)
+                if not len(indexes) == len(counts) == len(sums):
+                    raise ValueError(f"{metric}: bin arrays of different lengths")
+                target.merge(indexes, counts, sums)
             if not target.indexes:
                 del self._bins[metric]
 

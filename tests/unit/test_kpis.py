@@ -251,6 +251,43 @@ def test_a_bag_built_at_once_equals_one_built_counter_by_counter(
     assert dict(at_once) == {name: value for name, value in counters.items() if value}
 
 
+@given(
+    st.lists(any_fact, max_size=30),
+    st.lists(any_fact, max_size=30),
+    st.lists(any_fact, max_size=10),
+    st.sampled_from([1, -1]),
+)
+def test_merging_a_whole_bag_equals_adding_it_counter_by_counter(
+    held: list[Fact], more: list[Fact], retracted: list[Fact], sign: int
+) -> None:
+    # update and add_wire merge each distribution's bins in one pass over both sorted arrays;
+    # they must leave what adding each counter on its own leaves (the same bins, in order,
+    # none with both count and sum zero), with zeros, negative values and cancellations
+    counters: Counter[str] = Counter(counters_of(more))
+    for f in retracted:
+        for name, value in fact_counters(f):
+            counters[name] -= value
+    one_by_one = KpiCounters(counters_of(held))
+    for name, value in counters.items():
+        one_by_one.add(name, sign * value)
+    updated = KpiCounters(counters_of(held))
+    updated.update(counters, sign)
+    assert updated.wire() == one_by_one.wire()
+    assert list(updated.items()) == list(one_by_one.items())
+    signed = KpiCounters({name: sign * value for name, value in counters.items()})
+    wired = KpiCounters(counters_of(held))
+    wired.add_wire(*signed.wire())
+    assert wired.wire() == one_by_one.wire()
+    assert dict(wired) == dict(one_by_one)
+
+
+def test_bin_arrays_of_different_lengths_are_refused() -> None:
+    bag = KpiCounters(counters_of([fact(FactKind.REPLY, 60 * SECOND)]))
+    [(metric, (indexes, counts, _))] = bag.wire()[1].items()
+    with pytest.raises(ValueError, match="different lengths"):
+        bag.add_wire({}, {metric: (indexes, counts, [])})
+
+
 def test_missing_counter_is_a_key_error() -> None:
     bag = KpiCounters({"created": 2})
     count_name, sum_name = bin_names("reply", 7)

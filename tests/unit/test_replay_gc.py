@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from streams.collector import REPLAY_THRESHOLDS, frozen_batches
+from streams.collector import THRESHOLDS, frozen_batches
 from streams.domain.policies import default_policies
 from streams.live.partition_replay import replay_log
 from streams.replay import replay_lines
@@ -28,7 +28,7 @@ def test_thresholds_raised_during_replay_and_restored_after() -> None:
 
     result = replay_lines(lines(), default_policies())
     assert result.counts["accepted"] == 1
-    assert seen == [REPLAY_THRESHOLDS]
+    assert seen == [THRESHOLDS]
     assert gc.get_threshold() == before
 
 
