@@ -329,39 +329,7 @@ class KpiCounters(Mapping[str, int]):
         self._plain: dict[str, int] = {}
         self._bins: dict[str, _Bins] = {}
         if counters:
-            self._fill(counters)
-
-    def _fill(self, counters: Mapping[str, int]) -> None:
-        """``add`` of every counter into this empty bag, each distribution's bins sorted once
-        at the end instead of a bisection and a list insert per bin (every window read sums
-        its buckets into new bags)."""
-        plain = self._plain
-        cells: dict[str, dict[int, list[int]]] = {}
-        for name, delta in counters.items():
-            if not delta:
-                continue
-            info = _name_info(name)
-            if info is None:
-                plain[name] = delta
-                continue
-            metric, index, is_sum = info
-            bins = cells.get(metric)
-            if bins is None:
-                bins = cells[metric] = {}
-            cell = bins.get(index)
-            if cell is None:
-                cell = bins[index] = [0, 0]
-            cell[1 if is_sum else 0] += delta
-        for metric, bins in cells.items():
-            target = _Bins()
-            for index in sorted(bins):
-                count, total = bins[index]
-                if count or total:
-                    target.indexes.append(index)
-                    target.counts.append(count)
-                    target.sums.append(total)
-            if target.indexes:
-                self._bins[metric] = target
+            self.update(counters)
 
     def add(self, name: str, delta: int) -> None:
         if not delta:
@@ -387,7 +355,9 @@ class KpiCounters(Mapping[str, int]):
 
     def update(self, counters: Mapping[str, int], sign: int = 1) -> None:
         """Add (or, with ``sign=-1``, subtract) every counter of ``counters``: each
-        distribution's bins are gathered, sorted and merged in one pass (``_Bins.merge``)."""
+        distribution's bins are gathered, sorted and merged in one pass (``_Bins.merge``)
+        instead of a bisection and a list insert per bin (every window read sums its buckets
+        into new bags)."""
         plain = self._plain
         cells: dict[str, dict[int, list[int]]] = {}
         for name, delta in counters.items():
