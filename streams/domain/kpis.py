@@ -220,6 +220,10 @@ def fact_counters(fact: Fact) -> Increments:
 # --- a bag of counters ---------------------------------------------------------------------
 
 
+# ``_Bins.merge`` adds bins one by one when they are fewer than 1/FEW_BINS of those held
+FEW_BINS: Final = 8
+
+
 class _Bins:
     """The bins of one distribution, sorted by index, so percentiles need no parsing.
 
@@ -251,10 +255,15 @@ class _Bins:
 
     def merge(self, indexes: Sequence[int], counts: Sequence[int], sums: Sequence[int]) -> None:
         """Add bins given as arrays sorted by index (another distribution's): one pass over
-        both, where ``add`` would bisect and insert per bin. A bin whose count and sum both
-        come to zero goes, as in ``add``."""
-        self._cached = None
+        both, where ``add`` would bisect and insert per bin; a few bins into many (a batch's
+        changes into a week's window) still go one by one, which copies nothing. A bin
+        whose count and sum both come to zero goes, as in ``add``."""
         mine, my_counts, my_sums = self.indexes, self.counts, self.sums
+        if len(indexes) * FEW_BINS < len(mine):
+            for index, count, total in zip(indexes, counts, sums, strict=True):
+                self.add(index, count, total)
+            return
+        self._cached = None
         out: list[int] = []
         out_counts: list[int] = []
         out_sums: list[int] = []

@@ -260,6 +260,25 @@ def test_a_bag_built_at_once_equals_one_built_counter_by_counter(
 def test_merging_a_whole_bag_equals_adding_it_counter_by_counter(
     held: list[Fact], more: list[Fact], retracted: list[Fact], sign: int
 ) -> None:
+    assert_merges_as_adds(held, more, retracted, sign)
+
+
+@given(
+    st.lists(st.builds(fact, sample_kinds, st.integers(0, 10 * 86_400 * SECOND)), min_size=60),
+    st.lists(any_fact, max_size=3),
+    st.lists(any_fact, max_size=2),
+    st.sampled_from([1, -1]),
+)
+def test_merging_a_few_bins_into_many_equals_adding_them_counter_by_counter(
+    held: list[Fact], more: list[Fact], retracted: list[Fact], sign: int
+) -> None:
+    # fewer than 1/FEW_BINS of the bins held go one by one: the same result
+    assert_merges_as_adds(held, more, retracted, sign)
+
+
+def assert_merges_as_adds(
+    held: list[Fact], more: list[Fact], retracted: list[Fact], sign: int
+) -> None:
     # update and add_wire merge each distribution's bins in one pass over both sorted arrays;
     # they must leave what adding each counter on its own leaves (the same bins, in order,
     # none with both count and sum zero), with zeros, negative values and cancellations
