@@ -58,9 +58,14 @@ COMPILED = (
     "streams.domain.timeline",
     "streams.domain.value",
     "streams.domain.windows",
+    "streams.live.account_outbox",
+    "streams.live.account_plan",
+    "streams.live.account_records",
+    "streams.live.account_share",
     "streams.live.batch",
     "streams.live.partition_replay",
     "streams.live.placement",
+    "streams.live.window_sums",
     "streams.live.writes",
 )
 GROUP = "ticketpulse_domain"  # mypyc's shared library: ``<GROUP>__mypyc<suffix>``

@@ -23,9 +23,10 @@ GOLDEN = ROOT / "tests" / "golden"
 AS_OF = "2026-11-03T12:00:00Z"  # as in test_golden
 
 PROBE = """
-import json, sys
-import streams.domain.ticket, streams.domain.decode, streams.live.batch
+import importlib, json, sys
 from streams import native
+for name in native.COMPILED:  # the worker imports them all
+    importlib.import_module(name)
 from streams.domain.instant import parse_rfc3339
 from streams.domain.policies import load_policies
 from streams.domain.snapshot import dumps_snapshot
