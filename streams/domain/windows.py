@@ -39,7 +39,7 @@ def bucket_deltas(diff: FactDiff) -> MinuteDeltas:
     """Counter increments per minute start, dimension key and counter; zeros are dropped."""
     deltas: MinuteDeltas = {}
     add_bucket_deltas(diff, deltas)
-    return without_zeros(deltas)
+    return drop_zeros(deltas)
 
 
 def add_bucket_deltas(diff: FactDiff, into: MinuteDeltas) -> None:
@@ -60,18 +60,26 @@ def add_bucket_deltas(diff: FactDiff, into: MinuteDeltas) -> None:
                     counters[name] = get(name, 0) + sign * value
 
 
-def without_zeros(deltas: MinuteDeltas) -> MinuteDeltas:
-    """The non-zero increments only, and no empty level (what a batch writes)."""
-    kept: MinuteDeltas = {}
+def drop_zeros(deltas: MinuteDeltas) -> MinuteDeltas:
+    """Drop the zero increments, and the levels they leave empty, in place (what a batch
+    writes); returns ``deltas``. Zeros are rare (a fact retracted and added back within one
+    batch), so nothing is copied."""
+    empty_minutes: list[Instant] = []
     for minute, bucket in deltas.items():
-        dims: Bucket = {}
+        empty_dims: list[DimKey] = []
         for dim, counters in bucket.items():
-            nonzero = {name: value for name, value in counters.items() if value}
-            if nonzero:
-                dims[dim] = nonzero
-        if dims:
-            kept[minute] = dims
-    return kept
+            if 0 in counters.values():
+                for name in [name for name, value in counters.items() if not value]:
+                    del counters[name]
+                if not counters:
+                    empty_dims.append(dim)
+        for dim in empty_dims:
+            del bucket[dim]
+        if not bucket:
+            empty_minutes.append(minute)
+    for minute in empty_minutes:
+        del deltas[minute]
+    return deltas
 
 
 def _whole_minute(instant: Instant, what: str) -> None:

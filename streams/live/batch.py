@@ -25,7 +25,7 @@ from streams.domain.instant import Instant
 from streams.domain.policies import PolicySet
 from streams.domain.ticket import TicketView, Walk, evaluate_on
 from streams.domain.timeline import CLOSED_REASON, Arrival, Timeline, refusal
-from streams.domain.windows import MinuteDeltas, Windows, add_bucket_deltas, without_zeros
+from streams.domain.windows import MinuteDeltas, Windows, add_bucket_deltas, drop_zeros
 from streams.live.placement import Placement
 from streams.live.records import decode_record, encode_record
 from streams.live.writes import (
@@ -356,7 +356,7 @@ def _bucket_writes(state: PartitionState, result: BatchResult) -> None:
     deltas: MinuteDeltas = {}
     for diff in result.diffs:
         add_bucket_deltas(diff, deltas)
-    result.window_deltas = without_zeros(deltas)
+    result.window_deltas = drop_zeros(deltas)
     writes = result.writes
     exact_from = state.exact_from
     held = state.windows.buckets() if exact_from is not None else {}

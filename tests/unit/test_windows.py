@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from streams.domain.facts import Fact, FactDiff, FactKind, SlaTarget
 from streams.domain.instant import MICROS_PER_MINUTE, parse_rfc3339
 from streams.domain.kpis import DimKey, fact_counters, fact_dimensions, kpis_of
-from streams.domain.windows import WINDOWS, Windows, bucket_deltas
+from streams.domain.windows import WINDOWS, Windows, bucket_deltas, drop_zeros
 
 MINUTE = MICROS_PER_MINUTE
 SECOND = 1_000_000
@@ -104,6 +104,15 @@ def test_deltas_of_a_correction_cancel_what_did_not_change() -> None:
     assert {dim for _, dim, _ in flat} == {("team", "t1"), ("team", "t2")}
     assert all(v == -60 * SECOND for (_, d, n), v in flat.items() if d[1] == "t1" and ":s" in n)
     assert bucket_deltas(FactDiff(retracted=(old,), added=(old,))) == {}
+
+
+def test_zeros_and_the_levels_they_empty_are_dropped_in_place() -> None:
+    deltas = {
+        T0: {("team", "a"): {"x": 0, "y": 2}, ("team", "b"): {"x": 0}},
+        T0 + MINUTE: {("all", ""): {"x": 0}},
+    }
+    assert drop_zeros(deltas) is deltas
+    assert deltas == {T0: {("team", "a"): {"y": 2}}}
 
 
 @settings(max_examples=150, deadline=None)
