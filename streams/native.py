@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # The modules on the hot path of replay and the worker: the domain's, the live batch
-# planner and its key and partition check (pure too). ``policies`` (YAML loading, run once)
+# planner and its key and partition check, the accounts' planning, outbox, records and shares,
+# and the window sums a worker publishes (pure too). ``policies`` (YAML loading, run once)
 # stays Python; so does this module. ``value`` is compiled so that the records built on it
 # are native classes.
 COMPILED = (
