@@ -92,8 +92,8 @@ class Timeline:
             return Arrival.OVER_LIMIT
         self._counts[topic] = count + 1
         events = self.events
-        if not events or events[-1].sort_key < key:
-            events.append(event)
+        if not events or events[-1].occurred_at < event.occurred_at or events[-1].sort_key < key:
+            events.append(event)  # the times alone mostly decide, without the last one's key
         else:
             keys = [e.sort_key for e in events]
             events.insert(bisect.bisect(keys, key), event)
