@@ -92,5 +92,5 @@ def _summed(bags: Iterable[Mapping[str, int]]) -> KpiCounters:
         if isinstance(bag, KpiCounters):
             total.add_wire(*bag.wire())
         else:
-            total.update(bag)
+            total.update(bag if isinstance(bag, dict) else dict(bag))
     return total

@@ -227,7 +227,7 @@ class Windows:
         if not bucket:
             del buckets[minute]
 
-    def apply_deltas(self, deltas: Mapping[Instant, Mapping[DimKey, Mapping[str, int]]]) -> None:
+    def apply_deltas(self, deltas: MinuteDeltas) -> None:
         """Add counter increments to their buckets and to every window that holds them
         (those of minutes before the ``forget_before`` floor are ignored, as ``apply`` does)."""
         buckets, interned, floor = self._buckets, self._dims, self._floor
@@ -297,6 +297,12 @@ class Windows:
         """The stored minute buckets (read-only), e.g. to compare with another store."""
         self._expand_deferred()
         return MappingProxyType(self._buckets)
+
+    def bucket(self, minute: Instant) -> Bucket | None:
+        """One stored minute bucket, or None: the store's own dict, which must not be
+        mutated (a ``dict``, not a read-only view, so that compiled readers index it fast)."""
+        self._expand_deferred()
+        return self._buckets.get(minute)
 
     def _move(self, running: _Running, as_of: Instant) -> None:
         old, width = running.as_of, running.width

@@ -359,10 +359,10 @@ def _bucket_writes(state: PartitionState, result: BatchResult) -> None:
     result.window_deltas = drop_zeros(deltas)
     writes = result.writes
     exact_from = state.exact_from
-    held = state.windows.buckets() if exact_from is not None else {}
+    windows = state.windows
     for minute, dims in result.window_deltas.items():
         if exact_from is not None and minute >= exact_from:
-            writes.bucket_values[minute] = bucket_values(held.get(minute), dims)
+            writes.bucket_values[minute] = bucket_values(windows.bucket(minute), dims)
             continue
         fields = writes.buckets[minute] = {}
         for (dim, value), counters in dims.items():

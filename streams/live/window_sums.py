@@ -14,7 +14,7 @@ from pydantic_core import from_json, to_json
 
 from streams.domain.folding import SNAPSHOT_LIMITS, KeyLimits
 from streams.domain.instant import Instant
-from streams.domain.kpis import DimKey, KpiCounters
+from streams.domain.kpis import DimKey, KpiCounters, as_bag
 from streams.domain.snapshot import Backlog, SlaNow, Snapshot, build_snapshot
 from streams.domain.windows import WINDOWS
 from streams.live.writes import split_backlog_field
@@ -30,7 +30,7 @@ def encode_window_sums(
     dimension key. The bins go as the arrays they are kept in, so encoding costs a row per
     dimension key rather than a name per counter."""
     rows = {
-        name: [[dim, value, *_counters(counters).wire()] for (dim, value), counters in dims.items()]
+        name: [[dim, value, *as_bag(counters).wire()] for (dim, value), counters in dims.items()]
         for name, dims in sums.items()
     }
     # pydantic-core's encoder: the same compact JSON as json.dumps, several times faster
@@ -49,7 +49,7 @@ def add_window_sums(
     for name, dims in sums.items():
         window = into.setdefault(name, {})
         for dim, counters in dims.items():
-            _bag(window, dim).add_wire(*_counters(counters).wire())
+            _bag(window, dim).add_wire(*as_bag(counters).wire())
 
 
 def merge_window_sums(
@@ -83,10 +83,6 @@ def _bag(window: dict[DimKey, KpiCounters], dim: DimKey) -> KpiCounters:
     if bag is None:
         bag = window[dim] = KpiCounters()
     return bag
-
-
-def _counters(counters: Mapping[str, int]) -> KpiCounters:
-    return counters if isinstance(counters, KpiCounters) else KpiCounters(counters)
 
 
 def assemble_snapshot(

@@ -7,12 +7,11 @@ tested without the engine.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from streams.domain.facts import SlaTarget
 from streams.domain.instant import Instant
-from streams.domain.kpis import DimKey
+from streams.domain.windows import Bucket
 
 FIELD_SEPARATOR = "\x1f"
 
@@ -83,9 +82,7 @@ class BucketValues:
     empty: bool = False  # no field left: the bucket and its ``minutes`` entry go
 
 
-def bucket_values(
-    held: Mapping[DimKey, Mapping[str, int]] | None, deltas: Mapping[DimKey, Mapping[str, int]]
-) -> BucketValues:
+def bucket_values(held: Bucket | None, deltas: Bucket) -> BucketValues:
     """The fields ``deltas`` (non-zero) change in a bucket that holds ``held``, as values."""
     out = BucketValues()
     values, removed = out.values, out.removed

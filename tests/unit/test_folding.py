@@ -57,7 +57,7 @@ def merged(parts: Sequence[Mapping[str, Mapping[DimKey, Mapping[str, int]]]]) ->
     for part in parts:
         for name, dims in part.items():
             for dim, counters in dims.items():
-                total[name].setdefault(dim, KpiCounters()).update(counters)
+                total[name].setdefault(dim, KpiCounters()).update(dict(counters))
     return total
 
 
