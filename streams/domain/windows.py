@@ -8,9 +8,10 @@ batch; the live planner sends exactly those to Redis and to its cache (``apply_d
 was read at and moves it bucket by bucket, so reading a window costs the minutes it moved,
 not the minutes it spans. Replay applies each diff straight into the buckets (``apply``):
 the same increments without a batch's sum in between (tested equal). Those facts wait, per
-minute, until something reads the buckets: replay reads once, at the end, and the facts of
-minutes pruned before then (a third of a long log's, older than its last week) are never
-expanded.
+minute, and a window read while they wait sums them with the buckets directly, without
+expanding them into buckets (``_Running.direct``, counted again once they change): replay
+reads once, at the end, so it never builds buckets at all, and the facts of minutes pruned
+before then (a third of a long log's, older than its last week) are never counted.
 """
 
 from __future__ import annotations
@@ -50,14 +51,18 @@ def add_bucket_deltas(diff: FactDiff, into: MinuteDeltas) -> None:
             bucket = into.get(minute)
             if bucket is None:
                 bucket = into[minute] = {}
-            increments = fact_counters(fact)
-            for dim in fact_dimensions(fact):
-                counters = bucket.get(dim)
-                if counters is None:
-                    counters = bucket[dim] = {}
-                get = counters.get
-                for name, value in increments:
-                    counters[name] = get(name, 0) + sign * value
+            _add_fact(bucket, fact, sign)
+
+
+def _add_fact(totals: Bucket, fact: Fact, sign: int) -> None:
+    """Add (``sign`` 1) or subtract (-1) the counters of ``fact`` to ``totals``, per key."""
+    increments = fact_counters(fact)
+    for dim in fact_dimensions(fact):
+        total = totals.get(dim)
+        if total is None:
+            total = totals[dim] = {}
+        for name, value in increments:
+            total[name] = total.get(name, 0) + sign * value
 
 
 def drop_zeros(deltas: MinuteDeltas) -> MinuteDeltas:
@@ -101,9 +106,19 @@ class _Running:
     as_of: Instant | None = None
     sums: dict[DimKey, KpiCounters] = field(default_factory=dict)
     pending: dict[DimKey, dict[str, int]] = field(default_factory=dict)
+    # summed from the buckets and the facts not yet expanded (``Windows._recompute``): valid
+    # while those facts are neither expanded, added to nor pruned
+    direct: bool = False
 
     def holds(self, minute: Instant) -> bool:
         return self.as_of is not None and self.as_of - self.width <= minute < self.as_of
+
+    def reset(self) -> None:
+        """Forget the sum: the next read computes it again."""
+        self.as_of = None
+        self.sums.clear()
+        self.pending.clear()
+        self.direct = False
 
     def add(self, dim: DimKey, name: str, delta: int) -> None:
         counters = self.pending.get(dim)
@@ -132,9 +147,8 @@ class _Running:
             if waiting is None:
                 pending[dim] = {name: sign * value for name, value in counters.items()}
                 continue
-            get = waiting.get
             for name, value in counters.items():
-                waiting[name] = get(name, 0) + sign * value
+                waiting[name] = waiting.get(name, 0) + sign * value
 
 
 class Windows:
@@ -152,9 +166,11 @@ class Windows:
         self._running = {name: _Running(width) for name, width in widths.items()}
         self._dims: dict[DimKey, DimKey] = {}
         self._floor: Instant | None = None  # ``apply`` ignores facts before it
-        # facts ``apply`` took and has not expanded yet: minute -> (retracted, added); neither
-        # the buckets nor the running sums hold them until ``_expand_deferred``
+        # facts ``apply`` took and has not expanded yet: minute -> (retracted, added); the
+        # buckets do not hold them until ``_expand_deferred``, nor do the running sums, but
+        # those summed with them (``_Running.direct``, while ``_direct`` is True)
         self._deferred: dict[Instant, tuple[list[Fact], list[Fact]]] = {}
+        self._direct = False
 
     def forget_before(self, before: Instant) -> None:
         """Prune before ``before`` for good: ``apply`` ignores facts there from now on.
@@ -176,6 +192,8 @@ class Windows:
         into counters when the buckets are next read (``window``, ``buckets``); ``prune`` drops
         those of the minutes it forgets.
         """
+        if self._direct:
+            self._drop_direct()
         deferred, floor = self._deferred, self._floor
         for side, facts in ((0, diff.retracted), (1, diff.added)):
             for fact in facts:
@@ -187,10 +205,19 @@ class Windows:
                     waiting = deferred[minute] = ([], [])
                 waiting[side].append(fact)
 
+    def _drop_direct(self) -> None:
+        """The facts not yet expanded change: the sums that counted them are computed again."""
+        for running in self._running.values():
+            if running.direct:
+                running.reset()
+        self._direct = False
+
     def _expand_deferred(self) -> None:
         deferred = self._deferred
         if not deferred:
             return
+        if self._direct:
+            self._drop_direct()
         for minute, (retracted, added) in deferred.items():
             self._expand(minute, -1, retracted)
             self._expand(minute, 1, added)
@@ -212,9 +239,8 @@ class Windows:
                 if counters is None:
                     dim = interned.setdefault(dim, dim)
                     counters = bucket[dim] = {}
-                get = counters.get
                 for name, value in increments:
-                    total = get(name, 0) + sign * value
+                    total = counters.get(name, 0) + sign * value
                     if total:
                         counters[name] = total
                     else:
@@ -248,11 +274,10 @@ class Windows:
                 if counters is None:
                     dim = interned.setdefault(dim, dim)
                     counters = bucket[dim] = {}
-                get = counters.get
                 for name, delta in increments.items():
                     if not delta:
                         continue
-                    value = get(name, 0) + delta
+                    value = counters.get(name, 0) + delta
                     if value:
                         counters[name] = value
                     else:
@@ -274,15 +299,23 @@ class Windows:
             running = self._running[name]
         except KeyError:
             raise ValueError(f"unknown window {name!r}") from None
-        self._expand_deferred()
-        if running.as_of != as_of:
-            self._move(running, as_of)
+        if self._deferred and (running.as_of is None or running.direct):
+            # Summed from the facts themselves, not expanded into buckets first: a reader
+            # that reads once (replay, at its end) never pays for the buckets.
+            if running.as_of != as_of:
+                self._recompute(running, as_of)
+        else:
+            self._expand_deferred()
+            if running.as_of != as_of:
+                self._move(running, as_of)
         running.settle()
         return MappingProxyType(running.sums)
 
     def prune(self, before: Instant) -> None:
         """Forget the buckets of minutes that start before ``before`` (a whole minute)."""
         _whole_minute(before, "before")
+        if self._direct:
+            self._drop_direct()
         # facts not yet expanded are in no bucket and no running sum: dropping them is the
         # same as expanding them and pruning their bucket
         for minute in [m for m in self._deferred if m < before]:
@@ -339,6 +372,15 @@ class Windows:
                     continue
                 for counter, value in counters.items():
                     total[counter] = total.get(counter, 0) + value
+        start = as_of - running.width
+        for minute, (retracted, added) in self._deferred.items():
+            if start <= minute < as_of:
+                for fact in retracted:
+                    _add_fact(totals, fact, -1)
+                for fact in added:
+                    _add_fact(totals, fact, 1)
+        running.direct = bool(self._deferred)
+        self._direct = self._direct or running.direct
         running.sums.clear()
         running.pending.clear()  # the buckets hold them
         for dim, total in totals.items():

@@ -19,7 +19,7 @@ from streams.domain.account_links import Link
 from streams.domain.account_support import SupportFact, ticket_support
 from streams.domain.account_timeline import AccountTimeline
 from streams.domain.decode import InvalidEvent, deadletter_record, decode_event
-from streams.domain.events import TEXT, TOPIC_OF, Event, Status
+from streams.domain.events import TEXT, TOPIC_OF, Event, EventType, Status
 from streams.domain.facts import Fact, FactDiff, SlaTarget, diff_facts
 from streams.domain.instant import Instant
 from streams.domain.policies import PolicySet
@@ -289,11 +289,14 @@ def plan(
     touched: set[str] = set(wake)
     untouched: set[str] = set()  # the tickets of events that changed nothing
     read: dict[tuple[str, str], Message] | None = None  # this batch's, once one is withdrawn
+    # counted in a plain dict first: a Counter's item assignment is a Python-level call
+    arrivals: dict[tuple[str, EventType, Arrival], int] = {}
     for message, event in batch.events:
         ticket = state.tickets[event.ticket_id]
         timeline = ticket.timeline
         arrival = timeline.add(event)
-        result.outcomes[(message.topic, TEXT[event.type], _ARRIVAL_TEXT[arrival])] += 1
+        key = (message.topic, event.type, arrival)
+        arrivals[key] = arrivals.get(key, 0) + 1
         if arrival is Arrival.REJECTED:
             result.deadletters.append(deadletter(message, CLOSED_REASON))
             touched.add(event.ticket_id)  # its record keeps the refused id: copies are dups
@@ -312,6 +315,8 @@ def plan(
                 if read is None:
                     read = {(e.ticket_id, e.event_id): m for m, e in batch.events}
                 _withdraw(result, message, timeline, read, state.partition, topics)
+    for (topic, type_, arrival), count in arrivals.items():
+        result.outcomes[(topic, TEXT[type_], _ARRIVAL_TEXT[arrival])] += count
     for ticket_id in sorted(touched):
         ticket = state.tickets[ticket_id]
         old = ticket.view

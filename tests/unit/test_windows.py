@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from streams.domain.facts import Fact, FactDiff, FactKind, SlaTarget
 from streams.domain.instant import MICROS_PER_MINUTE, parse_rfc3339
-from streams.domain.kpis import DimKey, fact_counters, fact_dimensions, kpis_of
+from streams.domain.kpis import CREATED, OVERALL, DimKey, fact_counters, fact_dimensions, kpis_of
 from streams.domain.windows import WINDOWS, Windows, bucket_deltas, drop_zeros
 
 MINUTE = MICROS_PER_MINUTE
@@ -213,6 +213,22 @@ def test_a_dimension_disappears_with_its_last_fact() -> None:
     assert ("team", "other") in window
 
 
+def test_a_sum_of_facts_not_yet_expanded_follows_what_changes_them() -> None:
+    """A window read before ``apply``'s facts are expanded into buckets sums them directly;
+    adding facts, pruning their minutes or expanding them makes the next read count again."""
+    store = Windows(SMALL)
+    store.apply(FactDiff(added=(make(T0 + 55 * MINUTE), make(T0 + 57 * MINUTE))))
+    as_of = T0 + 60 * MINUTE
+    assert store.window("10m", as_of)[OVERALL][CREATED] == 2
+    store.apply(FactDiff(added=(make(T0 + 59 * MINUTE),)))
+    assert store.window("10m", as_of)[OVERALL][CREATED] == 3
+    store.prune(T0 + 56 * MINUTE)  # the fact of minute 55 is forgotten
+    assert store.window("10m", as_of)[OVERALL][CREATED] == 2
+    store.buckets()  # expanded: the same sums, from the buckets
+    assert store.window("10m", as_of)[OVERALL][CREATED] == 2
+    assert store.window("1h", as_of)[OVERALL][CREATED] == 2
+
+
 # --- incremental movement == brute force ---------------------------------------------------
 
 op_st = st.one_of(
@@ -223,13 +239,16 @@ op_st = st.one_of(
     st.tuples(st.just("move"), st.sampled_from(list(SMALL)), st.integers(-12, 12)),
     st.tuples(st.just("jump"), st.sampled_from(list(SMALL)), minutes_st),
     st.tuples(st.just("prune"), st.integers(-5, 60).map(lambda m: T0 + m * MINUTE)),
+    # expand the facts ``apply`` keeps aside, between reads that summed them unexpanded
+    st.tuples(st.just("expand")),
 )
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(op_st, max_size=40))
 def test_incremental_windows_equal_brute_force(ops: list[tuple[Any, ...]]) -> None:
-    """Windows read now and then, so that changes wait between reads and across moves."""
+    """Windows read now and then, so that changes wait between reads and across moves, and
+    facts taken by ``apply`` are summed before they are expanded into buckets or after."""
     store = Windows(SMALL)
 
     def apply(diff: FactDiff, flat: bool) -> None:
@@ -266,6 +285,8 @@ def test_incremental_windows_equal_brute_force(ops: list[tuple[Any, ...]]) -> No
             live = [f for f in live if kept(f)]
         elif op[0] == "read":
             check(op[1])
+        elif op[0] == "expand":
+            store.buckets()
     for name in SMALL:
         check(name)
 
