@@ -188,9 +188,10 @@ class Windows:
         """Retract and add one ticket's changed facts, into their buckets.
 
         The same increments as ``apply_deltas(bucket_deltas(diff))`` without summing them
-        first: replay counts every fact here. The facts wait per minute and are expanded
-        into counters when the buckets are next read (``window``, ``buckets``); ``prune`` drops
-        those of the minutes it forgets.
+        first: replay counts every fact here. The facts wait per minute: a window read sums
+        them directly, and they are expanded into buckets when the buckets are read
+        (``buckets``, ``bucket``) or a window already summed without them is read; ``prune``
+        drops those of the minutes it forgets.
         """
         if self._direct:
             self._drop_direct()
