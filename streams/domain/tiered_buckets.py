@@ -65,8 +65,8 @@ def _add(bucket: Bucket, row: Row, increments: Iterable[tuple[str, int]], sign: 
         del bucket[row]
 
 
-def merge_into(sums: Sums, bucket: Mapping[Row, Mapping[str, int]]) -> None:
-    """Add a bucket's counters to ``sums``."""
+def merge_into(sums: Sums, bucket: Bucket) -> None:
+    """Add a bucket's counters to ``sums`` (``dict``s: the compiled loop calls them directly)."""
     for row, counters in bucket.items():
         total = sums.get(row)
         if total is None:

@@ -23,6 +23,7 @@ from types import MappingProxyType
 from streams.domain.facts import Fact, FactDiff
 from streams.domain.instant import MICROS_PER_MINUTE, Instant, Micros, floor_minute
 from streams.domain.kpis import DimKey, KpiCounters, fact_counters, fact_dimensions
+from streams.domain.tiered_buckets import merge_into
 
 WINDOWS: dict[str, Micros] = {
     "1h": 60 * MICROS_PER_MINUTE,
@@ -366,20 +367,20 @@ class Windows:
             bucket = self._buckets.get(minute)
             if bucket is None:
                 continue
-            for dim, counters in bucket.items():
-                total = totals.get(dim)
-                if total is None:
-                    totals[dim] = dict(counters)
-                    continue
-                for counter, value in counters.items():
-                    total[counter] = total.get(counter, 0) + value
+            merge_into(totals, bucket)
+        # The waiting facts, summed per set of keys first (most facts share theirs with many:
+        # a team, a channel, a priority, an agent), then added under each key of the set.
         start = as_of - running.width
+        by_keys: dict[tuple[DimKey, ...], dict[str, int]] = {}
         for minute, (retracted, added) in self._deferred.items():
             if start <= minute < as_of:
                 for fact in retracted:
-                    _add_fact(totals, fact, -1)
+                    _add_by_keys(by_keys, fact, -1)
                 for fact in added:
-                    _add_fact(totals, fact, 1)
+                    _add_by_keys(by_keys, fact, 1)
+        for dims, counters in by_keys.items():
+            for dim in dims:
+                merge_into(totals, {dim: counters})
         running.direct = bool(self._deferred)
         self._direct = self._direct or running.direct
         running.sums.clear()
@@ -389,3 +390,13 @@ class Windows:
             if bag:
                 running.sums[dim] = bag
         running.as_of = as_of
+
+
+def _add_by_keys(by_keys: dict[tuple[DimKey, ...], dict[str, int]], fact: Fact, sign: int) -> None:
+    """Add (``sign`` 1) or subtract (-1) the counters of ``fact`` under its set of keys."""
+    dims = fact_dimensions(fact)
+    counters = by_keys.get(dims)
+    if counters is None:
+        counters = by_keys[dims] = {}
+    for name, value in fact_counters(fact):
+        counters[name] = counters.get(name, 0) + sign * value
