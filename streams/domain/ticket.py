@@ -255,17 +255,13 @@ class _State:
     def breach_due(self, before: Instant) -> None:
         """Record breaches of running clocks whose deadline is earlier than ``before``."""
         for clock in self.clocks.values():
-            due = clock.deadline
-            if due is not None and due < before and clock.breached_at is None:
+            due = _overdue(clock, before)
+            if due is not None:
                 self.breach(clock, due)
 
     def breaches_before(self, before: Instant) -> bool:
         """Whether ``breach_due(before)`` would record a breach (change anything at all)."""
-        for clock in self.clocks.values():
-            due = clock.deadline
-            if due is not None and due < before and clock.breached_at is None:
-                return True
-        return False
+        return any(_overdue(clock, before) is not None for clock in self.clocks.values())
 
     def breach(self, clock: _Clock, at: Instant) -> None:
         clock.breached_at = at
@@ -397,6 +393,14 @@ class _State:
                     )
                 )
         return tuple(views)
+
+
+def _overdue(clock: _Clock, before: Instant) -> Instant | None:
+    """The deadline of a clock not breached yet, when it is earlier than ``before``."""
+    due = clock.deadline
+    if due is None or due >= before or clock.breached_at is not None:
+        return None
+    return due
 
 
 class Walk:
