@@ -94,6 +94,7 @@ def create_app(
         metrics=metrics,
         deadletters=out,
         links=out,
+        link_gap=settings.link_send_gap_seconds,
         partitions=settings.partitions,
         placement=Placement(settings.partitions),
         topics=settings.topics,

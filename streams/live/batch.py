@@ -91,6 +91,7 @@ class PartitionState:
     links: dict[str, dict[str, Link]] = field(default_factory=dict)
     # the outbox's links not yet known to be sent (``streams.live.account_outbox``)
     unsent: dict[str, bytes] = field(default_factory=dict)
+    links_sent_at: float = float("-inf")  # when they were last sent (the worker's monotonic)
     link_seq: int = 0  # the sequence of the partition's latest links ({p}:linkseq)
     prune_at: Instant = 0  # when to forget links too old to count next (``prune_links``)
     # accounts whose events or links changed since their share of the snapshot was computed

@@ -53,6 +53,7 @@ PositiveMilliseconds = Annotated[
 ]
 AtLeastOne = Annotated[int, _rule(lambda v: v >= 1, "must be at least 1")]
 AtLeastZero = Annotated[int, _rule(lambda v: v >= 0, "must be 0 or more")]
+AtLeastZeroSeconds = Annotated[float, _rule(lambda v: v >= 0, "must be 0 or more seconds")]
 # WAIT must answer within the Redis client's 5 s socket timeout.
 WaitMilliseconds = Annotated[
     int, _rule(lambda v: 0 < v <= 4000, "must be between 1 and 4000 milliseconds")
@@ -109,6 +110,9 @@ class WorkerSettings(BaseSettings):
     scan_interval_seconds: float = 0.5
     publish_interval_seconds: float = 1.0  # at the latest; sooner after new data
     publish_min_gap_seconds: float = 0.2
+    # the shortest time between two sends of a partition's links to its tickets' accounts:
+    # a ticket changed by several batches meanwhile is sent once (docs/accounts.md)
+    link_send_gap_seconds: AtLeastZeroSeconds = 1.0
     publish_max_share: Share = 0.25  # of the time spent publishing, at most (see Pacer)
     max_body_bytes: AtLeastOne = 4 * 1024 * 1024
     post_concurrency: AtLeastOne = 4  # POST /events requests in flight at once; one more: 503

@@ -110,6 +110,10 @@ class Worker:
     # where tickets' links to their accounts go (the account support topic); None: tickets
     # are not linked (a worker fed by a bench or a test without accounts)
     links: LinkSink | None = None
+    # the shortest time between two sends of a partition's links (``account_outbox``); 0:
+    # after every batch that made some
+    link_gap: float = 0.0
+    monotonic: Callable[[], float] = time.monotonic
 
     def now(self) -> Instant:
         return int(self.clock() * MICROS_PER_SECOND)
@@ -172,12 +176,19 @@ class Worker:
             await self._send_links(state)
         return state
 
+    def _links_due(self, state: PartitionState) -> bool:
+        """Whether the partition has unsent links and ``link_gap`` has passed since it last
+        sent some."""
+        return bool(state.unsent) and self.monotonic() - state.links_sent_at >= self.link_gap
+
     async def _send_links(self, state: PartitionState) -> None:
         """Send the partition's unsent links, then clear them from the outbox. A failure
-        leaves them to the next batch (or the next owner): the batch itself is applied."""
+        leaves them to the next batch or scan (or the next owner): the batch itself is
+        applied."""
         sink, unsent = self.links, dict(state.unsent)
         if sink is None or not unsent:
             return
+        state.links_sent_at = self.monotonic()
         try:
             await self._retry(lambda: sink.send_links(outbox_records(unsent)))
             await self._retry(lambda: self.store.clear_outbox(state.partition, unsent))
@@ -329,7 +340,8 @@ class Worker:
         return True
 
     async def scan(self) -> int:
-        """Evaluate tickets whose wake-up time has passed: breaches with no further event."""
+        """Evaluate tickets whose wake-up time has passed: breaches with no further event.
+        Then send the links that waited for ``link_gap`` to pass."""
         woken = 0
         for partition in sorted(self.states):
             async with self.locks[partition]:
@@ -346,6 +358,8 @@ class Worker:
                         await self.resync(partition)
                         continue
                     woken += len(due)
+                if self._links_due(state):
+                    await self._send_links(state)
         return woken
 
     async def _apply(self, state: PartitionState, batch: DecodedBatch, wake: Sequence[str]) -> None:
@@ -389,7 +403,7 @@ class Worker:
             state.link_seq = result.writes.link_seq
         if result.writes.outbox:
             state.unsent.update(result.writes.outbox)
-        if state.unsent:
+        if self._links_due(state):
             await self._send_links(state)
         for topic, count in missed.items():
             self.metrics.add_missed_offsets_recorded(topic, partition, count)

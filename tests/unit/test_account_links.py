@@ -68,6 +68,22 @@ def test_the_outbox_goes_out_as_one_record_per_account() -> None:
     ]
 
 
+@pytest.mark.parametrize("spare", [0, 1, 50])  # bytes left over by three links a record
+def test_an_accounts_links_beyond_the_record_limit_travel_as_several_records(spare: int) -> None:
+    links = [Link("A1", f"T{n:02}", 3, (CREATED,) * 5) for n in range(10)]
+    links.append(Link("A2", "T1", 3, (CREATED,)))
+    outbox = {link_field(x.account_id, x.ticket_id): x.encode() for x in links}
+    limit = 3 * len(links[0].encode()) + 2 + spare  # three links and two line breaks
+    records = outbox_records(outbox, limit)
+    assert [len(unbundle(value)) for _, value in records] == [3, 3, 3, 1, 1]
+    assert all(len(value) <= limit for _, value in records)
+    sent = [(key, blob) for key, value in records for blob in unbundle(value)]
+    assert sent == [(x.account_id.encode(), x.encode()) for x in links]
+    # a single link above the limit travels alone, never dropped
+    alone = [(link_account(name).encode(), blob) for name, blob in sorted(outbox.items())]
+    assert outbox_records(outbox, 10) == alone
+
+
 def test_changed_links_are_per_account_and_empty_for_an_account_no_longer_named() -> None:
     assert changed_links("T1", (), (CREATED,), 3) == [Link("A1", "T1", 3, (CREATED,))]
     assert changed_links("T1", (CREATED,), (CREATED,), 4) == []
@@ -106,6 +122,43 @@ async def test_links_not_sent_stay_in_the_outbox_for_the_next_owner() -> None:
     )
     assert len(loop.sent) == len({link.account_id for link in sent})  # one record an account
     assert [await store.load_outbox(p) for p in range(3)] == [{}, {}, {}]
+
+
+async def test_links_wait_for_the_gap_and_a_ticket_changed_meanwhile_is_sent_once() -> None:
+    store, loop = MemoryStore(), Loop()
+    tickets = [m for m in as_sent(golden(accounts_only=False)) if "account" not in m.topic]
+    batches = [tickets[:12], tickets[12:24], tickets[24:]]
+    clock = [0.0]
+    live = worker(store, links=loop)
+    live.link_gap, live.monotonic = 10.0, lambda: clock[0]
+    await live.assign(range(3))
+    for state in live.states.values():
+        state.links_sent_at = 0.0  # as if each partition had just sent its links
+    clock[0] = 5.0
+    for batch in batches:
+        await live.handle(batch)
+    assert not loop.sent  # within the gap: held in the outbox
+    held = {p: await store.load_outbox(p) for p in range(3)}
+    assert sum(map(len, held.values())) > 5
+    assert held == {p: live.states[p].unsent for p in range(3)}
+    clock[0] = 9.9
+    await live.scan()
+    assert not loop.sent
+    clock[0] = 10.0
+    await live.scan()  # the gap has passed: the breach scan sends them
+    sent = [Link.decode(blob) for _, v in loop.sent for blob in unbundle(v)]
+    assert sorted(link.encode() for link in sent) == sorted(
+        v for o in held.values() for v in o.values()
+    )
+    pairs = [(link.account_id, link.ticket_id) for link in sent]
+    assert len(pairs) == len(set(pairs))  # one link a ticket and account, its newest
+    assert [await store.load_outbox(p) for p in range(3)] == [{}, {}, {}]
+    # sent after each batch, the same batches send more links: some tickets changed twice
+    eager_loop = Loop()
+    eager = worker(MemoryStore(), links=eager_loop)
+    for batch in batches:
+        await eager.handle(batch)
+    assert sum(len(unbundle(v)) for _, v in eager_loop.sent) > len(sent)
 
 
 async def test_a_stale_link_sent_again_changes_nothing() -> None:

@@ -87,6 +87,18 @@ def test_a_redis_cluster_url_is_checked_at_start_and_names_its_variable() -> Non
         parse_cluster_url("redis+cluster://h:port")
 
 
+def test_the_link_send_gap_is_a_second_by_default_and_checked() -> None:
+    assert WorkerSettings.from_env({}).link_send_gap_seconds == 1.0
+    assert (
+        WorkerSettings.from_env({"TICKETPULSE_LINK_SEND_GAP_SECONDS": "0"}).link_send_gap_seconds
+        == 0
+    )
+    with pytest.raises(ConfigErrors) as caught:
+        WorkerSettings.from_env({"TICKETPULSE_LINK_SEND_GAP_SECONDS": "-0.5"})
+    problems = {error.key: error.problem for error in caught.value.errors}
+    assert problems == {"TICKETPULSE_LINK_SEND_GAP_SECONDS": "'-0.5': must be 0 or more seconds"}
+
+
 def test_redis_wait_is_off_by_default_and_checked() -> None:
     assert WorkerSettings.from_env({}).redis_wait_replicas == 0
     waiting = WorkerSettings.from_env(
