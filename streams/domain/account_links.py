@@ -53,13 +53,18 @@ class Link(Value):
 
     @classmethod
     def decode(cls, blob: bytes) -> Link:
-        """A link from ``encode``'s bytes (``ValueError`` or ``KeyError`` when malformed)."""
+        """A link from ``encode``'s bytes; ``ValueError``, ``KeyError``, ``IndexError`` or
+        ``TypeError`` when malformed (``account_plan.decode_link`` dead-letters them)."""
         data = from_json(blob)
         account, ticket, seq = data["a"], data["t"], data["s"]
         if not isinstance(account, str) or not isinstance(ticket, str) or type(seq) is not int:
             raise ValueError("a link needs text a and t and an integer s")
-        facts = tuple(SupportFact(int(t), account, _KINDS[k], int(v)) for t, k, v in data["f"])
-        return cls(account, ticket, seq, facts)
+        facts: list[SupportFact] = []
+        for time, kind, value in data["f"]:
+            if type(time) is not int or type(value) is not int:
+                raise ValueError("a link's facts need integer times and values")
+            facts.append(SupportFact(time, account, _KINDS[kind], value))
+        return cls(account, ticket, seq, tuple(facts))
 
 
 def bundle(encoded: Iterable[bytes]) -> bytes:

@@ -178,6 +178,9 @@ def accounts_partial(
     return partial, rows_v
 
 
+_NEVER: Final = 2**63  # later than any instant (µs since the epoch)
+
+
 def next_change(
     as_of: Instant,
     event_times: Iterable[Instant],
@@ -195,13 +198,21 @@ def next_change(
     time plus a window's width, a support fact's time, or its time plus 30 days.
     """
     widths = tuple(ACCOUNT_WINDOWS.values())
-    ahead = [t for t in event_times if t >= as_of]
+    first = _NEVER  # the earliest of those instants at or after as_of (a running minimum)
+    for t in event_times:
+        if as_of <= t < first:
+            first = t
     if view is not None:
         times = [f.time for f in view.facts] + [s.time for s in view.history]
-        ahead += [t + w for t in times for w in widths if t + w >= as_of]
-    for fact in support:
-        ahead += [t for t in (fact.time, fact.time + HEALTH_WINDOW) if t >= as_of]
-    return min(ahead) if ahead else None
+        for t in times:
+            for width in widths:
+                if as_of <= t + width < first:
+                    first = t + width
+    for fact in support:  # its time, else its time plus the health window
+        t = fact.time if fact.time >= as_of else fact.time + HEALTH_WINDOW
+        if as_of <= t < first:
+            first = t
+    return None if first == _NEVER else first
 
 
 def merge_partials(partials: Iterable[AccountsPartial], as_of: Instant) -> AccountsPartial:

@@ -64,6 +64,29 @@ class SupportFact(Value):
     def _fields(self) -> tuple[Any, ...]:
         return (self.time, self.account_id, self.kind, self.value)
 
+    # Compared field by field, without ``_fields``' tuples: a ticket's support facts are
+    # compared with those last sent at every change of the ticket (``account_links``).
+    def _same(self, other: SupportFact) -> bool:
+        return (
+            self.time == other.time
+            and self.value == other.value
+            and self.kind is other.kind
+            and self.account_id == other.account_id
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not SupportFact:
+            return NotImplemented
+        return other is self or self._same(other)
+
+    def __ne__(self, other: object) -> bool:
+        if type(other) is not SupportFact:
+            return NotImplemented
+        return other is not self and not self._same(other)
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
 
 def ticket_support(events: Sequence[Event], view: TicketView) -> tuple[SupportFact, ...]:
     """The support facts of one ticket as of ``view.now``; none when no account is named.

@@ -45,9 +45,21 @@ def test_a_link_round_trips_and_keeps_the_newest_sequence() -> None:
     assert newer(link, later)
 
 
-@pytest.mark.parametrize("blob", [b"{}", b"[1]", b'{"a":"A","t":"T","s":"1","f":[]}', b"no"])
+@pytest.mark.parametrize(
+    "blob",
+    [
+        b"{}",
+        b"[1]",
+        b'{"a":"A","t":"T","s":"1","f":[]}',
+        b"no",
+        b'{"a":"A","t":"T","s":1,"f":[[1.5,0,0]]}',
+        b'{"a":"A","t":"T","s":1,"f":[[1,0,"2"]]}',
+        b'{"a":"A","t":"T","s":1,"f":[[1,0]]}',
+        b'{"a":"A","t":"T","s":1,"f":[[1,99,0]]}',
+    ],
+)
 def test_a_malformed_link_is_refused(blob: bytes) -> None:
-    with pytest.raises((ValueError, KeyError, TypeError)):
+    with pytest.raises((ValueError, KeyError, IndexError, TypeError)):
         Link.decode(blob)
 
 

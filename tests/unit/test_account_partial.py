@@ -22,9 +22,10 @@ from streams.domain.account_partial import (
     AccountsPartial,
     accounts_partial,
     merge_partials,
+    next_change,
     render_section,
 )
-from streams.domain.account_snapshot import AT_RISK_LISTED, HEALTH_WINDOW
+from streams.domain.account_snapshot import ACCOUNT_WINDOWS, AT_RISK_LISTED, HEALTH_WINDOW
 from streams.domain.account_support import SupportFact
 from streams.domain.instant import MICROS_PER_SECOND, parse_rfc3339
 from streams.domain.policies import load_policies
@@ -113,3 +114,31 @@ def test_the_merged_at_risk_list_is_the_first_fifty_of_all(
     assert section == render_section(whole)
     assert len(section["at_risk"]) == AT_RISK_LISTED
     assert section["now"]["at_risk"] == len(mrrs)
+
+
+def changes_by_definition(
+    as_of: int, events: Sequence[int], view: AccountView | None, support: Sequence[SupportFact]
+) -> int | None:
+    """``next_change`` as its docstring defines it: the earliest candidate at or after as_of."""
+    widths = list(ACCOUNT_WINDOWS.values())
+    candidates = list(events)
+    if view is not None:
+        times = [f.time for f in view.facts] + [s.time for s in view.history]
+        candidates += [t + w for t in times for w in widths]
+    candidates += [f.time for f in support] + [f.time + HEALTH_WINDOW for f in support]
+    ahead = [t for t in candidates if t >= as_of]
+    return min(ahead) if ahead else None
+
+
+@given(st.data())
+def test_an_accounts_next_change_is_its_earliest_instant_ahead(data: st.DataObject) -> None:
+    account = data.draw(st.sampled_from(IDS))
+    view, support = VIEWS.get(account), SUPPORT.get(account, [])
+    facts = view.facts if view is not None else ()
+    times = sorted([f.time for f in facts] + [f.time for f in support] + [AS_OF])
+    day = 86_400 * MICROS_PER_SECOND
+    as_of = data.draw(st.sampled_from(times)) + data.draw(st.integers(-40 * day, 100 * day))
+    events = data.draw(st.lists(st.sampled_from(times), max_size=4))
+    got = next_change(as_of, events, view, support)
+    assert got == changes_by_definition(as_of, events, view, support)
+    assert got is None or got >= as_of

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from streams.domain.account_support import SupportFact, SupportKind
 from streams.domain.clocks import ClockView
 from streams.domain.events import Channel, Event, EventType, Priority, Status
 from streams.domain.facts import Fact, FactDiff, FactKind, SlaTarget
@@ -41,6 +42,22 @@ def test_a_value_equals_only_one_of_its_own_class() -> None:
     assert FactDiff(added=(_fact(),)) == FactDiff((), (_fact(),)) != FactDiff((_fact(),))
     assert not FactDiff() and FactDiff(retracted=(_fact(),))
     assert view != TicketView("T1", 5) and FactDiff() != TicketView("T1", 5)
+
+
+def test_support_facts_are_equal_and_hashed_by_every_field() -> None:
+    fact = SupportFact(5, "A1", SupportKind.CSAT, 4)
+    same = SupportFact(5, "A1", SupportKind.CSAT, 4)
+    assert fact == same and (fact != same) is False and hash(fact) == hash(same)
+    others = [
+        SupportFact(6, "A1", SupportKind.CSAT, 4),
+        SupportFact(5, "A2", SupportKind.CSAT, 4),
+        SupportFact(5, "A1", SupportKind.NPS, 4),
+        SupportFact(5, "A1", SupportKind.CSAT, 3),
+    ]
+    for other in others:
+        assert fact != other and (fact == other) is False
+    assert fact != (5, "A1", SupportKind.CSAT, 4) and fact != _fact()
+    assert len({fact, same, *others}) == 5
 
 
 def test_an_events_extra_fields_are_kept_but_not_part_of_its_value() -> None:
