@@ -84,7 +84,7 @@ class SupportFact(Value):
             return NotImplemented
         return other is not self and not self._same(other)
 
-    def __hash__(self) -> int:
+    def __hash__(self) -> int:  # Value's (a class that defines __eq__ loses the inherited one)
         return hash(self._fields())
 
 

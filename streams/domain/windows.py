@@ -22,7 +22,13 @@ from types import MappingProxyType
 
 from streams.domain.facts import Fact, FactDiff
 from streams.domain.instant import MICROS_PER_MINUTE, Instant, Micros, floor_minute
-from streams.domain.kpis import DimKey, KpiCounters, fact_counters, fact_dimensions
+from streams.domain.kpis import (
+    DimKey,
+    Increments,
+    KpiCounters,
+    fact_counters,
+    fact_dimensions,
+)
 from streams.domain.tiered_buckets import merge_into
 
 WINDOWS: dict[str, Micros] = {
@@ -62,8 +68,13 @@ def _add_fact(totals: Bucket, fact: Fact, sign: int) -> None:
         total = totals.get(dim)
         if total is None:
             total = totals[dim] = {}
-        for name, value in increments:
-            total[name] = total.get(name, 0) + sign * value
+        _add_increments(total, increments, sign)
+
+
+def _add_increments(total: dict[str, int], increments: Increments, sign: int) -> None:
+    """Add (``sign`` 1) or subtract (-1) one fact's counter increments to ``total``."""
+    for name, value in increments:
+        total[name] = total.get(name, 0) + sign * value
 
 
 def drop_zeros(deltas: MinuteDeltas) -> MinuteDeltas:
@@ -398,5 +409,4 @@ def _add_by_keys(by_keys: dict[tuple[DimKey, ...], dict[str, int]], fact: Fact, 
     counters = by_keys.get(dims)
     if counters is None:
         counters = by_keys[dims] = {}
-    for name, value in fact_counters(fact):
-        counters[name] = counters.get(name, 0) + sign * value
+    _add_increments(counters, fact_counters(fact), sign)
